@@ -1,0 +1,5 @@
+//! State-changing logic shared by instructions: funding settlement, health over
+//! accounts, and fills.
+pub mod funding;
+pub mod health;
+pub mod trade;

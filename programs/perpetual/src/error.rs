@@ -1,0 +1,117 @@
+use anchor_lang::prelude::*;
+
+/// Every refusal the perpetual program can give. Messages say what was wrong.
+#[error_code]
+pub enum PerpError {
+    #[msg("arithmetic overflow or division by zero")]
+    MathOverflow = 6000,
+    #[msg("signer is not the exchange admin")]
+    NotAdmin,
+    #[msg("signer is not the pending admin")]
+    NotPendingAdmin,
+    #[msg("signer is not the funding authority")]
+    NotFundingAuthority,
+    #[msg("signer is not the risk authority")]
+    NotRiskAuthority,
+    #[msg("signer is not the pause guardian or the admin")]
+    NotPauseGuardian,
+    #[msg("signer is not this oracle's authority")]
+    NotOracleAuthority,
+    #[msg("signer is neither the margin account's owner nor its delegate")]
+    NotOwnerOrDelegate,
+    #[msg("signer is not the margin account's owner")]
+    NotOwner,
+    #[msg("account belongs to a different exchange")]
+    WrongExchange,
+    #[msg("account is not the one this market or exchange expects")]
+    WrongAccount,
+    #[msg("account is not owned by the expected program")]
+    WrongOwner,
+    #[msg("account data is not a margin account")]
+    NotMarginAccount,
+    #[msg("account data is not a market")]
+    NotMarket,
+    #[msg("account data is too short or misaligned for its type")]
+    AccountDataInvalid,
+    #[msg("the same account was passed in two writable slots")]
+    DuplicateAccount,
+    #[msg("oracle account is not this market's oracle")]
+    WrongOracle,
+    #[msg("oracle price is older than the market allows")]
+    StaleOracle,
+    #[msg("oracle confidence interval is wider than the market allows")]
+    OracleConfidenceTooWide,
+    #[msg("oracle price is zero or negative")]
+    NonPositiveOraclePrice,
+    #[msg("oracle feed is not in trading status")]
+    OracleNotTrading,
+    #[msg("oracle account data is not a supported price account")]
+    InvalidOracleAccount,
+    #[msg("parameter is outside its allowed range")]
+    ParameterOutOfRange,
+    #[msg("margin parameters are invalid: initial must be at least the floor and maintenance half of it")]
+    InvalidMargins,
+    #[msg("funding rate exceeds the market's maximum")]
+    FundingRateTooLarge,
+    #[msg("funding rate changes faster than the market allows in this window")]
+    FundingRateChangeTooLarge,
+    #[msg("market is not active")]
+    MarketNotActive,
+    #[msg("market is reduce-only: this would increase a position")]
+    MarketReduceOnly,
+    #[msg("market is in final settlement")]
+    MarketInFinalSettlement,
+    #[msg("exchange is paused")]
+    ExchangePaused,
+    #[msg("margin account has no free position slot")]
+    PositionCapacityReached,
+    #[msg("new capacity must be larger than the current one and within the maximum")]
+    InvalidCapacity,
+    #[msg("account would be below initial margin")]
+    InsufficientInitialMargin,
+    #[msg("trade neither meets initial margin nor improves the margin ratio while shrinking the position")]
+    MarginRuleViolated,
+    #[msg("health accounts are missing or not in position order (market, oracle per position)")]
+    HealthAccountsMismatch,
+    #[msg("trader program is not approved")]
+    TraderNotApproved,
+    #[msg("signer is not the approved trader program's authority PDA")]
+    WrongTraderAuthority,
+    #[msg("fill refers to a maker account index that was not passed")]
+    MakerIndexOutOfRange,
+    #[msg("fill size must be positive")]
+    ZeroFillSize,
+    #[msg("fill price is zero or outside the market's price band")]
+    FillPriceOutsideBand,
+    #[msg("maker and taker are the same margin account")]
+    SelfTrade,
+    #[msg("too many fills in one batch")]
+    TooManyFills,
+    #[msg("amount must be positive")]
+    ZeroAmount,
+    #[msg("collateral balance is insufficient")]
+    InsufficientCollateral,
+    #[msg("token account does not hold the exchange's collateral mint")]
+    WrongMint,
+    #[msg("fee balance is negative or the amount is larger than it")]
+    InsufficientFees,
+    #[msg("oracle exponent is out of the supported range")]
+    OracleExponentOutOfRange,
+    #[msg("open-order reservation would go below zero")]
+    ReservationUnderflow,
+    #[msg("symbol must be non-empty ASCII")]
+    InvalidSymbol,
+}
+
+/// Unwraps a checked-math result into a named error, logging where the overflow happened.
+#[track_caller]
+#[inline]
+pub fn checked<T>(value: Option<T>) -> Result<T> {
+    match value {
+        Some(v) => Ok(v),
+        None => {
+            msg!("math overflow at {}", core::panic::Location::caller());
+            Err(error!(PerpError::MathOverflow))
+        }
+    }
+}

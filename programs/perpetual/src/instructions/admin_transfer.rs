@@ -1,0 +1,31 @@
+//! Two-step admin change: the admin proposes, the proposed key accepts by signing.
+use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+use crate::events::{AdminAccepted, AdminProposed};
+use crate::instructions::admin::AdminOnly;
+use crate::state::Exchange;
+
+pub fn propose(ctx: Context<AdminOnly>, new_admin: Pubkey) -> Result<()> {
+    ctx.accounts.exchange.load_mut()?.pending_admin = new_admin;
+    emit!(AdminProposed { exchange: ctx.accounts.exchange.key(), proposed: new_admin });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct AcceptAdmin<'info> {
+    pub new_admin: Signer<'info>,
+    #[account(
+        mut,
+        constraint = exchange.load()?.pending_admin == new_admin.key() @ PerpError::NotPendingAdmin,
+    )]
+    pub exchange: AccountLoader<'info, Exchange>,
+}
+
+pub fn accept(ctx: Context<AcceptAdmin>) -> Result<()> {
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
+    exchange.admin = ctx.accounts.new_admin.key();
+    exchange.pending_admin = Pubkey::default();
+    emit!(AdminAccepted { exchange: ctx.accounts.exchange.key(), admin: exchange.admin });
+    Ok(())
+}

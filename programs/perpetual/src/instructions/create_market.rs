@@ -1,0 +1,92 @@
+use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+use crate::events::MarketCreated;
+use crate::instructions::params;
+use crate::math::I80F48;
+use crate::state::{read_oracle_account, Exchange, Market, MarketStatus, OracleKind, MARKET_SEED};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct CreateMarketArgs {
+    pub symbol: [u8; 16],
+    pub oracle_kind: OracleKind,
+    pub base_decimals: u8,
+    pub base_lot_size: u64,
+    pub oracle_max_age_secs: u32,
+    pub oracle_max_conf_bps: u16,
+    pub price_band_bps: u16,
+    /// Maintenance is half of each.
+    pub init_margin_long_bps: u16,
+    pub init_margin_short_bps: u16,
+    pub maker_fee_ppm: i32,
+    pub taker_fee_ppm: i32,
+    pub max_funding_rate_ppbh: i64,
+    pub max_funding_rate_change_ppbh: i64,
+    pub funding_window_secs: i64,
+}
+
+#[derive(Accounts)]
+#[instruction(args: CreateMarketArgs)]
+pub struct CreateMarket<'info> {
+    #[account(mut)]
+    pub admin: Signer<'info>,
+    #[account(constraint = exchange.load()?.admin == admin.key() @ PerpError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(
+        init, payer = admin, space = Market::SPACE,
+        seeds = [MARKET_SEED, exchange.key().as_ref(), args.symbol.as_ref()], bump,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: parsed as a price account of `args.oracle_kind`, owner checked.
+    pub oracle: UncheckedAccount<'info>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+    params::check_symbol(&args.symbol)?;
+    require!(args.base_lot_size > 0 && args.base_decimals <= params::MAX_BASE_DECIMALS, PerpError::ParameterOutOfRange);
+    params::check_oracle_rails(args.oracle_max_age_secs, args.oracle_max_conf_bps)?;
+    params::check_band(args.price_band_bps)?;
+    params::check_fees(args.maker_fee_ppm, args.taker_fee_ppm)?;
+    params::check_funding_bounds(args.max_funding_rate_ppbh, args.max_funding_rate_change_ppbh, args.funding_window_secs)?;
+    let (init_long, maint_long) = params::margins(args.init_margin_long_bps)?;
+    let (init_short, maint_short) = params::margins(args.init_margin_short_bps)?;
+    // The oracle must parse as the declared kind; its price may still be unset.
+    read_oracle_account(args.oracle_kind as u8, &ctx.accounts.oracle)?;
+
+    let now = Clock::get()?.unix_timestamp;
+    let exchange = ctx.accounts.exchange.load()?;
+    let mut m = ctx.accounts.market.load_init()?;
+    m.exchange = ctx.accounts.exchange.key();
+    m.oracle = ctx.accounts.oracle.key();
+    m.symbol = args.symbol;
+    m.base_lot_size = args.base_lot_size;
+    m.oracle_max_age_secs = args.oracle_max_age_secs;
+    m.oracle_max_conf_bps = args.oracle_max_conf_bps;
+    m.price_band_bps = args.price_band_bps;
+    m.init_margin_long_bps = init_long;
+    m.maint_margin_long_bps = maint_long;
+    m.init_margin_short_bps = init_short;
+    m.maint_margin_short_bps = maint_short;
+    m.maker_fee_ppm = args.maker_fee_ppm;
+    m.taker_fee_ppm = args.taker_fee_ppm;
+    m.max_funding_rate_ppbh = args.max_funding_rate_ppbh;
+    m.max_funding_rate_change_ppbh = args.max_funding_rate_change_ppbh;
+    m.funding_window_secs = args.funding_window_secs;
+    m.funding_window_start_ts = now;
+    m.funding_index.set(I80F48::ZERO);
+    m.funding_last_update_ts = now;
+    m.created_ts = now;
+    m.oracle_kind = args.oracle_kind as u8;
+    m.status = MarketStatus::Active as u8;
+    m.bump = ctx.bumps.market;
+    m.base_decimals = args.base_decimals;
+    m.quote_decimals = exchange.collateral_decimals;
+    emit!(MarketCreated {
+        exchange: m.exchange,
+        market: ctx.accounts.market.key(),
+        symbol: args.symbol,
+        oracle: m.oracle,
+    });
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Funding: the permissionless index update and the funding authority's rate.
+use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+use crate::events::{FundingIndexUpdated, FundingRateSet};
+use crate::state::{oracle_price_per_lot, Exchange, Market, MarketStatus};
+
+#[derive(Accounts)]
+pub struct UpdateFunding<'info> {
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: must be `market.oracle`; guard rails apply.
+    pub oracle: UncheckedAccount<'info>,
+}
+
+/// Moves the market's index to now. Idempotent within one second.
+pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<()> {
+    if market.status == MarketStatus::FinalSettlement as u8 {
+        return Ok(());
+    }
+    let price = oracle_price_per_lot(market, oracle, now)?;
+    market.last_oracle_price.set(price);
+    let delta = market.update_funding_index(price, now)?;
+    if delta != 0 {
+        emit!(FundingIndexUpdated {
+            market: market_key,
+            index_bits: market.funding_index.get().to_bits(),
+            delta_bits: delta.to_bits(),
+            rate_ppbh: market.funding_rate_ppbh,
+            ts: now,
+        });
+    }
+    Ok(())
+}
+
+pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let mut market = ctx.accounts.market.load_mut()?;
+    update_index(ctx.accounts.market.key(), &mut market, &ctx.accounts.oracle, now)
+}
+
+#[derive(Accounts)]
+pub struct SetFundingRate<'info> {
+    pub funding_authority: Signer<'info>,
+    #[account(constraint = exchange.load()?.funding_authority == funding_authority.key() @ PerpError::NotFundingAuthority)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: must be `market.oracle`; the index accrues at the old rate first.
+    pub oracle: UncheckedAccount<'info>,
+}
+
+/// Sets R within `|R| <= max` and `|R - R_window_start| <= max_change` per window.
+pub fn set_funding_rate(ctx: Context<SetFundingRate>, rate_ppbh: i64) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let mut m = ctx.accounts.market.load_mut()?;
+    require!(m.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
+    require!(rate_ppbh.unsigned_abs() <= m.max_funding_rate_ppbh.unsigned_abs(), PerpError::FundingRateTooLarge);
+    if now >= m.funding_window_start_ts.saturating_add(m.funding_window_secs) {
+        m.funding_window_start_ts = now;
+        m.funding_window_start_rate_ppbh = m.funding_rate_ppbh;
+    }
+    let change = rate_ppbh.abs_diff(m.funding_window_start_rate_ppbh);
+    require!(change <= m.max_funding_rate_change_ppbh.unsigned_abs(), PerpError::FundingRateChangeTooLarge);
+    update_index(ctx.accounts.market.key(), &mut m, &ctx.accounts.oracle, now)?;
+    m.funding_rate_ppbh = rate_ppbh;
+    emit!(FundingRateSet { market: ctx.accounts.market.key(), rate_ppbh });
+    Ok(())
+}

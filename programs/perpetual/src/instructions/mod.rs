@@ -1,0 +1,39 @@
+//! One file per instruction (or per small family): account checks beside the handler.
+//! The glob re-exports put the Accounts structs and their generated client modules at
+//! the crate root, where `#[program]` looks for them.
+#![allow(ambiguous_glob_reexports)]
+pub mod admin;
+pub mod admin_transfer;
+pub mod create_market;
+pub mod deposit;
+pub mod funding;
+pub mod initialize_exchange;
+pub mod margin_account;
+pub mod params;
+pub mod pause;
+pub mod price_oracle;
+pub mod set_authorities;
+pub mod settle_fills;
+pub mod sweep_fees;
+pub mod trader_auth;
+pub mod traders;
+pub mod update_market;
+pub mod update_reservation;
+pub mod withdraw;
+
+pub use admin::*;
+pub use admin_transfer::*;
+pub use create_market::*;
+pub use deposit::*;
+pub use funding::*;
+pub use initialize_exchange::*;
+pub use margin_account::*;
+pub use pause::*;
+pub use price_oracle::*;
+pub use set_authorities::*;
+pub use settle_fills::*;
+pub use sweep_fees::*;
+pub use traders::*;
+pub use update_market::*;
+pub use update_reservation::*;
+pub use withdraw::*;

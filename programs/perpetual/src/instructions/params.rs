@@ -1,0 +1,63 @@
+//! Hard bounds on every market parameter. Nothing outside them can be set, by anyone.
+use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+
+pub const MIN_INIT_MARGIN_BPS: u16 = 1_000;
+pub const MAX_MARGIN_BPS: u16 = 10_000;
+pub const MAX_ORACLE_AGE_SECS: u32 = 3_600;
+pub const MAX_ORACLE_CONF_BPS: u16 = 1_000;
+pub const MAX_PRICE_BAND_BPS: u16 = 2_500;
+pub const MIN_MAKER_FEE_PPM: i32 = -1_000;
+pub const MAX_FEE_PPM: i32 = 10_000;
+/// 1% of the price per hour.
+pub const MAX_FUNDING_RATE_PPBH: i64 = 10_000_000;
+pub const MIN_FUNDING_WINDOW_SECS: i64 = 60;
+pub const MAX_FUNDING_WINDOW_SECS: i64 = 7 * 86_400;
+pub const MAX_BASE_DECIMALS: u8 = 18;
+
+macro_rules! bound {
+    ($cond:expr) => {
+        require!($cond, PerpError::ParameterOutOfRange)
+    };
+}
+
+pub fn check_symbol(symbol: &[u8; 16]) -> Result<()> {
+    let len = symbol.iter().position(|b| *b == 0).unwrap_or(16);
+    require!(len > 0, PerpError::InvalidSymbol);
+    require!(symbol[..len].iter().all(|b| b.is_ascii_graphic()), PerpError::InvalidSymbol);
+    require!(symbol[len..].iter().all(|b| *b == 0), PerpError::InvalidSymbol);
+    Ok(())
+}
+
+/// Maintenance is half the initial margin, rounded up.
+pub fn margins(init_bps: u16) -> Result<(u16, u16)> {
+    require!((MIN_INIT_MARGIN_BPS..=MAX_MARGIN_BPS).contains(&init_bps), PerpError::InvalidMargins);
+    Ok((init_bps, init_bps.div_ceil(2)))
+}
+
+pub fn check_oracle_rails(max_age_secs: u32, max_conf_bps: u16) -> Result<()> {
+    bound!((1..=MAX_ORACLE_AGE_SECS).contains(&max_age_secs));
+    bound!((1..=MAX_ORACLE_CONF_BPS).contains(&max_conf_bps));
+    Ok(())
+}
+
+pub fn check_band(band_bps: u16) -> Result<()> {
+    bound!((1..=MAX_PRICE_BAND_BPS).contains(&band_bps));
+    Ok(())
+}
+
+pub fn check_fees(maker_ppm: i32, taker_ppm: i32) -> Result<()> {
+    bound!((MIN_MAKER_FEE_PPM..=MAX_FEE_PPM).contains(&maker_ppm));
+    bound!((0..=MAX_FEE_PPM).contains(&taker_ppm));
+    // A rebate never exceeds the taker fee: fees can't drain the fee balance.
+    bound!(maker_ppm + taker_ppm >= 0);
+    Ok(())
+}
+
+pub fn check_funding_bounds(max_rate: i64, max_change: i64, window_secs: i64) -> Result<()> {
+    bound!((1..=MAX_FUNDING_RATE_PPBH).contains(&max_rate));
+    bound!((1..=max_rate.saturating_mul(2)).contains(&max_change));
+    bound!((MIN_FUNDING_WINDOW_SECS..=MAX_FUNDING_WINDOW_SECS).contains(&window_secs));
+    Ok(())
+}

@@ -1,0 +1,81 @@
+use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+use crate::events::MarketParamsChanged;
+use crate::instructions::params;
+use crate::state::{Exchange, Market};
+
+/// Admin changes; `None` leaves a field as it is. Every value is bounds-checked.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default)]
+pub struct UpdateMarketArgs {
+    pub maker_fee_ppm: Option<i32>,
+    pub taker_fee_ppm: Option<i32>,
+    pub oracle_max_age_secs: Option<u32>,
+    pub oracle_max_conf_bps: Option<u16>,
+    pub price_band_bps: Option<u16>,
+    pub max_funding_rate_ppbh: Option<i64>,
+    pub max_funding_rate_change_ppbh: Option<i64>,
+    pub funding_window_secs: Option<i64>,
+}
+
+#[derive(Accounts)]
+pub struct UpdateMarket<'info> {
+    pub admin: Signer<'info>,
+    #[account(constraint = exchange.load()?.admin == admin.key() @ PerpError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+pub fn handler(ctx: Context<UpdateMarket>, args: UpdateMarketArgs) -> Result<()> {
+    let mut m = ctx.accounts.market.load_mut()?;
+    let maker = args.maker_fee_ppm.unwrap_or(m.maker_fee_ppm);
+    let taker = args.taker_fee_ppm.unwrap_or(m.taker_fee_ppm);
+    params::check_fees(maker, taker)?;
+    let age = args.oracle_max_age_secs.unwrap_or(m.oracle_max_age_secs);
+    let conf = args.oracle_max_conf_bps.unwrap_or(m.oracle_max_conf_bps);
+    params::check_oracle_rails(age, conf)?;
+    let band = args.price_band_bps.unwrap_or(m.price_band_bps);
+    params::check_band(band)?;
+    let max_rate = args.max_funding_rate_ppbh.unwrap_or(m.max_funding_rate_ppbh);
+    let max_change = args.max_funding_rate_change_ppbh.unwrap_or(m.max_funding_rate_change_ppbh);
+    let window = args.funding_window_secs.unwrap_or(m.funding_window_secs);
+    params::check_funding_bounds(max_rate, max_change, window)?;
+    require!(m.funding_rate_ppbh.abs() <= max_rate, PerpError::FundingRateTooLarge);
+
+    m.maker_fee_ppm = maker;
+    m.taker_fee_ppm = taker;
+    m.oracle_max_age_secs = age;
+    m.oracle_max_conf_bps = conf;
+    m.price_band_bps = band;
+    m.max_funding_rate_ppbh = max_rate;
+    m.max_funding_rate_change_ppbh = max_change;
+    m.funding_window_secs = window;
+    emit!(MarketParamsChanged { market: ctx.accounts.market.key(), what: format!("{args:?}") });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct SetMargins<'info> {
+    pub risk_authority: Signer<'info>,
+    #[account(constraint = exchange.load()?.risk_authority == risk_authority.key() @ PerpError::NotRiskAuthority)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+/// Sets initial margins per side; maintenance follows at half.
+pub fn set_margins(ctx: Context<SetMargins>, init_long_bps: u16, init_short_bps: u16) -> Result<()> {
+    let (il, ml) = params::margins(init_long_bps)?;
+    let (is, ms) = params::margins(init_short_bps)?;
+    let mut m = ctx.accounts.market.load_mut()?;
+    m.init_margin_long_bps = il;
+    m.maint_margin_long_bps = ml;
+    m.init_margin_short_bps = is;
+    m.maint_margin_short_bps = ms;
+    emit!(MarketParamsChanged {
+        market: ctx.accounts.market.key(),
+        what: format!("margins long {il}/{ml} short {is}/{ms}"),
+    });
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Open-order reservations, written by an approved trader program.
+use anchor_lang::prelude::*;
+
+use crate::controller::health::{account_health, require_initial, PricedMarket};
+use crate::controller::trade::change_reservation;
+use crate::error::PerpError;
+use crate::instructions::settle_fills::reservation_reduces;
+use crate::instructions::trader_auth::check_trader;
+use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
+
+#[derive(Accounts)]
+pub struct UpdateReservation<'info> {
+    pub exchange: AccountLoader<'info, Exchange>,
+    /// CHECK: checked by `check_trader`.
+    pub approval: UncheckedAccount<'info>,
+    pub trader_authority: Signer<'info>,
+    /// Read-only: re-quoting never write-locks the market.
+    #[account(has_one = exchange @ PerpError::WrongExchange)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: must be `market.oracle`; read only when the reservation grows.
+    pub oracle: UncheckedAccount<'info>,
+    /// CHECK: loaded by `MarginAccountMut` (owner program, type, exchange).
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
+    /// CHECK: must be the owner or delegate, and a signer, when the reservation grows.
+    pub account_authority: UncheckedAccount<'info>,
+}
+
+/// Changes the account's open bid and ask lots in this market. A growth needs the owner or
+/// delegate's signature and a full initial-margin check with open orders at their worst
+/// case (remaining accounts: health accounts). A shrink needs neither.
+pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: i64, ask_delta: i64) -> Result<()> {
+    let accounts = &*ctx.accounts;
+    let exchange_key = accounts.exchange.key();
+    let market_key = accounts.market.key();
+    check_trader(&accounts.approval, &exchange_key, &accounts.trader_authority)?;
+    let increases = bid_delta > 0 || ask_delta > 0;
+
+    let info: &'info AccountInfo<'info> = accounts.margin_account.as_ref();
+    let mut account = MarginAccountMut::load(info, &exchange_key)?;
+    let (header, positions) = account.split_mut();
+    if !increases {
+        if let Some(i) = find_position(positions, &market_key) {
+            change_reservation(&mut positions[i].open_bid_lots, bid_delta)?;
+            change_reservation(&mut positions[i].open_ask_lots, ask_delta)?;
+            release_if_empty(&mut positions[i]);
+        }
+        return Ok(());
+    }
+
+    let authority = &accounts.account_authority;
+    require!(authority.is_signer && header.may_trade(authority.key), PerpError::NotOwnerOrDelegate);
+    accounts.exchange.load()?.check_not_paused()?;
+    let now = Clock::get()?.unix_timestamp;
+    let market = accounts.market.load()?;
+    let i = find_or_open_position(positions, &market_key, market.funding_index.get())?;
+    match market.status()? {
+        MarketStatus::Active => {}
+        MarketStatus::ReduceOnly => {
+            require!(reservation_reduces(positions[i].base_lots, bid_delta, ask_delta), PerpError::MarketReduceOnly)
+        }
+        MarketStatus::Paused => return err!(PerpError::MarketNotActive),
+        MarketStatus::FinalSettlement => return err!(PerpError::MarketInFinalSettlement),
+    }
+    change_reservation(&mut positions[i].open_bid_lots, bid_delta)?;
+    change_reservation(&mut positions[i].open_ask_lots, ask_delta)?;
+    let priced = PricedMarket::new(market_key, &market, &accounts.oracle, now)?;
+    let health = account_health(header, positions, &[priced], ctx.remaining_accounts, now)?;
+    require_initial(&health)
+}

@@ -1,0 +1,163 @@
+//! # perpetual
+//!
+//! The dYdX perpetual protocol on Solana: one collateral token in a program-owned vault,
+//! cross-margin accounts holding positions in many markets, a global funding index per
+//! market, and trades that come only from approved trader programs (the order book is one).
+//!
+//! Layout: `math/` is pure and shared with the keeper; `controller/` changes state;
+//! `instructions/` pairs each instruction's account checks with its handler; `state/`
+//! holds the zero-copy accounts.
+//!
+//! Health accounts: an instruction that checks a margin account's health takes, as its
+//! trailing remaining accounts, one (market, oracle) pair for every non-free position slot
+//! in slot order, skipping any market the instruction already takes.
+#![allow(unexpected_cfgs)]
+#![allow(clippy::result_large_err)]
+
+use anchor_lang::prelude::*;
+
+pub mod controller;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod state;
+
+use instructions::*;
+pub use controller::trade::{Fill, FillResult, Release, Side};
+pub use state::{MarketStatus, OracleKind};
+
+declare_id!("6anbDQNCcVh2f6okexjaX1VGj6tEnizJ1kV5UTBS8Zhi");
+
+#[program]
+pub mod perpetual {
+    use super::*;
+
+    // ---- exchange governance ----
+
+    /// Creates the exchange for one collateral mint, with its vault and authorities.
+    pub fn initialize_exchange(ctx: Context<InitializeExchange>, args: InitializeExchangeArgs) -> Result<()> {
+        instructions::initialize_exchange::handler(ctx, args)
+    }
+
+    /// Admin: replaces any of the funding, risk and pause authorities.
+    pub fn set_authorities(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> {
+        instructions::set_authorities::handler(ctx, args)
+    }
+
+    /// Admin: proposes a new admin, who must accept.
+    pub fn propose_admin(ctx: Context<AdminOnly>, new_admin: Pubkey) -> Result<()> {
+        instructions::admin_transfer::propose(ctx, new_admin)
+    }
+
+    /// The proposed admin takes over.
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::admin_transfer::accept(ctx)
+    }
+
+    /// Guardian or admin pauses the exchange; only the admin unpauses.
+    pub fn set_exchange_paused(ctx: Context<GuardianAction>, paused: bool) -> Result<()> {
+        instructions::pause::set_exchange_paused(ctx, paused)
+    }
+
+    /// Admin: approves a trader program (its `trader` PDA may then settle fills).
+    pub fn approve_trader(ctx: Context<ApproveTrader>) -> Result<()> {
+        instructions::traders::approve(ctx)
+    }
+
+    /// Admin: revokes a trader program.
+    pub fn revoke_trader(ctx: Context<RevokeTrader>) -> Result<()> {
+        instructions::traders::revoke(ctx)
+    }
+
+    // ---- oracles and markets ----
+
+    /// Creates a settable price oracle owned by its authority.
+    pub fn create_price_oracle(ctx: Context<CreatePriceOracle>, symbol: [u8; 16], expo: i32) -> Result<()> {
+        instructions::price_oracle::create(ctx, symbol, expo)
+    }
+
+    /// The oracle's authority writes a price, stamped with the cluster clock.
+    pub fn set_oracle_price(ctx: Context<SetOraclePrice>, price: i64, conf: u64) -> Result<()> {
+        instructions::price_oracle::set_price(ctx, price, conf)
+    }
+
+    /// Admin: lists a market.
+    pub fn create_market(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+        instructions::create_market::handler(ctx, args)
+    }
+
+    /// Admin: changes fees, oracle guard rails, price band or funding bounds, within hard bounds.
+    pub fn update_market(ctx: Context<UpdateMarket>, args: UpdateMarketArgs) -> Result<()> {
+        instructions::update_market::handler(ctx, args)
+    }
+
+    /// Risk authority: sets initial margins per side; maintenance is half.
+    pub fn set_margins(ctx: Context<SetMargins>, init_long_bps: u16, init_short_bps: u16) -> Result<()> {
+        instructions::update_market::set_margins(ctx, init_long_bps, init_short_bps)
+    }
+
+    /// Admin (any status) or guardian (pause only).
+    pub fn set_market_status(ctx: Context<SetMarketStatus>, status: MarketStatus) -> Result<()> {
+        instructions::pause::set_market_status(ctx, status)
+    }
+
+    // ---- funding ----
+
+    /// Permissionless: `I += T * R * P`.
+    pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
+        instructions::funding::update_funding(ctx)
+    }
+
+    /// Funding authority: sets R within the market's bounds.
+    pub fn set_funding_rate(ctx: Context<SetFundingRate>, rate_ppbh: i64) -> Result<()> {
+        instructions::funding::set_funding_rate(ctx, rate_ppbh)
+    }
+
+    /// Permissionless: moves a market's fees into the exchange fee balance.
+    pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
+        instructions::sweep_fees::handler(ctx)
+    }
+
+    // ---- margin accounts ----
+
+    /// Creates the owner's margin account number `account_num` with room for `capacity` positions.
+    pub fn create_margin_account(ctx: Context<CreateMarginAccount>, account_num: u16, capacity: u16) -> Result<()> {
+        instructions::margin_account::create(ctx, account_num, capacity)
+    }
+
+    /// Owner: grows position capacity.
+    pub fn resize_margin_account<'info>(ctx: Context<'info, OwnerAction<'info>>, new_capacity: u16) -> Result<()> {
+        instructions::margin_account::resize(ctx, new_capacity)
+    }
+
+    /// Owner: sets the delegate (trades, never withdraws).
+    pub fn set_delegate<'info>(ctx: Context<'info, OwnerAction<'info>>, delegate: Pubkey) -> Result<()> {
+        instructions::margin_account::set_delegate(ctx, delegate)
+    }
+
+    /// Anyone: moves collateral tokens into the vault for a margin account.
+    pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Result<()> {
+        instructions::deposit::handler(ctx, amount)
+    }
+
+    /// Owner: withdraws to any token account of the mint; refused below initial margin.
+    /// Remaining accounts: health accounts.
+    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Result<()> {
+        instructions::withdraw::handler(ctx, amount)
+    }
+
+    // ---- approved traders ----
+
+    /// Trader only: settles a batch of fills; return data holds one `FillResult` byte per fill.
+    /// Remaining accounts: makers, then the taker's health accounts.
+    pub fn settle_fills<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFillsArgs) -> Result<()> {
+        instructions::settle_fills::handler(ctx, args)
+    }
+
+    /// Trader only: changes an account's open-order reservation in a market.
+    /// Remaining accounts (growth only): health accounts.
+    pub fn update_reservation<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: i64, ask_delta: i64) -> Result<()> {
+        instructions::update_reservation::handler(ctx, bid_delta, ask_delta)
+    }
+}

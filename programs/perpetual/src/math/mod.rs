@@ -1,0 +1,9 @@
+//! Pure math shared by the program and the keeper (through the `no-entrypoint` feature).
+//! Nothing here reads accounts; every operation is checked.
+pub mod fees;
+pub mod fixed_point;
+pub mod funding;
+pub mod health;
+pub mod price;
+
+pub use fixed_point::{PodI80F48, I80F48};

@@ -1,0 +1,39 @@
+use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+
+/// Global configuration. Read-only on the trading path: fees accrue in each market so
+/// that markets never contend for one writable account.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Exchange {
+    pub admin: Pubkey,
+    /// Set by `propose_admin`; takes over only when it signs `accept_admin`.
+    pub pending_admin: Pubkey,
+    pub collateral_mint: Pubkey,
+    pub vault: Pubkey,
+    pub funding_authority: Pubkey,
+    pub risk_authority: Pubkey,
+    pub pause_guardian: Pubkey,
+    /// Collateral (native units) that covers liquidation and deleveraging losses.
+    pub insurance_fund: u64,
+    /// Fees swept in from markets, in native units.
+    pub fee_balance: u64,
+    pub collateral_decimals: u8,
+    pub bump: u8,
+    pub vault_bump: u8,
+    /// Nonzero while the pause guardian has paused the whole exchange.
+    pub paused: u8,
+    pub _padding: [u8; 4],
+    pub reserved: [u8; 256],
+}
+const _: () = assert!(core::mem::size_of::<Exchange>() == 7 * 32 + 16 + 8 + 256);
+
+impl Exchange {
+    pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();
+
+    pub fn check_not_paused(&self) -> Result<()> {
+        require!(self.paused == 0, PerpError::ExchangePaused);
+        Ok(())
+    }
+}

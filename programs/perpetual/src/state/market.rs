@@ -1,0 +1,150 @@
+use anchor_lang::prelude::*;
+
+use crate::error::{checked, PerpError};
+use crate::math::funding;
+use crate::math::health::RiskParams;
+use crate::math::{PodI80F48, I80F48};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum MarketStatus {
+    /// Trading and reservations allowed.
+    Active = 0,
+    /// Only fills that shrink positions; new reservations refused.
+    ReduceOnly = 1,
+    /// No fills and no new reservations; cancels, deposits and withdrawals still work.
+    Paused = 2,
+    /// One-way: price and funding index locked.
+    FinalSettlement = 3,
+}
+
+impl MarketStatus {
+    pub fn from_u8(v: u8) -> Result<Self> {
+        Ok(match v {
+            0 => Self::Active,
+            1 => Self::ReduceOnly,
+            2 => Self::Paused,
+            3 => Self::FinalSettlement,
+            _ => return err!(PerpError::ParameterOutOfRange),
+        })
+    }
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum OracleKind {
+    /// Pyth legacy price account (`pyth-sdk-solana` layout).
+    PythLegacy = 0,
+    /// This program's `PriceOracle`, written by its authority.
+    SetPrice = 1,
+}
+
+/// One perpetual market.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Market {
+    pub exchange: Pubkey,
+    pub oracle: Pubkey,
+    pub symbol: [u8; 16],
+
+    /// Base native units per lot.
+    pub base_lot_size: u64,
+    pub oracle_max_age_secs: u32,
+    pub oracle_max_conf_bps: u16,
+    /// Fills must lie within this distance of the oracle price.
+    pub price_band_bps: u16,
+
+    pub init_margin_long_bps: u16,
+    pub maint_margin_long_bps: u16,
+    pub init_margin_short_bps: u16,
+    pub maint_margin_short_bps: u16,
+
+    /// Parts per million of notional; negative is a rebate.
+    pub maker_fee_ppm: i32,
+    pub taker_fee_ppm: i32,
+
+    /// Funding rate R, in parts per billion of the index price per hour.
+    pub funding_rate_ppbh: i64,
+    /// Largest |R| allowed.
+    pub max_funding_rate_ppbh: i64,
+    /// Largest change of R within one window.
+    pub max_funding_rate_change_ppbh: i64,
+    pub funding_window_secs: i64,
+    pub funding_window_start_ts: i64,
+    pub funding_window_start_rate_ppbh: i64,
+    /// Global index I, quote native per lot.
+    pub funding_index: PodI80F48,
+    pub funding_last_update_ts: i64,
+    /// Funding paid in minus funding paid out, native units. Rounding leaves it >= 0
+    /// once every account has settled.
+    pub funding_pool: i64,
+    /// Trading fees accrued and not yet swept into the exchange.
+    pub fees_accrued: i64,
+    /// Sum of long positions, in lots.
+    pub open_interest_lots: u64,
+    /// Last fill price, quote native per lot (0 before the first trade).
+    pub last_trade_price: u64,
+    pub last_trade_ts: i64,
+    /// Price locked by final settlement, quote native per lot.
+    pub settlement_price: PodI80F48,
+    pub last_oracle_price: PodI80F48,
+    pub created_ts: i64,
+    pub total_fills: u64,
+
+    pub oracle_kind: u8,
+    pub status: u8,
+    pub bump: u8,
+    pub base_decimals: u8,
+    pub quote_decimals: u8,
+    pub _padding: [u8; 3],
+    pub reserved: [u8; 512],
+}
+const _: () = assert!(core::mem::size_of::<Market>() == 2 * 32 + 16 + 16 + 8 + 8 + 48 + 16 + 8 * 3 + 8 * 3 + 16 * 2 + 16 + 8 + 512);
+
+impl Market {
+    pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
+
+    pub fn status(&self) -> Result<MarketStatus> {
+        MarketStatus::from_u8(self.status)
+    }
+
+    pub fn risk_params(&self) -> RiskParams {
+        RiskParams {
+            init_long_bps: self.init_margin_long_bps,
+            maint_long_bps: self.maint_margin_long_bps,
+            init_short_bps: self.init_margin_short_bps,
+            maint_short_bps: self.maint_margin_short_bps,
+            band_bps: self.price_band_bps,
+        }
+    }
+
+    /// Funding index as it would be at `now`, without writing it.
+    pub fn projected_funding_index(&self, price_per_lot: I80F48, now: i64) -> Result<I80F48> {
+        let index = self.funding_index.get();
+        if self.status == MarketStatus::FinalSettlement as u8 || now <= self.funding_last_update_ts {
+            return Ok(index);
+        }
+        let elapsed = now - self.funding_last_update_ts;
+        let delta = funding::index_delta(elapsed, self.funding_rate_ppbh, price_per_lot)?;
+        checked(index.checked_add(delta))
+    }
+
+    /// `I += T * R * P`. Returns the index delta applied.
+    pub fn update_funding_index(&mut self, price_per_lot: I80F48, now: i64) -> Result<I80F48> {
+        if self.status == MarketStatus::FinalSettlement as u8 || now <= self.funding_last_update_ts {
+            return Ok(I80F48::ZERO);
+        }
+        let elapsed = now - self.funding_last_update_ts;
+        let delta = funding::index_delta(elapsed, self.funding_rate_ppbh, price_per_lot)?;
+        self.funding_index.set(checked(self.funding_index.get().checked_add(delta))?);
+        self.funding_last_update_ts = now;
+        Ok(delta)
+    }
+
+    pub fn symbol_str(&self) -> &str {
+        let end = self.symbol.iter().position(|b| *b == 0).unwrap_or(self.symbol.len());
+        core::str::from_utf8(&self.symbol[..end]).unwrap_or("?")
+    }
+}
