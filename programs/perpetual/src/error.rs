@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 #[error_code]
 pub enum PerpError {
     #[msg("arithmetic overflow or division by zero")]
-    MathOverflow = 6000,
+    MathOverflow,
     #[msg("signer is not the exchange admin")]
     NotAdmin,
     #[msg("signer is not the pending admin")]
@@ -101,6 +101,8 @@ pub enum PerpError {
     ReservationUnderflow,
     #[msg("symbol must be non-empty ASCII")]
     InvalidSymbol,
+    #[msg("margin account holds no position in this market")]
+    NoPositionInMarket,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

@@ -114,6 +114,11 @@ pub mod perpetual {
         instructions::funding::set_funding_rate(ctx, rate_ppbh)
     }
 
+    /// Permissionless: settles one account's funding in one market.
+    pub fn settle_funding<'info>(ctx: Context<'info, SettleFunding<'info>>) -> Result<()> {
+        instructions::funding::settle_funding(ctx)
+    }
+
     /// Permissionless: moves a market's fees into the exchange fee balance.
     pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
         instructions::sweep_fees::handler(ctx)
@@ -161,3 +166,6 @@ pub mod perpetual {
         instructions::update_reservation::handler(ctx, bid_delta, ask_delta)
     }
 }
+
+#[cfg(not(target_os = "solana"))]
+pub mod sdk;

@@ -2,4 +2,5 @@
 //! accounts, and fills.
 pub mod funding;
 pub mod health;
+pub mod return_data;
 pub mod trade;

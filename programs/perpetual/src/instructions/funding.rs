@@ -3,7 +3,8 @@ use anchor_lang::prelude::*;
 
 use crate::error::PerpError;
 use crate::events::{FundingIndexUpdated, FundingRateSet};
-use crate::state::{oracle_price_per_lot, Exchange, Market, MarketStatus};
+use crate::controller::funding::settle_position;
+use crate::state::{find_position, oracle_price_per_lot, Exchange, MarginAccountMut, Market, MarketStatus};
 
 #[derive(Accounts)]
 pub struct UpdateFunding<'info> {
@@ -65,5 +66,31 @@ pub fn set_funding_rate(ctx: Context<SetFundingRate>, rate_ppbh: i64) -> Result<
     update_index(ctx.accounts.market.key(), &mut m, &ctx.accounts.oracle, now)?;
     m.funding_rate_ppbh = rate_ppbh;
     emit!(FundingRateSet { market: ctx.accounts.market.key(), rate_ppbh });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct SettleFunding<'info> {
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: must be `market.oracle`; guard rails apply.
+    pub oracle: UncheckedAccount<'info>,
+    /// CHECK: loaded by `MarginAccountMut` (owner program, type, exchange).
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
+}
+
+/// Permissionless: updates the index and settles one account's funding in this market.
+/// Idempotent: settling twice at the same index moves nothing.
+pub fn settle_funding<'info>(ctx: Context<'info, SettleFunding<'info>>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    let mut market = ctx.accounts.market.load_mut()?;
+    update_index(market_key, &mut market, &ctx.accounts.oracle, now)?;
+    let info: &'info AccountInfo<'info> = ctx.accounts.margin_account.as_ref();
+    let mut account = MarginAccountMut::load(info, &market.exchange)?;
+    let (header, positions) = account.split_mut();
+    let i = find_position(positions, &market_key).ok_or(error!(PerpError::NoPositionInMarket))?;
+    settle_position(info.key, &mut header.collateral, &mut positions[i], &market_key, &mut market)?;
     Ok(())
 }

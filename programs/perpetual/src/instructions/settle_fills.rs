@@ -1,6 +1,6 @@
 //! Batch settlement of fills from an approved trader program.
 use anchor_lang::prelude::*;
-use anchor_lang::solana_program::program::set_return_data;
+use crate::controller::return_data::set_return_data;
 
 use crate::controller::funding::settle_position;
 use crate::controller::health::{account_health, PricedMarket};

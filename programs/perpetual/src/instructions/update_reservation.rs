@@ -22,13 +22,13 @@ pub struct UpdateReservation<'info> {
     /// CHECK: loaded by `MarginAccountMut` (owner program, type, exchange).
     #[account(mut)]
     pub margin_account: UncheckedAccount<'info>,
-    /// CHECK: must be the owner or delegate, and a signer, when the reservation grows.
-    pub account_authority: UncheckedAccount<'info>,
+    /// The margin account's owner or delegate.
+    pub account_authority: Signer<'info>,
 }
 
-/// Changes the account's open bid and ask lots in this market. A growth needs the owner or
-/// delegate's signature and a full initial-margin check with open orders at their worst
-/// case (remaining accounts: health accounts). A shrink needs neither.
+/// Changes the account's open bid and ask lots in this market, signed by the owner or
+/// delegate. A growth needs a full initial-margin check with open orders at their worst
+/// case (remaining accounts: health accounts); a shrink needs no other market.
 pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: i64, ask_delta: i64) -> Result<()> {
     let accounts = &*ctx.accounts;
     let exchange_key = accounts.exchange.key();
@@ -39,6 +39,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: 
     let info: &'info AccountInfo<'info> = accounts.margin_account.as_ref();
     let mut account = MarginAccountMut::load(info, &exchange_key)?;
     let (header, positions) = account.split_mut();
+    require!(header.may_trade(accounts.account_authority.key), PerpError::NotOwnerOrDelegate);
     if !increases {
         if let Some(i) = find_position(positions, &market_key) {
             change_reservation(&mut positions[i].open_bid_lots, bid_delta)?;
@@ -48,8 +49,6 @@ pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: 
         return Ok(());
     }
 
-    let authority = &accounts.account_authority;
-    require!(authority.is_signer && header.may_trade(authority.key), PerpError::NotOwnerOrDelegate);
     accounts.exchange.load()?.check_not_paused()?;
     let now = Clock::get()?.unix_timestamp;
     let market = accounts.market.load()?;

@@ -1,0 +1,274 @@
+//! Client-side helpers (not built for SBF): PDA addresses and one instruction builder
+//! per instruction. Tests, the keeper and migrations all build transactions with these.
+use anchor_lang::prelude::*;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{InstructionData, ToAccountMetas};
+
+use crate::instructions::{CreateMarketArgs, InitializeExchangeArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
+use crate::state::*;
+use crate::{accounts as acc, instruction as ix, MarketStatus, ID};
+
+pub fn symbol(s: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let bytes = s.as_bytes();
+    let n = bytes.len().min(16);
+    out[..n].copy_from_slice(&bytes[..n]);
+    out
+}
+
+pub fn exchange_address(collateral_mint: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[EXCHANGE_SEED, collateral_mint.as_ref()], &ID).0
+}
+pub fn vault_address(exchange: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[VAULT_SEED, exchange.as_ref()], &ID).0
+}
+pub fn market_address(exchange: &Pubkey, symbol: &[u8; 16]) -> Pubkey {
+    Pubkey::find_program_address(&[MARKET_SEED, exchange.as_ref(), symbol.as_ref()], &ID).0
+}
+pub fn margin_account_address(exchange: &Pubkey, owner: &Pubkey, account_num: u16) -> Pubkey {
+    Pubkey::find_program_address(&[MARGIN_SEED, exchange.as_ref(), owner.as_ref(), &account_num.to_le_bytes()], &ID).0
+}
+pub fn approval_address(exchange: &Pubkey, trader_program: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[TRADER_APPROVAL_SEED, exchange.as_ref(), trader_program.as_ref()], &ID).0
+}
+pub fn trader_authority_address(trader_program: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[TRADER_SEED], trader_program).0
+}
+pub fn price_oracle_address(authority: &Pubkey, symbol: &[u8; 16]) -> Pubkey {
+    Pubkey::find_program_address(&[ORACLE_SEED, authority.as_ref(), symbol.as_ref()], &ID).0
+}
+
+fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction { program_id: ID, accounts: accounts.to_account_metas(None), data: data.data() }
+}
+
+/// Health accounts for `positions`: (market, oracle) per non-free slot in slot order,
+/// skipping `skip` (markets the instruction already takes). `oracle_of` maps a market to its oracle.
+pub fn health_metas(positions: &[Position], skip: &[Pubkey], oracle_of: impl Fn(&Pubkey) -> Pubkey) -> Vec<AccountMeta> {
+    positions
+        .iter()
+        .filter(|p| !p.is_free() && !skip.contains(&p.market))
+        .flat_map(|p| [AccountMeta::new_readonly(p.market, false), AccountMeta::new_readonly(oracle_of(&p.market), false)])
+        .collect()
+}
+
+pub fn initialize_exchange(admin: &Pubkey, collateral_mint: &Pubkey, args: InitializeExchangeArgs) -> Instruction {
+    let exchange = exchange_address(collateral_mint);
+    build(
+        acc::InitializeExchange {
+            admin: *admin,
+            exchange,
+            collateral_mint: *collateral_mint,
+            vault: vault_address(&exchange),
+            token_program: anchor_spl::token::ID,
+            system_program: anchor_lang::system_program::ID,
+        },
+        ix::InitializeExchange { args },
+    )
+}
+
+pub fn set_authorities(admin: &Pubkey, exchange: &Pubkey, args: SetAuthoritiesArgs) -> Instruction {
+    build(acc::AdminOnly { admin: *admin, exchange: *exchange }, ix::SetAuthorities { args })
+}
+
+pub fn propose_admin(admin: &Pubkey, exchange: &Pubkey, new_admin: Pubkey) -> Instruction {
+    build(acc::AdminOnly { admin: *admin, exchange: *exchange }, ix::ProposeAdmin { new_admin })
+}
+
+pub fn accept_admin(new_admin: &Pubkey, exchange: &Pubkey) -> Instruction {
+    build(acc::AcceptAdmin { new_admin: *new_admin, exchange: *exchange }, ix::AcceptAdmin {})
+}
+
+pub fn set_exchange_paused(authority: &Pubkey, exchange: &Pubkey, paused: bool) -> Instruction {
+    build(acc::GuardianAction { authority: *authority, exchange: *exchange }, ix::SetExchangePaused { paused })
+}
+
+pub fn approve_trader(admin: &Pubkey, exchange: &Pubkey, trader_program: &Pubkey) -> Instruction {
+    build(
+        acc::ApproveTrader {
+            admin: *admin,
+            exchange: *exchange,
+            trader_program: *trader_program,
+            approval: approval_address(exchange, trader_program),
+            system_program: anchor_lang::system_program::ID,
+        },
+        ix::ApproveTrader {},
+    )
+}
+
+pub fn revoke_trader(admin: &Pubkey, exchange: &Pubkey, trader_program: &Pubkey) -> Instruction {
+    build(
+        acc::RevokeTrader { admin: *admin, exchange: *exchange, approval: approval_address(exchange, trader_program) },
+        ix::RevokeTrader {},
+    )
+}
+
+pub fn create_price_oracle(authority: &Pubkey, symbol: [u8; 16], expo: i32) -> Instruction {
+    build(
+        acc::CreatePriceOracle {
+            authority: *authority,
+            oracle: price_oracle_address(authority, &symbol),
+            system_program: anchor_lang::system_program::ID,
+        },
+        ix::CreatePriceOracle { symbol, expo },
+    )
+}
+
+pub fn set_oracle_price(authority: &Pubkey, oracle: &Pubkey, price: i64, conf: u64) -> Instruction {
+    build(acc::SetOraclePrice { authority: *authority, oracle: *oracle }, ix::SetOraclePrice { price, conf })
+}
+
+pub fn create_market(admin: &Pubkey, exchange: &Pubkey, oracle: &Pubkey, args: CreateMarketArgs) -> Instruction {
+    build(
+        acc::CreateMarket {
+            admin: *admin,
+            exchange: *exchange,
+            market: market_address(exchange, &args.symbol),
+            oracle: *oracle,
+            system_program: anchor_lang::system_program::ID,
+        },
+        ix::CreateMarket { args },
+    )
+}
+
+pub fn update_market(admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, args: UpdateMarketArgs) -> Instruction {
+    build(acc::UpdateMarket { admin: *admin, exchange: *exchange, market: *market }, ix::UpdateMarket { args })
+}
+
+pub fn set_margins(risk_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, init_long_bps: u16, init_short_bps: u16) -> Instruction {
+    build(
+        acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market },
+        ix::SetMargins { init_long_bps, init_short_bps },
+    )
+}
+
+pub fn set_market_status(authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, status: MarketStatus) -> Instruction {
+    build(acc::SetMarketStatus { authority: *authority, exchange: *exchange, market: *market }, ix::SetMarketStatus { status })
+}
+
+pub fn update_funding(market: &Pubkey, oracle: &Pubkey) -> Instruction {
+    build(acc::UpdateFunding { market: *market, oracle: *oracle }, ix::UpdateFunding {})
+}
+
+pub fn set_funding_rate(funding_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, rate_ppbh: i64) -> Instruction {
+    build(
+        acc::SetFundingRate { funding_authority: *funding_authority, exchange: *exchange, market: *market, oracle: *oracle },
+        ix::SetFundingRate { rate_ppbh },
+    )
+}
+
+pub fn settle_funding(market: &Pubkey, oracle: &Pubkey, margin_account: &Pubkey) -> Instruction {
+    build(acc::SettleFunding { market: *market, oracle: *oracle, margin_account: *margin_account }, ix::SettleFunding {})
+}
+
+pub fn sweep_fees(exchange: &Pubkey, market: &Pubkey) -> Instruction {
+    build(acc::SweepFees { exchange: *exchange, market: *market }, ix::SweepFees {})
+}
+
+pub fn create_margin_account(owner: &Pubkey, exchange: &Pubkey, account_num: u16, capacity: u16) -> Instruction {
+    build(
+        acc::CreateMarginAccount {
+            owner: *owner,
+            exchange: *exchange,
+            margin_account: margin_account_address(exchange, owner, account_num),
+            system_program: anchor_lang::system_program::ID,
+        },
+        ix::CreateMarginAccount { account_num, capacity },
+    )
+}
+
+fn owner_action(owner: &Pubkey, exchange: &Pubkey, margin_account: &Pubkey) -> acc::OwnerAction {
+    acc::OwnerAction {
+        owner: *owner,
+        exchange: *exchange,
+        margin_account: *margin_account,
+        system_program: anchor_lang::system_program::ID,
+    }
+}
+
+pub fn resize_margin_account(owner: &Pubkey, exchange: &Pubkey, margin_account: &Pubkey, new_capacity: u16) -> Instruction {
+    build(owner_action(owner, exchange, margin_account), ix::ResizeMarginAccount { new_capacity })
+}
+
+pub fn set_delegate(owner: &Pubkey, exchange: &Pubkey, margin_account: &Pubkey, delegate: Pubkey) -> Instruction {
+    build(owner_action(owner, exchange, margin_account), ix::SetDelegate { delegate })
+}
+
+pub fn deposit(
+    depositor: &Pubkey,
+    exchange: &Pubkey,
+    collateral_mint: &Pubkey,
+    margin_account: &Pubkey,
+    depositor_token: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    build(
+        acc::Deposit {
+            depositor: *depositor,
+            exchange: *exchange,
+            margin_account: *margin_account,
+            depositor_token: *depositor_token,
+            vault: vault_address(exchange),
+            collateral_mint: *collateral_mint,
+            token_program: anchor_spl::token::ID,
+        },
+        ix::Deposit { amount },
+    )
+}
+
+/// `health` from [`health_metas`] with no markets skipped.
+#[allow(clippy::too_many_arguments)]
+pub fn withdraw(
+    owner: &Pubkey,
+    exchange: &Pubkey,
+    collateral_mint: &Pubkey,
+    margin_account: &Pubkey,
+    destination: &Pubkey,
+    amount: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    let mut ix = build(
+        acc::Withdraw {
+            owner: *owner,
+            exchange: *exchange,
+            margin_account: *margin_account,
+            vault: vault_address(exchange),
+            destination: *destination,
+            collateral_mint: *collateral_mint,
+            token_program: anchor_spl::token::ID,
+        },
+        ix::Withdraw { amount },
+    );
+    ix.accounts.extend(health);
+    ix
+}
+
+/// The accounts of `settle_fills` as a trader program must pass them on.
+pub struct SettleAccounts {
+    pub exchange: Pubkey,
+    pub trader_program: Pubkey,
+    pub market: Pubkey,
+    pub oracle: Pubkey,
+    pub taker: Pubkey,
+    pub taker_authority: Pubkey,
+}
+
+/// Builds `perpetual::settle_fills` directly (a trader program signs for `trader_authority`
+/// by CPI; a top-level call can only fail). Remaining: makers, then health accounts.
+pub fn settle_fills(a: &SettleAccounts, args: SettleFillsArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+    let mut ix = build(
+        acc::SettleFills {
+            exchange: a.exchange,
+            approval: approval_address(&a.exchange, &a.trader_program),
+            trader_authority: trader_authority_address(&a.trader_program),
+            market: a.market,
+            oracle: a.oracle,
+            taker: a.taker,
+            taker_authority: a.taker_authority,
+        },
+        ix::SettleFills { args },
+    );
+    ix.accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+    ix.accounts.extend(health);
+    ix
+}

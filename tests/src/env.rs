@@ -1,0 +1,475 @@
+//! The test environment: chain, authorities, collateral mint, exchange, and fixtures.
+use anchor_lang::prelude::{AccountInfo, AccountMeta, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{Discriminator, InstructionData, ToAccountMetas};
+use perpetual::instructions::{CreateMarketArgs, InitializeExchangeArgs, SettleFillsArgs};
+use perpetual::sdk;
+use perpetual::state::{parse_margin_account, Exchange, MarginAccount, Market, Position};
+use perpetual::{Fill, OracleKind, Release};
+use pyth_sdk_solana::state::PriceStatus;
+use solana_account::Account;
+use solana_clock::Clock;
+use solana_instruction::error::InstructionError;
+use solana_keypair::Keypair;
+use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_program_pack::Pack;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use crate::pyth;
+
+pub const COLLATERAL_DECIMALS: u8 = 6;
+pub const ONE_USDC: u64 = 1_000_000;
+
+// Anchor's `entry` ties its three arguments to one lifetime; `processor!` wants them
+// independent. Widening is sound here: the runtime keeps them alive for the call.
+fn perpetual_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    perpetual::entry(program_id, accounts, data)
+}
+
+fn test_trader_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    test_trader::entry(program_id, accounts, data)
+}
+
+/// A market created by the harness.
+#[derive(Clone, Copy, Debug)]
+pub struct MarketCookie {
+    pub symbol: [u8; 16],
+    pub market: Pubkey,
+    pub oracle: Pubkey,
+    pub kind: OracleKind,
+    /// Pyth-format price expo (both oracle kinds use `price * 10^expo`).
+    pub expo: i32,
+}
+
+/// A user created by the harness: wallet, token account and margin account 0.
+pub struct UserCookie {
+    pub owner: Keypair,
+    pub token_account: Pubkey,
+    pub margin_account: Pubkey,
+}
+
+impl UserCookie {
+    pub fn key(&self) -> Pubkey {
+        self.owner.pubkey()
+    }
+}
+
+/// What a transaction returned: logs and return data of the last program that set it.
+#[derive(Debug, Default)]
+pub struct TxOutput {
+    pub logs: Vec<String>,
+    pub return_data: Vec<u8>,
+}
+
+pub struct TestEnv {
+    pub ctx: ProgramTestContext,
+    pub admin: Keypair,
+    pub funding_authority: Keypair,
+    pub risk_authority: Keypair,
+    pub guardian: Keypair,
+    pub oracle_authority: Keypair,
+    pub mint_authority: Keypair,
+    pub mint: Pubkey,
+    pub exchange: Pubkey,
+    pub vault: Pubkey,
+    pub markets: Vec<MarketCookie>,
+    pub margin_accounts: Vec<Pubkey>,
+    nonce: u32,
+}
+
+/// Default market parameters: 10% / 5% margins, 5% band, 1 lot = 1 base unit of 6 decimals.
+pub fn market_args(symbol: &str, kind: OracleKind) -> CreateMarketArgs {
+    CreateMarketArgs {
+        symbol: sdk::symbol(symbol),
+        oracle_kind: kind,
+        base_decimals: 6,
+        base_lot_size: 1_000_000,
+        oracle_max_age_secs: 60,
+        oracle_max_conf_bps: 200,
+        price_band_bps: 500,
+        init_margin_long_bps: 1_000,
+        init_margin_short_bps: 1_000,
+        maker_fee_ppm: -100,
+        taker_fee_ppm: 500,
+        max_funding_rate_ppbh: 1_000_000,
+        max_funding_rate_change_ppbh: 500_000,
+        funding_window_secs: 3_600,
+    }
+}
+
+impl TestEnv {
+    pub fn program_test() -> ProgramTest {
+        let mut pt = ProgramTest::new("perpetual", perpetual::ID, processor!(perpetual_entry));
+        pt.add_program("test_trader", test_trader::ID, processor!(test_trader_entry));
+        pt.prefer_bpf(false);
+        pt
+    }
+
+    /// Chain with the collateral mint, the exchange and the test trader approved.
+    pub async fn new() -> Self {
+        Self::with_program_test(Self::program_test()).await
+    }
+
+    pub async fn with_program_test(pt: ProgramTest) -> Self {
+        let ctx = pt.start_with_context().await;
+        let mut env = TestEnv {
+            ctx,
+            admin: Keypair::new(),
+            funding_authority: Keypair::new(),
+            risk_authority: Keypair::new(),
+            guardian: Keypair::new(),
+            oracle_authority: Keypair::new(),
+            mint_authority: Keypair::new(),
+            mint: Pubkey::default(),
+            exchange: Pubkey::default(),
+            vault: Pubkey::default(),
+            markets: vec![],
+            margin_accounts: vec![],
+            nonce: 0,
+        };
+        for k in [env.admin.pubkey(), env.oracle_authority.pubkey()] {
+            env.airdrop(&k, 10_000_000_000).await;
+        }
+        env.mint = env.create_mint().await;
+        env.exchange = sdk::exchange_address(&env.mint);
+        env.vault = sdk::vault_address(&env.exchange);
+        let args = InitializeExchangeArgs {
+            funding_authority: env.funding_authority.pubkey(),
+            risk_authority: env.risk_authority.pubkey(),
+            pause_guardian: env.guardian.pubkey(),
+        };
+        let ix = sdk::initialize_exchange(&env.admin.pubkey(), &env.mint, args);
+        env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("initialize exchange");
+        let ix = sdk::approve_trader(&env.admin.pubkey(), &env.exchange, &test_trader::ID);
+        env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("approve test trader");
+        env
+    }
+
+    // ---- transactions ----
+
+    /// Sends one transaction paid by the context payer. A leading compute-budget
+    /// instruction makes every transaction unique (it must lead: every instruction resets
+    /// return data).
+    pub async fn process(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, TransactionError> {
+        self.nonce += 1;
+        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
+        all.extend_from_slice(ixs);
+        let payer = self.ctx.payer.insecure_clone();
+        let mut keys: Vec<&Keypair> = vec![&payer];
+        for s in signers {
+            if s.pubkey() != payer.pubkey() && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks client");
+        let meta = res.metadata.unwrap_or_default_meta();
+        res.result.map(|_| meta)
+    }
+
+    /// Sends and expects failure with a custom program error code.
+    pub async fn process_err(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> u32 {
+        match self.process(ixs, signers).await {
+            Ok(_) => panic!("transaction unexpectedly succeeded"),
+            Err(e) => custom_code(&e).unwrap_or_else(|| panic!("expected a custom error, got {e:?}")),
+        }
+    }
+
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
+        let payer = self.ctx.payer.insecure_clone();
+        let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), to, lamports);
+        self.process(&[ix], &[]).await.expect("airdrop");
+    }
+
+    // ---- clock ----
+
+    pub async fn clock(&mut self) -> Clock {
+        self.ctx.banks_client.get_sysvar::<Clock>().await.expect("clock")
+    }
+
+    pub async fn now(&mut self) -> i64 {
+        self.clock().await.unix_timestamp
+    }
+
+    /// Moves the cluster clock forward by `secs` seconds.
+    pub async fn warp(&mut self, secs: i64) {
+        let mut clock = self.clock().await;
+        clock.unix_timestamp += secs;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    // ---- tokens ----
+
+    async fn create_mint(&mut self) -> Pubkey {
+        let mint = Keypair::new();
+        let payer = self.ctx.payer.pubkey();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let space = spl_token_interface::state::Mint::LEN;
+        let ixs = [
+            solana_system_interface::instruction::create_account(&payer, &mint.pubkey(), rent.minimum_balance(space), space as u64, &spl_token_interface::ID),
+            spl_token_interface::instruction::initialize_mint2(&spl_token_interface::ID, &mint.pubkey(), &self.mint_authority.pubkey(), None, COLLATERAL_DECIMALS).unwrap(),
+        ];
+        self.process(&ixs, &[&mint]).await.expect("create mint");
+        mint.pubkey()
+    }
+
+    /// A token account of the collateral mint owned by `owner`, holding `amount`.
+    pub async fn create_token_account(&mut self, owner: &Pubkey, amount: u64) -> Pubkey {
+        let account = Keypair::new();
+        let payer = self.ctx.payer.pubkey();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let space = spl_token_interface::state::Account::LEN;
+        let mut ixs = vec![
+            solana_system_interface::instruction::create_account(&payer, &account.pubkey(), rent.minimum_balance(space), space as u64, &spl_token_interface::ID),
+            spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &account.pubkey(), &self.mint, owner).unwrap(),
+        ];
+        if amount > 0 {
+            ixs.push(spl_token_interface::instruction::mint_to(&spl_token_interface::ID, &self.mint, &account.pubkey(), &self.mint_authority.pubkey(), &[], amount).unwrap());
+        }
+        let mint_authority = self.mint_authority.insecure_clone();
+        self.process(&ixs, &[&account, &mint_authority]).await.expect("token account");
+        account.pubkey()
+    }
+
+    pub async fn token_balance(&mut self, account: &Pubkey) -> u64 {
+        let data = self.account_data(account).await;
+        let state = spl_token_interface::state::Account::unpack(&data).expect("token account");
+        state.amount
+    }
+
+    // ---- fixtures ----
+
+    /// A funded wallet with a token account holding `tokens` and an empty margin account 0.
+    pub async fn create_user(&mut self, tokens: u64) -> UserCookie {
+        let owner = Keypair::new();
+        self.airdrop(&owner.pubkey(), 1_000_000_000).await;
+        let token_account = self.create_token_account(&owner.pubkey(), tokens).await;
+        let ix = sdk::create_margin_account(&owner.pubkey(), &self.exchange, 0, 16);
+        self.process(&[ix], &[&owner]).await.expect("create margin account");
+        let margin_account = sdk::margin_account_address(&self.exchange, &owner.pubkey(), 0);
+        self.margin_accounts.push(margin_account);
+        UserCookie { owner, token_account, margin_account }
+    }
+
+    /// A user who has deposited `amount` into its margin account.
+    pub async fn funded_user(&mut self, amount: u64) -> UserCookie {
+        let user = self.create_user(amount).await;
+        self.deposit(&user, amount).await.expect("deposit");
+        user
+    }
+
+    pub async fn deposit(&mut self, user: &UserCookie, amount: u64) -> Result<TxOutput, TransactionError> {
+        let ix = sdk::deposit(&user.key(), &self.exchange, &self.mint, &user.margin_account, &user.token_account, amount);
+        self.process(&[ix], &[&user.owner]).await
+    }
+
+    pub async fn withdraw(&mut self, user: &UserCookie, amount: u64) -> Result<TxOutput, TransactionError> {
+        let health = self.health_metas(&user.margin_account, &[]).await;
+        let ix = sdk::withdraw(&user.key(), &self.exchange, &self.mint, &user.margin_account, &user.token_account, amount, health);
+        self.process(&[ix], &[&user.owner]).await
+    }
+
+    /// A market on the program's settable oracle at `price * 10^expo` (expo -6).
+    pub async fn create_market(&mut self, symbol: &str, price: i64) -> MarketCookie {
+        self.create_market_with(market_args(symbol, OracleKind::SetPrice), price).await
+    }
+
+    pub async fn create_market_with(&mut self, args: CreateMarketArgs, price: i64) -> MarketCookie {
+        let expo = -6;
+        let oracle = match args.oracle_kind {
+            OracleKind::SetPrice => {
+                let auth = self.oracle_authority.insecure_clone();
+                let ix = sdk::create_price_oracle(&auth.pubkey(), args.symbol, expo);
+                self.process(&[ix], &[&auth]).await.expect("create oracle");
+                sdk::price_oracle_address(&auth.pubkey(), &args.symbol)
+            }
+            OracleKind::PythLegacy => {
+                let key = Pubkey::new_unique();
+                let now = self.now().await;
+                self.write_pyth(&key, price, 0, expo, now, PriceStatus::Trading);
+                key
+            }
+        };
+        let cookie = MarketCookie {
+            symbol: args.symbol,
+            market: sdk::market_address(&self.exchange, &args.symbol),
+            oracle,
+            kind: args.oracle_kind,
+            expo,
+        };
+        self.set_price(&cookie, price).await;
+        let admin = self.admin.insecure_clone();
+        let ix = sdk::create_market(&admin.pubkey(), &self.exchange, &oracle, args);
+        self.process(&[ix], &[&admin]).await.expect("create market");
+        self.markets.push(cookie);
+        cookie
+    }
+
+    /// Writes a fresh oracle price (stamped now), whatever the oracle kind.
+    pub async fn set_price(&mut self, market: &MarketCookie, price: i64) {
+        match market.kind {
+            OracleKind::SetPrice => {
+                let auth = self.oracle_authority.insecure_clone();
+                let ix = sdk::set_oracle_price(&auth.pubkey(), &market.oracle, price, 0);
+                self.process(&[ix], &[&auth]).await.expect("set price");
+            }
+            OracleKind::PythLegacy => {
+                let now = self.now().await;
+                self.write_pyth(&market.oracle, price, 0, market.expo, now, PriceStatus::Trading);
+            }
+        }
+    }
+
+    /// Overwrites a Pyth price account with the given fields.
+    pub fn write_pyth(&mut self, key: &Pubkey, price: i64, conf: u64, expo: i32, ts: i64, status: PriceStatus) {
+        let data = pyth::price_account_bytes(price, conf, expo, ts, status);
+        let account = Account { lamports: 1_000_000_000, data, owner: pyth::PYTH_PROGRAM, executable: false, rent_epoch: 0 };
+        self.ctx.set_account(key, &account.into());
+    }
+
+    pub fn oracle_of(&self, market: &Pubkey) -> Pubkey {
+        self.markets.iter().find(|m| m.market == *market).map(|m| m.oracle).unwrap_or_default()
+    }
+
+    /// Health accounts for a margin account as it is now, skipping `skip`.
+    pub async fn health_metas(&mut self, margin_account: &Pubkey, skip: &[Pubkey]) -> Vec<AccountMeta> {
+        let (_, positions) = self.margin(margin_account).await;
+        let markets = self.markets.clone();
+        sdk::health_metas(&positions, skip, |m| markets.iter().find(|c| c.market == *m).map(|c| c.oracle).unwrap_or_default())
+    }
+
+    // ---- the test trader ----
+
+    fn relay_accounts(&self, market: &MarketCookie, margin_account: &Pubkey, user: &Pubkey) -> Vec<AccountMeta> {
+        test_trader::accounts::Relay {
+            perpetual_program: perpetual::ID,
+            exchange: self.exchange,
+            approval: sdk::approval_address(&self.exchange, &test_trader::ID),
+            trader_authority: test_trader::trader_authority().0,
+            market: market.market,
+            oracle: market.oracle,
+            margin_account: *margin_account,
+            user: *user,
+        }
+        .to_account_metas(None)
+    }
+
+    /// The test trader's `reserve` for `user`'s margin account, with health accounts.
+    pub async fn reserve_ix(&mut self, user: &UserCookie, market: &MarketCookie, bid_delta: i64, ask_delta: i64) -> Instruction {
+        let mut accounts = self.relay_accounts(market, &user.margin_account, &user.key());
+        if bid_delta > 0 || ask_delta > 0 {
+            accounts.extend(self.health_metas(&user.margin_account, &[market.market]).await);
+        }
+        Instruction { program_id: test_trader::ID, accounts, data: test_trader::instruction::Reserve { bid_delta, ask_delta }.data() }
+    }
+
+    pub async fn reserve(&mut self, user: &UserCookie, market: &MarketCookie, bid_delta: i64, ask_delta: i64) -> Result<TxOutput, TransactionError> {
+        let ix = self.reserve_ix(user, market, bid_delta, ask_delta).await;
+        self.process(&[ix], &[&user.owner]).await
+    }
+
+    /// The test trader's `settle` with `taker` against `makers` (remaining accounts in that order).
+    pub async fn settle_ix(&mut self, taker: &UserCookie, market: &MarketCookie, makers: &[Pubkey], fills: Vec<Fill>, releases: Vec<Release>, bid_delta: i64, ask_delta: i64) -> Instruction {
+        let mut accounts = self.relay_accounts(market, &taker.margin_account, &taker.key());
+        accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+        // The taker may open this market now; health skips it either way.
+        accounts.extend(self.health_metas(&taker.margin_account, &[market.market]).await);
+        let args = SettleFillsArgs { maker_count: makers.len() as u8, fills, releases, taker_bid_delta: bid_delta, taker_ask_delta: ask_delta };
+        Instruction { program_id: test_trader::ID, accounts, data: test_trader::instruction::Settle { args }.data() }
+    }
+
+    pub async fn settle(&mut self, taker: &UserCookie, market: &MarketCookie, makers: &[Pubkey], fills: Vec<Fill>) -> Result<TxOutput, TransactionError> {
+        let ix = self.settle_ix(taker, market, makers, fills, vec![], 0, 0).await;
+        self.process(&[ix], &[&taker.owner]).await
+    }
+
+    /// A maker reserves `lots` on the side opposite `taker_side`, then the taker fills it at `price`.
+    pub async fn trade(&mut self, taker: &UserCookie, maker: &UserCookie, market: &MarketCookie, taker_side: perpetual::Side, lots: u64, price_per_lot: u64) -> Result<TxOutput, TransactionError> {
+        let (bid, ask) = match taker_side {
+            perpetual::Side::Bid => (0, lots as i64),
+            perpetual::Side::Ask => (lots as i64, 0),
+        };
+        self.reserve(maker, market, bid, ask).await?;
+        let fill = Fill { maker_index: 0, taker_side, base_lots: lots, price_per_lot };
+        self.settle(taker, market, &[maker.margin_account], vec![fill]).await
+    }
+
+    // ---- account reads ----
+
+    pub async fn account(&mut self, key: &Pubkey) -> Option<Account> {
+        self.ctx.banks_client.get_account(*key).await.expect("get account")
+    }
+
+    pub async fn account_data(&mut self, key: &Pubkey) -> Vec<u8> {
+        self.account(key).await.map(|a| a.data).unwrap_or_default()
+    }
+
+    pub async fn exchange_state(&mut self) -> Exchange {
+        let key = self.exchange;
+        load_zero_copy::<Exchange>(&self.account_data(&key).await)
+    }
+
+    pub async fn market_state(&mut self, market: &Pubkey) -> Market {
+        load_zero_copy::<Market>(&self.account_data(market).await)
+    }
+
+    pub async fn margin(&mut self, margin_account: &Pubkey) -> (MarginAccount, Vec<Position>) {
+        let data = self.account_data(margin_account).await;
+        let (h, p) = parse_margin_account(&data).expect("margin account");
+        (*h, p.to_vec())
+    }
+
+    pub async fn collateral(&mut self, margin_account: &Pubkey) -> i64 {
+        self.margin(margin_account).await.0.collateral
+    }
+
+    /// The account's position in `market` (zeros when it has none).
+    pub async fn position(&mut self, margin_account: &Pubkey, market: &Pubkey) -> Position {
+        let (_, positions) = self.margin(margin_account).await;
+        positions.into_iter().find(|p| p.market == *market).unwrap_or_default()
+    }
+}
+
+/// Copies a zero-copy account out of its bytes, checking the discriminator.
+pub fn load_zero_copy<T: bytemuck::Pod + Discriminator>(data: &[u8]) -> T {
+    assert!(data.len() >= 8 + std::mem::size_of::<T>(), "account too small");
+    assert_eq!(&data[..8], T::DISCRIMINATOR, "wrong discriminator");
+    *bytemuck::from_bytes(&data[8..8 + std::mem::size_of::<T>()])
+}
+
+/// The custom program error code of a failed transaction, if it has one.
+pub fn custom_code(err: &TransactionError) -> Option<u32> {
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+        _ => None,
+    }
+}
+
+/// The code `perpetual` returns for `e`.
+pub fn code(e: perpetual::error::PerpError) -> u32 {
+    u32::from(e)
+}
+
+/// The code Anchor itself returns for `e` (account validation).
+pub fn anchor_code(e: anchor_lang::error::ErrorCode) -> u32 {
+    e.into()
+}
+
+trait MetaExt {
+    fn unwrap_or_default_meta(self) -> TxOutput;
+}
+
+impl MetaExt for Option<solana_banks_interface::TransactionMetadata> {
+    fn unwrap_or_default_meta(self) -> TxOutput {
+        match self {
+            Some(m) => TxOutput { logs: m.log_messages, return_data: m.return_data.map(|r| r.data).unwrap_or_default() },
+            None => TxOutput::default(),
+        }
+    }
+}
