@@ -161,8 +161,10 @@ impl TestEnv {
         all.extend_from_slice(ixs);
         let payer = self.ctx.payer.insecure_clone();
         let mut keys: Vec<&Keypair> = vec![&payer];
+        // Signers the message does not ask for are dropped, so fixtures can pass extras.
+        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
         for s in signers {
-            if s.pubkey() != payer.pubkey() && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+            if s.pubkey() != payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
                 keys.push(s);
             }
         }

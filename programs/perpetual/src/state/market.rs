@@ -6,17 +6,17 @@ use crate::math::health::RiskParams;
 use crate::math::{PodI80F48, I80F48};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
-#[borsh(use_discriminant = true)]
+/// Stored as its variant index (declaration order is the on-chain value).
 #[repr(u8)]
 pub enum MarketStatus {
     /// Trading and reservations allowed.
-    Active = 0,
+    Active,
     /// Only fills that shrink positions; new reservations refused.
-    ReduceOnly = 1,
+    ReduceOnly,
     /// No fills and no new reservations; cancels, deposits and withdrawals still work.
-    Paused = 2,
+    Paused,
     /// One-way: price and funding index locked.
-    FinalSettlement = 3,
+    FinalSettlement,
 }
 
 impl MarketStatus {
@@ -32,13 +32,12 @@ impl MarketStatus {
 }
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
-#[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum OracleKind {
     /// Pyth legacy price account (`pyth-sdk-solana` layout).
-    PythLegacy = 0,
+    PythLegacy,
     /// This program's `PriceOracle`, written by its authority.
-    SetPrice = 1,
+    SetPrice,
 }
 
 /// One perpetual market.

@@ -1,0 +1,137 @@
+//! Writes `idl/<program>.json` for every deployable program, or checks they are current.
+//!
+//! Each program's `idl-build` feature prints its IDL in pieces (address, errors, events,
+//! program) from `cargo test __anchor_private_print_idl`; this merges them as `anchor idl
+//! build` does, without changing RUSTFLAGS (which would rebuild the whole dependency graph).
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (package, IDL file name) of every program whose IDL is published.
+pub const PROGRAMS: &[(&str, &str)] = &[("perpetual", "perpetual")];
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn idl_path(name: &str) -> PathBuf {
+    repo_root().join("idl").join(format!("{name}.json"))
+}
+
+/// The IDL of `package` as pretty JSON, generated from the code.
+pub fn generate(package: &str) -> Result<String, String> {
+    let idl = build(&repo_root(), package)?;
+    Ok(serde_json::to_string_pretty(&idl).map_err(|e| e.to_string())? + "\n")
+}
+
+/// Names of the checked-in IDLs that differ from the code.
+pub fn stale() -> Result<Vec<String>, String> {
+    let mut out = vec![];
+    for (package, name) in PROGRAMS {
+        let text = generate(package)?;
+        if std::fs::read_to_string(idl_path(name)).ok().as_deref() != Some(text.as_str()) {
+            out.push(format!("idl/{name}.json"));
+        }
+    }
+    Ok(out)
+}
+
+pub fn build(root: &Path, package: &str) -> Result<Value, String> {
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "--locked", "-p", package, "--features", "idl-build", "__anchor_private_print_idl", "--", "--show-output", "--quiet", "--test-threads=1"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    merge(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Collects the text between `--- IDL begin X ---` and `--- IDL end X ---` markers.
+fn blocks(stdout: &str) -> Vec<(String, String)> {
+    let mut out = vec![];
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in stdout.lines() {
+        if let Some(kind) = line.strip_prefix("--- IDL begin ").and_then(|l| l.strip_suffix(" ---")) {
+            current = Some((kind.to_string(), vec![]));
+        } else if line.starts_with("--- IDL end ") {
+            if let Some((kind, lines)) = current.take() {
+                out.push((kind, lines.join("\n")));
+            }
+        } else if let Some((_, lines)) = current.as_mut() {
+            lines.push(line);
+        }
+    }
+    out
+}
+
+fn merge(stdout: &str) -> Result<Value, String> {
+    let parse = |s: &str| serde_json::from_str::<Value>(s).map_err(|e| e.to_string());
+    let (mut address, mut errors, mut events, mut program) = (Value::Null, Value::Array(vec![]), vec![], None);
+    let mut types: Vec<Value> = vec![];
+    for (kind, text) in blocks(stdout) {
+        match kind.as_str() {
+            "address" => address = parse(&text)?,
+            "errors" => errors = parse(&text)?,
+            "event" => {
+                let v = parse(&text)?;
+                events.push(v["event"].clone());
+                types.extend(v["types"].as_array().cloned().unwrap_or_default());
+            }
+            "program" => program = Some(parse(&text)?),
+            _ => {}
+        }
+    }
+    let mut idl = program.ok_or("no program IDL printed")?;
+    let obj = idl.as_object_mut().ok_or("program IDL is not an object")?;
+    types.extend(obj.get("types").and_then(Value::as_array).cloned().unwrap_or_default());
+    types.sort_by_key(|t| t["name"].as_str().map(short_name).unwrap_or_default());
+    types.dedup_by_key(|t| t["name"].as_str().map(short_name).unwrap_or_default());
+    events.sort_by_key(|e| e["name"].as_str().map(short_name).unwrap_or_default());
+    obj.insert("address".into(), address);
+    obj.insert("events".into(), Value::Array(events));
+    obj.insert("errors".into(), errors);
+    obj.insert("types".into(), Value::Array(types));
+    let mut idl = reorder(idl);
+    strip_module_paths(&mut idl);
+    Ok(idl)
+}
+
+/// Anchor's key order: address, metadata, instructions, accounts, events, errors, types.
+fn reorder(idl: Value) -> Value {
+    let mut obj = match idl {
+        Value::Object(o) => o,
+        other => return other,
+    };
+    let mut out = Map::new();
+    for key in ["address", "metadata", "instructions", "accounts", "events", "errors", "types", "constants"] {
+        if let Some(v) = obj.remove(key) {
+            out.insert(key.into(), v);
+        }
+    }
+    out.extend(obj);
+    Value::Object(out)
+}
+
+fn short_name(name: &str) -> String {
+    name.rsplit("::").next().unwrap_or(name).to_string()
+}
+
+/// Type names are printed with their Rust module path; clients know them by the last segment.
+fn strip_module_paths(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                if k == "name" {
+                    if let Value::String(s) = val {
+                        *s = short_name(s);
+                    }
+                }
+                strip_module_paths(val);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_module_paths),
+        _ => {}
+    }
+}
