@@ -30,6 +30,11 @@ fn perpetual_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -
     perpetual::entry(program_id, accounts, data)
 }
 
+fn orderbook_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    orderbook::entry(program_id, accounts, data)
+}
+
 fn test_trader_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
     test_trader::entry(program_id, accounts, data)
@@ -79,6 +84,7 @@ pub struct TestEnv {
     pub vault: Pubkey,
     pub markets: Vec<MarketCookie>,
     pub margin_accounts: Vec<Pubkey>,
+    pub books: Vec<crate::book::BookCookie>,
     nonce: u32,
 }
 
@@ -106,6 +112,7 @@ impl TestEnv {
     pub fn program_test() -> ProgramTest {
         let mut pt = ProgramTest::new("perpetual", perpetual::ID, processor!(perpetual_entry));
         pt.add_program("test_trader", test_trader::ID, processor!(test_trader_entry));
+        pt.add_program("orderbook", orderbook::ID, processor!(orderbook_entry));
         pt.prefer_bpf(false);
         pt
     }
@@ -130,6 +137,7 @@ impl TestEnv {
             vault: Pubkey::default(),
             markets: vec![],
             margin_accounts: vec![],
+            books: vec![],
             nonce: 0,
         };
         for k in [env.admin.pubkey(), env.oracle_authority.pubkey()] {
@@ -147,6 +155,8 @@ impl TestEnv {
         env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("initialize exchange");
         let ix = sdk::approve_trader(&env.admin.pubkey(), &env.exchange, &test_trader::ID);
         env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("approve test trader");
+        let ix = sdk::approve_trader(&env.admin.pubkey(), &env.exchange, &orderbook::ID);
+        env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("approve order book");
         env
     }
 

@@ -3,8 +3,10 @@
 //! so that `invariants::check` can sum over all of them.
 #![allow(deprecated)] // solana-program-test 3.x marks its whole API as "unstable"
 pub mod adversarial;
+pub mod book;
 pub mod env;
 pub mod invariants;
 pub mod pyth;
 
+pub use book::*;
 pub use env::*;

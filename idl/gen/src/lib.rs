@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (package, IDL file name) of every program whose IDL is published.
-pub const PROGRAMS: &[(&str, &str)] = &[("perpetual", "perpetual")];
+pub const PROGRAMS: &[(&str, &str)] = &[("perpetual", "perpetual"), ("orderbook", "orderbook")];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

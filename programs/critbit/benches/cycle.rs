@@ -126,7 +126,9 @@ fn tree_buf() -> Vec<u64> {
 }
 
 fn main() {
-    let cycles = std::env::args().skip(1).find_map(|a| a.parse::<usize>().ok());
+    let cycles = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse::<usize>().ok());
     if let Some(k) = cycles {
         // Callgrind mode: one pass of K cycles per structure, nothing else.
         let (initial, ops) = workload(k);
@@ -158,5 +160,10 @@ fn main() {
     println!("{:<22} {:>10}", "structure", "ns/cycle");
     println!("{:<22} {:>10.1}", "critbit", critbit_ns);
     println!("{:<22} {:>10.1}", "std BTreeMap", btree_ns);
+    let bytes = critbit::space::<Order>(ORDERS as u32);
+    println!(
+        "critbit space: {bytes} bytes for {ORDERS} orders of 32 bytes = {:.2} bytes/order",
+        bytes as f64 / ORDERS as f64
+    );
     println!("(instruction counts: benches/callgrind.sh)");
 }

@@ -5,7 +5,8 @@ use bytemuck::Pod;
 
 use crate::error::CritbitError;
 use crate::node::{dir, unpack, FREE_CRIT, LEAF_TAG, LOW_TAG, NIL};
-use crate::tree::{extreme, is_live, CritbitRef};
+use crate::tree::CritbitRef;
+use crate::walk::{extreme, is_live};
 
 fn fail<T>(what: &'static str, node: u32) -> Result<T, CritbitError> {
     Err(CritbitError::corrupt(what, node))
@@ -21,8 +22,9 @@ impl<V: Pod> CritbitRef<'_, V> {
     ///
     /// * header counts and handles are in range;
     /// * crit bits strictly decrease going down (so there are no cycles and
-    ///   no path is longer than 128), and a link to an inner node carries the
-    ///   low-word tag exactly when that node's crit bit is below 64;
+    ///   no path is longer than 128), and exactly the links from the root or a
+    ///   node with crit bit >= 64 to one with crit bit < 64 carry the
+    ///   low-word tag;
     /// * under each inner node with crit bit `c`, every key agrees above `c`,
     ///   keys on the left have bit `c` clear and keys on the right have it set
     ///   (checked on each side's extremes, which by induction bounds the rest);
@@ -118,7 +120,10 @@ impl<V: Pod> CritbitRef<'_, V> {
             count += 1;
         }
         if count != spare {
-            return fail("free inner list shorter than inner_bump - tree inners", count);
+            return fail(
+                "free inner list shorter than inner_bump - tree inners",
+                count,
+            );
         }
         Ok(())
     }
@@ -161,6 +166,9 @@ impl<V: Pod> CritbitRef<'_, V> {
             depth -= 1;
             let (node, above) = stack[depth];
             if node & LEAF_TAG != 0 {
+                if node & LOW_TAG != 0 {
+                    return fail("leaf link carries the low-word tag", node);
+                }
                 let leaf = node & !LEAF_TAG;
                 leaves += 1;
                 if leaves > h.len {
@@ -190,8 +198,8 @@ impl<V: Pod> CritbitRef<'_, V> {
             if n.crit >= above {
                 return fail("crit bit does not strictly decrease downwards", node);
             }
-            if (link & LOW_TAG != 0) != (n.crit < 64) {
-                return fail("low-word tag on the link disagrees with the crit bit", node);
+            if (link & LOW_TAG != 0) != (above >= 64 && n.crit < 64) {
+                return fail("low-word tag is not exactly on high-to-low links", node);
             }
             let c = n.crit;
             let (_, min_l) = self.extreme(n.children[0], 0)?;

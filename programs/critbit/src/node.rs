@@ -18,11 +18,12 @@ pub(crate) const NIL: u32 = u32::MAX;
 /// (padded to 4) on a kind field.
 pub(crate) const LEAF_TAG: u32 = 1 << 31;
 
-/// Links to inner nodes whose crit bit is in the low 64-bit word carry this
-/// tag. It is a property of the target, so a link keeps it when it moves.
-/// It lets a walk switch from testing the high word to the low word inside
-/// the bounds check it already pays (a tagged index is never in range),
-/// instead of selecting the word at every level.
+/// Marks the links that cross from the part of the tree splitting on the
+/// high 64-bit word (or from the root pointer) into a node splitting on the
+/// low word; no other link carries it. A tagged index is never in range, so
+/// a walk notices the crossing inside the bounds check it pays anyway and
+/// from then on tests bits of the low word only, instead of selecting the
+/// word at every level.
 pub(crate) const LOW_TAG: u32 = 1 << 30;
 
 /// A free inner slot carries this in `crit`, which a live one (0..=127) never
@@ -53,7 +54,8 @@ pub struct Header {
     pub value_size: u32,
     pub capacity: u32,
     pub len: u32,
-    /// Tagged link to the root (leaf or inner), `NIL` when empty.
+    /// Link to the root (leaf or inner, tagged like a child link), `NIL`
+    /// when empty.
     pub root: u32,
     /// Leaf slot of the smallest / largest key, `NIL` when empty. Cached so the
     /// book reads its best order in O(1).
@@ -73,8 +75,9 @@ const _: () = assert!(core::mem::size_of::<Header>() == HEADER_SIZE);
 const _: () = assert!(core::mem::align_of::<Header>() <= 8);
 
 /// A branch: the highest bit in which the two subtrees differ and the two
-/// tagged child links (`children[b]` holds the keys whose bit `crit` is `b`).
-/// It stores no key, so insert finds the critical bit against a leaf first.
+/// child links (`children[b]` holds the keys whose bit `crit` is `b`). A link
+/// is a slot index plus the `LEAF_TAG` and `LOW_TAG` bits. It stores no key,
+/// so insert finds the critical bit against a leaf first.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct Inner {

@@ -196,6 +196,45 @@ fn zero_and_max_keys() {
     t.check_invariants().unwrap();
 }
 
+/// Keys 0 and every power of two make a chain with a path of 128 inner
+/// nodes, the deepest a u128 tree can be: walks, iteration and the checker
+/// must all handle it without tripping their depth bounds.
+#[test]
+fn deepest_possible_tree() {
+    let mut buf = buffer(129);
+    let mut t = tree(&mut buf, 129);
+    let mut all: Vec<u128> = (0..128).map(|b| 1u128 << b).collect();
+    all.push(0);
+    for &k in all.iter().rev() {
+        t.insert(k, k as u64).unwrap();
+    }
+    t.check_invariants().unwrap();
+    all.sort();
+    for &k in &all {
+        assert_eq!(t.key(t.find(k).unwrap()), Some(k));
+    }
+    assert_eq!(keys(&t), all);
+    let mut rev = all.clone();
+    rev.reverse();
+    assert_eq!(keys_rev(&t), rev);
+    assert_eq!(t.insert(3, 0), Err(CritbitError::Full));
+
+    // Remove the two deepest leaves and put back keys that branch at the very
+    // bottom and the very top of that path.
+    assert_eq!(t.remove(0), Ok(Some(0)));
+    assert_eq!(t.remove(1), Ok(Some(1)));
+    t.check_invariants().unwrap();
+    t.insert(3, 3).unwrap();
+    t.insert(0, 0).unwrap();
+    t.check_invariants().unwrap();
+    assert_eq!(t.min().map(|(_, k)| k), Some(0));
+    for &k in &all[2..] {
+        assert!(t.remove(k).unwrap().is_some());
+        t.check_invariants().unwrap();
+    }
+    assert_eq!(keys(&t), [0, 3]);
+}
+
 #[test]
 fn book_keys_and_inverted_bids() {
     // Asks ascend by price then sequence; bids stored as !key put the highest
@@ -249,7 +288,10 @@ fn read_only_view_sees_the_same_tree() {
     let r = CritbitRef::<u64>::load(bytemuck::cast_slice(&buf)).unwrap();
     r.check_invariants().unwrap();
     assert_eq!(r.len(), 3);
-    assert_eq!(r.iter().map(|(_, k, v)| (k, *v)).collect::<Vec<_>>(), [(1, 1), (2, 2), (3, 3)]);
+    assert_eq!(
+        r.iter().map(|(_, k, v)| (k, *v)).collect::<Vec<_>>(),
+        [(1, 1), (2, 2), (3, 3)]
+    );
     let h = r.find(2).unwrap();
     assert_eq!(r.get(h), Some(&2));
 
@@ -301,7 +343,10 @@ fn bad_buffers_give_named_errors() {
     );
 
     // Zeroed (never initialised) space.
-    assert_eq!(Critbit::<u64>::load(bytes).err(), Some(CritbitError::BadMagic));
+    assert_eq!(
+        Critbit::<u64>::load(bytes).err(),
+        Some(CritbitError::BadMagic)
+    );
 
     // A view for another payload type.
     critbit::init::<u64>(bytes, 10).unwrap();
@@ -334,10 +379,16 @@ fn space_is_within_budget() {
     }
     for cap in [1u32, 64, 1000, 4096] {
         let per_order = critbit::space::<Order>(cap) as f64 / f64::from(cap);
-        assert!(per_order <= 80.0 || cap < 64, "cap {cap}: {per_order} B/order");
+        assert!(
+            per_order <= 80.0 || cap < 64,
+            "cap {cap}: {per_order} B/order"
+        );
     }
     // Per order beyond the header: 16 key + 32 payload + 12 inner + 1/8 bitmap.
-    assert_eq!(critbit::space::<Order>(64), 48 + 64 * 16 + 64 * 32 + 8 + 63 * 12 + 4);
+    assert_eq!(
+        critbit::space::<Order>(64),
+        48 + 64 * 16 + 64 * 32 + 8 + 63 * 12 + 4
+    );
 }
 
 /// Structural corruption is reported by `check_invariants` and by the
@@ -367,7 +418,10 @@ fn corrupt_data_gives_errors_not_panics() {
             bytes[at..at + 8].fill(0);
         }
         let mut t = Critbit::<u64>::load(bytes).unwrap();
-        assert!(matches!(t.check_invariants(), Err(CritbitError::Corrupt { .. })));
+        assert!(matches!(
+            t.check_invariants(),
+            Err(CritbitError::Corrupt { .. })
+        ));
         assert_eq!(t.find(10), None);
         assert!(matches!(t.insert(11, 0), Err(CritbitError::Corrupt { .. })));
         assert!(matches!(t.remove(10), Err(CritbitError::Corrupt { .. })));

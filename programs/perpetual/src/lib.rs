@@ -165,6 +165,12 @@ pub mod perpetual {
     pub fn update_reservation<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: i64, ask_delta: i64) -> Result<()> {
         instructions::update_reservation::handler(ctx, bid_delta, ask_delta)
     }
+
+    /// Trader only: releases reservations of orders the book removed without their owners
+    /// (expiry, stale prices). Remaining accounts: the margin accounts released.
+    pub fn release_reservations<'info>(ctx: Context<'info, ReleaseReservations<'info>>, releases: Vec<Release>) -> Result<()> {
+        instructions::release_reservations::handler(ctx, releases)
+    }
 }
 
 #[cfg(not(target_os = "solana"))]

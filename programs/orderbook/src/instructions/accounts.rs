@@ -1,0 +1,67 @@
+//! The accounts every order instruction takes, and the checks they share.
+use anchor_lang::prelude::*;
+use perpetual::state::{find_position, parse_margin_account};
+
+use crate::error::BookError;
+use crate::perp_cpi::PerpAccounts;
+use crate::state::Book;
+
+#[derive(Accounts)]
+pub struct OrderAccounts<'info> {
+    /// CHECK: loaded by `BookMut` (owner, type); its market is checked against `market`.
+    #[account(mut)]
+    pub book: UncheckedAccount<'info>,
+    /// The margin account's owner or delegate.
+    pub authority: Signer<'info>,
+    /// CHECK: a perpetual margin account; owner program, exchange and authority checked here.
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
+    /// CHECK: the book's perpetual market.
+    #[account(mut)]
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the market's oracle; perpetual applies the guard rails.
+    pub oracle: UncheckedAccount<'info>,
+    /// CHECK: the book's perpetual exchange.
+    pub exchange: UncheckedAccount<'info>,
+    /// CHECK: this program's approval in perpetual; perpetual checks it.
+    pub approval: UncheckedAccount<'info>,
+    /// CHECK: this program's `trader` PDA, which signs the CPI.
+    pub trader_authority: UncheckedAccount<'info>,
+    /// CHECK: the perpetual program.
+    #[account(address = perpetual::ID)]
+    pub perpetual_program: UncheckedAccount<'info>,
+}
+
+impl<'info> OrderAccounts<'info> {
+    pub fn perp(&self, trader_bump: u8) -> PerpAccounts<'_, 'info> {
+        PerpAccounts {
+            perpetual_program: self.perpetual_program.as_ref(),
+            exchange: self.exchange.as_ref(),
+            approval: self.approval.as_ref(),
+            trader_authority: self.trader_authority.as_ref(),
+            market: self.market.as_ref(),
+            oracle: self.oracle.as_ref(),
+            margin_account: self.margin_account.as_ref(),
+            authority: self.authority.as_ref(),
+            trader_bump,
+        }
+    }
+
+    /// The book must trade this market on this exchange.
+    pub fn check_book(&self, book: &Book) -> Result<()> {
+        require_keys_eq!(book.market, self.market.key(), BookError::WrongBook);
+        require_keys_eq!(book.exchange, self.exchange.key(), BookError::WrongBook);
+        Ok(())
+    }
+
+    /// Checks the signer may trade the margin account; returns its position in the market.
+    pub fn check_authority(&self) -> Result<i64> {
+        let info: &AccountInfo = self.margin_account.as_ref();
+        require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
+        let data = info.try_borrow_data()?;
+        let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
+        require_keys_eq!(header.exchange, self.exchange.key(), BookError::InvalidMakerAccount);
+        require!(header.may_trade(self.authority.key), BookError::NotOwnerOrDelegate);
+        Ok(find_position(positions, &self.market.key()).map(|i| positions[i].base_lots).unwrap_or(0))
+    }
+}

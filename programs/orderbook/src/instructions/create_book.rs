@@ -1,0 +1,68 @@
+use anchor_lang::prelude::*;
+use perpetual::state::{Exchange, Market};
+
+use crate::error::BookError;
+use crate::events::BookCreated;
+use crate::perp_cpi::TRADER_SEED;
+use crate::state::{Book, BookMut, MAX_SIDE_CAPACITY, MIN_SIDE_CAPACITY};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct CreateBookArgs {
+    /// Quote native units per base lot per tick.
+    pub tick_size: u64,
+    pub min_base_lots: u64,
+    /// Orders per side (at least 16, at most 8192).
+    pub side_capacity: u32,
+    /// Distinct margin accounts with resting orders at once.
+    pub seat_capacity: u32,
+    pub max_orders_per_account: u16,
+}
+
+#[derive(Accounts)]
+pub struct CreateBook<'info> {
+    pub admin: Signer<'info>,
+    #[account(constraint = exchange.load()?.admin == admin.key() @ BookError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(constraint = market.load()?.exchange == exchange.key() @ BookError::WrongBook)]
+    pub market: AccountLoader<'info, Market>,
+    /// Created by the client with `Book::space(..)` bytes, owned by this program.
+    #[account(zero)]
+    pub book: AccountLoader<'info, Book>,
+}
+
+pub fn handler<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookArgs) -> Result<()> {
+    let accounts = &*ctx.accounts;
+    require!(
+        args.tick_size > 0
+            && args.min_base_lots > 0
+            && (MIN_SIDE_CAPACITY..=MAX_SIDE_CAPACITY).contains(&args.side_capacity)
+            && (1..=65_536).contains(&args.seat_capacity)
+            && args.max_orders_per_account > 0,
+        BookError::InvalidBookParams
+    );
+    require!(
+        accounts.book.as_ref().data_len() >= Book::space(args.side_capacity, args.seat_capacity),
+        BookError::InvalidBookParams
+    );
+    let oracle = accounts.market.load()?.oracle;
+    {
+        let mut book = accounts.book.load_init()?;
+        book.exchange = accounts.exchange.key();
+        book.market = accounts.market.key();
+        book.oracle = oracle;
+        book.tick_size = args.tick_size;
+        book.min_base_lots = args.min_base_lots;
+        book.seq_num = 1;
+        book.side_capacity = args.side_capacity;
+        book.seat_capacity = args.seat_capacity;
+        book.max_orders_per_account = args.max_orders_per_account;
+        book.trader_bump = Pubkey::find_program_address(&[TRADER_SEED], &crate::ID).1;
+    }
+    let info: &'info AccountInfo<'info> = accounts.book.as_ref();
+    let data = info.try_borrow_mut_data()?;
+    // The discriminator is written when the instruction exits; the trees are laid out now.
+    let mut raw = BookMut::unchecked(data);
+    raw.init(args.side_capacity, args.seat_capacity)?;
+    emit!(BookCreated { book: info.key(), market: accounts.market.key(), tick_size: args.tick_size, side_capacity: args.side_capacity });
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! # orderbook
+//!
+//! One critbit order book per perpetual market, matched fully on-chain in the taker's
+//! transaction. The program is an approved trader of `perpetual`: every batch of fills is
+//! settled there by CPI, signed with this program's `trader` PDA, and every resting order
+//! is backed by an open-order reservation in the owner's margin account.
+//!
+//! Accounts of every order instruction: see `instructions::accounts::OrderAccounts`.
+//! Remaining accounts of `place_order` / `replace_order`: the makers' margin accounts the
+//! taker expects to meet (matching stops at the first maker not passed), then the placer's
+//! health accounts (perpetual's documented order) when its reservation grows.
+#![allow(unexpected_cfgs)]
+#![allow(clippy::result_large_err)]
+
+use anchor_lang::prelude::*;
+
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod matching;
+pub mod perp_cpi;
+pub mod state;
+
+use instructions::*;
+pub use matching::SelfTradeBehavior;
+pub use state::Side;
+
+declare_id!("Borqy3dEjw9az7Uj9nW69A9ZDansFGHWEggUx7tkv44f");
+
+#[program]
+pub mod orderbook {
+    use super::*;
+
+    /// Admin of the market's exchange: initialises a book account the client created.
+    pub fn create_book<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookArgs) -> Result<()> {
+        instructions::create_book::handler(ctx, args)
+    }
+
+    /// Places an order of any type; return data is the resting order's key (u128, 0 if
+    /// none rests) then the filled lots (u64), little-endian.
+    pub fn place_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, args: PlaceOrderArgs) -> Result<()> {
+        instructions::place_order::handler(ctx, args)
+    }
+
+    /// Cancels one of the account's orders by its key.
+    pub fn cancel_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128) -> Result<()> {
+        instructions::cancel::cancel_order(ctx, side, order_key)
+    }
+
+    /// Cancels every order of the account with this client order id.
+    pub fn cancel_order_by_client_id<'info>(ctx: Context<'info, OrderAccounts<'info>>, client_order_id: u64) -> Result<()> {
+        instructions::cancel::cancel_by_client_id(ctx, client_order_id)
+    }
+
+    /// Cancels up to `limit` of the account's orders.
+    pub fn cancel_all_orders<'info>(ctx: Context<'info, OrderAccounts<'info>>, limit: u16) -> Result<()> {
+        instructions::cancel::cancel_all(ctx, limit)
+    }
+
+    /// Cancels an order and places another atomically.
+    pub fn replace_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128, args: PlaceOrderArgs) -> Result<()> {
+        instructions::cancel::replace(ctx, side, order_key, args)
+    }
+}
+
+#[cfg(not(target_os = "solana"))]
+pub mod decode;
+#[cfg(not(target_os = "solana"))]
+pub mod sdk;

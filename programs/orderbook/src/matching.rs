@@ -1,0 +1,252 @@
+//! Matching a taker against the opposite side of the book, fully on-chain.
+//!
+//! Matching is tentative: fills are taken out of the book here and sent to `perpetual` in
+//! one batch; a fill `perpetual` refuses (its maker's reservation is gone) comes back to
+//! `refund_refused`, which cancels that maker's order and returns the size to the taker.
+use anchor_lang::prelude::*;
+use perpetual::math::price::within_band;
+use perpetual::math::I80F48;
+use perpetual::{Fill, Release};
+
+use crate::error::BookError;
+use crate::events::{OrderCancelled, OrderExpired};
+use crate::state::{crosses, opposite, price_of, BookParts, Order, Seat, Side};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SelfTradeBehavior {
+    /// Shrink both orders by the overlap without a trade.
+    DecrementTake,
+    /// Cancel the resting order and keep matching.
+    CancelResting,
+    /// Fail the whole instruction.
+    AbortTransaction,
+}
+
+/// Why an order left the book without trading, in events.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum CancelReason {
+    Owner = 0,
+    SelfTrade = 1,
+    /// Its price left the market's band on the side that would gift the taker.
+    StalePrice = 2,
+    /// `perpetual` refused its fill: the maker's reservation was gone.
+    FillRefused = 3,
+}
+
+/// The oracle price and band that every fill must respect (the same test `perpetual` applies).
+#[derive(Clone, Copy)]
+pub struct Band {
+    pub oracle_price_per_lot: I80F48,
+    pub band_bps: u16,
+    pub tick_size: u64,
+}
+
+impl Band {
+    pub fn contains(&self, price_ticks: u64) -> bool {
+        match price_ticks.checked_mul(self.tick_size) {
+            Some(p) => within_band(p, self.oracle_price_per_lot, self.band_bps),
+            None => false,
+        }
+    }
+
+    /// True when `price_ticks` is outside the band on the side that favours a taker on `taker`.
+    pub fn stale_for(&self, taker: Side, price_ticks: u64) -> bool {
+        if self.contains(price_ticks) {
+            return false;
+        }
+        let p = I80F48::from_num(price_ticks) * I80F48::from_num(self.tick_size);
+        match taker {
+            Side::Bid => p < self.oracle_price_per_lot,
+            Side::Ask => p > self.oracle_price_per_lot,
+        }
+    }
+}
+
+pub struct Taker<'k> {
+    pub side: Side,
+    pub limit_ticks: u64,
+    pub margin_account: Pubkey,
+    /// Keys of the maker margin accounts the transaction passed, in order.
+    pub makers: &'k [Pubkey],
+    pub self_trade: SelfTradeBehavior,
+    pub now: i64,
+    pub max_fills: usize,
+}
+
+/// A fill sent to `perpetual`, with what is needed to undo it.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingFill {
+    pub fill: Fill,
+    pub key: u128,
+    pub seat: u32,
+    pub lots_before: u64,
+    pub client_order_id: u64,
+}
+
+#[derive(Default)]
+pub struct MatchResult {
+    pub fills: Vec<PendingFill>,
+    /// Makers' reservations to give back (expired, stale or self-traded orders).
+    pub releases: Vec<Release>,
+    /// The taker's own resting lots removed (self-trade, expiry, stale): (bids, asks).
+    pub own_removed: (u64, u64),
+    /// Lots filled (tentatively) plus lots removed by decrement-take.
+    pub consumed: u64,
+    /// True when matching stopped at a maker whose account was not passed, or at the band:
+    /// the book may still cross the taker's price.
+    pub blocked: bool,
+}
+
+impl MatchResult {
+    /// Records `lots` of a removed resting order to release: the maker's, or the taker's own.
+    fn give_back(&mut self, maker_index: Option<u8>, resting: Side, lots: u64) {
+        match (maker_index, resting) {
+            (Some(i), _) => self.releases.push(release_for(i, resting, lots)),
+            (None, Side::Bid) => self.own_removed.0 += lots,
+            (None, Side::Ask) => self.own_removed.1 += lots,
+        }
+    }
+}
+
+fn release_for(maker_index: u8, resting: Side, lots: u64) -> Release {
+    match resting {
+        Side::Bid => Release { maker_index, bid_lots: lots, ask_lots: 0 },
+        Side::Ask => Release { maker_index, bid_lots: 0, ask_lots: lots },
+    }
+}
+
+/// Takes `lots` off the order's seat; frees the seat once it holds nothing.
+pub fn seat_remove(seats: &mut [Seat], seat: u32, side: Side, lots: u64, order_done: bool) -> Result<()> {
+    let s = seats.get_mut(seat as usize).ok_or(error!(BookError::InvalidBookData))?;
+    let open = s.open_lots_mut(side);
+    *open = open.saturating_sub(lots);
+    if order_done {
+        s.order_count = s.order_count.saturating_sub(1);
+        if s.order_count == 0 {
+            *s = Seat::default();
+        }
+    }
+    Ok(())
+}
+
+/// Removes a whole resting order, keeping its seat's totals.
+pub fn remove_order(parts: &mut BookParts, side: Side, key: u128) -> Result<Option<Order>> {
+    let removed = parts.side(side).remove(key).map_err(|_| error!(BookError::InvalidBookData))?;
+    if let Some(order) = removed {
+        seat_remove(parts.seats, order.seat, side, order.base_lots, true)?;
+    }
+    Ok(removed)
+}
+
+/// Matches up to `max_lots` of the taker against the opposite side.
+pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: u64, book_key: &Pubkey) -> Result<MatchResult> {
+    let resting = opposite(taker.side);
+    let mut out = MatchResult::default();
+    let mut remaining = max_lots;
+    while remaining > 0 && out.fills.len() < taker.max_fills {
+        let Some((handle, key)) = parts.side(resting).min() else { break };
+        let price = price_of(resting, key);
+        if !crosses(taker.side, taker.limit_ticks, price) {
+            break;
+        }
+        let order = *parts.side(resting).get(handle).ok_or(error!(BookError::InvalidBookData))?;
+        let maker = parts.seats.get(order.seat as usize).ok_or(error!(BookError::InvalidBookData))?.margin_account;
+        let own = maker == taker.margin_account;
+        // The taker's own orders need no maker account; anyone else's must be passed, and
+        // matching stops, without error, at the first maker that is not.
+        let maker_index = if own {
+            None
+        } else {
+            match taker.makers.iter().position(|k| *k == maker) {
+                Some(i) => Some(i as u8),
+                None => {
+                    out.blocked = true;
+                    break;
+                }
+            }
+        };
+
+        let expired = order.expiry_ts != 0 && taker.now >= order.expiry_ts;
+        let stale = !expired && !band.contains(price) && band.stale_for(taker.side, price);
+        if !expired && !stale && !band.contains(price) {
+            out.blocked = true;
+            break;
+        }
+        if expired || stale || (own && taker.self_trade == SelfTradeBehavior::CancelResting) {
+            remove_order(parts, resting, key)?;
+            out.give_back(maker_index, resting, order.base_lots);
+            if expired {
+                emit!(OrderExpired { book: *book_key, order_key: key, margin_account: maker, base_lots: order.base_lots });
+            } else {
+                let reason = if stale { CancelReason::StalePrice } else { CancelReason::SelfTrade };
+                emit!(OrderCancelled { book: *book_key, order_key: key, margin_account: maker, base_lots: order.base_lots, reason: reason as u8 });
+            }
+            continue;
+        }
+        let Some(maker_index) = maker_index else {
+            // Our own order, not cancelled above.
+            if taker.self_trade == SelfTradeBehavior::AbortTransaction {
+                return err!(BookError::SelfTradeAborted);
+            }
+            // Decrement-take: both shrink by the overlap, no trade.
+            let lots = remaining.min(order.base_lots);
+            take_from_order(parts, resting, handle, key, &order, lots)?;
+            out.give_back(None, resting, lots);
+            out.consumed += lots;
+            remaining -= lots;
+            continue;
+        };
+
+        let lots = remaining.min(order.base_lots);
+        let price_per_lot = price.checked_mul(band.tick_size).ok_or(error!(BookError::MathOverflow))?;
+        take_from_order(parts, resting, handle, key, &order, lots)?;
+        out.fills.push(PendingFill {
+            fill: Fill { maker_index, taker_side: taker.side, base_lots: lots, price_per_lot },
+            key,
+            seat: order.seat,
+            lots_before: order.base_lots,
+            client_order_id: order.client_order_id,
+        });
+        out.consumed += lots;
+        remaining -= lots;
+    }
+    Ok(out)
+}
+
+/// Shrinks a resting order by `lots`, removing it when nothing is left.
+fn take_from_order(parts: &mut BookParts, side: Side, handle: u32, key: u128, order: &Order, lots: u64) -> Result<()> {
+    if lots >= order.base_lots {
+        parts.side(side).remove(key).map_err(|_| error!(BookError::InvalidBookData))?;
+        seat_remove(parts.seats, order.seat, side, order.base_lots, true)
+    } else {
+        let o = parts.side(side).get_mut(handle).ok_or(error!(BookError::InvalidBookData))?;
+        o.base_lots -= lots;
+        seat_remove(parts.seats, order.seat, side, lots, false)
+    }
+}
+
+/// Undoes refused fills: cancels each refused maker's order and returns its size to the
+/// taker. Returns (lots given back to the taker, releases of the whole refused orders).
+pub fn refund_refused(parts: &mut BookParts, taker: Side, fills: &[PendingFill], results: &[u8], makers: &[Pubkey], book_key: &Pubkey) -> Result<(u64, Vec<Release>)> {
+    let resting = opposite(taker);
+    let mut refunded = 0u64;
+    let mut releases = vec![];
+    for (pending, result) in fills.iter().zip(results) {
+        if *result == perpetual::FillResult::Applied as u8 {
+            continue;
+        }
+        refunded += pending.fill.base_lots;
+        // Whatever is left of the order goes too; its whole original size is released.
+        remove_order(parts, resting, pending.key)?;
+        releases.push(release_for(pending.fill.maker_index, resting, pending.lots_before));
+        emit!(OrderCancelled {
+            book: *book_key,
+            order_key: pending.key,
+            margin_account: makers[pending.fill.maker_index as usize],
+            base_lots: pending.lots_before,
+            reason: CancelReason::FillRefused as u8,
+        });
+    }
+    Ok((refunded, releases))
+}

@@ -1,0 +1,81 @@
+//! Client-side builders for every order-book instruction.
+use anchor_lang::prelude::*;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{InstructionData, ToAccountMetas};
+
+use crate::instructions::{CreateBookArgs, PlaceOrderArgs};
+use crate::perp_cpi::TRADER_SEED;
+use crate::state::{Book, Side};
+use crate::{accounts as acc, instruction as ix, ID};
+
+pub fn trader_authority() -> Pubkey {
+    Pubkey::find_program_address(&[TRADER_SEED], &ID).0
+}
+
+/// The perpetual accounts every order instruction names.
+#[derive(Clone, Copy, Debug)]
+pub struct Venue {
+    pub book: Pubkey,
+    pub market: Pubkey,
+    pub oracle: Pubkey,
+    pub exchange: Pubkey,
+}
+
+fn order_accounts(v: &Venue, authority: &Pubkey, margin_account: &Pubkey) -> Vec<AccountMeta> {
+    acc::OrderAccounts {
+        book: v.book,
+        authority: *authority,
+        margin_account: *margin_account,
+        market: v.market,
+        oracle: v.oracle,
+        exchange: v.exchange,
+        approval: perpetual::sdk::approval_address(&v.exchange, &ID),
+        trader_authority: trader_authority(),
+        perpetual_program: perpetual::ID,
+    }
+    .to_account_metas(None)
+}
+
+fn build(accounts: Vec<AccountMeta>, data: impl InstructionData) -> Instruction {
+    Instruction { program_id: ID, accounts, data: data.data() }
+}
+
+/// The system instruction that allocates a book account (the client creates it; it is too
+/// large to create by CPI) and the instruction that initialises it.
+pub fn create_book(payer: &Pubkey, admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &Pubkey, rent_lamports: u64, args: CreateBookArgs) -> [Instruction; 2] {
+    let space = Book::space(args.side_capacity, args.seat_capacity);
+    let create = anchor_lang::solana_program::system_instruction::create_account(payer, book, rent_lamports, space as u64, &ID);
+    let init = build(acc::CreateBook { admin: *admin, exchange: *exchange, market: *market, book: *book }.to_account_metas(None), ix::CreateBook { args });
+    [create, init]
+}
+
+/// `makers` are the resting accounts the taker expects to meet; `health` the placer's
+/// health accounts (needed when its reservation grows).
+pub fn place_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+    args.maker_count = makers.len() as u8;
+    let mut accounts = order_accounts(v, authority, margin_account);
+    accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+    accounts.extend(health);
+    build(accounts, ix::PlaceOrder { args })
+}
+
+pub fn cancel_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, side: Side, order_key: u128) -> Instruction {
+    build(order_accounts(v, authority, margin_account), ix::CancelOrder { side, order_key })
+}
+
+pub fn cancel_order_by_client_id(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, client_order_id: u64) -> Instruction {
+    build(order_accounts(v, authority, margin_account), ix::CancelOrderByClientId { client_order_id })
+}
+
+pub fn cancel_all_orders(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, limit: u16) -> Instruction {
+    build(order_accounts(v, authority, margin_account), ix::CancelAllOrders { limit })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn replace_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, side: Side, order_key: u128, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+    args.maker_count = makers.len() as u8;
+    let mut accounts = order_accounts(v, authority, margin_account);
+    accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+    accounts.extend(health);
+    build(accounts, ix::ReplaceOrder { side, order_key, args })
+}

@@ -1,0 +1,189 @@
+use core::cell::RefMut;
+
+use anchor_lang::prelude::*;
+use anchor_lang::Discriminator;
+use critbit::{Critbit, CritbitRef};
+
+use crate::error::BookError;
+use crate::state::keys::Side;
+
+/// Book header; the bids tree, the asks tree and the seat table follow it.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct Book {
+    pub exchange: Pubkey,
+    /// The perpetual market this book trades.
+    pub market: Pubkey,
+    pub oracle: Pubkey,
+    /// Quote native units per base lot per tick.
+    pub tick_size: u64,
+    pub min_base_lots: u64,
+    /// Next order sequence number.
+    pub seq_num: u64,
+    pub fills: u64,
+    pub side_capacity: u32,
+    pub seat_capacity: u32,
+    pub max_orders_per_account: u16,
+    pub trader_bump: u8,
+    pub _padding: [u8; 5],
+    pub reserved: [u8; 128],
+}
+const _: () = assert!(core::mem::size_of::<Book>() == 3 * 32 + 4 * 8 + 2 * 4 + 8 + 128);
+const _: () = assert!((8 + core::mem::size_of::<Book>()) % 8 == 0);
+
+/// A resting order: the critbit payload.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Order {
+    /// Index into the seat table: whose order this is.
+    pub seat: u32,
+    pub _padding: u32,
+    pub base_lots: u64,
+    pub client_order_id: u64,
+    /// Unix time after which the order is void; 0 never expires.
+    pub expiry_ts: i64,
+}
+const _: () = assert!(core::mem::size_of::<Order>() == 32);
+
+/// A margin account's place at the book: its open size and order count, so orders can
+/// name their owner in 4 bytes and the order limit costs no search.
+#[zero_copy]
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Seat {
+    pub margin_account: Pubkey,
+    pub open_bid_lots: u64,
+    pub open_ask_lots: u64,
+    pub order_count: u16,
+    pub _padding: [u8; 6],
+}
+const _: () = assert!(core::mem::size_of::<Seat>() == 56);
+
+pub const HEADER_LEN: usize = 8 + core::mem::size_of::<Book>();
+pub const MIN_SIDE_CAPACITY: u32 = 16;
+pub const MAX_SIDE_CAPACITY: u32 = 8_192;
+
+impl Book {
+    pub fn side_space(capacity: u32) -> usize {
+        critbit::space::<Order>(capacity)
+    }
+
+    pub fn space(side_capacity: u32, seat_capacity: u32) -> usize {
+        HEADER_LEN + 2 * Self::side_space(side_capacity) + seat_capacity as usize * core::mem::size_of::<Seat>()
+    }
+}
+
+impl Seat {
+    pub fn is_free(&self) -> bool {
+        self.margin_account == Pubkey::default()
+    }
+
+    pub fn open_lots_mut(&mut self, side: Side) -> &mut u64 {
+        match side {
+            Side::Bid => &mut self.open_bid_lots,
+            Side::Ask => &mut self.open_ask_lots,
+        }
+    }
+}
+
+/// The book borrowed mutably from its account and split into its parts.
+pub struct BookMut<'a> {
+    data: RefMut<'a, &'a mut [u8]>,
+}
+
+pub struct BookParts<'b> {
+    pub header: &'b mut Book,
+    pub bids: Critbit<'b, Order>,
+    pub asks: Critbit<'b, Order>,
+    pub seats: &'b mut [Seat],
+}
+
+impl<'b> BookParts<'b> {
+    pub fn side(&mut self, side: Side) -> &mut Critbit<'b, Order> {
+        match side {
+            Side::Bid => &mut self.bids,
+            Side::Ask => &mut self.asks,
+        }
+    }
+}
+
+fn bad<E>(_: E) -> Error {
+    error!(BookError::InvalidBookData)
+}
+
+impl<'a> BookMut<'a> {
+    pub fn load(info: &'a AccountInfo<'a>) -> Result<Self> {
+        require_keys_eq!(*info.owner, crate::ID, BookError::WrongOwner);
+        let data = info.try_borrow_mut_data()?;
+        require!(data.len() >= HEADER_LEN && &data[..8] == Book::DISCRIMINATOR, BookError::InvalidBookData);
+        Ok(Self { data })
+    }
+
+    /// Wraps data whose discriminator is not written yet (`create_book` only).
+    pub fn unchecked(data: RefMut<'a, &'a mut [u8]>) -> Self {
+        Self { data }
+    }
+
+    pub fn header(&self) -> Result<&Book> {
+        bytemuck::try_from_bytes(&self.data[8..HEADER_LEN]).map_err(bad)
+    }
+
+    pub fn parts(&mut self) -> Result<BookParts<'_>> {
+        let (head, rest) = self.data.split_at_mut(HEADER_LEN);
+        let header: &mut Book = bytemuck::try_from_bytes_mut(&mut head[8..]).map_err(bad)?;
+        let side_len = Book::side_space(header.side_capacity);
+        let seats_len = header.seat_capacity as usize * core::mem::size_of::<Seat>();
+        require!(rest.len() >= 2 * side_len + seats_len, BookError::InvalidBookData);
+        let (bids, rest) = rest.split_at_mut(side_len);
+        let (asks, rest) = rest.split_at_mut(side_len);
+        Ok(BookParts {
+            header,
+            bids: Critbit::load(bids).map_err(bad)?,
+            asks: Critbit::load(asks).map_err(bad)?,
+            seats: bytemuck::try_cast_slice_mut(&mut rest[..seats_len]).map_err(bad)?,
+        })
+    }
+
+    /// Lays out empty trees and seats in a zeroed account.
+    pub fn init(&mut self, side_capacity: u32, seat_capacity: u32) -> Result<()> {
+        let side_len = Book::side_space(side_capacity);
+        let needed = Book::space(side_capacity, seat_capacity);
+        require!(self.data.len() >= needed, BookError::InvalidBookParams);
+        let rest = &mut self.data[HEADER_LEN..];
+        let (bids, rest) = rest.split_at_mut(side_len);
+        critbit::init::<Order>(bids, side_capacity).map_err(bad)?;
+        critbit::init::<Order>(&mut rest[..side_len], side_capacity).map_err(bad)?;
+        Ok(())
+    }
+}
+
+/// Read-only view of a book's bytes, for the keeper and tests.
+pub struct BookRef<'a> {
+    pub header: &'a Book,
+    pub bids: CritbitRef<'a, Order>,
+    pub asks: CritbitRef<'a, Order>,
+    pub seats: &'a [Seat],
+}
+
+impl<'a> BookRef<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<Self> {
+        require!(data.len() >= HEADER_LEN && &data[..8] == Book::DISCRIMINATOR, BookError::InvalidBookData);
+        let header: &Book = bytemuck::try_from_bytes(&data[8..HEADER_LEN]).map_err(bad)?;
+        let side_len = Book::side_space(header.side_capacity);
+        let seats_len = header.seat_capacity as usize * core::mem::size_of::<Seat>();
+        let rest = &data[HEADER_LEN..];
+        require!(rest.len() >= 2 * side_len + seats_len, BookError::InvalidBookData);
+        Ok(Self {
+            header,
+            bids: CritbitRef::load(&rest[..side_len]).map_err(bad)?,
+            asks: CritbitRef::load(&rest[side_len..2 * side_len]).map_err(bad)?,
+            seats: bytemuck::try_cast_slice(&rest[2 * side_len..2 * side_len + seats_len]).map_err(bad)?,
+        })
+    }
+
+    pub fn side(&self, side: Side) -> &CritbitRef<'a, Order> {
+        match side {
+            Side::Bid => &self.bids,
+            Side::Ask => &self.asks,
+        }
+    }
+}
