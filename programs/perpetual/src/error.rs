@@ -29,8 +29,6 @@ pub enum PerpError {
     WrongOwner,
     #[msg("account data is not a margin account")]
     NotMarginAccount,
-    #[msg("account data is not a market")]
-    NotMarket,
     #[msg("account data is too short or misaligned for its type")]
     AccountDataInvalid,
     #[msg("the same account was passed in two writable slots")]
@@ -103,6 +101,10 @@ pub enum PerpError {
     InvalidSymbol,
     #[msg("margin account holds no position in this market")]
     NoPositionInMarket,
+    #[msg("account already exists")]
+    AccountAlreadyInitialized,
+    #[msg("account must be writable")]
+    AccountNotWritable,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

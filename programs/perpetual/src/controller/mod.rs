@@ -1,5 +1,6 @@
 //! State-changing logic shared by instructions: funding settlement, health over
 //! accounts, and fills.
+pub mod create_account;
 pub mod funding;
 pub mod health;
 pub mod return_data;

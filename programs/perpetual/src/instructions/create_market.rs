@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 
+use crate::controller::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::MarketCreated;
 use crate::instructions::params;
@@ -32,11 +33,9 @@ pub struct CreateMarket<'info> {
     pub admin: Signer<'info>,
     #[account(constraint = exchange.load()?.admin == admin.key() @ PerpError::NotAdmin)]
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(
-        init, payer = admin, space = Market::SPACE,
-        seeds = [MARKET_SEED, exchange.key().as_ref(), args.symbol.as_ref()], bump,
-    )]
-    pub market: AccountLoader<'info, Market>,
+    /// CHECK: created here at this PDA.
+    #[account(mut, seeds = [MARKET_SEED, exchange.key().as_ref(), args.symbol.as_ref()], bump)]
+    pub market: UncheckedAccount<'info>,
     /// CHECK: parsed as a price account of `args.oracle_kind`, owner checked.
     pub oracle: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
@@ -55,8 +54,13 @@ pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()>
     read_oracle_account(args.oracle_kind as u8, &ctx.accounts.oracle)?;
 
     let now = Clock::get()?.unix_timestamp;
-    let exchange = ctx.accounts.exchange.load()?;
-    let mut m = ctx.accounts.market.load_init()?;
+    let accounts = &ctx.accounts;
+    let exchange_key = accounts.exchange.key();
+    let seeds: &[&[u8]] = &[MARKET_SEED, exchange_key.as_ref(), args.symbol.as_ref(), &[ctx.bumps.market]];
+    create_zero_copy::<Market>(accounts.admin.as_ref(), accounts.market.as_ref(), accounts.system_program.as_ref(), Market::SPACE, seeds)?;
+    let exchange = accounts.exchange.load()?;
+    let mut data = accounts.market.try_borrow_mut_data()?;
+    let m: &mut Market = bytemuck::from_bytes_mut(&mut data[8..Market::SPACE]);
     m.exchange = ctx.accounts.exchange.key();
     m.oracle = ctx.accounts.oracle.key();
     m.symbol = args.symbol;

@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Mint, Token, TokenAccount};
+use anchor_spl::token::{self, InitializeAccount3, Mint, Token};
 
+use crate::controller::create_account::{create_pda, create_zero_copy};
 use crate::events::ExchangeInitialized;
 use crate::state::{Exchange, EXCHANGE_SEED, VAULT_SEED};
 
@@ -15,37 +16,41 @@ pub struct InitializeExchangeArgs {
 pub struct InitializeExchange<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(
-        init, payer = admin, space = Exchange::SPACE,
-        seeds = [EXCHANGE_SEED, collateral_mint.key().as_ref()], bump,
-    )]
-    pub exchange: AccountLoader<'info, Exchange>,
+    /// CHECK: created here at this PDA.
+    #[account(mut, seeds = [EXCHANGE_SEED, collateral_mint.key().as_ref()], bump)]
+    pub exchange: UncheckedAccount<'info>,
     pub collateral_mint: Account<'info, Mint>,
-    #[account(
-        init, payer = admin,
-        seeds = [VAULT_SEED, exchange.key().as_ref()], bump,
-        token::mint = collateral_mint, token::authority = exchange,
-    )]
-    pub vault: Account<'info, TokenAccount>,
+    /// CHECK: created here at this PDA as a token account of the mint owned by the exchange.
+    #[account(mut, seeds = [VAULT_SEED, exchange.key().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn handler(ctx: Context<InitializeExchange>, args: InitializeExchangeArgs) -> Result<()> {
-    let mut exchange = ctx.accounts.exchange.load_init()?;
-    exchange.admin = ctx.accounts.admin.key();
-    exchange.collateral_mint = ctx.accounts.collateral_mint.key();
-    exchange.vault = ctx.accounts.vault.key();
+    let a = &ctx.accounts;
+    let (mint, exchange_key) = (a.collateral_mint.key(), a.exchange.key());
+    let exchange_seeds: &[&[u8]] = &[EXCHANGE_SEED, mint.as_ref(), &[ctx.bumps.exchange]];
+    create_zero_copy::<Exchange>(a.admin.as_ref(), a.exchange.as_ref(), a.system_program.as_ref(), Exchange::SPACE, exchange_seeds)?;
+    let vault_seeds: &[&[u8]] = &[VAULT_SEED, exchange_key.as_ref(), &[ctx.bumps.vault]];
+    let vault_space = anchor_spl::token::TokenAccount::LEN;
+    create_pda(a.admin.as_ref(), a.vault.as_ref(), a.system_program.as_ref(), &token::ID, vault_space, vault_seeds)?;
+    token::initialize_account3(CpiContext::new(
+        token::ID,
+        InitializeAccount3 { account: a.vault.to_account_info(), mint: a.collateral_mint.to_account_info(), authority: a.exchange.to_account_info() },
+    ))?;
+
+    let mut data = a.exchange.try_borrow_mut_data()?;
+    let exchange: &mut Exchange = bytemuck::from_bytes_mut(&mut data[8..Exchange::SPACE]);
+    exchange.admin = a.admin.key();
+    exchange.collateral_mint = mint;
+    exchange.vault = a.vault.key();
     exchange.funding_authority = args.funding_authority;
     exchange.risk_authority = args.risk_authority;
     exchange.pause_guardian = args.pause_guardian;
-    exchange.collateral_decimals = ctx.accounts.collateral_mint.decimals;
+    exchange.collateral_decimals = a.collateral_mint.decimals;
     exchange.bump = ctx.bumps.exchange;
     exchange.vault_bump = ctx.bumps.vault;
-    emit!(ExchangeInitialized {
-        exchange: ctx.accounts.exchange.key(),
-        admin: exchange.admin,
-        collateral_mint: exchange.collateral_mint,
-    });
+    emit!(ExchangeInitialized { exchange: exchange_key, admin: exchange.admin, collateral_mint: mint });
     Ok(())
 }

@@ -2,9 +2,10 @@
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 
+use crate::controller::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::{DelegateSet, MarginAccountCreated};
-use crate::state::{Exchange, MarginAccount, MarginAccountMut, MARGIN_SEED, MAX_POSITION_CAPACITY, MIN_POSITION_CAPACITY};
+use crate::state::{Exchange, MarginAccount, MarginAccountMut, HEADER_LEN, MARGIN_SEED, MAX_POSITION_CAPACITY, MIN_POSITION_CAPACITY};
 
 #[derive(Accounts)]
 #[instruction(account_num: u16, capacity: u16)]
@@ -12,17 +13,27 @@ pub struct CreateMarginAccount<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(
-        init, payer = owner, space = MarginAccount::space(capacity),
-        seeds = [MARGIN_SEED, exchange.key().as_ref(), owner.key().as_ref(), &account_num.to_le_bytes()], bump,
-    )]
-    pub margin_account: AccountLoader<'info, MarginAccount>,
+    /// CHECK: created here at this PDA.
+    #[account(mut, seeds = [MARGIN_SEED, exchange.key().as_ref(), owner.key().as_ref(), &account_num.to_le_bytes()], bump)]
+    pub margin_account: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn create(ctx: Context<CreateMarginAccount>, account_num: u16, capacity: u16) -> Result<()> {
     require!((MIN_POSITION_CAPACITY..=MAX_POSITION_CAPACITY).contains(&capacity), PerpError::InvalidCapacity);
-    let mut a = ctx.accounts.margin_account.load_init()?;
+    let accounts = &ctx.accounts;
+    let (exchange, owner) = (accounts.exchange.key(), accounts.owner.key());
+    let num = account_num.to_le_bytes();
+    let seeds: &[&[u8]] = &[MARGIN_SEED, exchange.as_ref(), owner.as_ref(), &num, &[ctx.bumps.margin_account]];
+    create_zero_copy::<MarginAccount>(
+        accounts.owner.as_ref(),
+        accounts.margin_account.as_ref(),
+        accounts.system_program.as_ref(),
+        MarginAccount::space(capacity),
+        seeds,
+    )?;
+    let mut data = accounts.margin_account.try_borrow_mut_data()?;
+    let a: &mut MarginAccount = bytemuck::from_bytes_mut(&mut data[8..HEADER_LEN]);
     a.exchange = ctx.accounts.exchange.key();
     a.owner = ctx.accounts.owner.key();
     a.account_num = account_num;

@@ -1,6 +1,7 @@
 //! The program's own settable price oracle.
 use anchor_lang::prelude::*;
 
+use crate::controller::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::OraclePriceSet;
 use crate::instructions::params::check_symbol;
@@ -11,18 +12,21 @@ use crate::state::{PriceOracle, ORACLE_SEED};
 pub struct CreatePriceOracle<'info> {
     #[account(mut)]
     pub authority: Signer<'info>,
-    #[account(
-        init, payer = authority, space = PriceOracle::SPACE,
-        seeds = [ORACLE_SEED, authority.key().as_ref(), symbol.as_ref()], bump,
-    )]
-    pub oracle: AccountLoader<'info, PriceOracle>,
+    /// CHECK: created here at this PDA.
+    #[account(mut, seeds = [ORACLE_SEED, authority.key().as_ref(), symbol.as_ref()], bump)]
+    pub oracle: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn create(ctx: Context<CreatePriceOracle>, symbol: [u8; 16], expo: i32) -> Result<()> {
     check_symbol(&symbol)?;
     require!((-18..=18).contains(&expo), PerpError::OracleExponentOutOfRange);
-    let mut oracle = ctx.accounts.oracle.load_init()?;
+    let accounts = &ctx.accounts;
+    let authority = accounts.authority.key();
+    let seeds: &[&[u8]] = &[ORACLE_SEED, authority.as_ref(), symbol.as_ref(), &[ctx.bumps.oracle]];
+    create_zero_copy::<PriceOracle>(accounts.authority.as_ref(), accounts.oracle.as_ref(), accounts.system_program.as_ref(), PriceOracle::SPACE, seeds)?;
+    let mut data = accounts.oracle.try_borrow_mut_data()?;
+    let oracle: &mut PriceOracle = bytemuck::from_bytes_mut(&mut data[8..PriceOracle::SPACE]);
     oracle.authority = ctx.accounts.authority.key();
     oracle.symbol = symbol;
     oracle.expo = expo;

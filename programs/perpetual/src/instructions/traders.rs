@@ -1,6 +1,7 @@
 //! The admin approves and revokes trader programs.
 use anchor_lang::prelude::*;
 
+use crate::controller::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::TraderApprovalChanged;
 use crate::state::{Exchange, TraderApproval, TRADER_APPROVAL_SEED, TRADER_SEED};
@@ -14,18 +15,21 @@ pub struct ApproveTrader<'info> {
     /// CHECK: any executable program may be approved; the admin vouches for it.
     #[account(executable)]
     pub trader_program: UncheckedAccount<'info>,
-    #[account(
-        init, payer = admin, space = TraderApproval::SPACE,
-        seeds = [TRADER_APPROVAL_SEED, exchange.key().as_ref(), trader_program.key().as_ref()], bump,
-    )]
-    pub approval: AccountLoader<'info, TraderApproval>,
+    /// CHECK: created here at this PDA.
+    #[account(mut, seeds = [TRADER_APPROVAL_SEED, exchange.key().as_ref(), trader_program.key().as_ref()], bump)]
+    pub approval: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn approve(ctx: Context<ApproveTrader>) -> Result<()> {
     let program = ctx.accounts.trader_program.key();
     let (authority, authority_bump) = Pubkey::find_program_address(&[TRADER_SEED], &program);
-    let mut a = ctx.accounts.approval.load_init()?;
+    let accounts = &ctx.accounts;
+    let exchange = accounts.exchange.key();
+    let seeds: &[&[u8]] = &[TRADER_APPROVAL_SEED, exchange.as_ref(), program.as_ref(), &[ctx.bumps.approval]];
+    create_zero_copy::<TraderApproval>(accounts.admin.as_ref(), accounts.approval.as_ref(), accounts.system_program.as_ref(), TraderApproval::SPACE, seeds)?;
+    let mut data = accounts.approval.try_borrow_mut_data()?;
+    let a: &mut TraderApproval = bytemuck::from_bytes_mut(&mut data[8..TraderApproval::SPACE]);
     a.exchange = ctx.accounts.exchange.key();
     a.trader_program = program;
     a.trader_authority = authority;

@@ -88,8 +88,9 @@ impl<'a> MarginAccountMut<'a> {
     /// Checks owner, discriminator, size and exchange, then borrows the data mutably.
     pub fn load(info: &'a AccountInfo<'a>, exchange: &Pubkey) -> Result<Self> {
         require_keys_eq!(*info.owner, crate::ID, PerpError::WrongOwner);
-        require!(info.is_writable, PerpError::WrongAccount);
-        let data = info.try_borrow_mut_data()?;
+        require!(info.is_writable, PerpError::AccountNotWritable);
+        // Already borrowed means the same account sits in another slot of this instruction.
+        let data = info.try_borrow_mut_data().map_err(|_| error!(PerpError::DuplicateAccount))?;
         let this = Self::from_data(data)?;
         require_keys_eq!(this.header().exchange, *exchange, PerpError::WrongExchange);
         Ok(this)
