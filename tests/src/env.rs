@@ -307,6 +307,7 @@ impl TestEnv {
                 self.write_pyth(&key, price, 0, expo, now, PriceStatus::Trading);
                 key
             }
+            OracleKind::None => Pubkey::default(),
         };
         let cookie = MarketCookie {
             symbol: args.symbol,
@@ -335,6 +336,8 @@ impl TestEnv {
                 let now = self.now().await;
                 self.write_pyth(&market.oracle, price, 0, market.expo, now, PriceStatus::Trading);
             }
+            // No spot index: the book alone prices the market.
+            OracleKind::None => {}
         }
     }
 
@@ -353,7 +356,7 @@ impl TestEnv {
     pub async fn health_metas(&mut self, margin_account: &Pubkey, skip: &[Pubkey]) -> Vec<AccountMeta> {
         let (_, positions) = self.margin(margin_account).await;
         let markets = self.markets.clone();
-        sdk::health_metas(&positions, skip, |m| markets.iter().find(|c| c.market == *m).map(|c| c.oracle).unwrap_or_default())
+        sdk::health_metas(&positions, skip, |m| markets.iter().find(|c| c.market == *m).map(|c| c.oracle))
     }
 
     // ---- the test trader ----

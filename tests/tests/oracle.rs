@@ -19,7 +19,7 @@ async fn pyth_price_is_read_in_real_layout() {
     let m = pyth_market(&mut env).await;
     env.process(&[sdk::update_funding(&m.market, &m.oracle)], &[]).await.unwrap();
     // $25 per whole unit, one unit per lot, 6 quote decimals.
-    assert_eq!(env.market_state(&m.market).await.last_oracle_price.get(), I80F48::from_num(25_000_000));
+    assert_eq!(env.market_state(&m.market).await.index_price.get(), I80F48::from_num(25_000_000));
 }
 
 #[tokio::test]

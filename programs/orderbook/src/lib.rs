@@ -31,7 +31,8 @@ declare_id!("Borqy3dEjw9az7Uj9nW69A9ZDansFGHWEggUx7tkv44f");
 pub mod orderbook {
     use super::*;
 
-    /// Admin of the market's exchange: initialises a book account the client created.
+    /// The market's lister or the exchange admin: initialises the market's one book (an
+    /// account the client created) and registers it with perpetual.
     pub fn create_book<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookArgs) -> Result<()> {
         instructions::create_book::handler(ctx, args)
     }
@@ -40,6 +41,11 @@ pub mod orderbook {
     /// none rests) then the filled lots (u64), little-endian.
     pub fn place_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, args: PlaceOrderArgs) -> Result<()> {
         instructions::place_order::handler(ctx, args)
+    }
+
+    /// Permissionless, once a minute: reports the book's mid for the mark's moving average.
+    pub fn sample_mark<'info>(ctx: Context<'info, SampleMark<'info>>) -> Result<()> {
+        instructions::sample_mark::handler(ctx)
     }
 
     /// Cancels one of the account's orders by its key.

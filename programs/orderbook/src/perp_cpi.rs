@@ -1,7 +1,7 @@
 //! Calls into `perpetual`, signed by this program's `trader` PDA.
 use anchor_lang::prelude::*;
 use perpetual::controller::return_data::get_return_data;
-use perpetual::cpi::accounts::{ReleaseReservations, SettleFills, UpdateReservation};
+use perpetual::cpi::accounts::{RecordMarkSample, RegisterBook, ReleaseReservations, SettleFills, UpdateReservation};
 use perpetual::instructions::SettleFillsArgs;
 use perpetual::{Fill, Release};
 
@@ -117,4 +117,40 @@ pub fn release<'info>(
     )
     .with_remaining_accounts(accounts.to_vec());
     perpetual::cpi::release_reservations(ctx, releases)
+}
+
+/// The perpetual accounts of trader-only calls that name no margin account.
+pub struct TraderCall<'a, 'info> {
+    pub exchange: &'a AccountInfo<'info>,
+    pub approval: &'a AccountInfo<'info>,
+    pub trader_authority: &'a AccountInfo<'info>,
+    pub market: &'a AccountInfo<'info>,
+    pub trader_bump: u8,
+}
+
+impl<'a, 'info> TraderCall<'a, 'info> {
+    pub fn register_book(&self, book: Pubkey) -> Result<()> {
+        let bump = [self.trader_bump];
+        let seeds: &[&[u8]] = &[TRADER_SEED, &bump];
+        let accounts = RegisterBook {
+            exchange: self.exchange.clone(),
+            approval: self.approval.clone(),
+            trader_authority: self.trader_authority.clone(),
+            market: self.market.clone(),
+        };
+        perpetual::cpi::register_book(CpiContext::new_with_signer(perpetual::ID, accounts, &[seeds]), book)
+    }
+
+    pub fn record_mark_sample(&self, oracle: &AccountInfo<'info>, mid_per_lot: Option<u64>) -> Result<()> {
+        let bump = [self.trader_bump];
+        let seeds: &[&[u8]] = &[TRADER_SEED, &bump];
+        let accounts = RecordMarkSample {
+            exchange: self.exchange.clone(),
+            approval: self.approval.clone(),
+            trader_authority: self.trader_authority.clone(),
+            market: self.market.clone(),
+            oracle: oracle.clone(),
+        };
+        perpetual::cpi::record_mark_sample(CpiContext::new_with_signer(perpetual::ID, accounts, &[seeds]), mid_per_lot)
+    }
 }

@@ -42,11 +42,33 @@ fn build(accounts: Vec<AccountMeta>, data: impl InstructionData) -> Instruction 
 
 /// The system instruction that allocates a book account (the client creates it; it is too
 /// large to create by CPI) and the instruction that initialises it.
-pub fn create_book(payer: &Pubkey, admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &Pubkey, rent_lamports: u64, args: CreateBookArgs) -> [Instruction; 2] {
+pub fn create_book(payer: &Pubkey, authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &Pubkey, rent_lamports: u64, args: CreateBookArgs) -> [Instruction; 2] {
     let space = Book::space(args.side_capacity, args.seat_capacity);
     let create = anchor_lang::solana_program::system_instruction::create_account(payer, book, rent_lamports, space as u64, &ID);
-    let init = build(acc::CreateBook { admin: *admin, exchange: *exchange, market: *market, book: *book }.to_account_metas(None), ix::CreateBook { args });
-    [create, init]
+    let accounts = acc::CreateBook {
+        authority: *authority,
+        exchange: *exchange,
+        market: *market,
+        book: *book,
+        approval: perpetual::sdk::approval_address(exchange, &ID),
+        trader_authority: trader_authority(),
+        perpetual_program: perpetual::ID,
+    };
+    [create, build(accounts.to_account_metas(None), ix::CreateBook { args })]
+}
+
+/// The permissionless mark crank for `v`'s market.
+pub fn sample_mark(v: &Venue) -> Instruction {
+    let accounts = acc::SampleMark {
+        book: v.book,
+        market: v.market,
+        oracle: v.oracle,
+        exchange: v.exchange,
+        approval: perpetual::sdk::approval_address(&v.exchange, &ID),
+        trader_authority: trader_authority(),
+        perpetual_program: perpetual::ID,
+    };
+    build(accounts.to_account_metas(None), ix::SampleMark {})
 }
 
 /// `makers` are the resting accounts the taker expects to meet; `health` the placer's

@@ -105,6 +105,24 @@ pub enum PerpError {
     AccountAlreadyInitialized,
     #[msg("account must be writable")]
     AccountNotWritable,
+    #[msg("spot index jumped from its hourly average and no earlier index is known")]
+    IndexJumped,
+    #[msg("market has neither a mark sample nor a trade to price it")]
+    NoMarkPrice,
+    #[msg("a mark sample was already taken this minute")]
+    MarkSampleTooEarly,
+    #[msg("margins were updated less than a day ago")]
+    MarginsUpdatedTooRecently,
+    #[msg("initial margin of 90% or more disables leverage on this side: only reducing trades")]
+    SideDisabled,
+    #[msg("trade would take open interest above the market's cap")]
+    OpenInterestCapExceeded,
+    #[msg("the market already has a registered order book")]
+    BookAlreadyRegistered,
+    #[msg("mark price is zero or negative")]
+    NonPositiveMarkPrice,
+    #[msg("daily closes must be 11 to 365 positive prices")]
+    InvalidPriceHistory,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

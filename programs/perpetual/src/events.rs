@@ -147,3 +147,13 @@ pub struct OraclePriceSet {
     pub conf: u64,
     pub expo: i32,
 }
+
+#[event]
+pub struct MarkSampled {
+    pub market: Pubkey,
+    pub slot: u8,
+    pub value_bits: i128,
+    pub mark_bits: i128,
+    pub index_jumped: bool,
+    pub ts: i64,
+}

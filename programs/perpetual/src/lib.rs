@@ -87,6 +87,17 @@ pub mod perpetual {
         instructions::create_market::handler(ctx, args)
     }
 
+    /// Anyone: lists a market with a Pyth feed or without a spot index, under the
+    /// conservative listing defaults, paying rent and the listing deposit.
+    pub fn list_market(ctx: Context<ListMarket>, args: ListMarketArgs) -> Result<()> {
+        instructions::list_market::handler(ctx, args)
+    }
+
+    /// Admin: the collateral deposit a permissionless listing requires.
+    pub fn set_listing_deposit(ctx: Context<AdminOnly>, amount: u64) -> Result<()> {
+        instructions::set_authorities::set_listing_deposit(ctx, amount)
+    }
+
     /// Admin: changes fees, oracle guard rails, price band or funding bounds, within hard bounds.
     pub fn update_market(ctx: Context<UpdateMarket>, args: UpdateMarketArgs) -> Result<()> {
         instructions::update_market::handler(ctx, args)
@@ -95,6 +106,16 @@ pub mod perpetual {
     /// Risk authority: sets initial margins per side; maintenance is half.
     pub fn set_margins(ctx: Context<SetMargins>, init_long_bps: u16, init_short_bps: u16) -> Result<()> {
         instructions::update_market::set_margins(ctx, init_long_bps, init_short_bps)
+    }
+
+    /// Risk authority: the market's open-interest cap.
+    pub fn set_open_interest_cap(ctx: Context<SetMargins>, cap_lots: u64) -> Result<()> {
+        instructions::update_market::set_open_interest_cap(ctx, cap_lots)
+    }
+
+    /// Risk authority: the index jump guard.
+    pub fn set_index_jump(ctx: Context<SetMargins>, jump_bps: u16) -> Result<()> {
+        instructions::update_market::set_index_jump(ctx, jump_bps)
     }
 
     /// Admin (any status) or guardian (pause only).
@@ -164,6 +185,16 @@ pub mod perpetual {
     /// Remaining accounts (growth only): health accounts.
     pub fn update_reservation<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: i64, ask_delta: i64) -> Result<()> {
         instructions::update_reservation::handler(ctx, bid_delta, ask_delta)
+    }
+
+    /// Trader only: records this minute's mark sample from the book's mid.
+    pub fn record_mark_sample(ctx: Context<RecordMarkSample>, mid_per_lot: Option<u64>) -> Result<()> {
+        instructions::mark_sample::handler(ctx, mid_per_lot)
+    }
+
+    /// Trader only, once: names the market's canonical order book.
+    pub fn register_book(ctx: Context<RegisterBook>, book: Pubkey) -> Result<()> {
+        instructions::mark_sample::register_book(ctx, book)
     }
 
     /// Trader only: releases reservations of orders the book removed without their owners

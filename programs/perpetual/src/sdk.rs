@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
 
-use crate::instructions::{CreateMarketArgs, InitializeExchangeArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
+use crate::instructions::{CreateMarketArgs, InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
 use crate::state::*;
 use crate::{accounts as acc, instruction as ix, MarketStatus, ID};
 
@@ -42,14 +42,19 @@ fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instructi
     Instruction { program_id: ID, accounts: accounts.to_account_metas(None), data: data.data() }
 }
 
-/// Health accounts for `positions`: (market, oracle) per non-free slot in slot order,
-/// skipping `skip` (markets the instruction already takes). `oracle_of` maps a market to its oracle.
-pub fn health_metas(positions: &[Position], skip: &[Pubkey], oracle_of: impl Fn(&Pubkey) -> Pubkey) -> Vec<AccountMeta> {
-    positions
-        .iter()
-        .filter(|p| !p.is_free() && !skip.contains(&p.market))
-        .flat_map(|p| [AccountMeta::new_readonly(p.market, false), AccountMeta::new_readonly(oracle_of(&p.market), false)])
-        .collect()
+/// Health accounts for `positions`: per non-free slot in slot order, skipping `skip`
+/// (markets the instruction already takes), the market and then its oracle. `oracle_of`
+/// maps a market to its oracle; returning `None` (or the default pubkey, for a market
+/// without an index) leaves the oracle out, and the market is priced from its cached index.
+pub fn health_metas(positions: &[Position], skip: &[Pubkey], oracle_of: impl Fn(&Pubkey) -> Option<Pubkey>) -> Vec<AccountMeta> {
+    let mut out = vec![];
+    for p in positions.iter().filter(|p| !p.is_free() && !skip.contains(&p.market)) {
+        out.push(AccountMeta::new_readonly(p.market, false));
+        if let Some(oracle) = oracle_of(&p.market).filter(|o| *o != Pubkey::default()) {
+            out.push(AccountMeta::new_readonly(oracle, false));
+        }
+    }
+    out
 }
 
 pub fn initialize_exchange(admin: &Pubkey, collateral_mint: &Pubkey, args: InitializeExchangeArgs) -> Instruction {
@@ -129,6 +134,37 @@ pub fn create_market(admin: &Pubkey, exchange: &Pubkey, oracle: &Pubkey, args: C
         },
         ix::CreateMarket { args },
     )
+}
+
+/// Permissionless listing. `oracle` is a Pyth price account, or the default pubkey (the
+/// system program) for a market without a spot index.
+pub fn list_market(lister: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, lister_token: &Pubkey, oracle: &Pubkey, args: ListMarketArgs) -> Instruction {
+    build(
+        acc::ListMarket {
+            lister: *lister,
+            exchange: *exchange,
+            market: market_address(exchange, &args.symbol),
+            oracle: *oracle,
+            lister_token: *lister_token,
+            vault: vault_address(exchange),
+            collateral_mint: *collateral_mint,
+            token_program: anchor_spl::token::ID,
+            system_program: anchor_lang::system_program::ID,
+        },
+        ix::ListMarket { args },
+    )
+}
+
+pub fn set_listing_deposit(admin: &Pubkey, exchange: &Pubkey, amount: u64) -> Instruction {
+    build(acc::AdminOnly { admin: *admin, exchange: *exchange }, ix::SetListingDeposit { amount })
+}
+
+pub fn set_open_interest_cap(risk_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, cap_lots: u64) -> Instruction {
+    build(acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market }, ix::SetOpenInterestCap { cap_lots })
+}
+
+pub fn set_index_jump(risk_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, jump_bps: u16) -> Instruction {
+    build(acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market }, ix::SetIndexJump { jump_bps })
 }
 
 pub fn update_market(admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, args: UpdateMarketArgs) -> Instruction {

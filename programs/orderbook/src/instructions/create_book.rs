@@ -3,7 +3,7 @@ use perpetual::state::{Exchange, Market};
 
 use crate::error::BookError;
 use crate::events::BookCreated;
-use crate::perp_cpi::TRADER_SEED;
+use crate::perp_cpi::{TraderCall, TRADER_SEED};
 use crate::state::{Book, BookMut, MAX_SIDE_CAPACITY, MIN_SIDE_CAPACITY};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -20,16 +20,25 @@ pub struct CreateBookArgs {
 
 #[derive(Accounts)]
 pub struct CreateBook<'info> {
-    pub admin: Signer<'info>,
-    #[account(constraint = exchange.load()?.admin == admin.key() @ BookError::NotAdmin)]
+    /// The market's lister or the exchange admin.
+    pub authority: Signer<'info>,
     pub exchange: AccountLoader<'info, Exchange>,
-    #[account(constraint = market.load()?.exchange == exchange.key() @ BookError::WrongBook)]
+    /// Written by perpetual when the book registers.
+    #[account(mut, constraint = market.load()?.exchange == exchange.key() @ BookError::WrongBook)]
     pub market: AccountLoader<'info, Market>,
     /// Created by the client with `Book::space(..)` bytes, owned by this program.
     #[account(zero)]
     pub book: AccountLoader<'info, Book>,
+    /// CHECK: this program's approval in perpetual; perpetual checks it.
+    pub approval: UncheckedAccount<'info>,
+    /// CHECK: this program's `trader` PDA, which signs the registration.
+    pub trader_authority: UncheckedAccount<'info>,
+    /// CHECK: the perpetual program.
+    #[account(address = perpetual::ID)]
+    pub perpetual_program: UncheckedAccount<'info>,
 }
 
+/// Initialises the market's one book and registers it with perpetual (which refuses a second).
 pub fn handler<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookArgs) -> Result<()> {
     let accounts = &*ctx.accounts;
     require!(
@@ -44,7 +53,13 @@ pub fn handler<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookAr
         accounts.book.as_ref().data_len() >= Book::space(args.side_capacity, args.seat_capacity),
         BookError::InvalidBookParams
     );
-    let oracle = accounts.market.load()?.oracle;
+    let (oracle, lister) = {
+        let m = accounts.market.load()?;
+        (m.oracle, m.lister)
+    };
+    let admin = accounts.exchange.load()?.admin;
+    require!(accounts.authority.key() == lister || accounts.authority.key() == admin, BookError::NotAdmin);
+    let trader_bump = Pubkey::find_program_address(&[TRADER_SEED], &crate::ID).1;
     {
         let mut book = accounts.book.load_init()?;
         book.exchange = accounts.exchange.key();
@@ -56,13 +71,22 @@ pub fn handler<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookAr
         book.side_capacity = args.side_capacity;
         book.seat_capacity = args.seat_capacity;
         book.max_orders_per_account = args.max_orders_per_account;
-        book.trader_bump = Pubkey::find_program_address(&[TRADER_SEED], &crate::ID).1;
+        book.trader_bump = trader_bump;
     }
     let info: &'info AccountInfo<'info> = accounts.book.as_ref();
-    let data = info.try_borrow_mut_data()?;
-    // The discriminator is written when the instruction exits; the trees are laid out now.
-    let mut raw = BookMut::unchecked(data);
-    raw.init(args.side_capacity, args.seat_capacity)?;
+    {
+        // The discriminator is written when the instruction exits; the trees are laid out now.
+        let data = info.try_borrow_mut_data()?;
+        BookMut::unchecked(data).init(args.side_capacity, args.seat_capacity)?;
+    }
+    TraderCall {
+        exchange: accounts.exchange.as_ref(),
+        approval: accounts.approval.as_ref(),
+        trader_authority: accounts.trader_authority.as_ref(),
+        market: accounts.market.as_ref(),
+        trader_bump,
+    }
+    .register_book(info.key())?;
     emit!(BookCreated { book: info.key(), market: accounts.market.key(), tick_size: args.tick_size, side_capacity: args.side_capacity });
     Ok(())
 }

@@ -4,8 +4,10 @@ pub mod accounts;
 pub mod cancel;
 pub mod create_book;
 pub mod place_order;
+pub mod sample_mark;
 
 pub use accounts::*;
 pub use cancel::*;
 pub use create_book::*;
 pub use place_order::*;
+pub use sample_mark::*;

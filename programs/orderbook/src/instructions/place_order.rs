@@ -2,7 +2,7 @@
 //! per round, and rest the remainder with its reservation.
 use anchor_lang::prelude::*;
 use perpetual::controller::return_data::set_return_data;
-use perpetual::state::{oracle_price_per_lot, Market};
+use perpetual::state::Market;
 
 use crate::error::BookError;
 use crate::events::{OrderFilled, OrderPlaced};
@@ -94,7 +94,7 @@ pub fn place<'info>(
         let loader = AccountLoader::<Market>::try_from(accounts.market.as_ref())?;
         let market = loader.load()?;
         Band {
-            oracle_price_per_lot: oracle_price_per_lot(&market, &accounts.oracle, now)?,
+            oracle_price_per_lot: market.prices(&accounts.oracle, now)?.index,
             band_bps: market.price_band_bps,
             tick_size: parts.header.tick_size,
         }

@@ -1,35 +1,56 @@
 //! Health of a margin account from the accounts an instruction was given.
 //!
-//! Order of health accounts: for every non-free position slot, in slot order, its market
-//! then that market's oracle, skipping markets the instruction already takes.
+//! Order of health accounts: for every non-free position slot, in slot order, its market,
+//! optionally followed by that market's oracle, skipping markets the instruction already
+//! takes. Without its oracle a market is priced from the index it cached at its last oracle
+//! read, which must be within the oracle's staleness limit; the program tells the two
+//! layouts apart by whether the next account is that market's oracle.
 use anchor_lang::prelude::*;
 
 use crate::error::{checked, PerpError};
 use crate::math::health::{self, HealthKind, MarketPrice, RiskParams};
 use crate::math::I80F48;
-use crate::state::{oracle_price_per_lot, MarginAccount, Market, MarketStatus, Position};
+use crate::math::mark::conservative_price;
+use crate::state::{MarginAccount, Market, MarketStatus, Position};
 
 /// A market the instruction has already loaded and priced.
 #[derive(Clone, Copy)]
 pub struct PricedMarket {
     pub key: Pubkey,
-    pub price: MarketPrice,
+    /// The spot index (after its guard rails; the last good one if it jumped).
+    pub index: I80F48,
+    /// The dual-price mark.
+    pub mark: I80F48,
+    /// The funding index projected to now.
+    pub funding_index: I80F48,
     pub risk: RiskParams,
 }
 
 impl PricedMarket {
-    /// Prices a loaded market: its settlement price once settled, else the oracle.
-    pub fn new(key: Pubkey, market: &Market, oracle: &AccountInfo, now: i64) -> Result<Self> {
-        let price_per_lot = if market.status == MarketStatus::FinalSettlement as u8 {
-            market.settlement_price.get()
+    /// Prices a loaded market: its settlement price once settled, else index and mark from
+    /// the oracle, or from the cached index when no oracle account is given.
+    pub fn new(key: Pubkey, market: &Market, oracle: Option<&AccountInfo>, now: i64) -> Result<Self> {
+        let (index, mark) = if market.status == MarketStatus::FinalSettlement as u8 {
+            let p = market.settlement_price.get();
+            (p, p)
         } else {
-            oracle_price_per_lot(market, oracle, now)?
+            let prices = match oracle {
+                Some(oracle) => market.prices(oracle, now)?,
+                None => market.cached_prices(now)?,
+            };
+            (prices.index, prices.mark)
         };
-        Ok(Self {
-            key,
-            price: MarketPrice { price_per_lot, funding_index: market.projected_funding_index(price_per_lot, now)? },
-            risk: market.risk_params(),
-        })
+        Ok(Self { key, index, mark, funding_index: market.projected_funding_index(index, now)?, risk: market.risk_params() })
+    }
+
+    /// Maintenance, liquidation and the margin ratio value positions at the mark.
+    pub fn at_mark(&self) -> MarketPrice {
+        MarketPrice { price_per_lot: self.mark, funding_index: self.funding_index }
+    }
+
+    /// Opening risk and withdrawing value a position at the less favourable of index and mark.
+    pub fn conservative(&self, base_lots: i64) -> MarketPrice {
+        MarketPrice { price_per_lot: conservative_price(base_lots, self.index, self.mark), funding_index: self.funding_index }
     }
 }
 
@@ -60,9 +81,10 @@ pub fn account_health<'info>(
         let priced = match loaded.iter().find(|m| m.key == pos.market) {
             Some(m) => *m,
             None => {
-                let pair = health_accounts.get(next..next + 2).ok_or(error!(PerpError::HealthAccountsMismatch))?;
-                next += 2;
-                price_from_accounts(&pair[0], &pair[1], &pos.market, &header.exchange, now)?
+                let market_info = health_accounts.get(next).ok_or(error!(PerpError::HealthAccountsMismatch))?;
+                let (priced, used) = price_from_accounts(market_info, health_accounts.get(next + 1), &pos.market, &header.exchange, now)?;
+                next += used;
+                priced
             }
         };
         add_position(&mut out, pos, &priced)?;
@@ -73,10 +95,11 @@ pub fn account_health<'info>(
 
 fn add_position(out: &mut AccountHealth, pos: &Position, m: &PricedMarket) -> Result<()> {
     let input = pos.as_health_input();
-    let init = health::position_health(&input, &m.risk, &m.price, HealthKind::Initial)?;
-    let maint = health::position_health(&input, &m.risk, &m.price, HealthKind::Maintenance)?;
-    let equity = health::equity(&input, &m.price)?;
-    let req = health::requirement(input.base_lots, &m.risk, &m.price, HealthKind::Maintenance)?;
+    let (mark, conservative) = (m.at_mark(), m.conservative(input.base_lots));
+    let init = health::position_health(&input, &m.risk, &conservative, HealthKind::Initial)?;
+    let maint = health::position_health(&input, &m.risk, &mark, HealthKind::Maintenance)?;
+    let equity = health::equity(&input, &mark)?;
+    let req = health::requirement(input.base_lots, &m.risk, &mark, HealthKind::Maintenance)?;
     out.initial = checked(out.initial.checked_add(init))?;
     out.maintenance = checked(out.maintenance.checked_add(maint))?;
     out.equity = checked(out.equity.checked_add(equity))?;
@@ -84,18 +107,22 @@ fn add_position(out: &mut AccountHealth, pos: &Position, m: &PricedMarket) -> Re
     Ok(())
 }
 
+/// Prices the market at `market_info`, reading `next` as its oracle when it is one.
+/// Returns the price and how many accounts it used.
 fn price_from_accounts<'info>(
     market_info: &'info AccountInfo<'info>,
-    oracle_info: &'info AccountInfo<'info>,
+    next: Option<&'info AccountInfo<'info>>,
     expected: &Pubkey,
     exchange: &Pubkey,
     now: i64,
-) -> Result<PricedMarket> {
+) -> Result<(PricedMarket, usize)> {
     require_keys_eq!(*market_info.key, *expected, PerpError::HealthAccountsMismatch);
     let loader = AccountLoader::<Market>::try_from(market_info)?;
     let market = loader.load()?;
     require_keys_eq!(market.exchange, *exchange, PerpError::WrongExchange);
-    PricedMarket::new(*expected, &market, oracle_info, now)
+    let oracle = next.filter(|n| market.has_index() && *n.key == market.oracle);
+    let used = 1 + oracle.is_some() as usize;
+    Ok((PricedMarket::new(*expected, &market, oracle, now)?, used))
 }
 
 /// Refuses unless initial health is non-negative.

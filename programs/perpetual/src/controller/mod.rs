@@ -3,5 +3,6 @@
 pub mod create_account;
 pub mod funding;
 pub mod health;
+pub mod mark;
 pub mod return_data;
 pub mod trade;

@@ -84,6 +84,10 @@ pub fn apply_fill(
     market.open_interest_lots = checked(
         market.open_interest_lots.checked_add(oi_after).and_then(|v| v.checked_sub(oi_before)),
     )?;
+    require!(
+        oi_after <= oi_before || market.open_interest_lots <= market.open_interest_cap_lots,
+        PerpError::OpenInterestCapExceeded
+    );
     market.last_trade_price = fill.price_per_lot;
     market.last_trade_ts = now;
     market.total_fills = market.total_fills.saturating_add(1);

@@ -42,6 +42,29 @@ pub struct CreateMarket<'info> {
 }
 
 pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
+    // The oracle must parse as the declared kind; its price may still be unset.
+    if args.oracle_kind == OracleKind::None {
+        require_keys_eq!(ctx.accounts.oracle.key(), Pubkey::default(), PerpError::WrongOracle);
+    } else {
+        read_oracle_account(args.oracle_kind as u8, &ctx.accounts.oracle)?;
+    }
+    let now = Clock::get()?.unix_timestamp;
+    let accounts = &ctx.accounts;
+    let exchange_key = accounts.exchange.key();
+    let decimals = accounts.exchange.load()?.collateral_decimals;
+    let seeds: &[&[u8]] = &[MARKET_SEED, exchange_key.as_ref(), args.symbol.as_ref(), &[ctx.bumps.market]];
+    create_zero_copy::<Market>(accounts.admin.as_ref(), accounts.market.as_ref(), accounts.system_program.as_ref(), Market::SPACE, seeds)?;
+    let mut data = accounts.market.try_borrow_mut_data()?;
+    let m: &mut Market = bytemuck::from_bytes_mut(&mut data[8..Market::SPACE]);
+    write_market(m, exchange_key, accounts.oracle.key(), &args, now, ctx.bumps.market, decimals)?;
+    m.lister = accounts.admin.key();
+    m.open_interest_cap_lots = u64::MAX;
+    emit!(MarketCreated { exchange: exchange_key, market: accounts.market.key(), symbol: args.symbol, oracle: m.oracle });
+    Ok(())
+}
+
+/// Checks every parameter against its hard bounds and writes a fresh market.
+pub fn write_market(m: &mut Market, exchange: Pubkey, oracle: Pubkey, args: &CreateMarketArgs, now: i64, bump: u8, quote_decimals: u8) -> Result<()> {
     params::check_symbol(&args.symbol)?;
     require!(args.base_lot_size > 0 && args.base_decimals <= params::MAX_BASE_DECIMALS, PerpError::ParameterOutOfRange);
     params::check_oracle_rails(args.oracle_max_age_secs, args.oracle_max_conf_bps)?;
@@ -50,19 +73,8 @@ pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()>
     params::check_funding_bounds(args.max_funding_rate_ppbh, args.max_funding_rate_change_ppbh, args.funding_window_secs)?;
     let (init_long, maint_long) = params::margins(args.init_margin_long_bps)?;
     let (init_short, maint_short) = params::margins(args.init_margin_short_bps)?;
-    // The oracle must parse as the declared kind; its price may still be unset.
-    read_oracle_account(args.oracle_kind as u8, &ctx.accounts.oracle)?;
-
-    let now = Clock::get()?.unix_timestamp;
-    let accounts = &ctx.accounts;
-    let exchange_key = accounts.exchange.key();
-    let seeds: &[&[u8]] = &[MARKET_SEED, exchange_key.as_ref(), args.symbol.as_ref(), &[ctx.bumps.market]];
-    create_zero_copy::<Market>(accounts.admin.as_ref(), accounts.market.as_ref(), accounts.system_program.as_ref(), Market::SPACE, seeds)?;
-    let exchange = accounts.exchange.load()?;
-    let mut data = accounts.market.try_borrow_mut_data()?;
-    let m: &mut Market = bytemuck::from_bytes_mut(&mut data[8..Market::SPACE]);
-    m.exchange = ctx.accounts.exchange.key();
-    m.oracle = ctx.accounts.oracle.key();
+    m.exchange = exchange;
+    m.oracle = oracle;
     m.symbol = args.symbol;
     m.base_lot_size = args.base_lot_size;
     m.oracle_max_age_secs = args.oracle_max_age_secs;
@@ -80,17 +92,12 @@ pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()>
     m.funding_window_start_ts = now;
     m.funding_index.set(I80F48::ZERO);
     m.funding_last_update_ts = now;
+    m.index_jump_bps = params::DEFAULT_INDEX_JUMP_BPS;
     m.created_ts = now;
     m.oracle_kind = args.oracle_kind as u8;
     m.status = MarketStatus::Active as u8;
-    m.bump = ctx.bumps.market;
+    m.bump = bump;
     m.base_decimals = args.base_decimals;
-    m.quote_decimals = exchange.collateral_decimals;
-    emit!(MarketCreated {
-        exchange: m.exchange,
-        market: ctx.accounts.market.key(),
-        symbol: args.symbol,
-        oracle: m.oracle,
-    });
+    m.quote_decimals = quote_decimals;
     Ok(())
 }

@@ -4,7 +4,8 @@ use anchor_lang::prelude::*;
 use crate::error::PerpError;
 use crate::events::{FundingIndexUpdated, FundingRateSet};
 use crate::controller::funding::settle_position;
-use crate::state::{find_position, oracle_price_per_lot, Exchange, MarginAccountMut, Market, MarketStatus};
+use crate::controller::mark::Prices;
+use crate::state::{find_position, Exchange, MarginAccountMut, Market, MarketStatus};
 
 #[derive(Accounts)]
 pub struct UpdateFunding<'info> {
@@ -14,14 +15,19 @@ pub struct UpdateFunding<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-/// Moves the market's index to now. Idempotent within one second.
-pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<()> {
+/// Reads index and mark, remembers an index that passed every check, and moves the funding
+/// index to now at the index price. Idempotent within one second.
+pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<Prices> {
     if market.status == MarketStatus::FinalSettlement as u8 {
-        return Ok(());
+        let p = market.settlement_price.get();
+        return Ok(Prices { index: p, raw_index: None, jumped: false, mark: p });
     }
-    let price = oracle_price_per_lot(market, oracle, now)?;
-    market.last_oracle_price.set(price);
-    let delta = market.update_funding_index(price, now)?;
+    let prices = market.prices(oracle, now)?;
+    if prices.raw_index.is_some() && !prices.jumped {
+        market.index_price.set(prices.index);
+        market.index_ts = now;
+    }
+    let delta = market.update_funding_index(prices.index, now)?;
     if delta != 0 {
         emit!(FundingIndexUpdated {
             market: market_key,
@@ -31,13 +37,14 @@ pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInf
             ts: now,
         });
     }
-    Ok(())
+    Ok(prices)
 }
 
 pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let mut market = ctx.accounts.market.load_mut()?;
-    update_index(ctx.accounts.market.key(), &mut market, &ctx.accounts.oracle, now)
+    update_index(ctx.accounts.market.key(), &mut market, &ctx.accounts.oracle, now)?;
+    Ok(())
 }
 
 #[derive(Accounts)]

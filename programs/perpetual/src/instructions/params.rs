@@ -15,6 +15,26 @@ pub const MAX_FUNDING_RATE_PPBH: i64 = 10_000_000;
 pub const MIN_FUNDING_WINDOW_SECS: i64 = 60;
 pub const MAX_FUNDING_WINDOW_SECS: i64 = 7 * 86_400;
 pub const MAX_BASE_DECIMALS: u8 = 18;
+/// Largest move of a spot index from its own hourly average before it is refused.
+pub const MIN_INDEX_JUMP_BPS: u16 = 500;
+pub const DEFAULT_INDEX_JUMP_BPS: u16 = 2_000;
+/// Margins change at most once a day.
+pub const MARGIN_UPDATE_INTERVAL_SECS: i64 = 86_400;
+/// An initial margin at or above this disables leverage on that side: only reducing trades.
+pub const NO_LEVERAGE_BPS: u16 = 9_000;
+
+// Defaults of a permissionlessly listed market.
+pub const LISTING_ORACLE_MAX_AGE_SECS: u32 = 60;
+pub const LISTING_ORACLE_MAX_CONF_BPS: u16 = 200;
+pub const LISTING_PRICE_BAND_BPS: u16 = 500;
+pub const LISTING_MAKER_FEE_PPM: i32 = 0;
+pub const LISTING_TAKER_FEE_PPM: i32 = 1_000;
+pub const LISTING_MAX_FUNDING_RATE_PPBH: i64 = 1_000_000;
+pub const LISTING_MAX_FUNDING_RATE_CHANGE_PPBH: i64 = 500_000;
+pub const LISTING_FUNDING_WINDOW_SECS: i64 = 3_600;
+pub const LISTING_OPEN_INTEREST_CAP_LOTS: u64 = 10_000;
+/// Largest listing deposit the admin may require, in collateral native units (100k USDC).
+pub const MAX_LISTING_DEPOSIT: u64 = 100_000_000_000;
 
 macro_rules! bound {
     ($cond:expr) => {

@@ -29,3 +29,10 @@ pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> 
     });
     Ok(())
 }
+
+/// Admin: the collateral a permissionless lister deposits (returned when the market closes).
+pub fn set_listing_deposit(ctx: Context<AdminOnly>, amount: u64) -> Result<()> {
+    require!(amount <= crate::instructions::params::MAX_LISTING_DEPOSIT, crate::error::PerpError::ParameterOutOfRange);
+    ctx.accounts.exchange.load_mut()?.listing_deposit = amount;
+    Ok(())
+}

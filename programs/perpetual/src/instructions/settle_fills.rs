@@ -64,8 +64,9 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         require!(status != MarketStatus::Paused, PerpError::MarketNotActive);
         accounts.exchange.load()?.check_not_paused()?;
     }
-    update_index(market_key, &mut market, &accounts.oracle, now)?;
-    let oracle_price = market.last_oracle_price.get();
+    let prices = update_index(market_key, &mut market, &accounts.oracle, now)?;
+    // Fills must lie within the band around the index (the mark without an index).
+    let band_reference = prices.index;
 
     let taker_info: &'info AccountInfo<'info> = accounts.taker.as_ref();
     let mut taker = MarginAccountMut::load(taker_info, &exchange_key)?;
@@ -80,7 +81,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     for fill in &args.fills {
         trade::require_positive(fill.base_lots)?;
         require!(
-            fill.price_per_lot > 0 && within_band(fill.price_per_lot, oracle_price, market.price_band_bps),
+            fill.price_per_lot > 0 && within_band(fill.price_per_lot, band_reference, market.price_band_bps),
             PerpError::FillPriceOutsideBand
         );
         let maker_info = makers.get(fill.maker_index as usize).ok_or(error!(PerpError::MakerIndexOutOfRange))?;
@@ -99,7 +100,10 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             None => FillResult::MakerReservationMissing,
             Some(mi) => {
                 let maker_pos = &mut maker_positions[mi];
-                if status == MarketStatus::ReduceOnly && !reduces(maker_pos.base_lots, -taker_delta) {
+                let maker_after = maker_pos.base_lots.saturating_sub(taker_delta);
+                if (status == MarketStatus::ReduceOnly && !reduces(maker_pos.base_lots, -taker_delta))
+                    || market.grows_disabled_side(maker_pos.base_lots, maker_after)
+                {
                     FillResult::MakerWouldIncrease
                 } else if !consume_reservation(maker_pos, fill) {
                     FillResult::MakerReservationMissing
@@ -158,22 +162,27 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     }
     let lots_after = taker_positions[ti].base_lots;
     let collateral_after = taker_header.collateral;
+    require!(!market.grows_disabled_side(lots_before, lots_after), PerpError::SideDisabled);
+    if increases {
+        let pos = &taker_positions[ti];
+        require!(!reservation_grows_disabled_side(&market, pos.base_lots, args.taker_bid_delta, args.taker_ask_delta), PerpError::SideDisabled);
+    }
     let traded = lots_after != lots_before || collateral_after != collateral_before;
 
     if traded || increases {
-        let priced = PricedMarket::new(market_key, &market, &accounts.oracle, now)?;
+        let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let health = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
         if health.initial < 0 {
             // The dYdX rule: otherwise the ratio must improve while the position shrinks.
             require!(!increases && shrank_without_flip(lots_before, lots_after), PerpError::MarginRuleViolated);
-            let p = priced.price.price_per_lot;
+            let p = priced.mark;
             let trade_equity = checked(
                 p.checked_mul(I80F48::from_num(lots_after - lots_before))
                     .and_then(|v| v.checked_add(I80F48::from_num(collateral_after - collateral_before))),
             )?;
             let equity_before = checked(health.equity.checked_sub(trade_equity))?;
-            let req_after_here = requirement(lots_after, &priced.risk, &priced.price, HealthKind::Maintenance)?;
-            let req_before_here = requirement(lots_before, &priced.risk, &priced.price, HealthKind::Maintenance)?;
+            let req_after_here = requirement(lots_after, &priced.risk, &priced.at_mark(), HealthKind::Maintenance)?;
+            let req_before_here = requirement(lots_before, &priced.risk, &priced.at_mark(), HealthKind::Maintenance)?;
             let req_before = checked(
                 health.maint_requirement.checked_sub(req_after_here).and_then(|v| v.checked_add(req_before_here)),
             )?;
@@ -186,6 +195,15 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     release_if_empty(&mut taker_positions[ti]);
     set_return_data(&results);
     Ok(())
+}
+
+/// True when a larger reservation could grow a side whose leverage is disabled: a bid
+/// may only close a short there, an ask only close a long.
+pub fn reservation_grows_disabled_side(market: &Market, base_lots: i64, bid_delta: i64, ask_delta: i64) -> bool {
+    let long_off = market.init_margin_long_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
+    let short_off = market.init_margin_short_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
+    (long_off && bid_delta > 0 && !reservation_reduces(base_lots, bid_delta, 0))
+        || (short_off && ask_delta > 0 && !reservation_reduces(base_lots, 0, ask_delta))
 }
 
 /// In a reduce-only market, a larger reservation is allowed only on the side that

@@ -64,11 +64,18 @@ pub struct SetMargins<'info> {
     pub market: AccountLoader<'info, Market>,
 }
 
-/// Sets initial margins per side; maintenance follows at half.
+/// Sets initial margins per side, at most once a day; maintenance follows at half. An
+/// initial margin of 90% or more disables leverage on that side.
 pub fn set_margins(ctx: Context<SetMargins>, init_long_bps: u16, init_short_bps: u16) -> Result<()> {
     let (il, ml) = params::margins(init_long_bps)?;
     let (is, ms) = params::margins(init_short_bps)?;
+    let now = Clock::get()?.unix_timestamp;
     let mut m = ctx.accounts.market.load_mut()?;
+    require!(
+        m.margins_updated_ts == 0 || now >= m.margins_updated_ts.saturating_add(params::MARGIN_UPDATE_INTERVAL_SECS),
+        PerpError::MarginsUpdatedTooRecently
+    );
+    m.margins_updated_ts = now;
     m.init_margin_long_bps = il;
     m.maint_margin_long_bps = ml;
     m.init_margin_short_bps = is;
@@ -77,5 +84,22 @@ pub fn set_margins(ctx: Context<SetMargins>, init_long_bps: u16, init_short_bps:
         market: ctx.accounts.market.key(),
         what: format!("margins long {il}/{ml} short {is}/{ms}"),
     });
+    Ok(())
+}
+
+/// Risk authority: the most open interest (longs, in lots) the market may carry.
+pub fn set_open_interest_cap(ctx: Context<SetMargins>, cap_lots: u64) -> Result<()> {
+    let mut m = ctx.accounts.market.load_mut()?;
+    m.open_interest_cap_lots = cap_lots;
+    emit!(MarketParamsChanged { market: ctx.accounts.market.key(), what: format!("open interest cap {cap_lots}") });
+    Ok(())
+}
+
+/// Risk authority: how far a spot reading may move from its hourly average before it is refused.
+pub fn set_index_jump(ctx: Context<SetMargins>, jump_bps: u16) -> Result<()> {
+    require!((params::MIN_INDEX_JUMP_BPS..=10_000).contains(&jump_bps), PerpError::ParameterOutOfRange);
+    let mut m = ctx.accounts.market.load_mut()?;
+    m.index_jump_bps = jump_bps;
+    emit!(MarketParamsChanged { market: ctx.accounts.market.key(), what: format!("index jump {jump_bps} bps") });
     Ok(())
 }

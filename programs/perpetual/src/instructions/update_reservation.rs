@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use crate::controller::health::{account_health, require_initial, PricedMarket};
 use crate::controller::trade::change_reservation;
 use crate::error::PerpError;
-use crate::instructions::settle_fills::reservation_reduces;
+use crate::instructions::settle_fills::{reservation_grows_disabled_side, reservation_reduces};
 use crate::instructions::trader_auth::check_trader;
 use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
 
@@ -61,9 +61,10 @@ pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: 
         MarketStatus::Paused => return err!(PerpError::MarketNotActive),
         MarketStatus::FinalSettlement => return err!(PerpError::MarketInFinalSettlement),
     }
+    require!(!reservation_grows_disabled_side(&market, positions[i].base_lots, bid_delta, ask_delta), PerpError::SideDisabled);
     change_reservation(&mut positions[i].open_bid_lots, bid_delta)?;
     change_reservation(&mut positions[i].open_ask_lots, ask_delta)?;
-    let priced = PricedMarket::new(market_key, &market, &accounts.oracle, now)?;
+    let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
     let health = account_health(header, positions, &[priced], ctx.remaining_accounts, now)?;
     require_initial(&health)
 }

@@ -4,6 +4,8 @@ pub mod fees;
 pub mod fixed_point;
 pub mod funding;
 pub mod health;
+pub mod mark;
 pub mod price;
+pub mod var;
 
 pub use fixed_point::{PodI80F48, I80F48};

@@ -19,6 +19,8 @@ pub struct Exchange {
     pub insurance_fund: u64,
     /// Fees swept in from markets, in native units.
     pub fee_balance: u64,
+    /// Collateral a permissionless lister deposits per market.
+    pub listing_deposit: u64,
     pub collateral_decimals: u8,
     pub bump: u8,
     pub vault_bump: u8,
@@ -27,7 +29,7 @@ pub struct Exchange {
     pub _padding: [u8; 4],
     pub reserved: [u8; 256],
 }
-const _: () = assert!(core::mem::size_of::<Exchange>() == 7 * 32 + 16 + 8 + 256);
+const _: () = assert!(core::mem::size_of::<Exchange>() == 7 * 32 + 24 + 8 + 256);
 
 impl Exchange {
     pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();

@@ -3,6 +3,7 @@ use anchor_lang::prelude::*;
 use crate::error::{checked, PerpError};
 use crate::math::funding;
 use crate::math::health::RiskParams;
+use crate::math::mark::{MarkSample, MARK_SAMPLES};
 use crate::math::{PodI80F48, I80F48};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -38,6 +39,8 @@ pub enum OracleKind {
     PythLegacy,
     /// This program's `PriceOracle`, written by its authority.
     SetPrice,
+    /// No spot index: the mark comes from the book alone, longs are disabled.
+    None,
 }
 
 /// One perpetual market.
@@ -45,14 +48,19 @@ pub enum OracleKind {
 #[derive(Debug)]
 pub struct Market {
     pub exchange: Pubkey,
+    /// The spot index's price account; the default pubkey when the market has no index.
     pub oracle: Pubkey,
+    /// The canonical order book, registered once by the order-book program.
+    pub book: Pubkey,
+    /// Who listed the market; the listing deposit returns to them when it closes.
+    pub lister: Pubkey,
     pub symbol: [u8; 16],
 
     /// Base native units per lot.
     pub base_lot_size: u64,
     pub oracle_max_age_secs: u32,
     pub oracle_max_conf_bps: u16,
-    /// Fills must lie within this distance of the oracle price.
+    /// Fills must lie within this distance of the index (or mark without an index).
     pub price_band_bps: u16,
 
     pub init_margin_long_bps: u16,
@@ -81,14 +89,30 @@ pub struct Market {
     pub funding_pool: i64,
     /// Trading fees accrued and not yet swept into the exchange.
     pub fees_accrued: i64,
-    /// Sum of long positions, in lots.
+    /// Sum of long positions, in lots, and the most the risk authority allows.
     pub open_interest_lots: u64,
+    pub open_interest_cap_lots: u64,
     /// Last fill price, quote native per lot (0 before the first trade).
     pub last_trade_price: u64,
     pub last_trade_ts: i64,
     /// Price locked by final settlement, quote native per lot.
     pub settlement_price: PodI80F48,
-    pub last_oracle_price: PodI80F48,
+    /// Last index reading that passed every guard rail, and when.
+    pub index_price: PodI80F48,
+    pub index_ts: i64,
+    /// Mark price, moving averages and count as of the last sample.
+    pub mark_price: PodI80F48,
+    pub mark_ma: PodI80F48,
+    pub index_ma: PodI80F48,
+    pub mark_last_sample_ts: i64,
+    pub mark_sample_count: u32,
+    /// A reading this far from `index_ma` is refused until the average catches up.
+    pub index_jump_bps: u16,
+    pub _padding0: [u8; 2],
+    /// When the risk authority last set margins (at most once a day).
+    pub margins_updated_ts: i64,
+    /// Collateral the lister deposited, held in the vault.
+    pub listing_deposit: u64,
     pub created_ts: i64,
     pub total_fills: u64,
 
@@ -97,10 +121,18 @@ pub struct Market {
     pub bump: u8,
     pub base_decimals: u8,
     pub quote_decimals: u8,
-    pub _padding: [u8; 3],
-    pub reserved: [u8; 512],
+    pub listed_permissionless: u8,
+    pub _padding1: [u8; 2],
+    /// One sample a minute over the last hour, for the mark's moving averages.
+    pub mark_samples: [MarkSample; MARK_SAMPLES],
+    pub reserved: [u8; 256],
 }
-const _: () = assert!(core::mem::size_of::<Market>() == 2 * 32 + 16 + 16 + 8 + 8 + 48 + 16 + 8 * 3 + 8 * 3 + 16 * 2 + 16 + 8 + 512);
+const _: () = assert!(
+    core::mem::size_of::<Market>()
+        == 4 * 32 + 16 + 16 + 8 + 8 + 48 + 16 + 3 * 8 + 4 * 8 + 16 * 2 + 8 + 16 * 3 + 8 + 8 + 8 + 8 + 8 + 8 + 8
+            + MARK_SAMPLES * core::mem::size_of::<MarkSample>()
+            + 256
+);
 
 impl Market {
     pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
@@ -140,6 +172,18 @@ impl Market {
         self.funding_index.set(checked(self.funding_index.get().checked_add(delta))?);
         self.funding_last_update_ts = now;
         Ok(delta)
+    }
+
+    pub fn has_index(&self) -> bool {
+        self.oracle_kind != OracleKind::None as u8
+    }
+
+    /// True when moving from `before` to `after` lots grows a side whose initial margin
+    /// disables leverage (90% or more): only reducing trades are allowed there.
+    pub fn grows_disabled_side(&self, before: i64, after: i64) -> bool {
+        let long_off = self.init_margin_long_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
+        let short_off = self.init_margin_short_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
+        (long_off && after > before.max(0)) || (short_off && after < before.min(0))
     }
 
     pub fn symbol_str(&self) -> &str {

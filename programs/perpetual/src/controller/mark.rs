@@ -1,0 +1,70 @@
+//! A market's prices: the spot index after its guard rails and jump check, and the
+//! dual-price mark. Health values positions at the mark for maintenance (liquidation) and
+//! at the less favourable of index and mark for opening risk and withdrawing.
+use anchor_lang::prelude::*;
+
+use crate::error::PerpError;
+use crate::math::mark::{self, MA_WINDOW_SECS};
+use crate::math::I80F48;
+use crate::state::{oracle_price_per_lot, Market};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Prices {
+    /// The index a reading passed as, or the last good one if this reading jumped. For a
+    /// market without an index: the mark.
+    pub index: I80F48,
+    /// The raw reading, when the market has an index (recorded by mark samples).
+    pub raw_index: Option<I80F48>,
+    pub jumped: bool,
+    pub mark: I80F48,
+}
+
+impl Market {
+    /// Moving averages as of the last sample, if that sample is under an hour old.
+    pub fn cached_averages(&self, now: i64) -> (Option<I80F48>, Option<I80F48>) {
+        if self.mark_sample_count == 0 || now.saturating_sub(self.mark_last_sample_ts) >= MA_WINDOW_SECS {
+            return (None, None);
+        }
+        (Some(self.mark_ma.get()), Some(self.index_ma.get()))
+    }
+
+    pub fn last_trade(&self) -> Option<I80F48> {
+        (self.last_trade_price > 0).then(|| I80F48::from_num(self.last_trade_price))
+    }
+
+    /// Index and mark from the index cached by the last instruction that read the oracle,
+    /// which must be no older than the oracle's own staleness limit.
+    pub fn cached_prices(&self, now: i64) -> Result<Prices> {
+        let (ma, _) = self.cached_averages(now);
+        let f = mark::funding_fraction(self.funding_rate_ppbh)?;
+        if !self.has_index() {
+            let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
+            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark });
+        }
+        require!(now.saturating_sub(self.index_ts) <= self.oracle_max_age_secs as i64, PerpError::StaleOracle);
+        let index = self.index_price.get();
+        let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
+        Ok(Prices { index, raw_index: None, jumped: false, mark })
+    }
+
+    /// Reads the oracle (every guard rail applies) and derives index and mark.
+    pub fn prices(&self, oracle: &AccountInfo, now: i64) -> Result<Prices> {
+        let (ma, index_ma) = self.cached_averages(now);
+        let f = mark::funding_fraction(self.funding_rate_ppbh)?;
+        if !self.has_index() {
+            let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
+            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark });
+        }
+        let raw = oracle_price_per_lot(self, oracle, now)?;
+        let jumped = mark::index_jumped(raw, index_ma, self.index_jump_bps);
+        let index = if jumped {
+            let last_good = self.index_price.get();
+            require!(last_good > 0, PerpError::IndexJumped);
+            last_good
+        } else {
+            raw
+        };
+        let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
+        Ok(Prices { index, raw_index: Some(raw), jumped, mark })
+    }
+}
