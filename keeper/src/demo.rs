@@ -51,7 +51,7 @@ pub async fn run() -> Result<DemoReport, ChainError> {
         )
         .await?;
     let exchange = sdk::exchange_address(&mint.pubkey());
-    let args = InitializeExchangeArgs { funding_authority: admin.pubkey(), risk_authority: admin.pubkey(), pause_guardian: admin.pubkey() };
+    let args = InitializeExchangeArgs { funding_authority: admin.pubkey(), risk_authority: admin.pubkey(), pause_guardian: admin.pubkey(), deleverage_authority: admin.pubkey() };
     chain.send(&[sdk::initialize_exchange(&admin.pubkey(), &mint.pubkey(), args)], &[&admin]).await?;
     chain.send(&[sdk::approve_trader(&admin.pubkey(), &exchange, &test_trader::ID)], &[&admin]).await?;
     info!(%exchange, "exchange initialised");
@@ -121,7 +121,7 @@ pub async fn run() -> Result<DemoReport, ChainError> {
     let reserve = instruction(relay(alice.margin, alice.wallet.pubkey()), test_trader::instruction::Reserve { bid_delta: 0, ask_delta: 100 });
     chain.send(&[reserve], &[&alice.wallet]).await?;
     let fill = Fill { maker_index: 0, taker_side: Side::Bid, base_lots: 100, price_per_lot: 1_500_000 };
-    let args = SettleFillsArgs { maker_count: 1, fills: vec![fill], releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0 };
+    let args = SettleFillsArgs { maker_count: 1, fills: vec![fill], releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0, liquidation: false };
     let mut settle = instruction(relay(bob.margin, bob.wallet.pubkey()), test_trader::instruction::Settle { args });
     settle.accounts.push(anchor_lang::prelude::AccountMeta::new(alice.margin, false));
     chain.send(&[settle], &[&bob.wallet]).await?;
@@ -165,7 +165,13 @@ pub async fn run() -> Result<DemoReport, ChainError> {
             sum_positions += positions.iter().filter(|p| p.market == market).map(|p| p.base_lots).sum::<i64>();
         }
     }
-    let liabilities = sum_collateral as i128 + ex.insurance_fund as i128 + ex.fee_balance as i128 + m.fees_accrued as i128 + m.funding_pool as i128;
+    let liabilities = sum_collateral as i128
+        + ex.insurance_fund as i128
+        + ex.fee_balance as i128
+        + m.fees_accrued as i128
+        + m.funding_pool as i128
+        + m.listing_deposit as i128
+        + m.insurance_accrued as i128;
     let invariants_ok = vault as i128 == liabilities && sum_positions == 0;
     lines.push(format!(
         "vault {vault} = collateral {sum_collateral} + fees {} + funding pool {} + insurance {}: {}",

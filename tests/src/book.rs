@@ -149,3 +149,29 @@ pub async fn check_book(env: &mut TestEnv, book: &BookCookie) {
         assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (bids, asks), "reservation of seat {i} matches its orders");
     }
 }
+
+// ---- risk-mechanics helpers ----
+
+impl TestEnv {
+    /// Creates `market`'s book signed by `authority` (the market's lister or the admin).
+    pub async fn create_book_as(&mut self, market: &MarketCookie, args: CreateBookArgs, authority: &Keypair) -> Result<BookCookie, TransactionError> {
+        let book = Keypair::new();
+        let space = orderbook::state::Book::space(args.side_capacity, args.seat_capacity);
+        let rent = self.ctx.banks_client.get_rent().await.unwrap().minimum_balance(space);
+        let payer = self.ctx.payer.pubkey();
+        let ixs = sdk::create_book(&payer, &authority.pubkey(), &self.exchange, &market.market, &book.pubkey(), rent, args);
+        self.process(&ixs, &[authority, &book]).await?;
+        let cookie = BookCookie {
+            venue: Venue { book: book.pubkey(), market: market.market, oracle: market.oracle, exchange: self.exchange },
+            market: *market,
+        };
+        self.books.push(cookie);
+        Ok(cookie)
+    }
+
+    /// The permissionless mark crank on `book`.
+    pub async fn sample_mark(&mut self, book: &BookCookie) -> Result<crate::env::TxOutput, TransactionError> {
+        let ix = sdk::sample_mark(&book.venue);
+        self.process(&[ix], &[]).await
+    }
+}

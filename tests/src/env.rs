@@ -77,6 +77,7 @@ pub struct TestEnv {
     pub funding_authority: Keypair,
     pub risk_authority: Keypair,
     pub guardian: Keypair,
+    pub deleverage_authority: Keypair,
     pub oracle_authority: Keypair,
     pub mint_authority: Keypair,
     pub mint: Pubkey,
@@ -130,6 +131,7 @@ impl TestEnv {
             funding_authority: Keypair::new(),
             risk_authority: Keypair::new(),
             guardian: Keypair::new(),
+            deleverage_authority: Keypair::new(),
             oracle_authority: Keypair::new(),
             mint_authority: Keypair::new(),
             mint: Pubkey::default(),
@@ -150,6 +152,7 @@ impl TestEnv {
             funding_authority: env.funding_authority.pubkey(),
             risk_authority: env.risk_authority.pubkey(),
             pause_guardian: env.guardian.pubkey(),
+            deleverage_authority: env.deleverage_authority.pubkey(),
         };
         let ix = sdk::initialize_exchange(&env.admin.pubkey(), &env.mint, args);
         env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("initialize exchange");
@@ -395,7 +398,7 @@ impl TestEnv {
         accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
         // The taker may open this market now; health skips it either way.
         accounts.extend(self.health_metas(&taker.margin_account, &[market.market]).await);
-        let args = SettleFillsArgs { maker_count: makers.len() as u8, fills, releases, taker_bid_delta: bid_delta, taker_ask_delta: ask_delta };
+        let args = SettleFillsArgs { maker_count: makers.len() as u8, fills, releases, taker_bid_delta: bid_delta, taker_ask_delta: ask_delta, liquidation: false };
         Instruction { program_id: test_trader::ID, accounts, data: test_trader::instruction::Settle { args }.data() }
     }
 
@@ -486,5 +489,53 @@ impl MetaExt for Option<solana_banks_interface::TransactionMetadata> {
             Some(m) => TxOutput { logs: m.log_messages, return_data: m.return_data.map(|r| r.data).unwrap_or_default() },
             None => TxOutput::default(),
         }
+    }
+}
+
+// ---- risk-mechanics helpers (mark, listing, margins tests) ----
+
+impl TestEnv {
+    /// Permissionless `list_market` signed by `lister`, paying the listing deposit from
+    /// `lister_token`; on success the market is recorded for the invariants.
+    pub async fn list_market(
+        &mut self,
+        lister: &Keypair,
+        lister_token: &Pubkey,
+        oracle: Pubkey,
+        args: perpetual::instructions::ListMarketArgs,
+    ) -> Result<MarketCookie, TransactionError> {
+        let ix = sdk::list_market(&lister.pubkey(), &self.exchange, &self.mint, lister_token, &oracle, args);
+        self.process(&[ix], &[lister]).await?;
+        let cookie = MarketCookie {
+            symbol: args.symbol,
+            market: sdk::market_address(&self.exchange, &args.symbol),
+            oracle,
+            kind: args.oracle_kind,
+            expo: -6,
+        };
+        self.markets.push(cookie);
+        Ok(cookie)
+    }
+
+    /// Withdraws as much as the program lets `user` take: tries every power of two from
+    /// the vault's balance down, keeping each withdrawal that passes. Health is monotone
+    /// in the amount, so the total is the largest withdrawable amount (to the unit).
+    pub async fn withdraw_max(&mut self, user: &UserCookie) -> u64 {
+        let vault = self.vault;
+        let cap = self.token_balance(&vault).await.max(1);
+        let mut total = 0u64;
+        for bit in (0..64 - cap.leading_zeros()).rev() {
+            if self.withdraw(user, 1u64 << bit).await.is_ok() {
+                total += 1u64 << bit;
+            }
+        }
+        total
+    }
+
+    /// Moves the clock to 5 seconds past the start of the next minute, so that a test's
+    /// mark samples land in known minutes.
+    pub async fn align_to_minute(&mut self) {
+        let now = self.now().await;
+        self.warp(60 - now.rem_euclid(60) + 5).await;
     }
 }

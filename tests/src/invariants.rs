@@ -2,7 +2,8 @@
 //!
 //! - Per market: positions sum to zero, and longs sum to the recorded open interest.
 //! - The vault equation, exactly: vault tokens = sum of collateral + insurance fund +
-//!   swept fees + fees accrued in markets + funding pools + listing deposits. Rounding of funding and fees
+//!   swept fees + fees accrued in markets + funding pools + listing deposits + liquidation
+//!   fees accrued in markets for the insurance fund. Rounding of funding and fees
 //!   lands in the pools and fees, so it is on the protocol's side by construction.
 use crate::env::TestEnv;
 
@@ -15,11 +16,12 @@ pub struct Totals {
     pub market_fees: i128,
     pub funding_pools: i128,
     pub listing_deposits: i128,
+    pub insurance_accrued: i128,
 }
 
 impl Totals {
     pub fn liabilities(&self) -> i128 {
-        self.sum_collateral + self.insurance_fund as i128 + self.fee_balance as i128 + self.market_fees + self.funding_pools + self.listing_deposits
+        self.sum_collateral + self.insurance_fund as i128 + self.fee_balance as i128 + self.market_fees + self.funding_pools + self.listing_deposits + self.insurance_accrued
     }
 }
 
@@ -45,6 +47,7 @@ pub async fn check(env: &mut TestEnv) -> Totals {
         t.market_fees += market.fees_accrued as i128;
         t.funding_pools += market.funding_pool as i128;
         t.listing_deposits += market.listing_deposit as i128;
+        t.insurance_accrued += market.insurance_accrued as i128;
         let positions = all.iter().flatten().filter(|p| p.market == m.market);
         let (sum, longs) = positions.fold((0i128, 0u128), |(s, l), p| (s + p.base_lots as i128, l + p.base_lots.max(0) as u128));
         assert_eq!(sum, 0, "positions in {} sum to {sum}", market.symbol_str());
@@ -53,8 +56,8 @@ pub async fn check(env: &mut TestEnv) -> Totals {
     assert_eq!(
         t.vault as i128,
         t.liabilities(),
-        "vault equation: vault {} != collateral {} + insurance {} + fees {} + market fees {} + funding pools {} + listing deposits {}",
-        t.vault, t.sum_collateral, t.insurance_fund, t.fee_balance, t.market_fees, t.funding_pools, t.listing_deposits
+        "vault equation: vault {} != collateral {} + insurance {} + fees {} + market fees {} + funding pools {} + listing deposits {} + insurance accrued {}",
+        t.vault, t.sum_collateral, t.insurance_fund, t.fee_balance, t.market_fees, t.funding_pools, t.listing_deposits, t.insurance_accrued
     );
     t
 }

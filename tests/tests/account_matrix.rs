@@ -618,7 +618,7 @@ fn rows() -> Vec<Row> {
         r("update_reservation", "market", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("update_reservation", "market", Swap(K::WrongType, S::Exchange), a(A::AccountDiscriminatorMismatch)),
         r("update_reservation", "market", Swap(K::WrongExchange, S::Market2), p(P::WrongExchange)),
-        r("update_reservation", "market", ReadOnly, a(A::ConstraintMut)).note("test trader's own mut check (perpetual takes the market read-only)"),
+        r("update_reservation", "market", ReadOnly, a(A::ConstraintMut)).note("test trader's own mut check (perpetual takes the market writable too)"),
         r("update_reservation", "oracle", ForeignOwner, p(P::WrongOracle)),
         r("update_reservation", "oracle", Swap(K::WrongType, S::OtherMarket), p(P::WrongOracle)),
         r("update_reservation", "oracle", Swap(K::WrongAddress, S::OtherOracle), p(P::WrongOracle)),
@@ -628,7 +628,7 @@ fn rows() -> Vec<Row> {
         r("update_reservation", "margin_account", Swap(K::WrongExchange, S::Margin2), p(P::WrongExchange)),
         r("update_reservation", "margin_account", Swap(K::WrongAddress, S::OtherMargin), p(P::NotOwnerOrDelegate)),
         r("update_reservation", "margin_account", ReadOnly, a(A::ConstraintMut)).note("test trader's own mut check"),
-        r("update_reservation", "margin_account", DupOf("market"), p(P::NotMarginAccount)),
+        r("update_reservation", "margin_account", DupOf("market"), p(P::DuplicateAccount)),
         r("update_reservation", "account_authority", Unsigned, a(A::AccountNotSigner)).note("test trader's own Signer check"),
         r("update_reservation", "account_authority", Impostor, p(P::NotOwnerOrDelegate)),
         r("update_reservation:direct", "trader_authority", Unsigned, a(A::AccountNotSigner)),
@@ -782,7 +782,7 @@ async fn world() -> World {
     // oracle as SOL, a margin account of `a` and the test trader approved.
     let admin2 = funded(&mut env).await;
     let mint2 = create_mint(&mut env).await;
-    let args = InitializeExchangeArgs { funding_authority: Pubkey::new_unique(), risk_authority: Pubkey::new_unique(), pause_guardian: Pubkey::new_unique() };
+    let args = InitializeExchangeArgs { funding_authority: Pubkey::new_unique(), risk_authority: Pubkey::new_unique(), pause_guardian: Pubkey::new_unique(), deleverage_authority: Pubkey::new_unique() };
     env.process(&[sdk::initialize_exchange(&admin2.pubkey(), &mint2, args)], &[&admin2]).await.expect("exchange 2");
     let exchange2 = sdk::exchange_address(&mint2);
     env.process(&[sdk::approve_trader(&admin2.pubkey(), &exchange2, &test_trader::ID)], &[&admin2]).await.expect("approve 2");
@@ -854,12 +854,12 @@ async fn bases(w: &mut World) -> Vec<Base> {
     let owner = a.key();
     let mut v = Vec::new();
 
-    let init_args = InitializeExchangeArgs { funding_authority: funding, risk_authority: risk, pause_guardian: guardian };
+    let init_args = InitializeExchangeArgs { funding_authority: funding, risk_authority: risk, pause_guardian: guardian, deleverage_authority: Pubkey::new_unique() };
     let init_slots = names(&["admin", "exchange", "collateral_mint", "vault", "token_program", "system_program"]);
     v.push(base("initialize_exchange", sdk::initialize_exchange(&w.admin2.pubkey(), &w.mint3, init_args), init_slots.clone()));
     v.push(Base { valid: false, ..base("initialize_exchange:reinit", sdk::initialize_exchange(&w.admin2.pubkey(), &mint, init_args), init_slots) });
 
-    let auth_args = SetAuthoritiesArgs { funding_authority: Some(Pubkey::new_unique()), risk_authority: None, pause_guardian: None };
+    let auth_args = SetAuthoritiesArgs { funding_authority: Some(Pubkey::new_unique()), risk_authority: None, pause_guardian: None, deleverage_authority: None };
     v.push(base("set_authorities", sdk::set_authorities(&admin, &exchange, auth_args), names(&["admin", "exchange"])));
     v.push(base("propose_admin", sdk::propose_admin(&admin, &exchange, Pubkey::new_unique()), names(&["admin", "exchange"])));
     v.push(base("accept_admin", sdk::accept_admin(&w.pending.pubkey(), &exchange), names(&["new_admin", "exchange"])));
@@ -915,7 +915,7 @@ async fn bases(w: &mut World) -> Vec<Base> {
     let health = env.health_metas(&a.margin_account, &[sol.market]).await;
     let direct = sdk::settle_fills(
         &sdk::SettleAccounts { exchange, trader_program: test_trader::ID, market: sol.market, oracle: sol.oracle, taker: a.margin_account, taker_authority: owner },
-        SettleFillsArgs { maker_count: 1, fills, releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0 },
+        SettleFillsArgs { maker_count: 1, fills, releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0, liquidation: false },
         &[m.margin_account],
         health.clone(),
     );

@@ -49,7 +49,7 @@ async fn authorities_are_set_by_the_admin_only() {
     let mut env = TestEnv::new().await;
     let admin = env.admin.insecure_clone();
     let new_risk = Keypair::new();
-    let args = SetAuthoritiesArgs { funding_authority: None, risk_authority: Some(new_risk.pubkey()), pause_guardian: None };
+    let args = SetAuthoritiesArgs { funding_authority: None, risk_authority: Some(new_risk.pubkey()), pause_guardian: None, deleverage_authority: None };
     env.process(&[sdk::set_authorities(&admin.pubkey(), &env.exchange, args)], &[&admin]).await.unwrap();
     let e = env.exchange_state().await;
     assert_eq!(e.risk_authority, new_risk.pubkey());

@@ -46,4 +46,6 @@ pub enum BookError {
     AlreadyExpired,
     #[msg("arithmetic overflow")]
     MathOverflow,
+    #[msg("market is not in final settlement")]
+    MarketNotSettled,
 }

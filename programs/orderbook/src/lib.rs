@@ -48,6 +48,24 @@ pub mod orderbook {
         instructions::sample_mark::handler(ctx)
     }
 
+    /// Anyone: an immediate-or-cancel order closing a position of an account below
+    /// maintenance; perpetual charges the liquidation fee for the insurance fund.
+    /// Remaining accounts: makers, then the liquidated account's health accounts.
+    pub fn liquidate_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, max_base_lots: u64, limit_price_ticks: u64, maker_count: u8) -> Result<()> {
+        instructions::place_order::liquidate_order(ctx, max_base_lots, limit_price_ticks, maker_count)
+    }
+
+    /// Deleveraging authority: offsets a liquidatable position at the mark when this book
+    /// is too thin to close it without the insurance fund paying.
+    pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>, lots: u64) -> Result<()> {
+        instructions::risk::early_deleverage(ctx, lots)
+    }
+
+    /// Anyone, after final settlement: closes the book; the rent returns to its creator.
+    pub fn close_book(ctx: Context<CloseBook>) -> Result<()> {
+        instructions::risk::close_book(ctx)
+    }
+
     /// Cancels one of the account's orders by its key.
     pub fn cancel_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128) -> Result<()> {
         instructions::cancel::cancel_order(ctx, side, order_key)

@@ -250,3 +250,20 @@ pub fn refund_refused(parts: &mut BookParts, taker: Side, fills: &[PendingFill],
     }
     Ok((refunded, releases))
 }
+
+/// The book's estimate of closing `lots` of a position against one side: walks `side` best
+/// first and returns (lots the book can take, their total price in ticks). Works on-chain
+/// and off-chain (no allocation).
+pub fn estimate_fill(tree: &critbit::CritbitRef<Order>, side: Side, lots: u64) -> (u64, u128) {
+    let mut filled = 0u64;
+    let mut total_ticks = 0u128;
+    for (_, key, order) in tree.iter() {
+        if filled >= lots {
+            break;
+        }
+        let take = order.base_lots.min(lots - filled);
+        filled += take;
+        total_ticks += take as u128 * price_of(side, key) as u128;
+    }
+    (filled, total_ticks)
+}

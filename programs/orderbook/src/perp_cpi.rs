@@ -33,6 +33,7 @@ impl<'a, 'info> PerpAccounts<'a, 'info> {
         releases: Vec<Release>,
         taker_bid_delta: i64,
         taker_ask_delta: i64,
+        liquidation: bool,
     ) -> Result<Vec<u8>> {
         let expected = fills.len();
         let bump = [self.trader_bump];
@@ -55,7 +56,7 @@ impl<'a, 'info> PerpAccounts<'a, 'info> {
             signer,
         )
         .with_remaining_accounts(remaining);
-        let args = SettleFillsArgs { maker_count: makers.len() as u8, fills, releases, taker_bid_delta, taker_ask_delta };
+        let args = SettleFillsArgs { maker_count: makers.len() as u8, fills, releases, taker_bid_delta, taker_ask_delta, liquidation };
         perpetual::cpi::settle_fills(ctx, args)?;
         if expected == 0 {
             return Ok(vec![]);

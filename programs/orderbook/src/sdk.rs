@@ -47,6 +47,7 @@ pub fn create_book(payer: &Pubkey, authority: &Pubkey, exchange: &Pubkey, market
     let create = anchor_lang::solana_program::system_instruction::create_account(payer, book, rent_lamports, space as u64, &ID);
     let accounts = acc::CreateBook {
         authority: *authority,
+        payer: *payer,
         exchange: *exchange,
         market: *market,
         book: *book,

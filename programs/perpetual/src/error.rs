@@ -123,6 +123,32 @@ pub enum PerpError {
     NonPositiveMarkPrice,
     #[msg("daily closes must be 11 to 365 positive prices")]
     InvalidPriceHistory,
+    #[msg("account is not below maintenance margin")]
+    NotLiquidatable,
+    #[msg("an account cannot liquidate or deleverage itself")]
+    SelfLiquidation,
+    #[msg("liquidation would leave the account's margin ratio worse")]
+    LiquidationWorsensRatio,
+    #[msg("liquidation at the discount would bankrupt the account: deleverage instead")]
+    LiquidationWouldBankrupt,
+    #[msg("liquidation fills must shrink the position without flipping it")]
+    LiquidationMustReduce,
+    #[msg("account is not underwater (its equity is not negative)")]
+    NotUnderwater,
+    #[msg("the counterparty's position is not opposite or not large enough")]
+    InvalidCounterparty,
+    #[msg("signer is not the deleveraging authority, and the time lock has not passed")]
+    DeleverageNotAllowed,
+    #[msg("early deleveraging conditions do not hold: the book covers this liquidation")]
+    EarlyDeleverageNotNeeded,
+    #[msg("insurance fund cannot cover this amount")]
+    InsufficientInsurance,
+    #[msg("oracle price is outside the final settlement band")]
+    SettlementPriceOutsideBand,
+    #[msg("market is not in final settlement")]
+    MarketNotSettled,
+    #[msg("market still has open interest, fees or funding to sweep")]
+    MarketNotEmpty,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

@@ -157,3 +157,69 @@ pub struct MarkSampled {
     pub index_jumped: bool,
     pub ts: i64,
 }
+
+#[event]
+pub struct InsuranceChanged {
+    pub exchange: Pubkey,
+    /// Signed change of the fund, native units.
+    pub delta: i64,
+    pub balance: u64,
+    /// 0 deposit, 1 admin withdrawal, 2 liquidation fee, 3 loss covered, 4 final dust.
+    pub reason: u8,
+}
+
+#[event]
+pub struct ReservationsCleared {
+    pub margin_account: Pubkey,
+    pub lots: u64,
+}
+
+#[event]
+pub struct Liquidated {
+    pub market: Pubkey,
+    pub liquidatee: Pubkey,
+    pub liquidator: Pubkey,
+    /// Lots moved; positive when the liquidatee was long.
+    pub base_lots: i64,
+    pub price_bits: i128,
+    pub insurance_fee: u64,
+}
+
+#[event]
+pub struct Deleveraged {
+    pub market: Pubkey,
+    pub account: Pubkey,
+    pub counterparty: Pubkey,
+    pub base_lots: i64,
+    pub price_bits: i128,
+    /// 0 underwater (authority), 1 underwater (third party after the time lock), 2 early.
+    pub kind: u8,
+    pub fee_to_counterparty: u64,
+}
+
+#[event]
+pub struct UnderwaterMarked {
+    pub margin_account: Pubkey,
+    /// 0 when the mark is cleared.
+    pub since: i64,
+}
+
+#[event]
+pub struct MarketSettled {
+    pub market: Pubkey,
+    pub price_bits: i128,
+}
+
+#[event]
+pub struct PositionSettled {
+    pub market: Pubkey,
+    pub margin_account: Pubkey,
+    pub base_lots: i64,
+    pub collateral_change: i64,
+}
+
+#[event]
+pub struct MarketClosed {
+    pub market: Pubkey,
+    pub deposit_returned: u64,
+}

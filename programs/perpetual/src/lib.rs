@@ -173,6 +173,65 @@ pub mod perpetual {
         instructions::withdraw::handler(ctx, amount)
     }
 
+    // ---- insurance, liquidation, deleveraging ----
+
+    /// Anyone: adds collateral to the insurance fund.
+    pub fn deposit_insurance(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
+        instructions::insurance::deposit(ctx, amount)
+    }
+
+    /// Admin only: takes collateral out of the insurance fund.
+    pub fn withdraw_insurance(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
+        instructions::insurance::withdraw(ctx, amount)
+    }
+
+    /// Anyone: takes over all or part of a position of an account below maintenance, at the
+    /// mark less the liquidation discount. Remaining accounts: the liquidatee's health
+    /// accounts (`liquidatee_health_count`), then the liquidator's.
+    pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64, liquidatee_health_count: u8) -> Result<()> {
+        instructions::liquidate::handler(ctx, max_base_lots, liquidatee_health_count)
+    }
+
+    /// Anyone: marks an underwater account (starting its deleveraging time lock) or clears
+    /// the mark once it has recovered. Remaining accounts: its health accounts.
+    pub fn mark_underwater<'info>(ctx: Context<'info, CheckAccount<'info>>) -> Result<()> {
+        instructions::deleverage::mark_underwater(ctx)
+    }
+
+    /// Deleveraging authority: the insurance fund pays an underwater account's deficit.
+    pub fn cover_with_insurance<'info>(ctx: Context<'info, CheckAccount<'info>>) -> Result<()> {
+        instructions::deleverage::cover_with_insurance(ctx)
+    }
+
+    /// Deleveraging authority (or anyone after the time lock): offsets an underwater
+    /// position against an opposite one at the bankruptcy price.
+    pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, lots: u64) -> Result<()> {
+        instructions::deleverage::deleverage(ctx, lots)
+    }
+
+    /// Trader only (the book, with its estimated execution price): offsets a liquidatable
+    /// position at the mark when the book is too thin to liquidate it.
+    pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots: u64, book_price_per_lot: u64) -> Result<()> {
+        instructions::deleverage::early_deleverage(ctx, lots, book_price_per_lot)
+    }
+
+    // ---- final settlement ----
+
+    /// Admin: one-way switch locking the market's price (within `[lo, hi]`) and funding.
+    pub fn final_settle_market(ctx: Context<FinalSettleMarket>, lo_per_lot: u64, hi_per_lot: u64) -> Result<()> {
+        instructions::final_settlement::final_settle(ctx, lo_per_lot, hi_per_lot)
+    }
+
+    /// Anyone: closes one account's position in a settled market at the locked price.
+    pub fn settle_final_position<'info>(ctx: Context<'info, SettleFinalPosition<'info>>) -> Result<()> {
+        instructions::final_settlement::settle_final_position(ctx)
+    }
+
+    /// Anyone: closes a settled market nothing refers to; rent and deposit go to the lister.
+    pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
+        instructions::final_settlement::close_market(ctx)
+    }
+
     // ---- approved traders ----
 
     /// Trader only: settles a batch of fills; return data holds one `FillResult` byte per fill.

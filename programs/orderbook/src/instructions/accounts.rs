@@ -54,6 +54,17 @@ impl<'info> OrderAccounts<'info> {
         Ok(())
     }
 
+    /// The margin account's position in the market, without checking who signed (for
+    /// liquidation orders, which anyone may send).
+    pub fn position(&self) -> Result<i64> {
+        let info: &AccountInfo = self.margin_account.as_ref();
+        require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
+        let data = info.try_borrow_data()?;
+        let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
+        require_keys_eq!(header.exchange, self.exchange.key(), BookError::InvalidMakerAccount);
+        Ok(find_position(positions, &self.market.key()).map(|i| positions[i].base_lots).unwrap_or(0))
+    }
+
     /// Checks the signer may trade the margin account; returns its position in the market.
     pub fn check_authority(&self) -> Result<i64> {
         let info: &AccountInfo = self.margin_account.as_ref();

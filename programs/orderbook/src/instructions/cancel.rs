@@ -108,5 +108,5 @@ pub fn replace<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, ord
         let lots = cancel_one(&mut parts, side, order_key, &accounts.margin_account.key(), &book_info.key())?;
         split(side, lots)
     };
-    place(accounts, ctx.remaining_accounts, args, bids, asks)
+    place(accounts, ctx.remaining_accounts, args, bids, asks, false)
 }

@@ -22,6 +22,8 @@ pub struct CreateBookArgs {
 pub struct CreateBook<'info> {
     /// The market's lister or the exchange admin.
     pub authority: Signer<'info>,
+    /// Paid the book account's rent (created by the client); gets it back at close.
+    pub payer: Signer<'info>,
     pub exchange: AccountLoader<'info, Exchange>,
     /// Written by perpetual when the book registers.
     #[account(mut, constraint = market.load()?.exchange == exchange.key() @ BookError::WrongBook)]
@@ -72,6 +74,7 @@ pub fn handler<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookAr
         book.seat_capacity = args.seat_capacity;
         book.max_orders_per_account = args.max_orders_per_account;
         book.trader_bump = trader_bump;
+        book.creator = accounts.payer.key();
     }
     let info: &'info AccountInfo<'info> = accounts.book.as_ref();
     {

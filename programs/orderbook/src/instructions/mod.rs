@@ -4,10 +4,12 @@ pub mod accounts;
 pub mod cancel;
 pub mod create_book;
 pub mod place_order;
+pub mod risk;
 pub mod sample_mark;
 
 pub use accounts::*;
 pub use cancel::*;
 pub use create_book::*;
 pub use place_order::*;
+pub use risk::*;
 pub use sample_mark::*;

@@ -61,7 +61,30 @@ impl OrderType {
 }
 
 pub fn handler<'info>(ctx: Context<'info, OrderAccounts<'info>>, args: PlaceOrderArgs) -> Result<()> {
-    place(&*ctx.accounts, ctx.remaining_accounts, args, 0, 0)
+    place(&*ctx.accounts, ctx.remaining_accounts, args, 0, 0, false)
+}
+
+/// Anyone: an immediate-or-cancel order that closes up to `max_base_lots` of a position of
+/// an account below maintenance, crossing the book down (or up) to `limit_price_ticks`.
+/// `perpetual` checks the account is liquidatable, shrinks it without flipping, and charges
+/// the liquidation fee for the insurance fund. Remaining accounts: makers, then the
+/// liquidated account's health accounts.
+pub fn liquidate_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, max_base_lots: u64, limit_price_ticks: u64, maker_count: u8) -> Result<()> {
+    let position = ctx.accounts.position()?;
+    require!(position != 0, BookError::InvalidSize);
+    let args = PlaceOrderArgs {
+        side: if position > 0 { Side::Ask } else { Side::Bid },
+        price_ticks: limit_price_ticks,
+        base_lots: max_base_lots.min(position.unsigned_abs()),
+        order_type: OrderType::ImmediateOrCancel,
+        reduce_only: false,
+        self_trade: SelfTradeBehavior::CancelResting,
+        client_order_id: 0,
+        expiry_ts: 0,
+        seat_hint: 0,
+        maker_count,
+    };
+    place(&*ctx.accounts, ctx.remaining_accounts, args, 0, 0, true)
 }
 
 /// The place flow; `offset_*` are reservation changes already made in the book (a replace's
@@ -72,6 +95,7 @@ pub fn place<'info>(
     args: PlaceOrderArgs,
     offset_bid: i64,
     offset_ask: i64,
+    liquidation: bool,
 ) -> Result<()> {
     require!(args.price_ticks > 0, BookError::InvalidPrice);
     require!(args.base_lots > 0, BookError::InvalidSize);
@@ -82,7 +106,7 @@ pub fn place<'info>(
     }
     let now = Clock::get()?.unix_timestamp;
     require!(args.expiry_ts == 0 || args.expiry_ts > now, BookError::AlreadyExpired);
-    let position = accounts.check_authority()?;
+    let position = if liquidation { accounts.position()? } else { accounts.check_authority()? };
 
     let book_info: &'info AccountInfo<'info> = accounts.book.as_ref();
     let mut book = BookMut::load(book_info)?;
@@ -169,7 +193,7 @@ pub fn place<'info>(
             break;
         }
         let fills = round.fills.iter().map(|p| p.fill).collect();
-        let results = perp.settle(makers, health, fills, releases, bid_delta, ask_delta)?;
+        let results = perp.settle(makers, health, fills, releases, bid_delta, ask_delta, liquidation)?;
         reserved += delta;
         offsets = (0, 0);
         for (pending, result) in round.fills.iter().zip(&results) {
@@ -197,7 +221,7 @@ pub fn place<'info>(
     }
     if !carried.is_empty() {
         // The last round's refusals still owe their makers a release.
-        perp.settle(makers, health, vec![], carried, 0, 0)?;
+        perp.settle(makers, health, vec![], carried, 0, 0, liquidation)?;
     }
     if args.order_type == OrderType::FillOrKill {
         require!(filled == size, BookError::FillOrKillNotFilled);

@@ -26,9 +26,11 @@ pub struct Book {
     pub max_orders_per_account: u16,
     pub trader_bump: u8,
     pub _padding: [u8; 5],
-    pub reserved: [u8; 128],
+    /// Who paid the book's rent; it returns to them when the book closes.
+    pub creator: Pubkey,
+    pub reserved: [u8; 96],
 }
-const _: () = assert!(core::mem::size_of::<Book>() == 3 * 32 + 4 * 8 + 2 * 4 + 8 + 128);
+const _: () = assert!(core::mem::size_of::<Book>() == 3 * 32 + 4 * 8 + 2 * 4 + 8 + 32 + 96);
 const _: () = assert!((8 + core::mem::size_of::<Book>()) % 8 == 0);
 
 /// A resting order: the critbit payload.

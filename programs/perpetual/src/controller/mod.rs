@@ -3,6 +3,7 @@
 pub mod create_account;
 pub mod funding;
 pub mod health;
+pub mod liquidation;
 pub mod mark;
 pub mod return_data;
 pub mod trade;

@@ -58,6 +58,7 @@ fn long_part(lots: i64) -> u64 {
 pub fn apply_fill(
     market: &mut Market,
     fill: &Fill,
+    liquidation: bool,
     taker_collateral: &mut i64,
     taker_pos: &mut Position,
     maker_collateral: &mut i64,
@@ -70,7 +71,12 @@ pub fn apply_fill(
         Side::Bid => (lots, checked(notional.checked_neg())?),
         Side::Ask => (checked(lots.checked_neg())?, notional),
     };
-    let taker_fee = fees::fee(notional, market.taker_fee_ppm)?;
+    // A liquidated taker pays the liquidation fee, for the insurance fund, not the taker fee.
+    let taker_fee = if liquidation {
+        fees::fee(notional, market.liquidation_insurance_fee_bps as i32 * 100)?
+    } else {
+        fees::fee(notional, market.taker_fee_ppm)?
+    };
     let maker_fee = fees::fee(notional, market.maker_fee_ppm)?;
 
     let oi_before = long_part(taker_pos.base_lots) + long_part(maker_pos.base_lots);
@@ -80,7 +86,12 @@ pub fn apply_fill(
     *maker_collateral = checked(maker_collateral.checked_sub(taker_cash).and_then(|c| c.checked_sub(maker_fee)))?;
     let oi_after = long_part(taker_pos.base_lots) + long_part(maker_pos.base_lots);
 
-    market.fees_accrued = checked(market.fees_accrued.checked_add(taker_fee).and_then(|f| f.checked_add(maker_fee)))?;
+    if liquidation {
+        market.insurance_accrued = checked(market.insurance_accrued.checked_add(taker_fee))?;
+        market.fees_accrued = checked(market.fees_accrued.checked_add(maker_fee))?;
+    } else {
+        market.fees_accrued = checked(market.fees_accrued.checked_add(taker_fee).and_then(|f| f.checked_add(maker_fee)))?;
+    }
     market.open_interest_lots = checked(
         market.open_interest_lots.checked_add(oi_after).and_then(|v| v.checked_sub(oi_before)),
     )?;

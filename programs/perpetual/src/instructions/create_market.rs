@@ -93,6 +93,9 @@ pub fn write_market(m: &mut Market, exchange: Pubkey, oracle: Pubkey, args: &Cre
     m.funding_index.set(I80F48::ZERO);
     m.funding_last_update_ts = now;
     m.index_jump_bps = params::DEFAULT_INDEX_JUMP_BPS;
+    m.liquidation_discount_bps = params::DEFAULT_LIQUIDATION_DISCOUNT_BPS;
+    m.liquidation_insurance_fee_bps = params::DEFAULT_LIQUIDATION_INSURANCE_FEE_BPS;
+    m.liquidation_buffer_bps = params::DEFAULT_LIQUIDATION_BUFFER_BPS;
     m.created_ts = now;
     m.oracle_kind = args.oracle_kind as u8;
     m.status = MarketStatus::Active as u8;

@@ -10,6 +10,7 @@ pub struct InitializeExchangeArgs {
     pub funding_authority: Pubkey,
     pub risk_authority: Pubkey,
     pub pause_guardian: Pubkey,
+    pub deleverage_authority: Pubkey,
 }
 
 #[derive(Accounts)]
@@ -48,6 +49,8 @@ pub fn handler(ctx: Context<InitializeExchange>, args: InitializeExchangeArgs) -
     exchange.funding_authority = args.funding_authority;
     exchange.risk_authority = args.risk_authority;
     exchange.pause_guardian = args.pause_guardian;
+    exchange.deleverage_authority = args.deleverage_authority;
+    exchange.deleverage_timelock_secs = crate::instructions::params::DEFAULT_DELEVERAGE_TIMELOCK_SECS;
     exchange.collateral_decimals = a.collateral_mint.decimals;
     exchange.bump = ctx.bumps.exchange;
     exchange.vault_bump = ctx.bumps.vault;

@@ -18,6 +18,13 @@ pub const MAX_BASE_DECIMALS: u8 = 18;
 /// Largest move of a spot index from its own hourly average before it is refused.
 pub const MIN_INDEX_JUMP_BPS: u16 = 500;
 pub const DEFAULT_INDEX_JUMP_BPS: u16 = 2_000;
+/// Liquidation: the liquidator's discount and the insurance fund's fee (their sum must stay
+/// below the 5% maintenance floor so a liquidation always improves health), and the buffer
+/// above maintenance a partial liquidation restores.
+pub const DEFAULT_LIQUIDATION_DISCOUNT_BPS: u16 = 100;
+pub const DEFAULT_LIQUIDATION_INSURANCE_FEE_BPS: u16 = 100;
+pub const DEFAULT_LIQUIDATION_BUFFER_BPS: u16 = 1_000;
+pub const DEFAULT_DELEVERAGE_TIMELOCK_SECS: i64 = 3_600;
 /// Margins change at most once a day.
 pub const MARGIN_UPDATE_INTERVAL_SECS: i64 = 86_400;
 /// An initial margin at or above this disables leverage on that side: only reducing trades.

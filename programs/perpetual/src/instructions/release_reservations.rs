@@ -13,7 +13,7 @@ pub struct ReleaseReservations<'info> {
     /// CHECK: checked by `check_trader`.
     pub approval: UncheckedAccount<'info>,
     pub trader_authority: Signer<'info>,
-    #[account(has_one = exchange @ PerpError::WrongExchange)]
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange)]
     pub market: AccountLoader<'info, Market>,
 }
 
@@ -23,6 +23,7 @@ pub fn handler<'info>(ctx: Context<'info, ReleaseReservations<'info>>, releases:
     let exchange_key = ctx.accounts.exchange.key();
     let market_key = ctx.accounts.market.key();
     check_trader(&ctx.accounts.approval, &exchange_key, &ctx.accounts.trader_authority)?;
+    let mut market = ctx.accounts.market.load_mut()?;
     for release in &releases {
         let info = ctx.remaining_accounts.get(release.maker_index as usize).ok_or(error!(PerpError::MakerIndexOutOfRange))?;
         let mut account = MarginAccountMut::load(info, &exchange_key)?;
@@ -31,7 +32,7 @@ pub fn handler<'info>(ctx: Context<'info, ReleaseReservations<'info>>, releases:
             let pos = &mut positions[i];
             pos.open_bid_lots = pos.open_bid_lots.saturating_sub(release.bid_lots);
             pos.open_ask_lots = pos.open_ask_lots.saturating_sub(release.ask_lots);
-            release_if_empty(pos);
+            release_if_empty(pos, &mut market);
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ pub struct SetAuthoritiesArgs {
     pub funding_authority: Option<Pubkey>,
     pub risk_authority: Option<Pubkey>,
     pub pause_guardian: Option<Pubkey>,
+    pub deleverage_authority: Option<Pubkey>,
 }
 
 pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> {
@@ -20,6 +21,9 @@ pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> 
     }
     if let Some(k) = args.pause_guardian {
         exchange.pause_guardian = k;
+    }
+    if let Some(k) = args.deleverage_authority {
+        exchange.deleverage_authority = k;
     }
     emit!(AuthoritiesSet {
         exchange: ctx.accounts.exchange.key(),

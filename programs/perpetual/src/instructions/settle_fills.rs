@@ -3,6 +3,9 @@ use anchor_lang::prelude::*;
 use crate::controller::return_data::set_return_data;
 
 use crate::controller::funding::settle_position;
+use crate::controller::liquidation::clear_reservations;
+use crate::events::ReservationsCleared;
+use crate::instructions::liquidate::ratio_not_worse;
 use crate::controller::health::{account_health, PricedMarket};
 use crate::controller::trade::{self, apply_fill, consume_reservation, reduces, Fill, FillResult, Release, Side};
 use crate::error::{checked, PerpError};
@@ -25,6 +28,11 @@ pub struct SettleFillsArgs {
     /// Change of the taker's own reservation in this market (a resting remainder).
     pub taker_bid_delta: i64,
     pub taker_ask_delta: i64,
+    /// A liquidation through the book: the taker is an account below maintenance, anyone
+    /// may sign as `taker_authority`, its reservations are cleared, every fill must shrink
+    /// its position without flipping it, and it pays the liquidation fee to the insurance
+    /// fund instead of the taker fee.
+    pub liquidation: bool,
 }
 
 #[derive(Accounts)]
@@ -70,12 +78,25 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
 
     let taker_info: &'info AccountInfo<'info> = accounts.taker.as_ref();
     let mut taker = MarginAccountMut::load(taker_info, &exchange_key)?;
-    require!(taker.header().may_trade(accounts.taker_authority.key), PerpError::NotOwnerOrDelegate);
+    require!(args.liquidation || taker.header().may_trade(accounts.taker_authority.key), PerpError::NotOwnerOrDelegate);
     let (taker_header, taker_positions) = taker.split_mut();
-    let ti = find_or_open_position(taker_positions, &market_key, market.funding_index.get())?;
+    let ti = find_or_open_position(taker_positions, &market_key, &mut market)?;
     settle_position(taker_info.key, &mut taker_header.collateral, &mut taker_positions[ti], &market_key, &mut market)?;
     let lots_before = taker_positions[ti].base_lots;
     let collateral_before = taker_header.collateral;
+    let liquidation_start = if args.liquidation {
+        require!(!increases, PerpError::LiquidationMustReduce);
+        let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
+        let before = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
+        require!(before.maintenance < 0, PerpError::NotLiquidatable);
+        let cleared = clear_reservations(taker_positions);
+        if cleared > 0 {
+            emit!(ReservationsCleared { margin_account: taker_info.key(), lots: cleared });
+        }
+        Some(before)
+    } else {
+        None
+    };
 
     let mut results = Vec::with_capacity(args.fills.len());
     for fill in &args.fills {
@@ -92,6 +113,9 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         };
         if status == MarketStatus::ReduceOnly {
             require!(reduces(taker_positions[ti].base_lots, taker_delta), PerpError::MarketReduceOnly);
+        }
+        if args.liquidation {
+            require!(reduces(taker_positions[ti].base_lots, taker_delta), PerpError::LiquidationMustReduce);
         }
 
         let mut maker = MarginAccountMut::load(maker_info, &exchange_key)?;
@@ -112,13 +136,14 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
                     let amounts = apply_fill(
                         &mut market,
                         fill,
+                        args.liquidation,
                         &mut taker_header.collateral,
                         &mut taker_positions[ti],
                         &mut maker_header.collateral,
                         maker_pos,
                         now,
                     )?;
-                    release_if_empty(maker_pos);
+                    release_if_empty(maker_pos, &mut market);
                     emit!(FillSettled {
                         market: market_key,
                         taker: *taker_info.key,
@@ -148,7 +173,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             let pos = &mut maker_positions[mi];
             pos.open_bid_lots = pos.open_bid_lots.saturating_sub(release.bid_lots);
             pos.open_ask_lots = pos.open_ask_lots.saturating_sub(release.ask_lots);
-            release_if_empty(pos);
+            release_if_empty(pos, &mut market);
         }
     }
 
@@ -169,7 +194,12 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     }
     let traded = lots_after != lots_before || collateral_after != collateral_before;
 
-    if traded || increases {
+    if let Some(before) = liquidation_start {
+        let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
+        let after = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
+        require!(after.equity >= 0, PerpError::LiquidationWouldBankrupt);
+        require!(ratio_not_worse(&before, &after), PerpError::LiquidationWorsensRatio);
+    } else if traded || increases {
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let health = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
         if health.initial < 0 {
@@ -192,7 +222,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             );
         }
     }
-    release_if_empty(&mut taker_positions[ti]);
+    release_if_empty(&mut taker_positions[ti], &mut market);
     set_return_data(&results);
     Ok(())
 }

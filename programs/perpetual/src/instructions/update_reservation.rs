@@ -14,8 +14,8 @@ pub struct UpdateReservation<'info> {
     /// CHECK: checked by `check_trader`.
     pub approval: UncheckedAccount<'info>,
     pub trader_authority: Signer<'info>,
-    /// Read-only: re-quoting never write-locks the market.
-    #[account(has_one = exchange @ PerpError::WrongExchange)]
+    /// Writable only to count position slots; the book's account is locked with it anyway.
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange)]
     pub market: AccountLoader<'info, Market>,
     /// CHECK: must be `market.oracle`; read only when the reservation grows.
     pub oracle: UncheckedAccount<'info>,
@@ -36,6 +36,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: 
     check_trader(&accounts.approval, &exchange_key, &accounts.trader_authority)?;
     let increases = bid_delta > 0 || ask_delta > 0;
 
+    let mut market = accounts.market.load_mut()?;
     let info: &'info AccountInfo<'info> = accounts.margin_account.as_ref();
     let mut account = MarginAccountMut::load(info, &exchange_key)?;
     let (header, positions) = account.split_mut();
@@ -44,15 +45,14 @@ pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: 
         if let Some(i) = find_position(positions, &market_key) {
             change_reservation(&mut positions[i].open_bid_lots, bid_delta)?;
             change_reservation(&mut positions[i].open_ask_lots, ask_delta)?;
-            release_if_empty(&mut positions[i]);
+            release_if_empty(&mut positions[i], &mut market);
         }
         return Ok(());
     }
 
     accounts.exchange.load()?.check_not_paused()?;
     let now = Clock::get()?.unix_timestamp;
-    let market = accounts.market.load()?;
-    let i = find_or_open_position(positions, &market_key, market.funding_index.get())?;
+    let i = find_or_open_position(positions, &market_key, &mut market)?;
     match market.status()? {
         MarketStatus::Active => {}
         MarketStatus::ReduceOnly => {

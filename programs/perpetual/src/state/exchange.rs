@@ -15,12 +15,16 @@ pub struct Exchange {
     pub funding_authority: Pubkey,
     pub risk_authority: Pubkey,
     pub pause_guardian: Pubkey,
+    /// Offsets underwater accounts: against the insurance fund first, then ranked accounts.
+    pub deleverage_authority: Pubkey,
     /// Collateral (native units) that covers liquidation and deleveraging losses.
     pub insurance_fund: u64,
     /// Fees swept in from markets, in native units.
     pub fee_balance: u64,
     /// Collateral a permissionless lister deposits per market.
     pub listing_deposit: u64,
+    /// How long after an account is marked underwater anyone may deleverage it.
+    pub deleverage_timelock_secs: i64,
     pub collateral_decimals: u8,
     pub bump: u8,
     pub vault_bump: u8,
@@ -29,7 +33,7 @@ pub struct Exchange {
     pub _padding: [u8; 4],
     pub reserved: [u8; 256],
 }
-const _: () = assert!(core::mem::size_of::<Exchange>() == 7 * 32 + 24 + 8 + 256);
+const _: () = assert!(core::mem::size_of::<Exchange>() == 8 * 32 + 32 + 8 + 256);
 
 impl Exchange {
     pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();

@@ -4,7 +4,8 @@ use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 
 use crate::error::PerpError;
-use crate::math::{PodI80F48, I80F48};
+use crate::math::PodI80F48;
+use crate::state::Market;
 
 /// Smallest position capacity an account is created with.
 pub const MIN_POSITION_CAPACITY: u16 = 16;
@@ -27,9 +28,11 @@ pub struct MarginAccount {
     pub bump: u8,
     pub flags: u8,
     pub _padding: [u8; 2],
-    pub reserved: [u8; 64],
+    /// When a third party marked this account underwater (0: not marked).
+    pub underwater_since: i64,
+    pub reserved: [u8; 56],
 }
-const _: () = assert!(core::mem::size_of::<MarginAccount>() == 3 * 32 + 16 + 64);
+const _: () = assert!(core::mem::size_of::<MarginAccount>() == 3 * 32 + 16 + 8 + 56);
 
 /// One market's position. A slot whose `market` is the default pubkey is free.
 #[zero_copy]
@@ -149,23 +152,26 @@ pub fn find_position(positions: &[Position], market: &Pubkey) -> Option<usize> {
     positions.iter().position(|p| p.market == *market)
 }
 
-/// Index of the position in `market`, opening a free slot at `funding_index` if needed.
-pub fn find_or_open_position(positions: &mut [Position], market: &Pubkey, funding_index: I80F48) -> Result<usize> {
-    if let Some(i) = find_position(positions, market) {
+/// Index of the position in `market_key`, opening a free slot at the market's funding
+/// index (and counting it in the market) if needed.
+pub fn find_or_open_position(positions: &mut [Position], market_key: &Pubkey, market: &mut Market) -> Result<usize> {
+    if let Some(i) = find_position(positions, market_key) {
         return Ok(i);
     }
     let i = positions.iter().position(|p| p.is_free()).ok_or(error!(PerpError::PositionCapacityReached))?;
     positions[i] = Position {
-        market: *market,
-        cached_funding_index: funding_index.into(),
+        market: *market_key,
+        cached_funding_index: market.funding_index,
         ..Position::default()
     };
+    market.open_slots = market.open_slots.saturating_add(1);
     Ok(i)
 }
 
-/// Frees the slot when nothing is left in it.
-pub fn release_if_empty(position: &mut Position) {
-    if position.is_empty() {
+/// Frees the slot when nothing is left in it, and uncounts it from the market.
+pub fn release_if_empty(position: &mut Position, market: &mut Market) {
+    if !position.is_free() && position.is_empty() {
         *position = Position::default();
+        market.open_slots = market.open_slots.saturating_sub(1);
     }
 }

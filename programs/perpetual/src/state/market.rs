@@ -123,15 +123,28 @@ pub struct Market {
     pub quote_decimals: u8,
     pub listed_permissionless: u8,
     pub _padding1: [u8; 2],
+    /// A liquidator takes over at the mark less this (its reward).
+    pub liquidation_discount_bps: u16,
+    /// Charged to the liquidated account for the insurance fund.
+    pub liquidation_insurance_fee_bps: u16,
+    /// A partial liquidation leaves the account this far above maintenance.
+    pub liquidation_buffer_bps: u16,
+    pub _padding2: [u8; 2],
     /// One sample a minute over the last hour, for the mark's moving averages.
     pub mark_samples: [MarkSample; MARK_SAMPLES],
-    pub reserved: [u8; 256],
+    /// Margin-account position slots that name this market: it can close only at zero.
+    pub open_slots: u64,
+    /// Liquidation fees collected in this market for the insurance fund, not yet swept.
+    pub insurance_accrued: i64,
+    pub reserved: [u8; 240],
 }
 const _: () = assert!(
     core::mem::size_of::<Market>()
         == 4 * 32 + 16 + 16 + 8 + 8 + 48 + 16 + 3 * 8 + 4 * 8 + 16 * 2 + 8 + 16 * 3 + 8 + 8 + 8 + 8 + 8 + 8 + 8
+            + 8
             + MARK_SAMPLES * core::mem::size_of::<MarkSample>()
-            + 256
+            + 16
+            + 240
 );
 
 impl Market {

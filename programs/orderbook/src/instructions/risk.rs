@@ -1,0 +1,106 @@
+//! The book's part in risk management: early deleveraging (the book estimates what closing
+//! a position through it would cost) and closing the book of a settled market.
+use anchor_lang::prelude::*;
+use perpetual::cpi::accounts::EarlyDeleverage;
+use perpetual::state::{find_position, parse_margin_account, Market, MarketStatus};
+
+use crate::error::BookError;
+use crate::matching::estimate_fill;
+use crate::perp_cpi::TRADER_SEED;
+use crate::state::{Book, BookMut, Side};
+
+#[derive(Accounts)]
+pub struct EarlyDeleverageOrder<'info> {
+    /// CHECK: loaded by `BookMut`; must be the market's book.
+    pub book: UncheckedAccount<'info>,
+    /// CHECK: the book's perpetual market.
+    #[account(mut)]
+    pub market: UncheckedAccount<'info>,
+    /// CHECK: the market's oracle.
+    pub oracle: UncheckedAccount<'info>,
+    /// CHECK: the book's exchange (perpetual writes its insurance fund).
+    #[account(mut)]
+    pub exchange: UncheckedAccount<'info>,
+    /// CHECK: this program's approval in perpetual.
+    pub approval: UncheckedAccount<'info>,
+    /// CHECK: this program's `trader` PDA.
+    pub trader_authority: UncheckedAccount<'info>,
+    /// CHECK: the liquidatable margin account.
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
+    /// CHECK: the absorbing margin account.
+    #[account(mut)]
+    pub counterparty: UncheckedAccount<'info>,
+    /// The deleveraging authority (perpetual checks it).
+    pub authority: Signer<'info>,
+    /// CHECK: the perpetual program.
+    #[account(address = perpetual::ID)]
+    pub perpetual_program: UncheckedAccount<'info>,
+}
+
+/// Estimates the average price of closing `lots` of the account's position through the
+/// book and asks perpetual to offset them against the counterparty at the mark instead,
+/// which it does only when that price is worse than the mark and the account's equity
+/// cannot cover the loss. Remaining accounts: the account's health accounts.
+pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>, lots: u64) -> Result<()> {
+    let a = &*ctx.accounts;
+    let position = {
+        let info: &AccountInfo = a.margin_account.as_ref();
+        require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
+        let data = info.try_borrow_data()?;
+        let (_, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
+        find_position(positions, &a.market.key()).map(|i| positions[i].base_lots).unwrap_or(0)
+    };
+    require!(position != 0 && lots > 0, BookError::InvalidSize);
+    let (book_price, trader_bump) = {
+        let book_info: &'info AccountInfo<'info> = a.book.as_ref();
+        let mut book = BookMut::load(book_info)?;
+        let parts = book.parts()?;
+        require_keys_eq!(parts.header.market, a.market.key(), BookError::WrongBook);
+        // A long closes by selling into the bids, a short by buying the asks.
+        let (side, tree) = if position > 0 { (Side::Bid, parts.bids.as_ref()) } else { (Side::Ask, parts.asks.as_ref()) };
+        let (filled, total_ticks) = estimate_fill(&tree, side, lots);
+        let price = if filled < lots {
+            // The book cannot take it all: as bad as it gets.
+            if position > 0 { 0 } else { u64::MAX }
+        } else {
+            let total = total_ticks.saturating_mul(parts.header.tick_size as u128);
+            // Averages round against the account being closed.
+            let avg = if position > 0 { total / lots as u128 } else { total.div_ceil(lots as u128) };
+            u64::try_from(avg).unwrap_or(u64::MAX)
+        };
+        (price, parts.header.trader_bump)
+    };
+    let bump = [trader_bump];
+    let seeds: &[&[u8]] = &[TRADER_SEED, &bump];
+    let accounts = EarlyDeleverage {
+        exchange: a.exchange.to_account_info(),
+        approval: a.approval.to_account_info(),
+        trader_authority: a.trader_authority.to_account_info(),
+        market: a.market.to_account_info(),
+        oracle: a.oracle.to_account_info(),
+        margin_account: a.margin_account.to_account_info(),
+        counterparty: a.counterparty.to_account_info(),
+        authority: a.authority.to_account_info(),
+    };
+    let signer = &[seeds];
+    let cpi = CpiContext::new_with_signer(perpetual::ID, accounts, signer).with_remaining_accounts(ctx.remaining_accounts.to_vec());
+    perpetual::cpi::early_deleverage(cpi, lots, book_price)
+}
+
+#[derive(Accounts)]
+pub struct CloseBook<'info> {
+    /// Receives the book's rent.
+    #[account(mut, address = book.load()?.creator @ BookError::NotAdmin)]
+    pub creator: SystemAccount<'info>,
+    #[account(mut, close = creator, constraint = book.load()?.market == market.key() @ BookError::WrongBook)]
+    pub book: AccountLoader<'info, Book>,
+    #[account(constraint = market.load()?.status == MarketStatus::FinalSettlement as u8 @ BookError::MarketNotSettled)]
+    pub market: AccountLoader<'info, Market>,
+}
+
+/// Anyone, once the market is in final settlement: its resting orders can never fill (their
+/// reservations are cleared as positions settle), so the book closes and its rent returns.
+pub fn close_book(_ctx: Context<CloseBook>) -> Result<()> {
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Pieces shared by liquidation, deleveraging and final settlement.
+use anchor_lang::prelude::*;
+
+use crate::error::{checked, PerpError};
+use crate::math::fixed_point::{ceil_to_i64, floor_to_i64};
+use crate::math::I80F48;
+use crate::state::{Market, Position};
+
+/// Drops every open-order reservation of the account. Its resting orders can then never
+/// fill: `perpetual` refuses them per fill and the book cancels them when met.
+pub fn clear_reservations(positions: &mut [Position]) -> u64 {
+    let mut cleared = 0;
+    for p in positions.iter_mut().filter(|p| !p.is_free()) {
+        cleared += p.open_bid_lots + p.open_ask_lots;
+        p.open_bid_lots = 0;
+        p.open_ask_lots = 0;
+    }
+    cleared
+}
+
+fn long_part(lots: i64) -> u64 {
+    lots.max(0) as u64
+}
+
+/// Moves `lots` of `from`'s position to `to` at `price_per_lot`, shrinking `from` toward
+/// zero. Whoever pays pays the amount rounded up and whoever receives gets it rounded down;
+/// the remainder goes to the market's fees. Funding of both must already be settled.
+#[allow(clippy::too_many_arguments)]
+pub fn transfer_position(
+    market: &mut Market,
+    from_collateral: &mut i64,
+    from: &mut Position,
+    to_collateral: &mut i64,
+    to: &mut Position,
+    lots: u64,
+    price_per_lot: I80F48,
+) -> Result<()> {
+    require!(lots > 0 && lots <= from.base_lots.unsigned_abs(), PerpError::LiquidationMustReduce);
+    let q = checked(i64::try_from(lots).ok())?;
+    let cash = checked(price_per_lot.checked_mul(I80F48::from_num(lots)))?;
+    let (pay, receive) = (ceil_to_i64(cash)?, floor_to_i64(cash)?);
+    let oi_before = long_part(from.base_lots) + long_part(to.base_lots);
+    if from.base_lots > 0 {
+        // `from` sells its long to `to`.
+        from.base_lots -= q;
+        to.base_lots = checked(to.base_lots.checked_add(q))?;
+        *from_collateral = checked(from_collateral.checked_add(receive))?;
+        *to_collateral = checked(to_collateral.checked_sub(pay))?;
+    } else {
+        // `from` buys back its short from `to`.
+        from.base_lots += q;
+        to.base_lots = checked(to.base_lots.checked_sub(q))?;
+        *from_collateral = checked(from_collateral.checked_sub(pay))?;
+        *to_collateral = checked(to_collateral.checked_add(receive))?;
+    }
+    market.fees_accrued = checked(market.fees_accrued.checked_add(pay - receive))?;
+    let oi_after = long_part(from.base_lots) + long_part(to.base_lots);
+    market.open_interest_lots = checked(market.open_interest_lots.checked_add(oi_after).and_then(|v| v.checked_sub(oi_before)))?;
+    Ok(())
+}
+
+/// `price * (1 - bps)` for a long being taken over, `price * (1 + bps)` for a short: the
+/// side that favours the account taking the position.
+pub fn discounted(price: I80F48, long: bool, bps: u16) -> Result<I80F48> {
+    let d = checked(price.checked_mul(I80F48::from_num(bps)).and_then(|v| v.checked_div(I80F48::from_num(10_000))))?;
+    checked(if long { price.checked_sub(d) } else { price.checked_add(d) })
+}
+
+/// Lots a partial liquidation must move so that maintenance health `h0` (negative) reaches
+/// `buffer` times the remaining requirement `r0`. Each lot at mark `p` gains
+/// `p * (mm - discount - fee)` of health and drops `p * mm` of requirement:
+/// `q >= (b*r0 - h0) / (p * (mm - d - f + b*mm))`, all rates as fractions.
+pub fn lots_to_restore(h0: I80F48, r0: I80F48, p: I80F48, mm_bps: u16, discount_bps: u16, fee_bps: u16, buffer_bps: u16, position_lots: u64) -> Result<u64> {
+    let bps = |v: u16| I80F48::from_num(v) / I80F48::from_num(10_000);
+    let (mm, d, f, b) = (bps(mm_bps), bps(discount_bps), bps(fee_bps), bps(buffer_bps));
+    let gain = mm - d - f;
+    if gain <= 0 {
+        return Ok(position_lots);
+    }
+    let need = checked(b.checked_mul(r0).and_then(|v| v.checked_sub(h0)))?;
+    if need <= 0 {
+        return Ok(0);
+    }
+    let per_lot = checked(p.checked_mul(gain.checked_add(b * mm).unwrap_or(I80F48::MAX)))?;
+    let q = checked(need.checked_div(per_lot).and_then(|v| v.checked_ceil()))?;
+    Ok(q.to_num::<u64>().min(position_lots))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_liquidation_size_restores_the_buffer() {
+        // Long 100 lots at mark 100, maintenance 5%: requirement 500. Health -100.
+        // gain per lot 100 * (0.05 - 0.01 - 0.01) = 3; requirement drop 100*0.05*0.1 = 0.5 per lot.
+        // q >= (0.1*500 + 100) / (100 * (0.03 + 0.005)) = 150 / 3.5 = 42.86 -> 43.
+        let q = lots_to_restore(I80F48::from_num(-100), I80F48::from_num(500), I80F48::from_num(100), 500, 100, 100, 1_000, 100).unwrap();
+        assert_eq!(q, 43);
+        // Health after: -100 + 43*3 = 29; requirement 500 - 43*5 = 285; 29 >= 28.5.
+        assert!(I80F48::from_num(-100 + 43 * 3) >= I80F48::from_num(285) / 10);
+        // A discount as large as the margin: everything goes.
+        assert_eq!(lots_to_restore(I80F48::from_num(-1), I80F48::from_num(5), I80F48::ONE, 500, 400, 100, 0, 7).unwrap(), 7);
+    }
+
+    #[test]
+    fn discount_favours_the_taker() {
+        assert_eq!(discounted(I80F48::from_num(100), true, 100).unwrap(), I80F48::from_num(99));
+        assert_eq!(discounted(I80F48::from_num(100), false, 100).unwrap(), I80F48::from_num(101));
+    }
+}

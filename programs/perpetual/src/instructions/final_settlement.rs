@@ -1,0 +1,147 @@
+//! Final settlement: a one-way switch per market that locks price and funding index. After
+//! it, positions close at the locked price (anyone may close them) and withdrawals work.
+//! When nothing refers to the market any more, it closes and the lister gets rent and
+//! deposit back.
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+
+use crate::controller::funding::settle_position;
+use crate::error::{checked, PerpError};
+use crate::events::{MarketClosed, MarketSettled, PositionSettled, ReservationsCleared};
+use crate::instructions::funding::update_index;
+use crate::math::fixed_point::floor_to_i64;
+use crate::math::I80F48;
+use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus, EXCHANGE_SEED};
+
+#[derive(Accounts)]
+pub struct FinalSettleMarket<'info> {
+    pub admin: Signer<'info>,
+    #[account(constraint = exchange.load()?.admin == admin.key() @ PerpError::NotAdmin)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: must be `market.oracle`; guard rails apply.
+    pub oracle: UncheckedAccount<'info>,
+}
+
+/// Admin: locks the market at the index (the mark without one), which must lie within
+/// `[lo, hi]` quote native per lot, so a stale or manipulated reading cannot settle it.
+pub fn final_settle(ctx: Context<FinalSettleMarket>, lo_per_lot: u64, hi_per_lot: u64) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let key = ctx.accounts.market.key();
+    let mut m = ctx.accounts.market.load_mut()?;
+    require!(m.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
+    let prices = update_index(key, &mut m, &ctx.accounts.oracle, now)?;
+    require!(!prices.jumped, PerpError::IndexJumped);
+    // Whole quote units per lot, so every position closes exactly and the closes sum to zero.
+    let price = I80F48::from_num(floor_to_i64(prices.index)?);
+    require!(
+        price >= I80F48::from_num(lo_per_lot) && price <= I80F48::from_num(hi_per_lot),
+        PerpError::SettlementPriceOutsideBand
+    );
+    m.settlement_price.set(price);
+    m.status = MarketStatus::FinalSettlement as u8;
+    emit!(MarketSettled { market: key, price_bits: price.to_bits() });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct SettleFinalPosition<'info> {
+    #[account(mut)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: loaded by `MarginAccountMut` (owner program, type, exchange).
+    #[account(mut)]
+    pub margin_account: UncheckedAccount<'info>,
+}
+
+/// Anyone: closes an account's position in a settled market at the locked price, once
+/// (the slot is released, so a second call finds no position).
+pub fn settle_final_position<'info>(ctx: Context<'info, SettleFinalPosition<'info>>) -> Result<()> {
+    let market_key = ctx.accounts.market.key();
+    let mut m = ctx.accounts.market.load_mut()?;
+    require!(m.status == MarketStatus::FinalSettlement as u8, PerpError::MarketNotSettled);
+    let info: &'info AccountInfo<'info> = ctx.accounts.margin_account.as_ref();
+    let mut account = MarginAccountMut::load(info, &m.exchange)?;
+    let (header, positions) = account.split_mut();
+    let i = find_position(positions, &market_key).ok_or(error!(PerpError::NoPositionInMarket))?;
+    settle_position(info.key, &mut header.collateral, &mut positions[i], &market_key, &mut m)?;
+    let pos = &mut positions[i];
+    let lots = pos.base_lots;
+    // The locked price is whole, so the value is exact: longs receive it, shorts pay it.
+    let price = checked(m.settlement_price.get().checked_to_num::<i64>())?;
+    let change = checked(price.checked_mul(lots))?;
+    header.collateral = checked(header.collateral.checked_add(change))?;
+    if lots > 0 {
+        m.open_interest_lots = m.open_interest_lots.saturating_sub(lots as u64);
+    }
+    let reserved = pos.open_bid_lots + pos.open_ask_lots;
+    if reserved > 0 {
+        emit!(ReservationsCleared { margin_account: info.key(), lots: reserved });
+    }
+    pos.base_lots = 0;
+    pos.open_bid_lots = 0;
+    pos.open_ask_lots = 0;
+    release_if_empty(pos, &mut m);
+    emit!(PositionSettled { market: market_key, margin_account: info.key(), base_lots: lots, collateral_change: change });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct CloseMarket<'info> {
+    /// Receives the market's rent.
+    #[account(mut, address = market.load()?.lister @ PerpError::WrongAccount)]
+    pub lister: SystemAccount<'info>,
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange, close = lister)]
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut, address = exchange.load()?.vault @ PerpError::WrongAccount)]
+    pub vault: Account<'info, TokenAccount>,
+    /// The lister's token account for the deposit.
+    #[account(mut, constraint = lister_token.mint == collateral_mint.key() @ PerpError::WrongMint, constraint = lister_token.owner == lister.key() @ PerpError::WrongAccount)]
+    pub lister_token: Account<'info, TokenAccount>,
+    #[account(address = exchange.load()?.collateral_mint @ PerpError::WrongMint)]
+    pub collateral_mint: Account<'info, Mint>,
+    pub token_program: Program<'info, Token>,
+}
+
+/// Anyone, once a settled market has no position slot left: sweeps its fees and funding
+/// dust into the exchange, returns the listing deposit and closes the account (rent to the
+/// lister).
+pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
+    let a = &ctx.accounts;
+    let (deposit, swept) = {
+        let m = a.market.load()?;
+        require!(m.status == MarketStatus::FinalSettlement as u8, PerpError::MarketNotSettled);
+        require!(
+            m.open_slots == 0 && m.open_interest_lots == 0 && m.funding_pool >= 0 && m.fees_accrued >= 0 && m.insurance_accrued >= 0,
+            PerpError::MarketNotEmpty
+        );
+        (m.listing_deposit, ((m.fees_accrued + m.funding_pool) as u64, m.insurance_accrued as u64))
+    };
+    let (mint, bump) = {
+        let mut e = a.exchange.load_mut()?;
+        e.fee_balance = checked(e.fee_balance.checked_add(swept.0))?;
+        e.insurance_fund = checked(e.insurance_fund.checked_add(swept.1))?;
+        (e.collateral_mint, e.bump)
+    };
+    if deposit > 0 {
+        let seeds: &[&[u8]] = &[EXCHANGE_SEED, mint.as_ref(), &[bump]];
+        token::transfer_checked(
+            CpiContext::new_with_signer(
+                token::ID,
+                TransferChecked {
+                    from: a.vault.to_account_info(),
+                    mint: a.collateral_mint.to_account_info(),
+                    to: a.lister_token.to_account_info(),
+                    authority: a.exchange.to_account_info(),
+                },
+                &[seeds],
+            ),
+            deposit,
+            a.collateral_mint.decimals,
+        )?;
+    }
+    emit!(MarketClosed { market: a.market.key(), deposit_returned: deposit });
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Liquidation by takeover, the dYdX way: any account takes over all or part of a position
+//! of an account below maintenance, at the mark less a discount.
+use anchor_lang::prelude::*;
+
+use crate::controller::funding::settle_position;
+use crate::controller::health::{account_health, require_initial, AccountHealth, PricedMarket};
+use crate::controller::liquidation::{clear_reservations, discounted, lots_to_restore, transfer_position};
+use crate::error::{checked, PerpError};
+use crate::events::{InsuranceChanged, Liquidated, ReservationsCleared};
+use crate::instructions::funding::update_index;
+use crate::math::fixed_point::{ceil_to_i64, mul_bps};
+use crate::math::health::{ratio_improved, HealthKind};
+use crate::math::I80F48;
+use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
+
+#[derive(Accounts)]
+pub struct Liquidate<'info> {
+    #[account(mut)]
+    pub exchange: AccountLoader<'info, Exchange>,
+    #[account(mut, has_one = exchange @ PerpError::WrongExchange)]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: must be `market.oracle`; guard rails apply.
+    pub oracle: UncheckedAccount<'info>,
+    /// CHECK: loaded by `MarginAccountMut` (owner program, type, exchange).
+    #[account(mut)]
+    pub liquidatee: UncheckedAccount<'info>,
+    /// CHECK: loaded by `MarginAccountMut` (owner program, type, exchange).
+    #[account(mut)]
+    pub liquidator: UncheckedAccount<'info>,
+    /// The liquidator account's owner or delegate.
+    pub liquidator_authority: Signer<'info>,
+}
+
+/// True when `after` is no worse than `before` (equity over maintenance requirement).
+pub fn ratio_not_worse(before: &AccountHealth, after: &AccountHealth) -> bool {
+    !ratio_improved(after.equity, after.maint_requirement, before.equity, before.maint_requirement)
+}
+
+/// Remaining accounts: the liquidatee's health accounts (`liquidatee_health_count` of them),
+/// then the liquidator's.
+pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64, liquidatee_health_count: u8) -> Result<()> {
+    let a = &*ctx.accounts;
+    let (exchange_key, market_key) = (a.exchange.key(), a.market.key());
+    require_keys_neq!(a.liquidatee.key(), a.liquidator.key(), PerpError::SelfLiquidation);
+    let n = liquidatee_health_count as usize;
+    require!(n <= ctx.remaining_accounts.len(), PerpError::HealthAccountsMismatch);
+    let (liquidatee_health, liquidator_health) = ctx.remaining_accounts.split_at(n);
+    let now = Clock::get()?.unix_timestamp;
+
+    let mut market = a.market.load_mut()?;
+    require!(market.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
+    update_index(market_key, &mut market, &a.oracle, now)?;
+    let priced = PricedMarket::new(market_key, &market, Some(&a.oracle), now)?;
+
+    let liquidatee_info: &'info AccountInfo<'info> = a.liquidatee.as_ref();
+    let liquidator_info: &'info AccountInfo<'info> = a.liquidator.as_ref();
+    let mut liquidatee = MarginAccountMut::load(liquidatee_info, &exchange_key)?;
+    let mut liquidator = MarginAccountMut::load(liquidator_info, &exchange_key)?;
+    require!(liquidator.header().may_trade(a.liquidator_authority.key), PerpError::NotOwnerOrDelegate);
+    let (lq_header, lq_positions) = liquidatee.split_mut();
+    let (lr_header, lr_positions) = liquidator.split_mut();
+
+    let before = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
+    require!(before.maintenance < 0, PerpError::NotLiquidatable);
+    let cleared = clear_reservations(lq_positions);
+    if cleared > 0 {
+        emit!(ReservationsCleared { margin_account: liquidatee_info.key(), lots: cleared });
+    }
+    let i = find_position(lq_positions, &market_key).ok_or(error!(PerpError::NoPositionInMarket))?;
+    settle_position(liquidatee_info.key, &mut lq_header.collateral, &mut lq_positions[i], &market_key, &mut market)?;
+    let cleared_health = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
+    if cleared_health.maintenance >= 0 || lq_positions[i].base_lots == 0 {
+        // Cancelling its orders was enough.
+        release_if_empty(&mut lq_positions[i], &mut market);
+        return Ok(());
+    }
+
+    let pos_lots = lq_positions[i].base_lots;
+    let long = pos_lots > 0;
+    let mm = market.risk_params().margin_bps(pos_lots, HealthKind::Maintenance);
+    let needed = lots_to_restore(
+        cleared_health.maintenance,
+        cleared_health.maint_requirement,
+        priced.mark,
+        mm,
+        market.liquidation_discount_bps,
+        market.liquidation_insurance_fee_bps,
+        market.liquidation_buffer_bps,
+        pos_lots.unsigned_abs(),
+    )?;
+    let lots = needed.min(max_base_lots).max(1).min(pos_lots.unsigned_abs());
+    let price = discounted(priced.mark, long, market.liquidation_discount_bps)?;
+    let j = find_or_open_position(lr_positions, &market_key, &mut market)?;
+    settle_position(liquidator_info.key, &mut lr_header.collateral, &mut lr_positions[j], &market_key, &mut market)?;
+    transfer_position(&mut market, &mut lq_header.collateral, &mut lq_positions[i], &mut lr_header.collateral, &mut lr_positions[j], lots, price)?;
+    let notional = checked(priced.mark.checked_mul(I80F48::from_num(lots)))?;
+    let fee = ceil_to_i64(mul_bps(notional, market.liquidation_insurance_fee_bps)?)?;
+    lq_header.collateral = checked(lq_header.collateral.checked_sub(fee))?;
+
+    let after = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
+    require!(after.equity >= 0, PerpError::LiquidationWouldBankrupt);
+    require!(ratio_not_worse(&cleared_health, &after), PerpError::LiquidationWorsensRatio);
+    let liquidator_after = account_health(lr_header, lr_positions, &[priced], liquidator_health, now)?;
+    require_initial(&liquidator_after)?;
+    release_if_empty(&mut lq_positions[i], &mut market);
+    release_if_empty(&mut lr_positions[j], &mut market);
+
+    let mut exchange = a.exchange.load_mut()?;
+    exchange.insurance_fund = checked(exchange.insurance_fund.checked_add(fee as u64))?;
+    emit!(InsuranceChanged { exchange: exchange_key, delta: fee, balance: exchange.insurance_fund, reason: 2 });
+    emit!(Liquidated {
+        market: market_key,
+        liquidatee: liquidatee_info.key(),
+        liquidator: liquidator_info.key(),
+        base_lots: if long { lots as i64 } else { -(lots as i64) },
+        price_bits: price.to_bits(),
+        insurance_fee: fee as u64,
+    });
+    Ok(())
+}
