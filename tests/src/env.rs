@@ -539,3 +539,37 @@ impl TestEnv {
         self.warp(60 - now.rem_euclid(60) + 5).await;
     }
 }
+
+// ---- liquidation, deleveraging and final-settlement helpers ----
+
+impl TestEnv {
+    /// Sends one transaction whose fee `fee_payer` pays instead of the context payer (so
+    /// that the context payer's lamports change only by what the instructions move).
+    pub async fn process_paid_by(&mut self, ixs: &[Instruction], fee_payer: &Keypair, signers: &[&Keypair]) -> Result<TxOutput, TransactionError> {
+        self.nonce += 1;
+        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
+        all.extend_from_slice(ixs);
+        let mut keys: Vec<&Keypair> = vec![fee_payer];
+        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
+        for s in signers {
+            if s.pubkey() != fee_payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        let tx = Transaction::new_signed_with_payer(&all, Some(&fee_payer.pubkey()), &keys, blockhash);
+        let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks client");
+        let meta = res.metadata.unwrap_or_default_meta();
+        res.result.map(|_| meta)
+    }
+
+    /// The exchange's insurance fund, native units.
+    pub async fn insurance_fund(&mut self) -> u64 {
+        self.exchange_state().await.insurance_fund
+    }
+
+    /// The account's lamports (0 when it does not exist).
+    pub async fn lamports(&mut self, key: &Pubkey) -> u64 {
+        self.account(key).await.map(|a| a.lamports).unwrap_or(0)
+    }
+}

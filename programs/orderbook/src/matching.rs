@@ -267,3 +267,17 @@ pub fn estimate_fill(tree: &critbit::CritbitRef<Order>, side: Side, lots: u64) -
     }
     (filled, total_ticks)
 }
+
+/// The average price, in quote native per lot, of closing `lots` of a position through the
+/// book (a long sells into the bids, a short buys the asks), rounded against the account.
+/// When the book cannot take all of it: 0 for a long, `u64::MAX` for a short.
+pub fn close_price_per_lot(bids: &critbit::CritbitRef<Order>, asks: &critbit::CritbitRef<Order>, long: bool, lots: u64, tick_size: u64) -> u64 {
+    let (side, tree) = if long { (Side::Bid, bids) } else { (Side::Ask, asks) };
+    let (filled, total_ticks) = estimate_fill(tree, side, lots);
+    if filled < lots || lots == 0 {
+        return if long { 0 } else { u64::MAX };
+    }
+    let total = total_ticks.saturating_mul(tick_size as u128);
+    let avg = if long { total / lots as u128 } else { total.div_ceil(lots as u128) };
+    u64::try_from(avg).unwrap_or(u64::MAX)
+}

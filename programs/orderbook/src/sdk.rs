@@ -102,3 +102,37 @@ pub fn replace_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, sid
     accounts.extend(health);
     build(accounts, ix::ReplaceOrder { side, order_key, args })
 }
+
+/// A liquidation order for `liquidatee` (anyone signs as `caller`): makers, then the
+/// liquidated account's health accounts.
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate_order(v: &Venue, caller: &Pubkey, liquidatee: &Pubkey, max_base_lots: u64, limit_price_ticks: u64, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+    let mut accounts = order_accounts(v, caller, liquidatee);
+    accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+    accounts.extend(health);
+    build(accounts, ix::LiquidateOrder { max_base_lots, limit_price_ticks, maker_count: makers.len() as u8 })
+}
+
+/// Early deleveraging of `lots` of `account` against `counterparty`, signed by the
+/// deleveraging authority; `health` is the account's, skipping this market.
+pub fn early_deleverage(v: &Venue, account: &Pubkey, counterparty: &Pubkey, authority: &Pubkey, lots: u64, health: Vec<AccountMeta>) -> Instruction {
+    let mut accounts = acc::EarlyDeleverageOrder {
+        book: v.book,
+        market: v.market,
+        oracle: v.oracle,
+        exchange: v.exchange,
+        approval: perpetual::sdk::approval_address(&v.exchange, &ID),
+        trader_authority: trader_authority(),
+        margin_account: *account,
+        counterparty: *counterparty,
+        authority: *authority,
+        perpetual_program: perpetual::ID,
+    }
+    .to_account_metas(None);
+    accounts.extend(health);
+    build(accounts, ix::EarlyDeleverage { lots })
+}
+
+pub fn close_book(creator: &Pubkey, book: &Pubkey, market: &Pubkey) -> Instruction {
+    build(acc::CloseBook { creator: *creator, book: *book, market: *market }.to_account_metas(None), ix::CloseBook {})
+}

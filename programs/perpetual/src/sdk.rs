@@ -308,3 +308,107 @@ pub fn settle_fills(a: &SettleAccounts, args: SettleFillsArgs, makers: &[Pubkey]
     ix.accounts.extend(health);
     ix
 }
+
+fn insurance_transfer(authority: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, token_account: &Pubkey) -> acc::InsuranceTransfer {
+    acc::InsuranceTransfer {
+        authority: *authority,
+        exchange: *exchange,
+        vault: vault_address(exchange),
+        token_account: *token_account,
+        collateral_mint: *collateral_mint,
+        token_program: anchor_spl::token::ID,
+    }
+}
+
+pub fn deposit_insurance(depositor: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+    build(insurance_transfer(depositor, exchange, collateral_mint, source), ix::DepositInsurance { amount })
+}
+
+pub fn withdraw_insurance(admin: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, destination: &Pubkey, amount: u64) -> Instruction {
+    build(insurance_transfer(admin, exchange, collateral_mint, destination), ix::WithdrawInsurance { amount })
+}
+
+/// Takeover liquidation. `liquidatee_health` and `liquidator_health` skip this market.
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate(
+    exchange: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    liquidatee: &Pubkey,
+    liquidator: &Pubkey,
+    liquidator_authority: &Pubkey,
+    max_base_lots: u64,
+    liquidatee_health: Vec<AccountMeta>,
+    liquidator_health: Vec<AccountMeta>,
+) -> Instruction {
+    let count = liquidatee_health.len() as u8;
+    let mut ix = build(
+        acc::Liquidate {
+            exchange: *exchange,
+            market: *market,
+            oracle: *oracle,
+            liquidatee: *liquidatee,
+            liquidator: *liquidator,
+            liquidator_authority: *liquidator_authority,
+        },
+        ix::Liquidate { max_base_lots, liquidatee_health_count: count },
+    );
+    ix.accounts.extend(liquidatee_health);
+    ix.accounts.extend(liquidator_health);
+    ix
+}
+
+/// `mark_underwater` (anyone) with the account's full health accounts.
+pub fn mark_underwater(exchange: &Pubkey, margin_account: &Pubkey, caller: &Pubkey, health: Vec<AccountMeta>) -> Instruction {
+    let mut ix = build(acc::CheckAccount { exchange: *exchange, margin_account: *margin_account, authority: *caller }, ix::MarkUnderwater {});
+    ix.accounts.extend(health);
+    ix
+}
+
+/// `cover_with_insurance` (deleveraging authority) with the account's full health accounts.
+pub fn cover_with_insurance(exchange: &Pubkey, margin_account: &Pubkey, authority: &Pubkey, health: Vec<AccountMeta>) -> Instruction {
+    let mut ix = build(acc::CheckAccount { exchange: *exchange, margin_account: *margin_account, authority: *authority }, ix::CoverWithInsurance {});
+    ix.accounts.extend(health);
+    ix
+}
+
+/// `deleverage`; `health` is the underwater account's, skipping this market.
+#[allow(clippy::too_many_arguments)]
+pub fn deleverage(exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, margin_account: &Pubkey, counterparty: &Pubkey, authority: &Pubkey, lots: u64, health: Vec<AccountMeta>) -> Instruction {
+    let mut ix = build(
+        acc::Deleverage {
+            exchange: *exchange,
+            market: *market,
+            oracle: *oracle,
+            margin_account: *margin_account,
+            counterparty: *counterparty,
+            authority: *authority,
+        },
+        ix::Deleverage { lots },
+    );
+    ix.accounts.extend(health);
+    ix
+}
+
+pub fn final_settle_market(admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, lo_per_lot: u64, hi_per_lot: u64) -> Instruction {
+    build(acc::FinalSettleMarket { admin: *admin, exchange: *exchange, market: *market, oracle: *oracle }, ix::FinalSettleMarket { lo_per_lot, hi_per_lot })
+}
+
+pub fn settle_final_position(market: &Pubkey, margin_account: &Pubkey) -> Instruction {
+    build(acc::SettleFinalPosition { market: *market, margin_account: *margin_account }, ix::SettleFinalPosition {})
+}
+
+pub fn close_market(lister: &Pubkey, exchange: &Pubkey, market: &Pubkey, collateral_mint: &Pubkey, lister_token: &Pubkey) -> Instruction {
+    build(
+        acc::CloseMarket {
+            lister: *lister,
+            exchange: *exchange,
+            market: *market,
+            vault: vault_address(exchange),
+            lister_token: *lister_token,
+            collateral_mint: *collateral_mint,
+            token_program: anchor_spl::token::ID,
+        },
+        ix::CloseMarket {},
+    )
+}

@@ -5,9 +5,9 @@ use perpetual::cpi::accounts::EarlyDeleverage;
 use perpetual::state::{find_position, parse_margin_account, Market, MarketStatus};
 
 use crate::error::BookError;
-use crate::matching::estimate_fill;
+use crate::matching::close_price_per_lot;
 use crate::perp_cpi::TRADER_SEED;
-use crate::state::{Book, BookMut, Side};
+use crate::state::{Book, BookMut};
 
 #[derive(Accounts)]
 pub struct EarlyDeleverageOrder<'info> {
@@ -57,18 +57,7 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>,
         let mut book = BookMut::load(book_info)?;
         let parts = book.parts()?;
         require_keys_eq!(parts.header.market, a.market.key(), BookError::WrongBook);
-        // A long closes by selling into the bids, a short by buying the asks.
-        let (side, tree) = if position > 0 { (Side::Bid, parts.bids.as_ref()) } else { (Side::Ask, parts.asks.as_ref()) };
-        let (filled, total_ticks) = estimate_fill(&tree, side, lots);
-        let price = if filled < lots {
-            // The book cannot take it all: as bad as it gets.
-            if position > 0 { 0 } else { u64::MAX }
-        } else {
-            let total = total_ticks.saturating_mul(parts.header.tick_size as u128);
-            // Averages round against the account being closed.
-            let avg = if position > 0 { total / lots as u128 } else { total.div_ceil(lots as u128) };
-            u64::try_from(avg).unwrap_or(u64::MAX)
-        };
+        let price = close_price_per_lot(&parts.bids.as_ref(), &parts.asks.as_ref(), position > 0, lots, parts.header.tick_size);
         (price, parts.header.trader_bump)
     };
     let bump = [trader_bump];

@@ -21,6 +21,8 @@ pub struct PricedMarket {
     pub index: I80F48,
     /// The dual-price mark.
     pub mark: I80F48,
+    /// The slow price, which opening risk also respects.
+    pub stable: I80F48,
     /// The funding index projected to now.
     pub funding_index: I80F48,
     pub risk: RiskParams,
@@ -30,17 +32,17 @@ impl PricedMarket {
     /// Prices a loaded market: its settlement price once settled, else index and mark from
     /// the oracle, or from the cached index when no oracle account is given.
     pub fn new(key: Pubkey, market: &Market, oracle: Option<&AccountInfo>, now: i64) -> Result<Self> {
-        let (index, mark) = if market.status == MarketStatus::FinalSettlement as u8 {
+        let (index, mark, stable) = if market.status == MarketStatus::FinalSettlement as u8 {
             let p = market.settlement_price.get();
-            (p, p)
+            (p, p, p)
         } else {
             let prices = match oracle {
                 Some(oracle) => market.prices(oracle, now)?,
                 None => market.cached_prices(now)?,
             };
-            (prices.index, prices.mark)
+            (prices.index, prices.mark, prices.stable)
         };
-        Ok(Self { key, index, mark, funding_index: market.projected_funding_index(index, now)?, risk: market.risk_params() })
+        Ok(Self { key, index, mark, stable, funding_index: market.projected_funding_index(index, now)?, risk: market.risk_params() })
     }
 
     /// Maintenance, liquidation and the margin ratio value positions at the mark.
@@ -48,9 +50,12 @@ impl PricedMarket {
         MarketPrice { price_per_lot: self.mark, funding_index: self.funding_index }
     }
 
-    /// Opening risk and withdrawing value a position at the less favourable of index and mark.
+    /// Opening risk and withdrawing value a position at the least favourable of index,
+    /// mark and stable price (a flat position at the mark).
     pub fn conservative(&self, base_lots: i64) -> MarketPrice {
-        MarketPrice { price_per_lot: conservative_price(base_lots, self.index, self.mark), funding_index: self.funding_index }
+        let index_or_mark = conservative_price(base_lots, self.index, self.mark);
+        let price = conservative_price(base_lots, self.stable, index_or_mark);
+        MarketPrice { price_per_lot: price, funding_index: self.funding_index }
     }
 }
 
@@ -90,6 +95,18 @@ pub fn account_health<'info>(
         add_position(&mut out, pos, &priced)?;
     }
     require!(next == health_accounts.len(), PerpError::HealthAccountsMismatch);
+    Ok(out)
+}
+
+/// Health from markets already priced, in any order: the same sum the program computes,
+/// for the keeper (which prices markets from their cached index with `PricedMarket::new`).
+pub fn health_from_priced(header: &MarginAccount, positions: &[Position], priced: &[PricedMarket]) -> Result<AccountHealth> {
+    let collateral = I80F48::from_num(header.collateral);
+    let mut out = AccountHealth { initial: collateral, maintenance: collateral, equity: collateral, maint_requirement: I80F48::ZERO };
+    for pos in positions.iter().filter(|p| !p.is_free()) {
+        let m = priced.iter().find(|m| m.key == pos.market).ok_or(error!(PerpError::HealthAccountsMismatch))?;
+        add_position(&mut out, pos, m)?;
+    }
     Ok(out)
 }
 

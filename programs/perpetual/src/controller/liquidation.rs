@@ -86,6 +86,23 @@ pub fn lots_to_restore(h0: I80F48, r0: I80F48, p: I80F48, mm_bps: u16, discount_
     Ok(q.to_num::<u64>().min(position_lots))
 }
 
+/// The early-deleveraging condition from the listings paper, for `lots` of a position
+/// (`long` or short) closed through a book at `book_price_per_lot` when the mark is `mark`:
+/// the book executes worse than the mark, and the account's `equity` cannot cover that loss
+/// plus the liquidation fee (`fee_bps` of notional at the mark), so the insurance fund would
+/// pay. Returns the fee when both hold.
+pub fn early_deleverage_fee(equity: I80F48, mark: I80F48, book_price_per_lot: u64, long: bool, lots: u64, fee_bps: u16) -> Result<Option<i64>> {
+    let book = I80F48::from_num(book_price_per_lot);
+    let slippage = if long { mark - book } else { book - mark };
+    if slippage <= 0 {
+        return Ok(None);
+    }
+    let notional = checked(mark.checked_mul(I80F48::from_num(lots)))?;
+    let fee = ceil_to_i64(crate::math::fixed_point::mul_bps(notional, fee_bps)?)?;
+    let loss = checked(slippage.checked_mul(I80F48::from_num(lots)).and_then(|l| l.checked_add(I80F48::from_num(fee))))?;
+    Ok((equity < loss).then_some(fee))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +118,17 @@ mod tests {
         assert!(I80F48::from_num(-100 + 43 * 3) >= I80F48::from_num(285) / 10);
         // A discount as large as the margin: everything goes.
         assert_eq!(lots_to_restore(I80F48::from_num(-1), I80F48::from_num(5), I80F48::ONE, 500, 400, 100, 0, 7).unwrap(), 7);
+    }
+
+    #[test]
+    fn early_deleverage_needs_a_bad_book_and_a_thin_margin() {
+        let mark = I80F48::from_num(100);
+        // Book at 90 for 10 lots of a long: loss 100 + fee 2% of 1000 = 20 -> 120.
+        assert_eq!(early_deleverage_fee(I80F48::from_num(119), mark, 90, true, 10, 200).unwrap(), Some(20));
+        assert_eq!(early_deleverage_fee(I80F48::from_num(120), mark, 90, true, 10, 200).unwrap(), None);
+        // A book at or better than the mark never triggers it.
+        assert_eq!(early_deleverage_fee(I80F48::from_num(-5), mark, 100, true, 10, 200).unwrap(), None);
+        assert_eq!(early_deleverage_fee(I80F48::from_num(-5), mark, 110, false, 10, 200).unwrap(), Some(20));
     }
 
     #[test]

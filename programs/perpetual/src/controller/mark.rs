@@ -17,6 +17,8 @@ pub struct Prices {
     pub raw_index: Option<I80F48>,
     pub jumped: bool,
     pub mark: I80F48,
+    /// The slow price (the index until the first sample).
+    pub stable: I80F48,
 }
 
 impl Market {
@@ -39,12 +41,12 @@ impl Market {
         let f = mark::funding_fraction(self.funding_rate_ppbh)?;
         if !self.has_index() {
             let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
-            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark });
+            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark, stable: self.stable_or(mark) });
         }
         require!(now.saturating_sub(self.index_ts) <= self.oracle_max_age_secs as i64, PerpError::StaleOracle);
         let index = self.index_price.get();
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: None, jumped: false, mark })
+        Ok(Prices { index, raw_index: None, jumped: false, mark, stable: self.stable_or(index) })
     }
 
     /// Reads the oracle (every guard rail applies) and derives index and mark.
@@ -53,10 +55,14 @@ impl Market {
         let f = mark::funding_fraction(self.funding_rate_ppbh)?;
         if !self.has_index() {
             let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
-            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark });
+            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark, stable: self.stable_or(mark) });
         }
         let raw = oracle_price_per_lot(self, oracle, now)?;
-        let jumped = mark::index_jumped(raw, index_ma, self.index_jump_bps);
+        // Without an hour-fresh average (a new market, a stalled crank) the reading is checked
+        // against the last good index instead, so a pump is never waved through.
+        let last_good = self.index_price.get();
+        let reference = index_ma.or((last_good > 0).then_some(last_good));
+        let jumped = mark::index_jumped(raw, reference, self.index_jump_bps);
         let index = if jumped {
             let last_good = self.index_price.get();
             require!(last_good > 0, PerpError::IndexJumped);
@@ -65,6 +71,22 @@ impl Market {
             raw
         };
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: Some(raw), jumped, mark })
+        Ok(Prices { index, raw_index: Some(raw), jumped, mark, stable: self.stable_or(index) })
+    }
+
+    fn stable_or(&self, fallback: I80F48) -> I80F48 {
+        let stable = self.stable_price.get();
+        if stable > 0 { stable } else { fallback }
+    }
+
+    /// Moves the stable price toward `target` by at most `STABLE_PRICE_STEP_BPS`.
+    pub fn step_stable_price(&mut self, target: I80F48) {
+        let stable = self.stable_price.get();
+        if stable <= 0 {
+            self.stable_price.set(target);
+            return;
+        }
+        let step = stable * I80F48::from_num(crate::instructions::params::STABLE_PRICE_STEP_BPS) / I80F48::from_num(10_000);
+        self.stable_price.set(target.clamp(stable - step, stable + step));
     }
 }

@@ -6,12 +6,12 @@ use anchor_lang::prelude::*;
 
 use crate::controller::funding::settle_position;
 use crate::controller::health::{account_health, AccountHealth, PricedMarket};
-use crate::controller::liquidation::{clear_reservations, transfer_position};
+use crate::controller::liquidation::{clear_reservations, early_deleverage_fee, transfer_position};
 use crate::error::{checked, PerpError};
 use crate::events::{Deleveraged, InsuranceChanged, ReservationsCleared, UnderwaterMarked};
 use crate::instructions::funding::update_index;
 use crate::instructions::trader_auth::check_trader;
-use crate::math::fixed_point::{ceil_to_i64, floor_to_i64, mul_bps};
+use crate::math::fixed_point::{ceil_to_i64, floor_to_i64};
 use crate::math::I80F48;
 use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus, Position};
 
@@ -220,13 +220,9 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots
     require!(lots > 0 && lots <= pos_lots.unsigned_abs(), PerpError::LiquidationMustReduce);
 
     let mark = priced.mark;
-    let book = I80F48::from_num(book_price_per_lot);
-    let slippage = if pos_lots > 0 { mark - book } else { book - mark };
-    require!(slippage > 0, PerpError::EarlyDeleverageNotNeeded);
-    let notional = checked(mark.checked_mul(I80F48::from_num(lots)))?;
-    let fee = ceil_to_i64(mul_bps(notional, market.liquidation_discount_bps.saturating_add(market.liquidation_insurance_fee_bps))?)?;
-    let loss = checked(slippage.checked_mul(I80F48::from_num(lots)))?;
-    require!(h.equity < loss + I80F48::from_num(fee), PerpError::EarlyDeleverageNotNeeded);
+    let fee_bps = market.liquidation_discount_bps.saturating_add(market.liquidation_insurance_fee_bps);
+    let fee = early_deleverage_fee(h.equity, mark, book_price_per_lot, pos_lots > 0, lots, fee_bps)?
+        .ok_or(error!(PerpError::EarlyDeleverageNotNeeded))?;
 
     let j = find_position(cp_positions, &market_key);
     check_counterparty(&positions[i], j.map(|j| &cp_positions[j]), lots)?;

@@ -20,12 +20,15 @@ pub struct UpdateFunding<'info> {
 pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<Prices> {
     if market.status == MarketStatus::FinalSettlement as u8 {
         let p = market.settlement_price.get();
-        return Ok(Prices { index: p, raw_index: None, jumped: false, mark: p });
+        return Ok(Prices { index: p, raw_index: None, jumped: false, mark: p, stable: p });
     }
     let prices = market.prices(oracle, now)?;
     if prices.raw_index.is_some() && !prices.jumped {
         market.index_price.set(prices.index);
         market.index_ts = now;
+        if market.stable_price.get() <= 0 {
+            market.stable_price.set(prices.index);
+        }
     }
     let delta = market.update_funding_index(prices.index, now)?;
     if delta != 0 {

@@ -97,17 +97,30 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64,
     let fee = ceil_to_i64(mul_bps(notional, market.liquidation_insurance_fee_bps)?)?;
     lq_header.collateral = checked(lq_header.collateral.checked_sub(fee))?;
 
-    let after = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
-    require!(after.equity >= 0, PerpError::LiquidationWouldBankrupt);
-    require!(ratio_not_worse(&cleared_health, &after), PerpError::LiquidationWorsensRatio);
+    let mut after = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
+    // A shortfall the discount leaves is the insurance fund's to pay; if it cannot, the
+    // position must be deleveraged instead.
+    let mut exchange = a.exchange.load_mut()?;
+    let mut covered = 0u64;
+    if after.equity < 0 {
+        let shortfall = ceil_to_i64(-after.equity)? as u64;
+        require!(shortfall <= exchange.insurance_fund, PerpError::LiquidationWouldBankrupt);
+        exchange.insurance_fund -= shortfall;
+        lq_header.collateral = checked(lq_header.collateral.checked_add(shortfall as i64))?;
+        after = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
+        covered = shortfall;
+    }
+    require!(covered > 0 || ratio_not_worse(&cleared_health, &after), PerpError::LiquidationWorsensRatio);
     let liquidator_after = account_health(lr_header, lr_positions, &[priced], liquidator_health, now)?;
     require_initial(&liquidator_after)?;
     release_if_empty(&mut lq_positions[i], &mut market);
     release_if_empty(&mut lr_positions[j], &mut market);
 
-    let mut exchange = a.exchange.load_mut()?;
     exchange.insurance_fund = checked(exchange.insurance_fund.checked_add(fee as u64))?;
     emit!(InsuranceChanged { exchange: exchange_key, delta: fee, balance: exchange.insurance_fund, reason: 2 });
+    if covered > 0 {
+        emit!(InsuranceChanged { exchange: exchange_key, delta: -(covered as i64), balance: exchange.insurance_fund, reason: 3 });
+    }
     emit!(Liquidated {
         market: market_key,
         liquidatee: liquidatee_info.key(),

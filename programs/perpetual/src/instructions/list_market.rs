@@ -19,6 +19,9 @@ pub struct ListMarketArgs {
     pub oracle_kind: OracleKind,
     pub base_decimals: u8,
     pub base_lot_size: u64,
+    /// Without a spot index the market has no price until it trades: this opening price
+    /// (quote native per lot) stands in as the last trade. Ignored with an index.
+    pub initial_price_per_lot: u64,
 }
 
 #[derive(Accounts)]
@@ -79,6 +82,7 @@ pub fn handler(ctx: Context<ListMarket>, args: ListMarketArgs) -> Result<()> {
     let market_args = listing_defaults(&args)?;
     if args.oracle_kind == OracleKind::None {
         require_keys_eq!(a.oracle.key(), Pubkey::default(), PerpError::WrongOracle);
+        require!(args.initial_price_per_lot > 0, PerpError::ParameterOutOfRange);
     } else {
         read_oracle_account(args.oracle_kind as u8, &a.oracle)?;
     }
@@ -108,6 +112,11 @@ pub fn handler(ctx: Context<ListMarket>, args: ListMarketArgs) -> Result<()> {
     m.listing_deposit = checked(Some(deposit))?;
     m.open_interest_cap_lots = params::LISTING_OPEN_INTEREST_CAP_LOTS;
     m.listed_permissionless = 1;
+    if args.oracle_kind == OracleKind::None {
+        m.last_trade_price = args.initial_price_per_lot;
+        m.mark_price.set(crate::math::I80F48::from_num(args.initial_price_per_lot));
+    }
     emit!(MarketCreated { exchange: exchange_key, market: a.market.key(), symbol: args.symbol, oracle: m.oracle });
     Ok(())
 }
+

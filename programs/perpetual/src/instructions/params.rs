@@ -25,6 +25,9 @@ pub const DEFAULT_LIQUIDATION_DISCOUNT_BPS: u16 = 100;
 pub const DEFAULT_LIQUIDATION_INSURANCE_FEE_BPS: u16 = 100;
 pub const DEFAULT_LIQUIDATION_BUFFER_BPS: u16 = 1_000;
 pub const DEFAULT_DELEVERAGE_TIMELOCK_SECS: i64 = 3_600;
+/// How far the stable price may move toward the index per mark sample (one a minute):
+/// 0.1% a minute, about 6% an hour.
+pub const STABLE_PRICE_STEP_BPS: u16 = 10;
 /// Margins change at most once a day.
 pub const MARGIN_UPDATE_INTERVAL_SECS: i64 = 86_400;
 /// An initial margin at or above this disables leverage on that side: only reducing trades.

@@ -136,7 +136,11 @@ pub struct Market {
     pub open_slots: u64,
     /// Liquidation fees collected in this market for the insurance fund, not yet swept.
     pub insurance_accrued: i64,
-    pub reserved: [u8; 240],
+    /// A slow price: it follows the index by at most `STABLE_PRICE_STEP_BPS` per mark sample.
+    /// Opening risk and withdrawals value positions at the least favourable of index, mark
+    /// and this, so profit from a pump held for an hour is not withdrawable at the pump.
+    pub stable_price: PodI80F48,
+    pub reserved: [u8; 224],
 }
 const _: () = assert!(
     core::mem::size_of::<Market>()
@@ -144,7 +148,8 @@ const _: () = assert!(
             + 8
             + MARK_SAMPLES * core::mem::size_of::<MarkSample>()
             + 16
-            + 240
+            + 16
+            + 224
 );
 
 impl Market {
