@@ -1,9 +1,12 @@
-//! `keeper`: command-line entry points.
-use clap::{Parser, Subcommand};
+//! `keeper`: command-line entry points. `keeper simulate` runs the whole exchange on the
+//! embedded chain; the other commands run the keeper's loops against a cluster.
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
 #[derive(Parser)]
-#[command(name = "keeper", about = "Keeper bot and embedded-chain runs for the perpetual exchange")]
+#[command(name = "keeper", about = "Keeper bot for the perpetual exchange, and its embedded simulation")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -11,28 +14,78 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a scripted session on the embedded chain and checks the invariants.
-    Demo,
+    /// Runs the exchange on the embedded chain with every keeper loop and checks the invariants.
+    Simulate {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Simulated minutes.
+        #[arg(long, default_value_t = 180)]
+        minutes: u32,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "simulation-report.json")]
+        report: PathBuf,
+        /// Where to write the SVG chart.
+        #[arg(long, default_value = "simulation-chart.svg")]
+        chart: PathBuf,
+    },
+    /// Runs the keeper's loops against a cluster (see keeper.example.toml).
+    Run {
+        #[command(flatten)]
+        config: keeper::config::ConfigArgs,
+        /// Run each enabled loop once and exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "keeper=info,error".into()))
+        .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Demo => match keeper::demo::run().await {
-            Ok(report) => {
-                for line in &report.lines {
-                    println!("{line}");
-                }
-                println!("invariants_ok: {}", report.invariants_ok);
-                if report.invariants_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-            }
+        Command::Run { config, once } => match run_cluster(config, once).await {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("demo failed: {e}");
+                eprintln!("keeper: {e}");
                 ExitCode::FAILURE
             }
         },
+        Command::Simulate { seed, minutes, report, chart } => {
+            let cfg = keeper::sim::SimConfig { seed, minutes, progress: true };
+            match keeper::sim::run(&cfg).await {
+                Ok(r) => {
+                    print!("{}", r.summary());
+                    let json = serde_json::to_string_pretty(&r).expect("report serializes");
+                    if let Err(e) = std::fs::write(&report, json + "\n") {
+                        eprintln!("writing {}: {e}", report.display());
+                        return ExitCode::FAILURE;
+                    }
+                    if let Err(e) = std::fs::write(&chart, keeper::sim::chart::svg(&r.series)) {
+                        eprintln!("writing {}: {e}", chart.display());
+                        return ExitCode::FAILURE;
+                    }
+                    println!("report: {}\nchart: {}", report.display(), chart.display());
+                    if r.invariants_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                }
+                Err(e) => {
+                    eprintln!("simulation failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
+}
+
+async fn run_cluster(args: keeper::config::ConfigArgs, once: bool) -> Result<(), String> {
+    let cfg = args.load().map_err(|e| e.to_string())?;
+    let keeper = cfg.cluster.read_keypair().map_err(|e| e.to_string())?;
+    let mut chain = cfg.cluster.rpc_chain().map_err(|e| e.to_string())?;
+    let metrics = keeper::metrics::Metrics::new();
+    let _exporter = match cfg.metrics.target().map_err(|e| e.to_string())? {
+        Some(target) => Some(metrics.export(&target, std::time::Duration::from_secs(cfg.metrics.write_interval_secs)).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    keeper::runner::run(&mut chain, &cfg, &keeper, &metrics, once).await.map_err(|e| e.to_string())
 }

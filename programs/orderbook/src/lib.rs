@@ -62,7 +62,7 @@ pub mod orderbook {
     }
 
     /// Anyone, after final settlement: closes the book; the rent returns to its creator.
-    pub fn close_book(ctx: Context<CloseBook>) -> Result<()> {
+    pub fn close_book<'info>(ctx: Context<'info, CloseBook<'info>>) -> Result<()> {
         instructions::risk::close_book(ctx)
     }
 

@@ -221,8 +221,11 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots
 
     let mark = priced.mark;
     let fee_bps = market.liquidation_discount_bps.saturating_add(market.liquidation_insurance_fee_bps);
-    let fee = early_deleverage_fee(h.equity, mark, book_price_per_lot, pos_lots > 0, lots, fee_bps)?
+    let full_fee = early_deleverage_fee(h.equity, mark, book_price_per_lot, pos_lots > 0, lots, fee_bps)?
         .ok_or(error!(PerpError::EarlyDeleverageNotNeeded))?;
+    // Offsetting at the mark leaves equity as it was; the fee never takes more than that, so
+    // nobody else's collateral pays it.
+    let fee = full_fee.min(floor_to_i64(h.equity.max(I80F48::ZERO))?);
 
     let j = find_position(cp_positions, &market_key);
     check_counterparty(&positions[i], j.map(|j| &cp_positions[j]), lots)?;

@@ -7,7 +7,7 @@ use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
 
 use crate::controller::funding::settle_position;
 use crate::error::{checked, PerpError};
-use crate::events::{MarketClosed, MarketSettled, PositionSettled, ReservationsCleared};
+use crate::events::{InsuranceChanged, MarketClosed, MarketSettled, PositionSettled, ReservationsCleared};
 use crate::instructions::funding::update_index;
 use crate::math::fixed_point::floor_to_i64;
 use crate::math::I80F48;
@@ -141,6 +141,10 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
             deposit,
             a.collateral_mint.decimals,
         )?;
+    }
+    if swept.1 > 0 {
+        let balance = a.exchange.load()?.insurance_fund;
+        emit!(InsuranceChanged { exchange: a.exchange.key(), delta: swept.1 as i64, balance, reason: 2 });
     }
     emit!(MarketClosed { market: a.market.key(), deposit_returned: deposit });
     Ok(())

@@ -1,0 +1,128 @@
+//! The embedded chain: `solana-program-test` with the programs loaded natively and the real
+//! SPL Token, driven like a cluster. Its bank is private, so `program_accounts` applies the
+//! same filters to every account any transaction has named.
+use std::collections::BTreeSet;
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::Instruction;
+use solana_account::Account;
+use solana_clock::Clock;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_keypair::Keypair;
+use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+use super::{required_signers, Chain, ChainError, Filter, TxOutput};
+
+// Anchor's `entry` ties its arguments to one lifetime; `processor!` wants them independent.
+fn perpetual_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    perpetual::entry(program_id, accounts, data)
+}
+
+fn orderbook_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    orderbook::entry(program_id, accounts, data)
+}
+
+pub struct EmbeddedChain {
+    ctx: ProgramTestContext,
+    payer: Keypair,
+    nonce: u32,
+    known: BTreeSet<Pubkey>,
+    pub transactions: u64,
+    pub failed_transactions: u64,
+}
+
+impl EmbeddedChain {
+    /// Boots a chain with `perpetual` and `orderbook` loaded natively.
+    pub async fn start() -> Self {
+        let mut pt = ProgramTest::new("perpetual", perpetual::ID, processor!(perpetual_entry));
+        pt.add_program("orderbook", orderbook::ID, processor!(orderbook_entry));
+        pt.prefer_bpf(false);
+        let ctx = pt.start_with_context().await;
+        let payer = ctx.payer.insecure_clone();
+        Self { ctx, payer, nonce: 0, known: BTreeSet::new(), transactions: 0, failed_transactions: 0 }
+    }
+
+    /// Sets the cluster clock to `unix_timestamp` (a fixed start makes runs reproducible).
+    pub async fn set_time(&mut self, unix_timestamp: i64) -> Result<(), ChainError> {
+        let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        clock.unix_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+        Ok(())
+    }
+
+    /// Moves the cluster clock forward by `secs`.
+    pub async fn warp(&mut self, secs: i64) -> Result<(), ChainError> {
+        let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        clock.unix_timestamp += secs;
+        self.ctx.set_sysvar(&clock);
+        Ok(())
+    }
+
+    /// Writes an account directly (the simulation's Pyth publisher uses this).
+    pub fn set_account(&mut self, key: &Pubkey, account: Account) {
+        self.known.insert(*key);
+        self.ctx.set_account(key, &account.into());
+    }
+}
+
+impl Chain for EmbeddedChain {
+    fn payer(&self) -> &Keypair {
+        &self.payer
+    }
+
+    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, ChainError> {
+        self.nonce += 1;
+        // A varying compute limit keeps otherwise identical transactions distinct; it leads
+        // because every instruction resets return data.
+        let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce % 1_000_000)];
+        all.extend_from_slice(ixs);
+        for ix in ixs {
+            self.known.extend(ix.accounts.iter().map(|m| m.pubkey));
+        }
+        let payer = self.payer.insecure_clone();
+        let keys = required_signers(&payer, &all, signers);
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        self.transactions += 1;
+        let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        if let Err(e) = res.result {
+            self.failed_transactions += 1;
+            return Err(e.into());
+        }
+        Ok(res
+            .metadata
+            .map(|m| TxOutput { logs: m.log_messages, return_data: m.return_data.map(|r| r.data).unwrap_or_default() })
+            .unwrap_or_default())
+    }
+
+    async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
+        self.ctx.banks_client.get_account(*key).await.map_err(|e| ChainError::Rpc(e.to_string()))
+    }
+
+    async fn program_accounts(&mut self, program: &Pubkey, filters: &[Filter]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        let mut out = vec![];
+        for key in self.known.clone() {
+            if let Some(account) = self.account(&key).await? {
+                if account.owner == *program && filters.iter().all(|f| f.matches(&account.data)) {
+                    out.push((key, account));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn unix_time(&mut self) -> Result<i64, ChainError> {
+        let clock: Clock = self.ctx.banks_client.get_sysvar().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        Ok(clock.unix_timestamp)
+    }
+
+    async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError> {
+        let rent = self.ctx.banks_client.get_rent().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        Ok(rent.minimum_balance(len))
+    }
+}

@@ -1,0 +1,264 @@
+//! The keeper's cranks. Each is idempotent: a second run, or a second keeper racing it,
+//! finds nothing left to do or is refused by the program (a second mark sample in the same
+//! minute, funding already current, a position already settled) and has no further effect.
+use anchor_lang::prelude::Pubkey;
+use orderbook::sdk::Venue;
+use perpetual::controller::health::PricedMarket;
+use perpetual::error::PerpError;
+use perpetual::math::I80F48;
+use perpetual::sdk;
+use perpetual::state::{Market, MarketStatus};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::chain::{Chain, ChainError};
+use crate::discovery::{self, MarginView};
+use crate::risk::{self, Action, MarketView};
+
+/// What one crank run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CrankResult {
+    pub sent: u32,
+    /// Refused as already done (idempotent no-ops).
+    pub skipped: u32,
+    pub failed: u32,
+}
+
+impl CrankResult {
+    fn record(&mut self, r: Result<crate::chain::TxOutput, ChainError>, already_done: &[PerpError]) {
+        match r {
+            Ok(_) => self.sent += 1,
+            Err(e) if already_done.iter().any(|d| e.custom_code() == Some(u32::from(*d))) => self.skipped += 1,
+            Err(e) => {
+                tracing::warn!(error = %e, "crank transaction failed");
+                self.failed += 1;
+            }
+        }
+    }
+
+    pub fn add(&mut self, other: CrankResult) {
+        self.sent += other.sent;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+    }
+}
+
+fn settled(m: &Market) -> bool {
+    m.status == MarketStatus::FinalSettlement as u8
+}
+
+/// Markets of the exchange with their books, priced from their cached index.
+pub async fn market_views<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Vec<MarketView>, ChainError> {
+    let now = chain.unix_time().await?;
+    let mut out = vec![];
+    for (key, market) in discovery::markets(chain, exchange).await? {
+        let Ok(priced) = PricedMarket::new(key, &market, None, now) else { continue };
+        let book = if market.book != Pubkey::default() {
+            chain.account_data(&market.book).await.ok().map(|d| (market.book, d))
+        } else {
+            None
+        };
+        out.push(MarketView { key, market, priced, book });
+    }
+    out.sort_by_key(|m| m.key);
+    Ok(out)
+}
+
+/// `I += T*R*P` on every live market; also refreshes each market's cached index.
+pub async fn update_funding<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    for (key, m) in discovery::markets(chain, exchange).await? {
+        if settled(&m) {
+            continue;
+        }
+        let r = chain.send(&[sdk::update_funding(&key, &m.oracle)], &[]).await;
+        result.record(r, &[]);
+    }
+    Ok(result)
+}
+
+/// One mark sample per market with a book, through the book's permissionless crank.
+pub async fn sample_marks<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    for (key, m) in discovery::markets(chain, exchange).await? {
+        if settled(&m) || m.book == Pubkey::default() {
+            continue;
+        }
+        let venue = Venue { book: m.book, market: key, oracle: m.oracle, exchange: *exchange };
+        let r = chain.send(&[orderbook::sdk::sample_mark(&venue)], &[]).await;
+        result.record(r, &[PerpError::MarkSampleTooEarly]);
+    }
+    Ok(result)
+}
+
+/// The funding rate for a market: its averaged premium (the mark's moving average of
+/// `mid - index` over the index) paid over one 8-hour period, clamped to the market's
+/// bounds and to how far the rate may still move in the current window.
+pub fn funding_rate_ppbh(m: &Market, now: i64) -> i64 {
+    let index = m.index_price.get();
+    let (ma, _) = m.cached_averages(now);
+    let premium = match (ma, index > 0) {
+        (Some(ma), true) => ma / index,
+        _ => I80F48::ZERO,
+    };
+    let wanted = (premium * I80F48::from_num(1_000_000_000i64) / I80F48::from_num(8)).saturating_to_num::<i64>();
+    let window_open = now < m.funding_window_start_ts.saturating_add(m.funding_window_secs);
+    let base = if window_open { m.funding_window_start_rate_ppbh } else { m.funding_rate_ppbh };
+    let max = m.max_funding_rate_ppbh;
+    let step = m.max_funding_rate_change_ppbh;
+    wanted.clamp(base.saturating_sub(step), base.saturating_add(step)).clamp(-max, max)
+}
+
+/// Sets every live market's funding rate from its premium (funding authority).
+pub async fn set_funding_rates<C: Chain>(chain: &mut C, exchange: &Pubkey, authority: &Keypair) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    let now = chain.unix_time().await?;
+    for (key, m) in discovery::markets(chain, exchange).await? {
+        if settled(&m) || !m.has_index() {
+            continue;
+        }
+        let rate = funding_rate_ppbh(&m, now);
+        if rate == m.funding_rate_ppbh {
+            result.skipped += 1;
+            continue;
+        }
+        let r = chain.send(&[sdk::set_funding_rate(&authority.pubkey(), exchange, &key, &m.oracle, rate)], &[authority]).await;
+        result.record(r, &[PerpError::FundingRateChangeTooLarge]);
+    }
+    Ok(result)
+}
+
+/// Sets a market's margins from its daily closes (risk authority, at most once a day).
+pub async fn update_margins<C: Chain>(chain: &mut C, exchange: &Pubkey, market: &Pubkey, authority: &Keypair, closes: &[u64]) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    let Some(m) = discovery::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
+    let margins = perpetual::math::var::margins_from_history(closes, m.has_index()).map_err(|e| ChainError::Rpc(e.to_string()))?;
+    if (margins.init_long_bps, margins.init_short_bps) == (m.init_margin_long_bps, m.init_margin_short_bps) {
+        result.skipped += 1;
+        return Ok(result);
+    }
+    let ix = sdk::set_margins(&authority.pubkey(), exchange, market, margins.init_long_bps, margins.init_short_bps);
+    let r = chain.send(&[ix], &[authority]).await;
+    result.record(r, &[PerpError::MarginsUpdatedTooRecently]);
+    Ok(result)
+}
+
+/// Who the risk scan acts as: the deleveraging authority and a funded liquidator account.
+pub struct RiskKeeper<'k> {
+    pub exchange: Pubkey,
+    pub authority: &'k Keypair,
+    pub liquidator: &'k Keypair,
+    pub liquidator_account: Pubkey,
+}
+
+/// Counts of what the scan did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ScanResult {
+    pub liquidations: u32,
+    pub early_deleverages: u32,
+    pub deleverages: u32,
+    pub insurance_covers: u32,
+    pub failed: u32,
+}
+
+fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> Vec<anchor_lang::prelude::AccountMeta> {
+    // Markets only: the scan refreshed every cached index first.
+    sdk::health_metas(&view.positions, &[*skip], |_| None)
+        .into_iter()
+        .filter(|m| markets.iter().any(|v| v.key == m.pubkey))
+        .collect()
+}
+
+/// The health of every account, and one action for each that needs it.
+pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<ScanResult, ChainError> {
+    let mut result = ScanResult::default();
+    let markets = market_views(chain, &k.exchange).await?;
+    let accounts = discovery::margin_accounts(chain, &k.exchange).await?;
+    let exchange: perpetual::state::Exchange = {
+        let data = chain.account_data(&k.exchange).await?;
+        bytemuck::pod_read_unaligned(&data[8..8 + core::mem::size_of::<perpetual::state::Exchange>()])
+    };
+    let mut insurance = exchange.insurance_fund;
+    for account in accounts.iter().filter(|a| a.key != k.liquidator_account) {
+        let Some(action) = risk::decide(account, &accounts, &markets, insurance) else { continue };
+        let r = execute(chain, k, &markets, &accounts, account, &action).await;
+        match (&action, r) {
+            (_, Err(e)) => {
+                tracing::warn!(?action, error = %e, "risk action refused");
+                result.failed += 1;
+            }
+            (Action::Liquidate { .. }, Ok(_)) => result.liquidations += 1,
+            (Action::EarlyDeleverage { .. }, Ok(_)) => result.early_deleverages += 1,
+            (Action::Deleverage { .. }, Ok(_)) => result.deleverages += 1,
+            (Action::CoverWithInsurance { .. }, Ok(_)) => {
+                result.insurance_covers += 1;
+                result.deleverages += 1;
+                insurance = 0;
+            }
+        }
+    }
+    Ok(result)
+}
+
+async fn execute<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>, markets: &[MarketView], accounts: &[MarginView], account: &MarginView, action: &Action) -> Result<crate::chain::TxOutput, ChainError> {
+    let market_of = |key: &Pubkey| markets.iter().find(|m| m.key == *key);
+    match action {
+        Action::Liquidate { market, lots, .. } => {
+            let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
+            let liquidator = accounts.iter().find(|a| a.key == k.liquidator_account).ok_or(ChainError::Rpc("no liquidator account".into()))?;
+            let ix = sdk::liquidate(
+                &k.exchange,
+                market,
+                &m.market.oracle,
+                &account.key,
+                &k.liquidator_account,
+                &k.liquidator.pubkey(),
+                *lots,
+                health_accounts(account, markets, market),
+                health_accounts(liquidator, markets, market),
+            );
+            chain.send(&[ix], &[k.liquidator]).await
+        }
+        Action::EarlyDeleverage { market, counterparty, lots, .. } => {
+            let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
+            let venue = Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange: k.exchange };
+            let ix = orderbook::sdk::early_deleverage(&venue, &account.key, counterparty, &k.authority.pubkey(), *lots, health_accounts(account, markets, market));
+            chain.send(&[ix], &[k.authority]).await
+        }
+        Action::CoverWithInsurance { .. } => {
+            let health = health_accounts(account, markets, &Pubkey::default());
+            chain.send(&[sdk::cover_with_insurance(&k.exchange, &account.key, &k.authority.pubkey(), health)], &[k.authority]).await
+        }
+        Action::Deleverage { market, counterparty, lots, .. } => {
+            let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
+            let ix = sdk::deleverage(&k.exchange, market, &m.market.oracle, &account.key, counterparty, &k.authority.pubkey(), *lots, health_accounts(account, markets, market));
+            chain.send(&[ix], &[k.authority]).await
+        }
+    }
+}
+
+/// Closes every position of a market in final settlement, then its book and the market.
+/// `lister` / `lister_token` receive the market's rent and deposit, `book_creator` the book's.
+pub async fn final_settlement<C: Chain>(chain: &mut C, exchange: &Pubkey, market: &Pubkey, mint: &Pubkey, lister_token: &Pubkey) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    let Some(m) = discovery::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
+    if !settled(&m) {
+        return Ok(result);
+    }
+    for view in discovery::margin_accounts(chain, exchange).await? {
+        if view.positions.iter().any(|p| p.market == *market) {
+            let r = chain.send(&[sdk::settle_final_position(market, &view.key)], &[]).await;
+            result.record(r, &[PerpError::NoPositionInMarket]);
+        }
+    }
+    if m.book != Pubkey::default() && chain.account(&m.book).await?.is_some() {
+        let creator = orderbook::state::BookRef::parse(&chain.account_data(&m.book).await?).map(|b| b.header.creator).unwrap_or_default();
+        let r = chain.send(&[orderbook::sdk::close_book(&creator, &m.book, market)], &[]).await;
+        result.record(r, &[]);
+    }
+    let r = chain.send(&[sdk::sweep_fees(exchange, market)], &[]).await;
+    result.record(r, &[]);
+    let r = chain.send(&[sdk::close_market(&m.lister, exchange, market, mint, lister_token)], &[]).await;
+    result.record(r, &[]);
+    Ok(result)
+}

@@ -1,0 +1,116 @@
+//! The risk scan's decisions, as the listings paper's `update_market` makes them, with the
+//! programs' own math: an underwater account is covered by the insurance fund, else
+//! deleveraged against ranked accounts; a liquidatable one is early-deleveraged when the
+//! book would close it worse than the mark and its equity cannot cover that, and otherwise
+//! taken over at the mark less the discount.
+use anchor_lang::prelude::Pubkey;
+use orderbook::matching::close_price_per_lot;
+use orderbook::state::BookRef;
+use perpetual::controller::health::{health_from_priced, AccountHealth, PricedMarket};
+use perpetual::controller::liquidation::{early_deleverage_fee, lots_to_restore};
+use perpetual::math::health::HealthKind;
+use perpetual::math::I80F48;
+use perpetual::state::Market;
+
+use crate::discovery::MarginView;
+
+/// A market as the keeper sees it: its state, its prices now, and its book's bytes.
+pub struct MarketView {
+    pub key: Pubkey,
+    pub market: Market,
+    pub priced: PricedMarket,
+    pub book: Option<(Pubkey, Vec<u8>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The keeper's account takes over `lots` at the mark less the discount.
+    Liquidate { account: Pubkey, market: Pubkey, lots: u64 },
+    /// Offset `lots` against `counterparty` at the mark (thin book).
+    EarlyDeleverage { account: Pubkey, market: Pubkey, counterparty: Pubkey, lots: u64 },
+    /// The insurance fund pays the account's deficit.
+    CoverWithInsurance { account: Pubkey },
+    /// Offset `lots` against `counterparty` at the bankruptcy price.
+    Deleverage { account: Pubkey, market: Pubkey, counterparty: Pubkey, lots: u64 },
+}
+
+/// Health of every account that can be priced from `markets`.
+pub fn health(account: &MarginView, markets: &[MarketView]) -> Option<AccountHealth> {
+    let priced: Vec<PricedMarket> = markets.iter().map(|m| m.priced).collect();
+    health_from_priced(&account.header, &account.positions, &priced).ok()
+}
+
+/// Accounts holding the opposite of `long` in `market`, best absorbers first: ranked by
+/// unrealized profit at the mark times leverage, as the paper ranks them.
+pub fn rank_counterparties<'a>(accounts: &'a [MarginView], markets: &[MarketView], market: &MarketView, long: bool, exclude: &Pubkey) -> Vec<(&'a MarginView, u64)> {
+    let mut ranked: Vec<(I80F48, &MarginView, u64)> = accounts
+        .iter()
+        .filter(|a| a.key != *exclude)
+        .filter_map(|a| {
+            let p = a.positions.iter().find(|p| p.market == market.key && p.base_lots != 0 && (p.base_lots > 0) != long)?;
+            let h = health(a, markets)?;
+            if h.equity <= 0 {
+                return None;
+            }
+            // Profit: the position's value at the mark against what it cost (collateral moved).
+            let value = market.priced.mark * I80F48::from_num(p.base_lots);
+            let leverage = (market.priced.mark * I80F48::from_num(p.base_lots.unsigned_abs())) / h.equity;
+            let profit = value.max(-value);
+            Some((profit.saturating_mul(leverage), a, p.base_lots.unsigned_abs()))
+        })
+        .collect();
+    ranked.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.key.cmp(&y.1.key)));
+    ranked.into_iter().map(|(_, a, lots)| (a, lots)).collect()
+}
+
+/// What to do about `account`, if anything. `insurance` is the fund's balance.
+pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketView], insurance: u64) -> Option<Action> {
+    let h = health(account, markets)?;
+    if h.maintenance >= 0 {
+        return None;
+    }
+    // The position to act on: the largest by value.
+    let (pos, market) = account
+        .positions
+        .iter()
+        .filter(|p| !p.is_free() && p.base_lots != 0)
+        .filter_map(|p| markets.iter().find(|m| m.key == p.market).map(|m| (p, m)))
+        .max_by_key(|(p, m)| m.priced.mark * I80F48::from_num(p.base_lots.unsigned_abs()))?;
+    let long = pos.base_lots > 0;
+    let size = pos.base_lots.unsigned_abs();
+
+    if h.equity < 0 {
+        if insurance > 0 {
+            return Some(Action::CoverWithInsurance { account: account.key });
+        }
+        let (cp, cp_lots) = rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next()?;
+        return Some(Action::Deleverage { account: account.key, market: market.key, counterparty: cp.key, lots: size.min(cp_lots) });
+    }
+
+    let m = &market.market;
+    let mm = m.risk_params().margin_bps(pos.base_lots, HealthKind::Maintenance);
+    let needed = lots_to_restore(
+        h.maintenance,
+        h.maint_requirement,
+        market.priced.mark,
+        mm,
+        m.liquidation_discount_bps,
+        m.liquidation_insurance_fee_bps,
+        m.liquidation_buffer_bps,
+        size,
+    )
+    .ok()?
+    .max(1);
+    if let Some((_, data)) = &market.book {
+        if let Ok(book) = BookRef::parse(data) {
+            let price = close_price_per_lot(&book.bids, &book.asks, long, needed, book.header.tick_size);
+            let fee_bps = m.liquidation_discount_bps.saturating_add(m.liquidation_insurance_fee_bps);
+            if let Ok(Some(_)) = early_deleverage_fee(h.equity, market.priced.mark, price, long, needed, fee_bps) {
+                if let Some((cp, cp_lots)) = rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next() {
+                    return Some(Action::EarlyDeleverage { account: account.key, market: market.key, counterparty: cp.key, lots: needed.min(cp_lots) });
+                }
+            }
+        }
+    }
+    Some(Action::Liquidate { account: account.key, market: market.key, lots: needed })
+}

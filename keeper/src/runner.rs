@@ -1,0 +1,127 @@
+//! Runs the keeper's loops against a cluster (or any `Chain`): each enabled loop on its own
+//! interval, or every enabled loop once. Results go to the metrics.
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::chain::{Chain, ChainError};
+use crate::config::{Config, LoopsConfig};
+use crate::cranks::{self, CrankResult, RiskKeeper};
+use crate::discovery;
+use crate::metrics::Metrics;
+
+/// The loops, by the name the metrics use.
+pub const LOOPS: [&str; 5] = ["funding", "mark", "margins", "risk", "final_settlement"];
+
+fn interval(loops: &LoopsConfig, name: &str) -> Option<Duration> {
+    LoopsConfig::interval(match name {
+        "funding" => loops.funding_secs,
+        "mark" => loops.mark_secs,
+        "margins" => loops.margins_secs,
+        "risk" => loops.risk_secs,
+        _ => loops.final_settlement_secs,
+    })
+}
+
+fn record(metrics: &Metrics, name: &str, r: &Result<CrankResult, ChainError>) {
+    match r {
+        Ok(c) => {
+            for _ in 0..c.sent {
+                metrics.crank_succeeded(name);
+            }
+            for _ in 0..c.failed {
+                metrics.crank_failed(name);
+            }
+        }
+        Err(_) => metrics.crank_failed(name),
+    }
+}
+
+/// One run of the loop `name`.
+pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, keeper: &Keypair, metrics: &Metrics, name: &str) -> Result<CrankResult, ChainError> {
+    let r = match name {
+        "funding" => {
+            let mut r = cranks::update_funding(chain, exchange).await?;
+            r.add(cranks::set_funding_rates(chain, exchange, keeper).await?);
+            Ok(r)
+        }
+        "mark" => cranks::sample_marks(chain, exchange).await,
+        "margins" => {
+            let mut total = CrankResult::default();
+            let markets = discovery::markets(chain, exchange).await?;
+            for entry in &cfg.margins.markets {
+                let Some((key, _)) = markets.iter().find(|(_, m)| m.symbol_str() == entry.symbol) else { continue };
+                let source = entry.csv.as_ref().map(|p| p.display().to_string()).or_else(|| entry.coingecko.clone()).unwrap_or_default();
+                let closes = crate::prices::load(&source).await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+                let keep = cfg.margins.lookback_days as usize;
+                let closes = &closes[closes.len().saturating_sub(keep)..];
+                total.add(cranks::update_margins(chain, exchange, key, keeper, closes).await?);
+            }
+            Ok(total)
+        }
+        "risk" => {
+            let liquidator_account = perpetual::sdk::margin_account_address(exchange, &keeper.pubkey(), 0);
+            let k = RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account };
+            let s = cranks::risk_scan(chain, &k).await?;
+            Ok(CrankResult { sent: s.liquidations + s.early_deleverages + s.deleverages, skipped: 0, failed: s.failed })
+        }
+        _ => {
+            let mut total = CrankResult::default();
+            let mint = cfg.exchange.collateral_mint.unwrap_or_default();
+            let lister_token = cfg.listing.lister_token.unwrap_or_default();
+            for (key, m) in discovery::markets(chain, exchange).await? {
+                if m.status == perpetual::MarketStatus::FinalSettlement as u8 {
+                    total.add(cranks::final_settlement(chain, exchange, &key, &mint, &lister_token).await?);
+                }
+            }
+            Ok(total)
+        }
+    };
+    record(metrics, name, &r);
+    if let Ok((markets, insurance)) = gauges(chain, exchange).await {
+        let now = chain.unix_time().await.unwrap_or_default();
+        for (_, m) in &markets {
+            metrics.set_open_interest(m.symbol_str(), m.open_interest_lots);
+            if m.has_index() {
+                metrics.set_oracle_age(m.symbol_str(), now.saturating_sub(m.index_ts) as f64);
+            }
+        }
+        metrics.set_insurance_fund(insurance);
+    }
+    r
+}
+
+async fn gauges<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<(Vec<(Pubkey, perpetual::state::Market)>, u64), ChainError> {
+    let markets = discovery::markets(chain, exchange).await?;
+    let data = chain.account_data(exchange).await?;
+    let size = core::mem::size_of::<perpetual::state::Exchange>();
+    let insurance = if data.len() >= 8 + size { bytemuck::pod_read_unaligned::<perpetual::state::Exchange>(&data[8..8 + size]).insurance_fund } else { 0 };
+    Ok((markets, insurance))
+}
+
+/// Runs every enabled loop on its interval until stopped; with `once`, each enabled loop once.
+pub async fn run<C: Chain>(chain: &mut C, cfg: &Config, keeper: &Keypair, metrics: &Metrics, once: bool) -> Result<(), ChainError> {
+    let exchange = cfg.exchange.exchange_address().ok_or(ChainError::Rpc("set exchange.collateral_mint or exchange.exchange".into()))?;
+    let enabled: Vec<(&str, Duration)> = LOOPS.iter().filter_map(|n| interval(&cfg.loops, n).map(|d| (*n, d))).collect();
+    let mut next: Vec<Instant> = enabled.iter().map(|_| Instant::now()).collect();
+    loop {
+        for (i, (name, every)) in enabled.iter().enumerate() {
+            let now = Instant::now();
+            if now < next[i] {
+                continue;
+            }
+            metrics.set_lag(name, now.duration_since(next[i]).as_secs_f64());
+            match run_loop(chain, cfg, &exchange, keeper, metrics, name).await {
+                Ok(r) => tracing::info!(crank = name, sent = r.sent, skipped = r.skipped, failed = r.failed, "crank ran"),
+                Err(e) => tracing::warn!(crank = name, error = %e, "crank failed"),
+            }
+            next[i] = now + *every;
+        }
+        if once {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -1,0 +1,244 @@
+//! `keeper simulate`: the whole exchange on the embedded chain. A seeded price path with a
+//! crash runs over simulated minutes while market makers quote, takers trade, leveraged
+//! accounts fail, and every keeper loop runs; the invariants are then checked against the
+//! chain's own account data.
+pub mod chart;
+pub mod report;
+pub mod world;
+
+use anchor_lang::prelude::Pubkey;
+use indicatif::{ProgressBar, ProgressStyle};
+use orderbook::instructions::OrderType;
+use orderbook::Side;
+use perpetual::sdk;
+use perpetual::MarketStatus;
+use rand::Rng;
+use solana_signer::Signer;
+
+use crate::chain::{Chain, ChainError};
+use crate::cranks::{self, RiskKeeper, ScanResult};
+use crate::discovery;
+pub use report::{MarketReport, Report, Series};
+use world::{Group, World};
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Simulated minutes.
+    pub minutes: u32,
+    pub progress: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self { seed: 7, minutes: 180, progress: false }
+    }
+}
+
+/// When things happen, as fractions of the run: SOL slides 1% a minute for 8 minutes from a
+/// third of the way in, then gaps 10% four minutes later; ETH settles at five sixths.
+#[derive(Clone, Copy, Debug)]
+struct Schedule {
+    slide_start: u32,
+    gap: u32,
+    settle: u32,
+}
+
+const SLIDE_MINUTES: u32 = 8;
+
+impl Schedule {
+    fn new(minutes: u32) -> Self {
+        let slide_start = (minutes / 3).max(10);
+        Self { slide_start, gap: slide_start + SLIDE_MINUTES + 4, settle: (minutes * 5 / 6).max(slide_start + SLIDE_MINUTES + 10) }
+    }
+}
+
+pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
+    let mut w = World::build(cfg.seed).await?;
+    let mut series: Vec<Series> = w.markets.iter().map(|m| Series::new(&m.symbol)).collect();
+    let mut counts = Counts::default();
+    let insurance_start = exchange_state(&mut w).await?.insurance_fund;
+    let bar = if cfg.progress { ProgressBar::new(cfg.minutes as u64) } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} simulated minutes {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+
+    // MEME has no spot index: after its first trading the risk authority lets longs lever.
+    let meme = w.markets[2].market;
+    let keeper = w.keeper.insecure_clone();
+    w.chain.send(&[sdk::set_margins(&keeper.pubkey(), &w.exchange, &meme, 5_000, 8_000)], &[&keeper]).await?;
+    // ETH margins from a year of daily closes (CoinGecko's market_chart format).
+    let eth_closes = crate::prices::load(&crate::prices::sample_path("eth_usd_market_chart.json")).await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+    let eth = w.markets[1].market;
+    cranks::update_margins(&mut w.chain, &w.exchange.clone(), &eth, &keeper, &eth_closes).await?;
+
+    let schedule = Schedule::new(cfg.minutes);
+    for minute in 0..cfg.minutes {
+        w.chain.warp(60).await?;
+        move_prices(&mut w, minute, &schedule);
+        w.publish_prices().await?;
+        let exchange = w.exchange;
+        counts.funding_updates += cranks::update_funding(&mut w.chain, &exchange).await?.sent;
+
+        if minute == schedule.settle {
+            settle_eth(&mut w).await?;
+        }
+        if minute % 5 == 0 || minute == 2 {
+            quote(&mut w, minute == 2).await?;
+        }
+        if minute == 3 {
+            open_leveraged(&mut w).await?;
+        }
+        take(&mut w).await?;
+
+        counts.mark_samples += cranks::sample_marks(&mut w.chain, &exchange).await?.sent;
+        if minute % 10 == 9 {
+            cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await?;
+        }
+        let liquidator = w.liquidator.wallet.insecure_clone();
+        let k = RiskKeeper { exchange, authority: &keeper, liquidator: &liquidator, liquidator_account: w.liquidator.margin };
+        counts.add(cranks::risk_scan(&mut w.chain, &k).await?);
+        if minute > schedule.settle {
+            let (mint, lister_tokens) = (w.mint, w.admin_tokens);
+            cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint, &lister_tokens).await?;
+        }
+        record(&mut w, &mut series).await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    report::build(&mut w, cfg.seed, series, counts, insurance_start).await
+}
+
+/// What the keeper did, counted over the run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub liquidations: u32,
+    pub early_deleverages: u32,
+    pub deleverages: u32,
+    pub funding_updates: u32,
+    pub mark_samples: u32,
+    pub risk_failures: u32,
+}
+
+impl Counts {
+    fn add(&mut self, s: ScanResult) {
+        self.liquidations += s.liquidations;
+        self.early_deleverages += s.early_deleverages;
+        self.deleverages += s.deleverages;
+        self.risk_failures += s.failed;
+    }
+}
+
+async fn exchange_state(w: &mut World) -> Result<perpetual::state::Exchange, ChainError> {
+    let data = w.chain.account_data(&w.exchange).await?;
+    Ok(bytemuck::pod_read_unaligned(&data[8..8 + core::mem::size_of::<perpetual::state::Exchange>()]))
+}
+
+/// Seeded price paths: small random walks, and SOL's crash.
+fn move_prices(w: &mut World, minute: u32, s: &Schedule) {
+    let shocks: Vec<f64> = (0..w.markets.len()).map(|_| w.rng.gen_range(-1.0..1.0)).collect();
+    for (m, shock) in w.markets.iter_mut().zip(shocks) {
+        let drift = match m.symbol.as_str() {
+            "SOL-PERP" if (s.slide_start..s.slide_start + SLIDE_MINUTES).contains(&minute) => -0.01,
+            "SOL-PERP" if minute == s.gap => -0.10,
+            "SOL-PERP" if minute > s.gap + 20 => 0.0005,
+            _ => 0.0,
+        };
+        let vol = if m.symbol == "MEME-PERP" { 0.002 } else { 0.0008 };
+        m.price *= 1.0 + drift + vol * shock;
+    }
+}
+
+/// Market makers re-quote three levels a side around each live market's price. A thin book
+/// on purpose: the leveraged accounts' closes will not fit in it.
+async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
+    for i in 0..w.markets.len() {
+        let m = w.markets[i].clone();
+        let data = w.chain.account_data(&m.market).await?;
+        if discovery::decode_market(&data).is_none_or(|s| s.status == MarketStatus::FinalSettlement as u8) {
+            continue;
+        }
+        for mm in 0..w.makers.len() {
+            let (wallet, margin) = (w.makers[mm].wallet.insecure_clone(), w.makers[mm].margin);
+            let cancel = orderbook::sdk::cancel_all_orders(&m.venue(&w.exchange), &wallet.pubkey(), &margin, 32);
+            let _ = w.chain.send(&[cancel], &[&wallet]).await;
+            let size = m.lots(match m.symbol.as_str() {
+                "SOL-PERP" => 1.0,
+                "ETH-PERP" => 0.05,
+                _ => 100.0,
+            });
+            for level in 1..=3u64 {
+                let offset = (level + mm as u64) as f64 * 0.001;
+                for (side, sign) in [(Side::Bid, -1.0), (Side::Ask, 1.0)] {
+                    let ticks = m.ticks(m.price * (1.0 + sign * offset));
+                    let (ix, wallet) = w.order_ix(mm, Group::Maker, i, side, ticks, size, OrderType::PostOnlySlide, &[]).await?;
+                    let _ = w.chain.send(&[ix], &[&wallet]).await;
+                }
+            }
+            if block_liquidity && m.symbol == "SOL-PERP" && mm == 0 {
+                // A block offered once for the leveraged accounts to lift.
+                let ticks = m.ticks(m.price * 1.0005);
+                let (ix, wallet) = w.order_ix(mm, Group::Maker, i, Side::Ask, ticks, m.lots(60.0), OrderType::PostOnlySlide, &[]).await?;
+                w.chain.send(&[ix], &[&wallet]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn maker_keys(w: &World) -> Vec<Pubkey> {
+    w.makers.iter().map(|m| m.margin).collect()
+}
+
+/// The leveraged longs lift the block: 5, 30 and 20 SOL.
+async fn open_leveraged(w: &mut World) -> Result<(), ChainError> {
+    let makers = maker_keys(w);
+    let sol = w.markets[0].clone();
+    for (i, size) in [5.0, 30.0, 20.0].into_iter().enumerate() {
+        let limit = sol.ticks(sol.price * 1.01);
+        let (ix, wallet) = w.order_ix(i, Group::Leveraged, 0, Side::Bid, limit, sol.lots(size), OrderType::ImmediateOrCancel, &makers).await?;
+        w.chain.send(&[ix], &[&wallet]).await?;
+    }
+    Ok(())
+}
+
+/// One random taker order a minute, most minutes.
+async fn take(w: &mut World) -> Result<(), ChainError> {
+    if !w.rng.gen_bool(0.7) {
+        return Ok(());
+    }
+    let i = w.rng.gen_range(0..w.markets.len());
+    let t = w.rng.gen_range(0..w.takers.len());
+    let side = if w.rng.gen_bool(0.5) { Side::Bid } else { Side::Ask };
+    let m = w.markets[i].clone();
+    let base = match m.symbol.as_str() {
+        "SOL-PERP" => w.rng.gen_range(1.0..3.0),
+        "ETH-PERP" => w.rng.gen_range(0.05..0.15),
+        _ => w.rng.gen_range(50.0..200.0),
+    };
+    let limit = m.ticks(m.price * if side == Side::Bid { 1.01 } else { 0.99 });
+    let makers = maker_keys(w);
+    let (ix, wallet) = w.order_ix(t, Group::Taker, i, side, limit, m.lots(base), OrderType::ImmediateOrCancel, &makers).await?;
+    // A taker may be refused (margin, a settled market): that is part of the run.
+    let _ = w.chain.send(&[ix], &[&wallet]).await;
+    Ok(())
+}
+
+/// The admin settles ETH within 2% of its price.
+async fn settle_eth(w: &mut World) -> Result<(), ChainError> {
+    let eth = w.markets[1].clone();
+    let per_lot = eth.price * eth.lots_per_dollar_scale;
+    let admin = w.admin.insecure_clone();
+    let ix = sdk::final_settle_market(&admin.pubkey(), &w.exchange, &eth.market, &eth.oracle, (per_lot * 0.98) as u64, (per_lot * 1.02) as u64);
+    w.chain.send(&[ix], &[&admin]).await?;
+    Ok(())
+}
+
+async fn record(w: &mut World, series: &mut [Series]) -> Result<(), ChainError> {
+    for (i, m) in w.markets.clone().iter().enumerate() {
+        let data = w.chain.account_data(&m.market).await?;
+        if let Some(state) = discovery::decode_market(&data) {
+            series[i].push(&state, m.lots_per_dollar_scale);
+        }
+    }
+    Ok(())
+}
+

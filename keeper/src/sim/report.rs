@@ -1,0 +1,180 @@
+//! The simulation's report: what happened, and the invariants read from the chain.
+use anchor_lang::prelude::Pubkey;
+use perpetual::state::{Market, MarketStatus};
+use serde::Serialize;
+use solana_program_pack::Pack;
+
+use super::world::World;
+use super::Counts;
+use crate::chain::{Chain, ChainError};
+use crate::discovery;
+
+/// Per-minute values of one market, for the chart and the counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Series {
+    pub symbol: String,
+    pub index: Vec<f64>,
+    pub mark: Vec<f64>,
+    pub last: Vec<f64>,
+    /// Funding rate, percent per hour.
+    pub funding: Vec<f64>,
+    #[serde(skip)]
+    funding_ts: Vec<i64>,
+    #[serde(skip)]
+    sample_ts: Vec<i64>,
+    #[serde(skip)]
+    fills: u64,
+    #[serde(skip)]
+    settled: bool,
+}
+
+impl Series {
+    pub fn new(symbol: &str) -> Self {
+        Self { symbol: symbol.into(), index: vec![], mark: vec![], last: vec![], funding: vec![], funding_ts: vec![], sample_ts: vec![], fills: 0, settled: false }
+    }
+
+    /// Records a market's state; `scale` converts quote native per lot into dollars of base price.
+    pub fn push(&mut self, m: &Market, scale: f64) {
+        let dollars = |v: f64| v / scale;
+        let index = if m.has_index() { m.index_price.get().to_num::<f64>() } else { m.mark_price.get().to_num::<f64>() };
+        self.index.push(dollars(index));
+        self.mark.push(dollars(m.mark_price.get().to_num::<f64>()));
+        self.last.push(dollars(m.last_trade_price as f64));
+        self.funding.push(m.funding_rate_ppbh as f64 / 1e7);
+        self.funding_ts.push(m.funding_last_update_ts);
+        self.sample_ts.push(m.mark_last_sample_ts);
+        self.fills = m.total_fills;
+        self.settled |= m.status == MarketStatus::FinalSettlement as u8;
+    }
+
+    /// Funding-index updates seen (a market without an index pays a zero rate, but its
+    /// index is still brought up to date).
+    pub fn funding_updates(&self) -> usize {
+        self.funding_ts.windows(2).filter(|w| w[0] != w[1]).count()
+    }
+
+    /// Distinct mark samples seen.
+    pub fn mark_samples(&self) -> usize {
+        let mut ts: Vec<i64> = self.sample_ts.iter().copied().filter(|t| *t > 0).collect();
+        ts.dedup();
+        ts.len()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct MarketReport {
+    pub symbol: String,
+    pub fills: u64,
+    pub funding_updates: u64,
+    pub mark_samples: u64,
+    pub final_settled: bool,
+    pub sum_positions: i64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Insurance {
+    pub start: u64,
+    pub end: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub seed: u64,
+    pub minutes: usize,
+    pub markets: Vec<MarketReport>,
+    pub liquidations: u32,
+    pub early_deleverages: u32,
+    pub deleverages: u32,
+    pub insurance_fund: Insurance,
+    pub vault_balance: u64,
+    pub sum_collateral: i64,
+    pub fees: i64,
+    pub invariants_ok: bool,
+    /// What broke, when `invariants_ok` is false.
+    pub invariant_failures: Vec<String>,
+    pub transactions: u64,
+    pub failed_transactions: u64,
+    #[serde(skip)]
+    pub series: Vec<Series>,
+}
+
+/// Reads every account back from the chain and checks the invariants on those bytes.
+pub async fn build(w: &mut World, seed: u64, series: Vec<Series>, counts: Counts, insurance_start: u64) -> Result<Report, ChainError> {
+    let exchange = w.exchange;
+    let vault_data = w.chain.account_data(&perpetual::sdk::vault_address(&exchange)).await?;
+    let vault = spl_token_interface::state::Account::unpack(&vault_data).map(|a| a.amount).unwrap_or_default();
+    let ex = super::exchange_state(w).await?;
+    let accounts = discovery::margin_accounts(&mut w.chain, &exchange).await?;
+    let markets = discovery::markets(&mut w.chain, &exchange).await?;
+    let sum_collateral: i64 = accounts.iter().map(|a| a.header.collateral).sum();
+    let mut failures = vec![];
+    let mut liabilities = sum_collateral as i128 + ex.insurance_fund as i128 + ex.fee_balance as i128;
+    let mut fees = ex.fee_balance as i64;
+    let mut reports = vec![];
+    for s in &series {
+        let found: Option<&(Pubkey, Market)> = markets.iter().find(|(_, m)| m.symbol_str() == s.symbol);
+        let sum_positions: i64 = found
+            .map(|(key, _)| accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots).sum())
+            .unwrap_or(0);
+        if let Some((key, m)) = found {
+            liabilities += m.fees_accrued as i128 + m.funding_pool as i128 + m.listing_deposit as i128 + m.insurance_accrued as i128;
+            fees += m.fees_accrued;
+            let longs: i64 = accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots.max(0)).sum();
+            if longs as u64 != m.open_interest_lots {
+                failures.push(format!("{}: open interest {} but longs sum to {longs}", s.symbol, m.open_interest_lots));
+            }
+        }
+        if sum_positions != 0 {
+            failures.push(format!("{}: positions sum to {sum_positions}", s.symbol));
+        }
+        reports.push(MarketReport {
+            symbol: s.symbol.clone(),
+            fills: s.fills,
+            funding_updates: s.funding_updates() as u64,
+            mark_samples: s.mark_samples() as u64,
+            final_settled: s.settled,
+            sum_positions,
+        });
+    }
+    if vault as i128 != liabilities {
+        failures.push(format!("vault {vault} != liabilities {liabilities}"));
+    }
+    Ok(Report {
+        seed,
+        minutes: series.first().map(|s| s.index.len()).unwrap_or(0),
+        markets: reports,
+        liquidations: counts.liquidations,
+        early_deleverages: counts.early_deleverages,
+        deleverages: counts.deleverages,
+        insurance_fund: Insurance { start: insurance_start, end: ex.insurance_fund },
+        vault_balance: vault,
+        sum_collateral,
+        fees,
+        invariants_ok: failures.is_empty(),
+        invariant_failures: failures,
+        transactions: w.chain.transactions,
+        failed_transactions: w.chain.failed_transactions,
+        series,
+    })
+}
+
+impl Report {
+    /// A readable summary for the terminal.
+    pub fn summary(&self) -> String {
+        let usdc = |v: i128| format!("{:.2}", v as f64 / 1e6);
+        let mut out = format!("simulation: seed {}, {} simulated minutes\n", self.seed, self.minutes);
+        out += &format!("{:<10} {:>7} {:>9} {:>8} {:>8} {:>6}\n", "market", "fills", "funding", "samples", "settled", "sum");
+        for m in &self.markets {
+            out += &format!("{:<10} {:>7} {:>9} {:>8} {:>8} {:>6}\n", m.symbol, m.fills, m.funding_updates, m.mark_samples, m.final_settled, m.sum_positions);
+        }
+        out += &format!("liquidations {}, early deleverages {}, deleverages {}\n", self.liquidations, self.early_deleverages, self.deleverages);
+        out += &format!("insurance fund {} -> {} USDC\n", usdc(self.insurance_fund.start as i128), usdc(self.insurance_fund.end as i128));
+        out += &format!("vault {} USDC, collateral {} USDC, fees {} USDC\n", usdc(self.vault_balance as i128), usdc(self.sum_collateral as i128), usdc(self.fees as i128));
+        out += &format!("transactions {} ({} refused)\n", self.transactions, self.failed_transactions);
+        out += &format!("invariants_ok: {}\n", self.invariants_ok);
+        for f in &self.invariant_failures {
+            out += &format!("  BROKEN: {f}\n");
+        }
+        out
+    }
+}
