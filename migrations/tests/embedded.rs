@@ -9,7 +9,7 @@ use orderbook::state::Book;
 use perpetual::sdk;
 use perpetual::state::{Exchange, PriceOracle, TraderApproval, PYTH_PROGRAM_IDS};
 use perpetual::MarketStatus;
-use pyth_sdk_solana::state::{AccountType, PriceStatus, SolanaPriceAccount, MAGIC, VERSION_2};
+use pyth_sdk_solana::state::PriceStatus;
 use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_program_pack::Pack;
@@ -19,22 +19,7 @@ const EXAMPLE: &str = include_str!("../migrate.example.toml");
 
 /// A Pyth legacy price account in its real layout, trading at `price * 10^expo`.
 fn pyth_price_account(price: i64, conf: u64, expo: i32, ts: i64) -> Vec<u8> {
-    let mut account = SolanaPriceAccount {
-        magic: MAGIC,
-        ver: VERSION_2,
-        atype: AccountType::Price as u32,
-        size: core::mem::size_of::<SolanaPriceAccount>() as u32,
-        expo,
-        timestamp: ts,
-        ..Default::default()
-    };
-    account.agg.price = price;
-    account.agg.conf = conf;
-    account.agg.status = PriceStatus::Trading;
-    account.prev_price = price;
-    account.prev_conf = conf;
-    account.prev_timestamp = ts;
-    bytemuck::bytes_of(&account).to_vec()
+    perpetual::sdk::pyth_price_account_bytes(price, conf, expo, ts, PriceStatus::Trading)
 }
 
 struct Setup {

@@ -8,7 +8,7 @@ use orderbook::{SelfTradeBehavior, Side};
 use perpetual::instructions::{CreateMarketArgs, InitializeExchangeArgs, ListMarketArgs};
 use perpetual::sdk;
 use perpetual::OracleKind;
-use pyth_sdk_solana::state::{AccountType, PriceStatus, SolanaPriceAccount, MAGIC, VERSION_2};
+use pyth_sdk_solana::state::PriceStatus;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use solana_account::Account;
@@ -89,21 +89,7 @@ pub fn keypair(rng: &mut ChaCha8Rng) -> Keypair {
 
 /// A Pyth legacy price account's bytes, in the real layout.
 pub fn pyth_bytes(price: i64, conf: u64, expo: i32, ts: i64) -> Vec<u8> {
-    let mut a = SolanaPriceAccount {
-        magic: MAGIC,
-        ver: VERSION_2,
-        atype: AccountType::Price as u32,
-        size: core::mem::size_of::<SolanaPriceAccount>() as u32,
-        expo,
-        timestamp: ts,
-        ..Default::default()
-    };
-    a.agg.price = price;
-    a.agg.conf = conf;
-    a.agg.status = PriceStatus::Trading;
-    a.prev_price = price;
-    a.prev_timestamp = ts;
-    bytemuck::bytes_of(&a).to_vec()
+    sdk::pyth_price_account_bytes(price, conf, expo, ts, PriceStatus::Trading)
 }
 
 impl World {
@@ -202,7 +188,7 @@ impl World {
     }
 
     /// A funded wallet with a token account; with `margin`, a margin account holding it all.
-    async fn actor(&mut self, deposit: u64, margin: bool) -> Result<Actor, ChainError> {
+    pub async fn actor(&mut self, deposit: u64, margin: bool) -> Result<Actor, ChainError> {
         let wallet = keypair(&mut self.rng);
         let payer = self.chain.payer().pubkey();
         self.chain.send(&[solana_system_interface::instruction::transfer(&payer, &wallet.pubkey(), 10_000_000_000)], &[]).await?;

@@ -118,7 +118,7 @@ fn release_for(maker_index: u8, resting: Side, lots: u64) -> Release {
 
 /// Takes `lots` off the order's seat; frees the seat once it holds nothing.
 pub fn seat_remove(seats: &mut [Seat], seat: u32, side: Side, lots: u64, order_done: bool) -> Result<()> {
-    let s = seats.get_mut(seat as usize).ok_or(error!(BookError::InvalidBookData))?;
+    let s = seats.get_mut(seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?;
     let open = s.open_lots_mut(side);
     *open = open.saturating_sub(lots);
     if order_done {
@@ -150,8 +150,8 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
         if !crosses(taker.side, taker.limit_ticks, price) {
             break;
         }
-        let order = *parts.side(resting).get(handle).ok_or(error!(BookError::InvalidBookData))?;
-        let maker = parts.seats.get(order.seat as usize).ok_or(error!(BookError::InvalidBookData))?.margin_account;
+        let order = *parts.side(resting).get(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
+        let maker = parts.seats.get(order.seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?.margin_account;
         let own = maker == taker.margin_account;
         // The taker's own orders need no maker account; anyone else's must be passed, and
         // matching stops, without error, at the first maker that is not.
@@ -199,7 +199,7 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
         };
 
         let lots = remaining.min(order.base_lots);
-        let price_per_lot = price.checked_mul(band.tick_size).ok_or(error!(BookError::MathOverflow))?;
+        let price_per_lot = price.checked_mul(band.tick_size).ok_or_else(|| error!(BookError::MathOverflow))?;
         take_from_order(parts, resting, handle, key, &order, lots)?;
         out.fills.push(PendingFill {
             fill: Fill { maker_index, taker_side: taker.side, base_lots: lots, price_per_lot },
@@ -220,7 +220,7 @@ fn take_from_order(parts: &mut BookParts, side: Side, handle: u32, key: u128, or
         parts.side(side).remove(key).map_err(|_| error!(BookError::InvalidBookData))?;
         seat_remove(parts.seats, order.seat, side, order.base_lots, true)
     } else {
-        let o = parts.side(side).get_mut(handle).ok_or(error!(BookError::InvalidBookData))?;
+        let o = parts.side(side).get_mut(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
         o.base_lots -= lots;
         seat_remove(parts.seats, order.seat, side, lots, false)
     }

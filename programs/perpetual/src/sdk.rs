@@ -412,3 +412,26 @@ pub fn close_market(lister: &Pubkey, exchange: &Pubkey, market: &Pubkey, collate
         ix::CloseMarket {},
     )
 }
+
+/// The bytes of a Pyth legacy price account in its real layout (`pyth-sdk-solana`), trading
+/// at `price * 10^expo` with confidence `conf`, published at `ts`: for local chains, tests
+/// and the simulation's price publisher.
+pub fn pyth_price_account_bytes(price: i64, conf: u64, expo: i32, ts: i64, status: pyth_sdk_solana::state::PriceStatus) -> Vec<u8> {
+    use pyth_sdk_solana::state::{AccountType, SolanaPriceAccount, MAGIC, VERSION_2};
+    let mut a = SolanaPriceAccount {
+        magic: MAGIC,
+        ver: VERSION_2,
+        atype: AccountType::Price as u32,
+        size: core::mem::size_of::<SolanaPriceAccount>() as u32,
+        expo,
+        timestamp: ts,
+        ..Default::default()
+    };
+    a.agg.price = price;
+    a.agg.conf = conf;
+    a.agg.status = status;
+    a.prev_price = price;
+    a.prev_conf = conf;
+    a.prev_timestamp = ts;
+    bytemuck::bytes_of(&a).to_vec()
+}

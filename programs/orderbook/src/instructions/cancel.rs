@@ -11,8 +11,8 @@ use crate::state::{BookMut, BookParts, Side};
 
 /// Removes the account's order `key` on `side`; returns its size.
 fn cancel_one(parts: &mut BookParts, side: Side, key: u128, margin_account: &Pubkey, book: &Pubkey) -> Result<u64> {
-    let handle = parts.side(side).find(key).ok_or(error!(BookError::OrderNotFound))?;
-    let order = *parts.side(side).get(handle).ok_or(error!(BookError::InvalidBookData))?;
+    let handle = parts.side(side).find(key).ok_or_else(|| error!(BookError::OrderNotFound))?;
+    let order = *parts.side(side).get(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
     let owner = parts.seats.get(order.seat as usize).map(|s| s.margin_account);
     require!(owner == Some(*margin_account), BookError::OrderNotFound);
     remove_order(parts, side, key)?;

@@ -140,8 +140,8 @@ pub fn place<'info>(
         (OrderType::PostOnly, Some(best)) if crosses(args.side, price, best) => return err!(BookError::PostOnlyWouldCross),
         (OrderType::PostOnlySlide, Some(best)) if crosses(args.side, price, best) => {
             price = match args.side {
-                Side::Bid => best.checked_sub(1).filter(|p| *p > 0).ok_or(error!(BookError::InvalidPrice))?,
-                Side::Ask => best.checked_add(1).ok_or(error!(BookError::InvalidPrice))?,
+                Side::Bid => best.checked_sub(1).filter(|p| *p > 0).ok_or_else(|| error!(BookError::InvalidPrice))?,
+                Side::Ask => best.checked_add(1).ok_or_else(|| error!(BookError::InvalidPrice))?,
             };
         }
         _ => {}
@@ -250,7 +250,7 @@ pub fn place<'info>(
 /// Puts the remainder in the book under the account's seat.
 fn rest(parts: &mut BookParts, args: &PlaceOrderArgs, price: u64, lots: u64, margin_account: Pubkey) -> Result<u128> {
     let max_orders = parts.header.max_orders_per_account;
-    let seat = parts.seats.get_mut(args.seat_hint as usize).ok_or(error!(BookError::SeatUnavailable))?;
+    let seat = parts.seats.get_mut(args.seat_hint as usize).ok_or_else(|| error!(BookError::SeatUnavailable))?;
     if seat.is_free() {
         *seat = Seat { margin_account, ..Seat::default() };
     }

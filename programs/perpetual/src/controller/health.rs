@@ -86,7 +86,7 @@ pub fn account_health<'info>(
         let priced = match loaded.iter().find(|m| m.key == pos.market) {
             Some(m) => *m,
             None => {
-                let market_info = health_accounts.get(next).ok_or(error!(PerpError::HealthAccountsMismatch))?;
+                let market_info = health_accounts.get(next).ok_or_else(|| error!(PerpError::HealthAccountsMismatch))?;
                 let (priced, used) = price_from_accounts(market_info, health_accounts.get(next + 1), &pos.market, &header.exchange, now)?;
                 next += used;
                 priced
@@ -104,7 +104,7 @@ pub fn health_from_priced(header: &MarginAccount, positions: &[Position], priced
     let collateral = I80F48::from_num(header.collateral);
     let mut out = AccountHealth { initial: collateral, maintenance: collateral, equity: collateral, maint_requirement: I80F48::ZERO };
     for pos in positions.iter().filter(|p| !p.is_free()) {
-        let m = priced.iter().find(|m| m.key == pos.market).ok_or(error!(PerpError::HealthAccountsMismatch))?;
+        let m = priced.iter().find(|m| m.key == pos.market).ok_or_else(|| error!(PerpError::HealthAccountsMismatch))?;
         add_position(&mut out, pos, m)?;
     }
     Ok(out)

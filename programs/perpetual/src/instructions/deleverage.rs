@@ -95,7 +95,7 @@ pub struct Deleverage<'info> {
 
 /// Checks the counterparty holds an opposite position of at least `lots`.
 fn check_counterparty(pos: &Position, cp: Option<&Position>, lots: u64) -> Result<()> {
-    let cp = cp.ok_or(error!(PerpError::InvalidCounterparty))?;
+    let cp = cp.ok_or_else(|| error!(PerpError::InvalidCounterparty))?;
     require!(
         cp.base_lots != 0 && (cp.base_lots > 0) != (pos.base_lots > 0) && cp.base_lots.unsigned_abs() >= lots,
         PerpError::InvalidCounterparty
@@ -128,7 +128,7 @@ pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, lots: u64) -> R
     let mut counterparty = MarginAccountMut::load(cp_info, &exchange_key)?;
     let (header, positions) = account.split_mut();
     let (cp_header, cp_positions) = counterparty.split_mut();
-    let i = find_position(positions, &market_key).ok_or(error!(PerpError::NoPositionInMarket))?;
+    let i = find_position(positions, &market_key).ok_or_else(|| error!(PerpError::NoPositionInMarket))?;
     settle_position(info.key, &mut header.collateral, &mut positions[i], &market_key, &mut market)?;
     let h = account_health(header, positions, &[priced], ctx.remaining_accounts, now)?;
     require!(h.equity < 0, PerpError::NotUnderwater);
@@ -139,7 +139,7 @@ pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, lots: u64) -> R
 
     let j = find_position(cp_positions, &market_key);
     check_counterparty(&positions[i], j.map(|j| &cp_positions[j]), lots)?;
-    let j = j.ok_or(error!(PerpError::InvalidCounterparty))?;
+    let j = j.ok_or_else(|| error!(PerpError::InvalidCounterparty))?;
     settle_position(cp_info.key, &mut cp_header.collateral, &mut cp_positions[j], &market_key, &mut market)?;
     let cleared = clear_reservations(positions);
     if cleared > 0 {
@@ -212,7 +212,7 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots
     let mut counterparty = MarginAccountMut::load(cp_info, &exchange_key)?;
     let (header, positions) = account.split_mut();
     let (cp_header, cp_positions) = counterparty.split_mut();
-    let i = find_position(positions, &market_key).ok_or(error!(PerpError::NoPositionInMarket))?;
+    let i = find_position(positions, &market_key).ok_or_else(|| error!(PerpError::NoPositionInMarket))?;
     settle_position(info.key, &mut header.collateral, &mut positions[i], &market_key, &mut market)?;
     let h = account_health(header, positions, &[priced], ctx.remaining_accounts, now)?;
     require!(h.maintenance < 0, PerpError::NotLiquidatable);
@@ -222,14 +222,14 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots
     let mark = priced.mark;
     let fee_bps = market.liquidation_discount_bps.saturating_add(market.liquidation_insurance_fee_bps);
     let full_fee = early_deleverage_fee(h.equity, mark, book_price_per_lot, pos_lots > 0, lots, fee_bps)?
-        .ok_or(error!(PerpError::EarlyDeleverageNotNeeded))?;
+        .ok_or_else(|| error!(PerpError::EarlyDeleverageNotNeeded))?;
     // Offsetting at the mark leaves equity as it was; the fee never takes more than that, so
     // nobody else's collateral pays it.
     let fee = full_fee.min(floor_to_i64(h.equity.max(I80F48::ZERO))?);
 
     let j = find_position(cp_positions, &market_key);
     check_counterparty(&positions[i], j.map(|j| &cp_positions[j]), lots)?;
-    let j = j.ok_or(error!(PerpError::InvalidCounterparty))?;
+    let j = j.ok_or_else(|| error!(PerpError::InvalidCounterparty))?;
     settle_position(cp_info.key, &mut cp_header.collateral, &mut cp_positions[j], &market_key, &mut market)?;
     let cleared = clear_reservations(positions);
     if cleared > 0 {

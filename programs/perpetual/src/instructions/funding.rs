@@ -100,7 +100,7 @@ pub fn settle_funding<'info>(ctx: Context<'info, SettleFunding<'info>>) -> Resul
     let info: &'info AccountInfo<'info> = ctx.accounts.margin_account.as_ref();
     let mut account = MarginAccountMut::load(info, &market.exchange)?;
     let (header, positions) = account.split_mut();
-    let i = find_position(positions, &market_key).ok_or(error!(PerpError::NoPositionInMarket))?;
+    let i = find_position(positions, &market_key).ok_or_else(|| error!(PerpError::NoPositionInMarket))?;
     settle_position(info.key, &mut header.collateral, &mut positions[i], &market_key, &mut market)?;
     Ok(())
 }

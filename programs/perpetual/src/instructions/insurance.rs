@@ -50,7 +50,7 @@ pub fn withdraw(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
     let (mint, bump) = {
         let mut exchange = a.exchange.load_mut()?;
         require_keys_eq!(exchange.admin, a.authority.key(), PerpError::NotAdmin);
-        exchange.insurance_fund = exchange.insurance_fund.checked_sub(amount).ok_or(error!(PerpError::InsufficientInsurance))?;
+        exchange.insurance_fund = exchange.insurance_fund.checked_sub(amount).ok_or_else(|| error!(PerpError::InsufficientInsurance))?;
         emit!(InsuranceChanged { exchange: a.exchange.key(), delta: -(amount as i64), balance: exchange.insurance_fund, reason: 1 });
         (exchange.collateral_mint, exchange.bump)
     };

@@ -66,7 +66,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64,
     if cleared > 0 {
         emit!(ReservationsCleared { margin_account: liquidatee_info.key(), lots: cleared });
     }
-    let i = find_position(lq_positions, &market_key).ok_or(error!(PerpError::NoPositionInMarket))?;
+    let i = find_position(lq_positions, &market_key).ok_or_else(|| error!(PerpError::NoPositionInMarket))?;
     settle_position(liquidatee_info.key, &mut lq_header.collateral, &mut lq_positions[i], &market_key, &mut market)?;
     let cleared_health = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
     if cleared_health.maintenance >= 0 || lq_positions[i].base_lots == 0 {

@@ -25,7 +25,7 @@ pub fn handler<'info>(ctx: Context<'info, ReleaseReservations<'info>>, releases:
     check_trader(&ctx.accounts.approval, &exchange_key, &ctx.accounts.trader_authority)?;
     let mut market = ctx.accounts.market.load_mut()?;
     for release in &releases {
-        let info = ctx.remaining_accounts.get(release.maker_index as usize).ok_or(error!(PerpError::MakerIndexOutOfRange))?;
+        let info = ctx.remaining_accounts.get(release.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
         let mut account = MarginAccountMut::load(info, &exchange_key)?;
         let (_, positions) = account.split_mut();
         if let Some(i) = find_position(positions, &market_key) {

@@ -105,7 +105,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             fill.price_per_lot > 0 && within_band(fill.price_per_lot, band_reference, market.price_band_bps),
             PerpError::FillPriceOutsideBand
         );
-        let maker_info = makers.get(fill.maker_index as usize).ok_or(error!(PerpError::MakerIndexOutOfRange))?;
+        let maker_info = makers.get(fill.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
         require_keys_neq!(*maker_info.key, *taker_info.key, PerpError::SelfTrade);
         let taker_delta = match fill.taker_side {
             Side::Bid => fill.base_lots as i64,
@@ -165,7 +165,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     }
 
     for release in &args.releases {
-        let maker_info = makers.get(release.maker_index as usize).ok_or(error!(PerpError::MakerIndexOutOfRange))?;
+        let maker_info = makers.get(release.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
         require_keys_neq!(*maker_info.key, *taker_info.key, PerpError::SelfTrade);
         let mut maker = MarginAccountMut::load(maker_info, &exchange_key)?;
         let (_, maker_positions) = maker.split_mut();

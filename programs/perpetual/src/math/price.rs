@@ -34,11 +34,14 @@ pub fn confidence_too_wide(price: i64, conf: u64, max_conf_bps: u16) -> bool {
     (conf as i128) * 10_000 > (price as i128) * (max_conf_bps as i128)
 }
 
-/// True when `price_per_lot` lies within `band_bps` of `reference`.
+/// True when `price_per_lot` lies within `band_bps` of `reference` (false on overflow).
 pub fn within_band(price_per_lot: u64, reference: I80F48, band_bps: u16) -> bool {
-    let p = I80F48::from_num(price_per_lot);
-    let band = reference * I80F48::from_num(band_bps) / I80F48::from_num(10_000);
-    p >= reference - band && p <= reference + band
+    let Some(p) = I80F48::checked_from_num(price_per_lot) else { return false };
+    let band = reference.checked_mul_int(band_bps as i128).and_then(|v| v.checked_div_int(10_000));
+    match band.and_then(|b| Some((reference.checked_sub(b)?, reference.checked_add(b)?))) {
+        Some((lo, hi)) => p >= lo && p <= hi,
+        None => false,
+    }
 }
 
 #[cfg(test)]

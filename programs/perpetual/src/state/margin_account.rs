@@ -158,7 +158,7 @@ pub fn find_or_open_position(positions: &mut [Position], market_key: &Pubkey, ma
     if let Some(i) = find_position(positions, market_key) {
         return Ok(i);
     }
-    let i = positions.iter().position(|p| p.is_free()).ok_or(error!(PerpError::PositionCapacityReached))?;
+    let i = positions.iter().position(|p| p.is_free()).ok_or_else(|| error!(PerpError::PositionCapacityReached))?;
     positions[i] = Position {
         market: *market_key,
         cached_funding_index: market.funding_index,
