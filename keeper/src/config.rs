@@ -403,6 +403,10 @@ pub struct ListingAsset {
     pub pyth_oracle: Option<Pubkey>,
     pub base_decimals: u8,
     pub base_lot_size: u64,
+    /// Opening price, quote native units per lot: required without a spot index (the
+    /// market has no other price until it trades).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_price_per_lot: Option<u64>,
     /// Price history for its margins: one of `csv` and `coingecko`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csv: Option<PathBuf>,

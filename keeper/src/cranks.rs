@@ -262,3 +262,49 @@ pub async fn final_settlement<C: Chain>(chain: &mut C, exchange: &Pubkey, market
     result.record(r, &[]);
     Ok(result)
 }
+
+/// One asset to list: what `list_market` needs, and the daily closes for its margins.
+pub struct ListingInput {
+    pub symbol: String,
+    pub pyth_oracle: Option<Pubkey>,
+    pub base_decimals: u8,
+    pub base_lot_size: u64,
+    pub initial_price_per_lot: u64,
+    pub closes: Vec<u64>,
+}
+
+/// Lists each asset not yet listed (permissionless, paying the listing deposit from
+/// `lister_token`), then sets its margins from its history as the risk authority.
+pub async fn list_assets<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    mint: &Pubkey,
+    lister: &Keypair,
+    lister_token: &Pubkey,
+    risk_authority: &Keypair,
+    assets: &[ListingInput],
+) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    for asset in assets {
+        let symbol = sdk::symbol(&asset.symbol);
+        let market = sdk::market_address(exchange, &symbol);
+        if chain.account(&market).await?.is_none() {
+            let args = perpetual::instructions::ListMarketArgs {
+                symbol,
+                oracle_kind: if asset.pyth_oracle.is_some() { perpetual::OracleKind::PythLegacy } else { perpetual::OracleKind::None },
+                base_decimals: asset.base_decimals,
+                base_lot_size: asset.base_lot_size,
+                initial_price_per_lot: asset.initial_price_per_lot,
+            };
+            let oracle = asset.pyth_oracle.unwrap_or_default();
+            let r = chain.send(&[sdk::list_market(&lister.pubkey(), exchange, mint, lister_token, &oracle, args)], &[lister]).await;
+            result.record(r, &[PerpError::AccountAlreadyInitialized]);
+        } else {
+            result.skipped += 1;
+        }
+        if !asset.closes.is_empty() {
+            result.add(update_margins(chain, exchange, &market, risk_authority, &asset.closes).await?);
+        }
+    }
+    Ok(result)
+}

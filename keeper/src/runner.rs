@@ -13,7 +13,7 @@ use crate::discovery;
 use crate::metrics::Metrics;
 
 /// The loops, by the name the metrics use.
-pub const LOOPS: [&str; 5] = ["funding", "mark", "margins", "risk", "final_settlement"];
+pub const LOOPS: [&str; 6] = ["funding", "mark", "margins", "risk", "final_settlement", "listing"];
 
 fn interval(loops: &LoopsConfig, name: &str) -> Option<Duration> {
     LoopsConfig::interval(match name {
@@ -21,6 +21,7 @@ fn interval(loops: &LoopsConfig, name: &str) -> Option<Duration> {
         "mark" => loops.mark_secs,
         "margins" => loops.margins_secs,
         "risk" => loops.risk_secs,
+        "listing" => loops.listing_secs,
         _ => loops.final_settlement_secs,
     })
 }
@@ -60,6 +61,28 @@ pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, 
                 total.add(cranks::update_margins(chain, exchange, key, keeper, closes).await?);
             }
             Ok(total)
+        }
+        "listing" => {
+            let mut inputs = vec![];
+            for a in &cfg.listing.assets {
+                let source = a.csv.as_ref().map(|p| p.display().to_string()).or_else(|| a.coingecko.clone());
+                let closes = match source {
+                    Some(s) => crate::prices::load(&s).await.map_err(|e| ChainError::Rpc(e.to_string()))?,
+                    None => vec![],
+                };
+                let keep = cfg.margins.lookback_days as usize;
+                inputs.push(cranks::ListingInput {
+                    symbol: a.symbol.clone(),
+                    pyth_oracle: a.pyth_oracle,
+                    base_decimals: a.base_decimals,
+                    base_lot_size: a.base_lot_size,
+                    initial_price_per_lot: a.initial_price_per_lot.unwrap_or(0),
+                    closes: closes[closes.len().saturating_sub(keep)..].to_vec(),
+                });
+            }
+            let mint = cfg.exchange.collateral_mint.unwrap_or_default();
+            let lister_token = cfg.listing.lister_token.unwrap_or_default();
+            cranks::list_assets(chain, exchange, &mint, keeper, &lister_token, keeper, &inputs).await
         }
         "risk" => {
             let liquidator_account = perpetual::sdk::margin_account_address(exchange, &keeper.pubkey(), 0);

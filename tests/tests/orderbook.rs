@@ -350,3 +350,22 @@ async fn bad_order_input_is_refused_untouched() {
     let _ = perp_sdk::symbol("unused");
     finish(&mut env).await;
 }
+
+#[tokio::test]
+async fn a_delegate_places_and_cancels_but_a_stranger_cannot() {
+    let (mut env, book, u) = setup(2).await;
+    let (owner, stranger) = (&u[0], &u[1]);
+    let hot = solana_keypair::Keypair::new();
+    env.airdrop(&hot.pubkey(), 1_000_000_000).await;
+    let ix = perp_sdk::set_delegate(&owner.key(), &env.exchange, &owner.margin_account, hot.pubkey());
+    env.process(&[ix], &[&owner.owner]).await.unwrap();
+    let as_delegate = UserCookie { owner: hot.insecure_clone(), token_account: owner.token_account, margin_account: owner.margin_account };
+    let key = env.rest(&as_delegate, &book, Side::Bid, 95, 3).await;
+    assert_eq!(env.position(&owner.margin_account, &book.market.market).await.open_bid_lots, 3);
+    let as_stranger = UserCookie { owner: stranger.owner.insecure_clone(), token_account: owner.token_account, margin_account: owner.margin_account };
+    let ix = orderbook::sdk::cancel_order(&book.venue, &as_stranger.key(), &owner.margin_account, Side::Bid, key);
+    assert_refused(&mut env, &[ix], &[&as_stranger.owner], bcode(BookError::NotOwnerOrDelegate), "stranger cancels").await;
+    env.cancel(&as_delegate, &book, Side::Bid, key).await.expect("delegate cancels");
+    assert!(env.position(&owner.margin_account, &book.market.market).await.is_free());
+    finish(&mut env).await;
+}

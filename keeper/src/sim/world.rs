@@ -5,7 +5,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use orderbook::instructions::{CreateBookArgs, OrderType, PlaceOrderArgs};
 use orderbook::sdk::Venue;
 use orderbook::{SelfTradeBehavior, Side};
-use perpetual::instructions::{CreateMarketArgs, InitializeExchangeArgs, ListMarketArgs};
+use perpetual::instructions::{CreateMarketArgs, InitializeExchangeArgs};
 use perpetual::sdk;
 use perpetual::OracleKind;
 use pyth_sdk_solana::state::PriceStatus;
@@ -223,11 +223,20 @@ impl World {
         self.chain.send(&[sdk::create_market(&admin.pubkey(), &self.exchange, &eth_oracle, eth)], &[&admin]).await?;
         self.add_market("ETH-PERP", eth_oracle, OracleKind::SetPrice, 100, -2, 1_000.0, 0.001, 3_000.0).await?;
 
-        // MEME: no spot index, $0.50 opening price, lots of 1 MEME, tick $0.001; listed by anyone.
+        // MEME: no spot index, $0.50 opening price, lots of 1 MEME, tick $0.001; listed by
+        // anyone through the keeper's listing loop.
         let lister = self.lister.wallet.insecure_clone();
-        let args = ListMarketArgs { symbol: sdk::symbol("MEME-PERP"), oracle_kind: OracleKind::None, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: 500_000 };
-        let ix = sdk::list_market(&lister.pubkey(), &self.exchange, &self.mint, &self.lister.tokens, &Pubkey::default(), args);
-        self.chain.send(&[ix], &[&lister]).await?;
+        let keeper = self.keeper.insecure_clone();
+        let meme = crate::cranks::ListingInput {
+            symbol: "MEME-PERP".into(),
+            pyth_oracle: None,
+            base_decimals: 6,
+            base_lot_size: 1_000_000,
+            initial_price_per_lot: 500_000,
+            closes: vec![],
+        };
+        let (exchange, mint, tokens) = (self.exchange, self.mint, self.lister.tokens);
+        crate::cranks::list_assets(&mut self.chain, &exchange, &mint, &lister, &tokens, &keeper, &[meme]).await?;
         self.add_market("MEME-PERP", Pubkey::default(), OracleKind::None, 1_000, 0, 1_000_000.0, 1.0, 0.5).await?;
         Ok(())
     }
