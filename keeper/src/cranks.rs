@@ -97,11 +97,16 @@ pub async fn sample_marks<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<
 pub fn funding_rate_ppbh(m: &Market, now: i64) -> i64 {
     let index = m.index_price.get();
     let (ma, _) = m.cached_averages(now);
-    let premium = match (ma, index > 0) {
-        (Some(ma), true) => ma / index,
-        _ => I80F48::ZERO,
+    // ma / index / 8 hours, in parts per billion: multiply first, so a whole premium stays exact.
+    let wanted = match (ma, index > 0) {
+        (Some(ma), true) => ma
+            .checked_mul_int(1_000_000_000)
+            .and_then(|v| v.checked_div(index))
+            .and_then(|v| v.checked_div_int(8))
+            .map(|v| v.saturating_to_num::<i64>())
+            .unwrap_or(if ma > 0 { i64::MAX } else { i64::MIN }),
+        _ => 0,
     };
-    let wanted = (premium * I80F48::from_num(1_000_000_000i64) / I80F48::from_num(8)).saturating_to_num::<i64>();
     let window_open = now < m.funding_window_start_ts.saturating_add(m.funding_window_secs);
     let base = if window_open { m.funding_window_start_rate_ppbh } else { m.funding_rate_ppbh };
     let max = m.max_funding_rate_ppbh;

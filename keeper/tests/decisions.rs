@@ -55,7 +55,6 @@ fn assert_accepted(r: Result<TxOutput, ChainError>, what: &str) {
 
 /// What the risk scan reads: market views (cached index), margin accounts, insurance.
 struct Snapshot {
-    now: i64,
     markets: Vec<MarketView>,
     accounts: Vec<MarginView>,
     insurance: u64,
@@ -77,11 +76,10 @@ async fn exchange_state(w: &mut World) -> Exchange {
 
 async fn snapshot(w: &mut World) -> Snapshot {
     let exchange = w.exchange;
-    let now = w.chain.unix_time().await.unwrap();
     let markets = cranks::market_views(&mut w.chain, &exchange).await.unwrap();
     let accounts = discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap();
     let insurance = exchange_state(w).await.insurance_fund;
-    Snapshot { now, markets, accounts, insurance }
+    Snapshot { markets, accounts, insurance }
 }
 
 async fn margin(w: &mut World, key: &Pubkey) -> MarginView {
@@ -169,6 +167,7 @@ async fn set_price(w: &mut World, i: usize, dollars: f64) {
     assert_eq!(r.failed, 0, "update_funding: {r:?}");
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn place(w: &mut World, group: Group, who: usize, i: usize, side: Side, dollars: f64, lots: u64, order_type: OrderType, makers: &[Pubkey]) {
     let ticks = w.markets[i].ticks(dollars);
     let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
@@ -257,7 +256,6 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     let expected = lots_to_restore(h.maintenance, h.maint_requirement, mv.priced.mark, mm, m.liquidation_discount_bps, m.liquidation_insurance_fee_bps, m.liquidation_buffer_bps, LOTS).unwrap().max(1);
     assert_eq!(lots, expected);
     assert!(lots > 1 && lots < LOTS, "a partial takeover: {lots}");
-    eprintln!("DBG B h {:?} lots {lots}", h);
 
     // The book closes these lots near the mark and B's equity covers slippage and fee, so
     // the program refuses early deleveraging...
@@ -319,7 +317,6 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     let book = BookRef::parse(mv.book.as_ref().unwrap().1.as_slice()).unwrap();
     let close = close_price_per_lot(&book.bids, &book.asks, true, lots, book.header.tick_size);
     assert_eq!(close, 0, "the book cannot fill {lots} lots");
-    eprintln!("DBG C h {:?} lots {lots}", h);
     let full_fee = early_deleverage_fee(h.equity, mv.priced.mark, close, true, lots, fee_bps).unwrap().expect("the program's condition holds");
 
     let (c_before, cp_before, insurance_before) = (s.account(&c).header.collateral, s.account(&maker0).header.collateral, s.insurance);
@@ -360,7 +357,6 @@ async fn underwater_decisions_match_the_program() {
     let action = risk::decide(s.account(&d), &s.accounts, &s.markets, s.insurance).expect("D needs action");
     assert_eq!(action, Action::CoverWithInsurance { account: d });
     let deficit = ceil_to_i64(-h.equity).unwrap();
-    eprintln!("DBG D h {:?} deficit {deficit}", h);
     let d_before = s.account(&d).header.collateral;
     assert_accepted(send_action(&mut w, &s, &action, &liquidator).await, "the insurance cover");
     assert_eq!(margin(&mut w, &d).await.header.collateral, d_before + deficit);
@@ -402,7 +398,6 @@ async fn underwater_decisions_match_the_program() {
     let cash = price * I80F48::from_num(LOTS);
     assert_eq!(e_after.header.collateral - e_before, floor_to_i64(cash).unwrap());
     assert_eq!(cp_after.header.collateral - cp_before, -ceil_to_i64(cash).unwrap());
-    eprintln!("DBG E h {:?} coll {}", h, e_after.header.collateral);
     assert!((-1..=0).contains(&e_after.header.collateral), "bankruptcy price leaves E at zero: {}", e_after.header.collateral);
     // Nothing is left to do about E.
     let s = snapshot(&mut w).await;
@@ -522,7 +517,7 @@ async fn funding_rates_are_the_clamped_premium_and_within_the_programs_bounds() 
 /// 3,000,000 per lot, one fresh sample, the window closed at a current rate of 500,000) is
 /// exactly 15 / 3000 / 8 * 1e9 = 625,000 ppbh.
 #[test]
-#[ignore = "BUG: keeper/src/cranks.rs funding_rate_ppbh divides ma / index in I80F48 first (truncated to 2^-48) and floors after scaling by 1e9/8, so an exact premium of 625,000 ppbh comes out as 624,999"]
+// Regression test for a bug this suite found (now fixed).
 fn funding_rate_is_exact_for_a_whole_premium() {
     let mut m: Market = bytemuck::Zeroable::zeroed();
     let now = 1_767_229_440;

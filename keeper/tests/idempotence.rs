@@ -1,0 +1,524 @@
+//! Each crank run twice, or by two keepers at once, has the effect of one. Every check
+//! snapshots the bytes (and lamports and owner) of every account a crank can touch — the
+//! exchange and its vault, every market, book and oracle, every margin account and the
+//! lister's token account — and compares them after the repeat, at the same clock time.
+//!
+//! Two distinct keepers cannot both be the funding or deleveraging authority, so the race
+//! is modelled on the permissionless cranks (and the liquidation, which any account may
+//! take): each keeper reads the chain and builds its instructions from the same snapshot,
+//! then their transactions land interleaved.
+use std::collections::{BTreeMap, BTreeSet};
+
+use anchor_lang::prelude::{AccountMeta, Pubkey};
+use keeper::chain::{Chain, ChainError, TxOutput};
+use keeper::cranks::{self, CrankResult, RiskKeeper, ScanResult};
+use keeper::discovery::{self, MarginView};
+use keeper::risk::{self, Action, MarketView};
+use keeper::sim::world::{Actor, Group, World};
+use orderbook::instructions::OrderType;
+use orderbook::Side;
+use perpetual::error::PerpError;
+use perpetual::sdk;
+use perpetual::state::{Exchange, Market, MarketStatus};
+use solana_signer::Signer;
+
+const SOL: usize = 0;
+const ETH: usize = 1;
+const LOTS: u64 = 1_000;
+const USDC: u64 = keeper::sim::world::USDC;
+
+fn code(e: PerpError) -> u32 {
+    e.into()
+}
+
+#[track_caller]
+fn assert_refused(r: Result<TxOutput, ChainError>, e: PerpError) {
+    match r {
+        Err(err) => assert_eq!(err.custom_code(), Some(code(e)), "expected {e:?}, got {err}"),
+        Ok(_) => panic!("the program accepted what should be refused with {e:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_accepted(r: Result<TxOutput, ChainError>, what: &str) {
+    if let Err(e) = r {
+        panic!("the program refused {what}: {e}");
+    }
+}
+
+fn scan_counts(s: &ScanResult) -> [u32; 5] {
+    [s.liquidations, s.early_deleverages, s.deleverages, s.insurance_covers, s.failed]
+}
+
+// ---------------------------------------------------------------------------------------
+// Account snapshots.
+
+type Bytes = BTreeMap<Pubkey, Option<(u64, Pubkey, Vec<u8>)>>;
+
+/// Every account a crank can touch, with its lamports, owner and data (`None`: closed).
+async fn bytes(w: &mut World) -> Bytes {
+    let exchange = w.exchange;
+    let mut keys: BTreeSet<Pubkey> = [exchange, sdk::vault_address(&exchange), w.admin_tokens, w.lister.tokens].into_iter().collect();
+    for m in &w.markets {
+        keys.extend([m.market, m.book, m.oracle]);
+    }
+    keys.extend(w.makers.iter().chain(&w.takers).chain(&w.leveraged).chain([&w.liquidator]).map(|a| a.margin));
+    keys.extend(discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap().into_iter().map(|v| v.key));
+    keys.remove(&Pubkey::default());
+    let mut out = Bytes::new();
+    for k in keys {
+        let a = w.chain.account(&k).await.unwrap();
+        out.insert(k, a.map(|a| (a.lamports, a.owner, a.data)));
+    }
+    out
+}
+
+/// Names the accounts whose bytes differ, for a readable failure.
+#[track_caller]
+fn assert_same(before: &Bytes, after: &Bytes, what: &str) {
+    let changed: Vec<String> = before.keys().chain(after.keys()).collect::<BTreeSet<_>>().into_iter().filter(|k| before.get(k) != after.get(k)).map(|k| k.to_string()).collect();
+    assert!(changed.is_empty(), "{what} changed accounts: {changed:?}");
+}
+
+async fn margin(w: &mut World, key: &Pubkey) -> MarginView {
+    let data = w.chain.account_data(key).await.unwrap();
+    discovery::decode_margin(*key, &data).expect("a margin account")
+}
+
+async fn market_state(w: &mut World, i: usize) -> Option<Market> {
+    let key = w.markets[i].market;
+    discovery::decode_market(&w.chain.account_data(&key).await.unwrap())
+}
+
+async fn insurance(w: &mut World) -> u64 {
+    let data = w.chain.account_data(&w.exchange).await.unwrap();
+    bytemuck::pod_read_unaligned::<Exchange>(&data[8..8 + core::mem::size_of::<Exchange>()]).insurance_fund
+}
+
+fn lots_in(view: &MarginView, market: &Pubkey) -> i64 {
+    view.positions.iter().find(|p| !p.is_free() && p.market == *market).map(|p| p.base_lots).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Bringing the world to a state.
+
+async fn set_price(w: &mut World, i: usize, dollars: f64) {
+    w.markets[i].price = dollars;
+    w.publish_prices().await.unwrap();
+    let exchange = w.exchange;
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn place(w: &mut World, group: Group, who: usize, i: usize, side: Side, dollars: f64, lots: u64, order_type: OrderType, makers: &[Pubkey]) {
+    let ticks = w.markets[i].ticks(dollars);
+    let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
+    assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "an order");
+}
+
+async fn cancel_all(w: &mut World, group: Group, who: usize, i: usize) {
+    let venue = w.markets[i].venue(&w.exchange);
+    let a = w.actor_ref(group, who);
+    let (wallet, margin) = (a.wallet.insecure_clone(), a.margin);
+    let ix = orderbook::sdk::cancel_all_orders(&venue, &wallet.pubkey(), &margin, 32);
+    assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "cancel_all_orders");
+}
+
+/// A fresh world with every cached index current.
+async fn world(seed: u64) -> World {
+    let mut w = World::build(seed).await.unwrap();
+    w.chain.warp(60).await.unwrap();
+    set_price(&mut w, SOL, 150.0).await;
+    w
+}
+
+/// SOL at $150; one new account per deposit holds a 10 SOL long bought from maker 0. Then
+/// SOL falls to $136 (every long below maintenance, none underwater) and maker 1 bids a
+/// deep book just under it.
+async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
+    let mut w = world(seed).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[]).await;
+    let maker = w.makers[0].margin;
+    let mut longs = vec![];
+    for d in deposits {
+        let a = w.actor(d * USDC, true).await.unwrap();
+        longs.push(a.margin);
+        w.leveraged.push(a);
+        let idx = w.leveraged.len() - 1;
+        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker]).await;
+    }
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 136.0).await;
+    for px in [135.95, 135.90, 135.85] {
+        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide, &[]).await;
+    }
+    (w, longs)
+}
+
+/// ETH traded (taker 0 long 0.1 ETH from maker 0, maker 1 resting a bid) and then settled
+/// by the admin at its $3,000 index. Returns the accounts holding a slot in ETH.
+async fn settled_eth(seed: u64) -> (World, Vec<Pubkey>) {
+    let mut w = world(seed).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_001.0, 100, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 1, ETH, Side::Bid, 2_999.0, 50, OrderType::PostOnlySlide, &[]).await;
+    let maker = w.makers[0].margin;
+    place(&mut w, Group::Taker, 0, ETH, Side::Bid, 3_001.0, 100, OrderType::ImmediateOrCancel, &[maker]).await;
+    let admin = w.admin.insecure_clone();
+    let eth = w.markets[ETH].clone();
+    let ix = sdk::final_settle_market(&admin.pubkey(), &w.exchange, &eth.market, &eth.oracle, 2_940_000, 3_060_000);
+    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "final_settle_market");
+    let state = market_state(&mut w, ETH).await.unwrap();
+    assert_eq!(state.status, MarketStatus::FinalSettlement as u8);
+    let exchange = w.exchange;
+    let holders: Vec<Pubkey> = discovery::margin_accounts(&mut w.chain, &exchange)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.positions.iter().any(|p| p.market == eth.market))
+        .map(|v| v.key)
+        .collect();
+    assert_eq!(holders.len(), 3, "maker 0 (short), maker 1 (a resting bid), taker 0 (long)");
+    (w, holders)
+}
+
+/// One `cranks::risk_scan` as the world's keeper (the deleveraging authority).
+async fn scan(w: &mut World, liquidator: &Actor) -> ScanResult {
+    let authority = w.keeper.insecure_clone();
+    let k = RiskKeeper { exchange: w.exchange, authority: &authority, liquidator: &liquidator.wallet, liquidator_account: liquidator.margin };
+    cranks::risk_scan(&mut w.chain, &k).await.unwrap()
+}
+
+fn clone_actor(a: &Actor) -> Actor {
+    Actor { wallet: a.wallet.insecure_clone(), tokens: a.tokens, margin: a.margin }
+}
+
+// ---------------------------------------------------------------------------------------
+// Each crank twice.
+
+#[tokio::test]
+async fn funding_mark_and_rate_cranks_run_twice_change_nothing_the_second_time() {
+    let mut w = world(21).await;
+    let exchange = w.exchange;
+    let keeper = w.keeper.insecure_clone();
+    // Quotes above the index, so the rates the keeper sets are not zero.
+    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide, &[]).await;
+    w.chain.warp(60).await.unwrap();
+    w.publish_prices().await.unwrap();
+
+    // update_funding: the first run moves every live market's funding index and cached
+    // index; the second, in the same second, is accepted and writes the same bytes.
+    let s0 = bytes(&mut w).await;
+    let r1 = cranks::update_funding(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(r1, CrankResult { sent: 3, skipped: 0, failed: 0 });
+    let s1 = bytes(&mut w).await;
+    assert_ne!(s0, s1, "the first update_funding had an effect");
+    let r2 = cranks::update_funding(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(r2, CrankResult { sent: 3, skipped: 0, failed: 0 }, "accepted as a no-op");
+    assert_same(&s1, &bytes(&mut w).await, "a second update_funding");
+
+    // sample_marks: one sample per book this minute; the second run is refused for each
+    // (MarkSampleTooEarly) and counted as skipped.
+    let r1 = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(r1, CrankResult { sent: 3, skipped: 0, failed: 0 });
+    let s1 = bytes(&mut w).await;
+    let counts: Vec<u32> = [SOL, ETH].iter().map(|&i| s_count(&s1, &w.markets[i].market)).collect();
+    assert_eq!(counts, vec![1, 1]);
+    let r2 = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(r2, CrankResult { sent: 0, skipped: 3, failed: 0 });
+    assert_same(&s1, &bytes(&mut w).await, "a second sample_marks");
+
+    // set_funding_rates: the first run sets SOL's and ETH's rates from their premium; the
+    // second finds them current and sends nothing.
+    let r1 = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await.unwrap();
+    assert_eq!(r1, CrankResult { sent: 2, skipped: 0, failed: 0 });
+    let s1 = bytes(&mut w).await;
+    for i in [SOL, ETH] {
+        assert!(market_state(&mut w, i).await.unwrap().funding_rate_ppbh > 0);
+    }
+    let sent_before = w.chain.transactions;
+    let r2 = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await.unwrap();
+    assert_eq!(r2, CrankResult { sent: 0, skipped: 2, failed: 0 });
+    assert_eq!(w.chain.transactions, sent_before, "no transaction at all");
+    assert_same(&s1, &bytes(&mut w).await, "a second set_funding_rates");
+
+    // Two instances of the funding keeper reading the same market at once both send the
+    // same rate: the program accepts the second, and it changes nothing.
+    w.chain.warp(60).await.unwrap();
+    w.publish_prices().await.unwrap();
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+    let now = w.chain.unix_time().await.unwrap();
+    let eth = w.markets[ETH].clone();
+    let state = market_state(&mut w, ETH).await.unwrap();
+    let rate = cranks::funding_rate_ppbh(&state, now);
+    let ix = sdk::set_funding_rate(&keeper.pubkey(), &exchange, &eth.market, &eth.oracle, rate);
+    assert_accepted(w.chain.send(std::slice::from_ref(&ix), &[&keeper]).await, "instance A's rate");
+    let s1 = bytes(&mut w).await;
+    assert_accepted(w.chain.send(&[ix], &[&keeper]).await, "instance B's identical rate");
+    assert_same(&s1, &bytes(&mut w).await, "the same rate set twice");
+}
+
+/// `mark_sample_count` of a market in a snapshot.
+fn s_count(s: &Bytes, market: &Pubkey) -> u32 {
+    let (_, _, data) = s[market].as_ref().unwrap();
+    discovery::decode_market(data).unwrap().mark_sample_count
+}
+
+#[tokio::test]
+async fn risk_scan_run_twice_acts_once() {
+    let (mut w, longs) = liquidatable_longs(22, &[200, 200]).await;
+    let (a, b) = (longs[0], longs[1]);
+    let sol = w.markets[SOL].market;
+    let liquidator = clone_actor(&w.liquidator);
+
+    // A deep book: the scan takes over part of both longs; the second scan finds both
+    // restored and sends nothing.
+    let r1 = scan(&mut w, &liquidator).await;
+    assert_eq!(scan_counts(&r1), [2, 0, 0, 0, 0], "{r1:?}");
+    let (la, lb) = (lots_in(&margin(&mut w, &a).await, &sol), lots_in(&margin(&mut w, &b).await, &sol));
+    assert!(la > 0 && la < LOTS as i64 && la == lb, "partial takeovers: {la} {lb}");
+    let s1 = bytes(&mut w).await;
+    let sent_before = w.chain.transactions;
+    let r2 = scan(&mut w, &liquidator).await;
+    assert_eq!(scan_counts(&r2), [0; 5], "{r2:?}");
+    assert_eq!(w.chain.transactions, sent_before, "no transaction at all");
+    assert_same(&s1, &bytes(&mut w).await, "a second risk scan");
+
+    // A thin book and a further fall: a new long is early-deleveraged once.
+    let (mut w, longs) = liquidatable_longs(23, &[200]).await;
+    let c = longs[0];
+    cancel_all(&mut w, Group::Maker, 1, SOL).await;
+    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide, &[]).await;
+    let liquidator = clone_actor(&w.liquidator);
+    let r1 = scan(&mut w, &liquidator).await;
+    assert_eq!(scan_counts(&r1), [0, 1, 0, 0, 0], "{r1:?}");
+    assert!(lots_in(&margin(&mut w, &c).await, &sol) < LOTS as i64);
+    let s1 = bytes(&mut w).await;
+    let r2 = scan(&mut w, &liquidator).await;
+    assert_eq!(scan_counts(&r2), [0; 5], "{r2:?}");
+    assert_same(&s1, &bytes(&mut w).await, "a second risk scan after early deleveraging");
+}
+
+#[tokio::test]
+async fn final_settlement_run_twice_settles_once() {
+    let (mut w, holders) = settled_eth(24).await;
+    let exchange = w.exchange;
+    let eth = w.markets[ETH].clone();
+    let (mint, lister_tokens) = (w.mint, w.admin_tokens);
+    let s0 = bytes(&mut w).await;
+    let r1 = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    // Three positions, the book, the fee sweep and the market.
+    assert_eq!(r1, CrankResult { sent: 6, skipped: 0, failed: 0 });
+    let s1 = bytes(&mut w).await;
+    assert_eq!(s1[&eth.market], None, "the market closed");
+    assert_eq!(s1[&eth.book], None, "the book closed");
+    for h in &holders {
+        assert!(margin(&mut w, h).await.positions.iter().all(|p| p.market != eth.market));
+        assert_ne!(s0[h], s1[h], "{h} was settled");
+    }
+    let sent_before = w.chain.transactions;
+    let r2 = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    assert_eq!(r2, CrankResult::default());
+    assert_eq!(w.chain.transactions, sent_before, "no transaction at all");
+    assert_same(&s1, &bytes(&mut w).await, "a second final settlement");
+}
+
+// ---------------------------------------------------------------------------------------
+// Two keepers at once.
+
+#[tokio::test]
+async fn two_keepers_sampling_in_the_same_minute_record_one_sample() {
+    let mut w = world(25).await;
+    let exchange = w.exchange;
+    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide, &[]).await;
+    w.chain.warp(60).await.unwrap();
+    w.publish_prices().await.unwrap();
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+
+    // Both keepers discover the markets and build their sample instructions first.
+    let mut plans = vec![];
+    for _keeper in 0..2 {
+        let mut ixs = vec![];
+        for (key, m) in discovery::markets(&mut w.chain, &exchange).await.unwrap() {
+            if m.book != Pubkey::default() && m.status != MarketStatus::FinalSettlement as u8 {
+                ixs.push(orderbook::sdk::sample_mark(&orderbook::sdk::Venue { book: m.book, market: key, oracle: m.oracle, exchange }));
+            }
+        }
+        plans.push(ixs);
+    }
+    assert_eq!(plans[0].len(), 3);
+    assert_eq!(plans[0], plans[1], "the same snapshot, the same instructions");
+    let (mut applied, mut refused) = (0, 0);
+    for (k, (ix_a, ix_b)) in plans[0].iter().zip(&plans[1]).enumerate() {
+        // Keeper A lands first on even markets, keeper B on odd ones.
+        let (first, second) = if k % 2 == 0 { (ix_a, ix_b) } else { (ix_b, ix_a) };
+        assert_accepted(w.chain.send(std::slice::from_ref(first), &[]).await, "the first sample");
+        applied += 1;
+        let s = bytes(&mut w).await;
+        assert_refused(w.chain.send(std::slice::from_ref(second), &[]).await, PerpError::MarkSampleTooEarly);
+        refused += 1;
+        assert_same(&s, &bytes(&mut w).await, "the racing sample");
+    }
+    assert_eq!((applied, refused), (3, 3));
+    for i in [SOL, ETH] {
+        let m = market_state(&mut w, i).await.unwrap();
+        assert_eq!(m.mark_sample_count, 1, "one sample in {}", m.symbol_str());
+        assert_eq!(m.mark_samples.iter().filter(|s| s.ts != 0).count(), 1);
+    }
+    // And the keepers' own crank, run by either afterwards, is skipped everywhere.
+    let r = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(r, CrankResult { sent: 0, skipped: 3, failed: 0 });
+}
+
+#[tokio::test]
+async fn two_keepers_settling_one_market_close_each_position_once() {
+    let (mut w, holders) = settled_eth(26).await;
+    let exchange = w.exchange;
+    let eth = w.markets[ETH].clone();
+    let state = market_state(&mut w, ETH).await.unwrap();
+    let price = state.settlement_price.get().to_num::<i64>();
+    assert_eq!(price, 3_000_000, "settled at the $3,000 index, per 0.001 ETH lot");
+    let mut expected = BTreeMap::new();
+    for h in &holders {
+        let v = margin(&mut w, h).await;
+        expected.insert(*h, v.header.collateral + price * lots_in(&v, &eth.market));
+    }
+
+    // Both keepers list the positions from the same snapshot, then land interleaved:
+    // A, B on the first; B, A on the second; A, B on the third.
+    let mut plans: Vec<Vec<_>> = vec![];
+    for _keeper in 0..2 {
+        let views = discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap();
+        plans.push(views.iter().filter(|v| v.positions.iter().any(|p| p.market == eth.market)).map(|v| (v.key, sdk::settle_final_position(&eth.market, &v.key))).collect());
+    }
+    assert_eq!(plans[0].len(), 3);
+    let mut closed: BTreeMap<Pubkey, u32> = BTreeMap::new();
+    let mut refused = 0;
+    for (k, (plan_a, plan_b)) in plans[0].iter().zip(&plans[1]).enumerate() {
+        let order = if k % 2 == 0 { [plan_a, plan_b] } else { [plan_b, plan_a] };
+        for (n, (key, ix)) in order.into_iter().cloned().enumerate() {
+            let s = bytes(&mut w).await;
+            let r = w.chain.send(&[ix], &[]).await;
+            if n == 0 {
+                assert_accepted(r, "the first close of a position");
+                *closed.entry(key).or_default() += 1;
+            } else {
+                assert_refused(r, PerpError::NoPositionInMarket);
+                refused += 1;
+                assert_same(&s, &bytes(&mut w).await, "the racing close");
+            }
+        }
+    }
+    assert_eq!(closed.values().copied().collect::<Vec<_>>(), vec![1, 1, 1], "each position closed once");
+    assert_eq!(refused, 3);
+    for (h, collateral) in &expected {
+        let v = margin(&mut w, h).await;
+        assert_eq!(v.header.collateral, *collateral, "{h} settled exactly once");
+        assert!(v.positions.iter().all(|p| p.market != eth.market));
+    }
+    let m = market_state(&mut w, ETH).await.unwrap();
+    assert_eq!((m.open_slots, m.open_interest_lots), (0, 0));
+
+    // Then each runs the whole crank: A closes book and market, B finds nothing to do.
+    let (mint, lister_tokens) = (w.mint, w.admin_tokens);
+    let ra = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    assert_eq!(ra, CrankResult { sent: 3, skipped: 0, failed: 0 }, "book, fees, market");
+    let s = bytes(&mut w).await;
+    let rb = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    assert_eq!(rb, CrankResult::default());
+    assert_same(&s, &bytes(&mut w).await, "the second keeper's final settlement");
+}
+
+/// What one scanner would send for `action`, built as `cranks::risk_scan` builds it.
+fn scanner_ix(w: &World, markets: &[MarketView], accounts: &[MarginView], action: &Action, liquidator: &Actor) -> anchor_lang::solana_program::instruction::Instruction {
+    let health = |key: &Pubkey, skip: &Pubkey| -> Vec<AccountMeta> {
+        let view = accounts.iter().find(|a| a.key == *key).unwrap();
+        sdk::health_metas(&view.positions, &[*skip], |_| None).into_iter().filter(|m| markets.iter().any(|v| v.key == m.pubkey)).collect()
+    };
+    let market_of = |key: &Pubkey| markets.iter().find(|m| m.key == *key).unwrap();
+    match action {
+        Action::Liquidate { account, market, lots } => sdk::liquidate(
+            &w.exchange,
+            market,
+            &market_of(market).market.oracle,
+            account,
+            &liquidator.margin,
+            &liquidator.wallet.pubkey(),
+            *lots,
+            health(account, market),
+            health(&liquidator.margin, market),
+        ),
+        Action::EarlyDeleverage { account, market, counterparty, lots } => {
+            let m = market_of(market);
+            let venue = orderbook::sdk::Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange: w.exchange };
+            orderbook::sdk::early_deleverage(&venue, account, counterparty, &w.keeper.pubkey(), *lots, health(account, market))
+        }
+        other => panic!("not expected here: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn two_scanners_on_one_snapshot_act_once() {
+    let (mut w, longs) = liquidatable_longs(27, &[200, 200]).await;
+    let (a, c) = (longs[0], longs[1]);
+    let sol = w.markets[SOL].market;
+    let exchange = w.exchange;
+    // Scanner A liquidates with the world's liquidator, scanner B with its own account.
+    let liq_a = clone_actor(&w.liquidator);
+    let liq_b = w.actor(200_000 * USDC, true).await.unwrap();
+
+    // Both read the chain and decide on the same snapshot.
+    let mut decisions = vec![];
+    for _scanner in 0..2 {
+        let markets = cranks::market_views(&mut w.chain, &exchange).await.unwrap();
+        let accounts = discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap();
+        let ins = insurance(&mut w).await;
+        let view = accounts.iter().find(|v| v.key == a).unwrap();
+        let action = risk::decide(view, &accounts, &markets, ins).expect("liquidatable");
+        decisions.push((markets, accounts, action));
+    }
+    assert_eq!(decisions[0].2, decisions[1].2, "the same snapshot, the same decision");
+    let Action::Liquidate { lots, .. } = decisions[0].2 else { panic!("{:?}", decisions[0].2) };
+    let ix_a = scanner_ix(&w, &decisions[0].0, &decisions[0].1, &decisions[0].2, &liq_a);
+    let ix_b = scanner_ix(&w, &decisions[1].0, &decisions[1].1, &decisions[1].2, &liq_b);
+    let (wa, wb) = (liq_a.wallet.insecure_clone(), liq_b.wallet.insecure_clone());
+    let ins0 = insurance(&mut w).await;
+    assert_accepted(w.chain.send(&[ix_a], &[&wa]).await, "scanner A's liquidation");
+    let s = bytes(&mut w).await;
+    assert_refused(w.chain.send(&[ix_b], &[&wb]).await, PerpError::NotLiquidatable);
+    assert_same(&s, &bytes(&mut w).await, "scanner B's liquidation");
+    assert_eq!(lots_in(&margin(&mut w, &a).await, &sol), (LOTS - lots) as i64, "taken over once");
+    assert_eq!(lots_in(&margin(&mut w, &liq_a.margin).await, &sol), lots as i64);
+    assert_eq!(lots_in(&margin(&mut w, &liq_b.margin).await, &sol), 0);
+    assert!(insurance(&mut w).await > ins0, "one insurance fee");
+
+    // A thin book: both scanners choose early deleveraging for the other long; the
+    // deleveraging authority's two instances race, and the second finds it restored.
+    cancel_all(&mut w, Group::Maker, 1, SOL).await;
+    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide, &[]).await;
+    let mut ixs = vec![];
+    for _scanner in 0..2 {
+        let markets = cranks::market_views(&mut w.chain, &exchange).await.unwrap();
+        let accounts = discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap();
+        let ins = insurance(&mut w).await;
+        let view = accounts.iter().find(|v| v.key == c).unwrap();
+        let action = risk::decide(view, &accounts, &markets, ins).expect("liquidatable");
+        assert!(matches!(action, Action::EarlyDeleverage { .. }), "{action:?}");
+        ixs.push((scanner_ix(&w, &markets, &accounts, &action, &liq_a), action));
+    }
+    assert_eq!(ixs[0], ixs[1]);
+    let Action::EarlyDeleverage { lots, counterparty, .. } = ixs[0].1 else { unreachable!() };
+    let cp_before = lots_in(&margin(&mut w, &counterparty).await, &sol);
+    let keeper = w.keeper.insecure_clone();
+    assert_accepted(w.chain.send(&[ixs[0].0.clone()], &[&keeper]).await, "the first early deleveraging");
+    let s = bytes(&mut w).await;
+    assert_refused(w.chain.send(&[ixs[1].0.clone()], &[&keeper]).await, PerpError::NotLiquidatable);
+    assert_same(&s, &bytes(&mut w).await, "the racing early deleveraging");
+    assert_eq!(lots_in(&margin(&mut w, &c).await, &sol), (LOTS - lots) as i64, "offset once");
+    assert_eq!(lots_in(&margin(&mut w, &counterparty).await, &sol), cp_before + lots as i64);
+}
