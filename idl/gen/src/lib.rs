@@ -40,6 +40,10 @@ pub fn build(root: &Path, package: &str) -> Result<Value, String> {
     let out = Command::new(env!("CARGO"))
         .args(["test", "--locked", "-p", package, "--features", "idl-build", "__anchor_private_print_idl", "--", "--show-output", "--quiet", "--test-threads=1"])
         .current_dir(root)
+        // Its own target directory: programs are cdylib+lib, so their rlibs have unhashed
+        // names, and an idl-build variant written into the shared directory would replace
+        // the one other crates (and their doctests) link against.
+        .env("CARGO_TARGET_DIR", root.join("target").join("idl-build"))
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
