@@ -5,7 +5,6 @@ use anchor_lang::prelude::Pubkey;
 use orderbook::sdk::Venue;
 use perpetual::controller::health::PricedMarket;
 use perpetual::error::PerpError;
-use perpetual::math::I80F48;
 use perpetual::sdk;
 use perpetual::state::{Market, MarketStatus};
 use solana_keypair::Keypair;

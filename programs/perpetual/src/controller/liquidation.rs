@@ -9,9 +9,9 @@ use crate::state::{Market, Position};
 /// Drops every open-order reservation of the account. Its resting orders can then never
 /// fill: `perpetual` refuses them per fill and the book cancels them when met.
 pub fn clear_reservations(positions: &mut [Position]) -> u64 {
-    let mut cleared = 0;
+    let mut cleared = 0u64;
     for p in positions.iter_mut().filter(|p| !p.is_free()) {
-        cleared += p.open_bid_lots + p.open_ask_lots;
+        cleared = cleared.saturating_add(p.open_bid_lots).saturating_add(p.open_ask_lots);
         p.open_bid_lots = 0;
         p.open_ask_lots = 0;
     }
@@ -83,7 +83,8 @@ pub fn lots_to_restore(h0: I80F48, r0: I80F48, p: I80F48, mm_bps: u16, discount_
     }
     let per_lot = checked(p.checked_mul(gain.checked_add(b * mm).unwrap_or(I80F48::MAX)))?;
     let q = checked(need.checked_div(per_lot).and_then(|v| v.checked_ceil()))?;
-    Ok(q.to_num::<u64>().min(position_lots))
+    // More lots than fit in u64 means the whole position.
+    Ok(q.checked_to_num::<u64>().unwrap_or(u64::MAX).min(position_lots))
 }
 
 /// The early-deleveraging condition from the listings paper, for `lots` of a position

@@ -80,13 +80,19 @@ impl Market {
     }
 
     /// Moves the stable price toward `target` by at most `STABLE_PRICE_STEP_BPS`.
-    pub fn step_stable_price(&mut self, target: I80F48) {
+    pub fn step_stable_price(&mut self, target: I80F48) -> Result<()> {
         let stable = self.stable_price.get();
         if stable <= 0 {
             self.stable_price.set(target);
-            return;
+            return Ok(());
         }
-        let step = stable * I80F48::from_num(crate::instructions::params::STABLE_PRICE_STEP_BPS) / I80F48::from_num(10_000);
-        self.stable_price.set(target.clamp(stable - step, stable + step));
+        let step = crate::error::checked(
+            stable
+                .checked_mul_int(crate::instructions::params::STABLE_PRICE_STEP_BPS as i128)
+                .and_then(|v| v.checked_div_int(10_000)),
+        )?;
+        let (lo, hi) = crate::error::checked(stable.checked_sub(step).zip(stable.checked_add(step)))?;
+        self.stable_price.set(target.clamp(lo, hi));
+        Ok(())
     }
 }

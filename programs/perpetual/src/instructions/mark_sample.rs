@@ -59,7 +59,7 @@ pub fn handler(ctx: Context<RecordMarkSample>, mid_per_lot: Option<u64>) -> Resu
     let mark_index = m.has_index().then_some(prices.index);
     let mark = mark::mark_price(mark_index, f, ma, m.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
     m.mark_price = mark.into();
-    m.step_stable_price(prices.index);
+    m.step_stable_price(prices.index)?;
     emit!(MarkSampled {
         market: a.market.key(),
         slot: slot as u8,

@@ -107,9 +107,10 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         );
         let maker_info = makers.get(fill.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
         require_keys_neq!(*maker_info.key, *taker_info.key, PerpError::SelfTrade);
+        let lots = checked(i64::try_from(fill.base_lots).ok())?;
         let taker_delta = match fill.taker_side {
-            Side::Bid => fill.base_lots as i64,
-            Side::Ask => -(fill.base_lots as i64),
+            Side::Bid => lots,
+            Side::Ask => -lots,
         };
         if status == MarketStatus::ReduceOnly {
             require!(reduces(taker_positions[ti].base_lots, taker_delta), PerpError::MarketReduceOnly);
@@ -207,8 +208,11 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             require!(!increases && shrank_without_flip(lots_before, lots_after), PerpError::MarginRuleViolated);
             let p = priced.mark;
             let trade_equity = checked(
-                p.checked_mul(I80F48::from_num(lots_after - lots_before))
-                    .and_then(|v| v.checked_add(I80F48::from_num(collateral_after - collateral_before))),
+                lots_after
+                    .checked_sub(lots_before)
+                    .and_then(|d| p.checked_mul(I80F48::from_num(d)))
+                    .zip(collateral_after.checked_sub(collateral_before))
+                    .and_then(|(v, c)| v.checked_add(I80F48::from_num(c))),
             )?;
             let equity_before = checked(health.equity.checked_sub(trade_equity))?;
             let req_after_here = requirement(lots_after, &priced.risk, &priced.at_mark(), HealthKind::Maintenance)?;

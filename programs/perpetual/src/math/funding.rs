@@ -32,7 +32,7 @@ pub fn collateral_change(owed: I80F48) -> Result<i64> {
     if owed >= 0 {
         Ok(-ceil_to_i64(owed)?)
     } else {
-        floor_to_i64(-owed)
+        floor_to_i64(checked(owed.checked_neg())?)
     }
 }
 

@@ -1,0 +1,479 @@
+//! A keeper restarted mid-run finishes the job, and does nothing twice.
+//!
+//! The keeper holds no state between runs: every crank rediscovers what to do from the
+//! chain. A stop mid-run is modelled by `StopsAfter`, a chain that lets the first `n`
+//! transactions of a crank land and then loses every later one (the process died: nothing
+//! more reaches the cluster). The crank and the `StopsAfter` are then dropped and a fresh
+//! crank runs against the same chain, as a restarted process would.
+//!
+//! Each restart is checked three ways:
+//! - the counts: the restart sends exactly what the stopped run did not, and refuses or
+//!   skips what it did;
+//! - the bytes (lamports, owner, data) of every account a crank can touch: the accounts the
+//!   stopped run finished are not touched again, and the final state equals that of a keeper
+//!   which never stopped (a second world built from the same seed);
+//! - a further run sends nothing and changes nothing.
+use std::collections::{BTreeMap, BTreeSet};
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use keeper::chain::embedded::EmbeddedChain;
+use keeper::chain::{Chain, ChainError, Filter, TxOutput};
+use keeper::cranks::{self, CrankResult, RiskKeeper, ScanResult};
+use keeper::discovery::{self, MarginView};
+use keeper::sim::world::{Actor, Group, World};
+use orderbook::instructions::OrderType;
+use orderbook::Side;
+use perpetual::sdk;
+use perpetual::state::{Market, MarketStatus};
+use solana_account::Account;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+const SOL: usize = 0;
+const ETH: usize = 1;
+const LOTS: u64 = 1_000;
+const USDC: u64 = keeper::sim::world::USDC;
+
+// ---------------------------------------------------------------------------------------
+// A keeper that stops.
+
+/// The embedded chain as a keeper that stops after `budget` transactions sees it: reads
+/// work, the first `budget` sends land (or are refused) as usual, and every later send is
+/// lost before it reaches the chain.
+struct StopsAfter<'c> {
+    chain: &'c mut EmbeddedChain,
+    budget: usize,
+    /// Transactions that reached the chain.
+    reached: usize,
+    /// Transactions lost after the stop.
+    lost: usize,
+}
+
+impl<'c> StopsAfter<'c> {
+    fn new(chain: &'c mut EmbeddedChain, budget: usize) -> Self {
+        Self { chain, budget, reached: 0, lost: 0 }
+    }
+}
+
+impl Chain for StopsAfter<'_> {
+    fn payer(&self) -> &Keypair {
+        self.chain.payer()
+    }
+
+    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, ChainError> {
+        if self.reached == self.budget {
+            self.lost += 1;
+            return Err(ChainError::Rpc("the keeper stopped".into()));
+        }
+        self.reached += 1;
+        self.chain.send(ixs, signers).await
+    }
+
+    async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
+        self.chain.account(key).await
+    }
+
+    async fn program_accounts(&mut self, program: &Pubkey, filters: &[Filter]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        self.chain.program_accounts(program, filters).await
+    }
+
+    async fn unix_time(&mut self) -> Result<i64, ChainError> {
+        self.chain.unix_time().await
+    }
+
+    async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError> {
+        self.chain.minimum_balance(len).await
+    }
+}
+
+#[track_caller]
+fn assert_accepted(r: Result<TxOutput, ChainError>, what: &str) {
+    if let Err(e) = r {
+        panic!("the program refused {what}: {e}");
+    }
+}
+
+fn scan_counts(s: &ScanResult) -> [u32; 5] {
+    [s.liquidations, s.early_deleverages, s.deleverages, s.insurance_covers, s.failed]
+}
+
+// ---------------------------------------------------------------------------------------
+// Account snapshots.
+
+type Bytes = BTreeMap<Pubkey, Option<(u64, Pubkey, Vec<u8>)>>;
+
+/// Every account a crank can touch, with its lamports, owner and data (`None`: closed).
+async fn bytes(w: &mut World) -> Bytes {
+    let exchange = w.exchange;
+    let mut keys: BTreeSet<Pubkey> = [exchange, sdk::vault_address(&exchange), w.admin_tokens, w.lister.tokens].into_iter().collect();
+    for m in &w.markets {
+        keys.extend([m.market, m.book, m.oracle]);
+    }
+    keys.extend(w.makers.iter().chain(&w.takers).chain(&w.leveraged).chain([&w.liquidator]).map(|a| a.margin));
+    keys.extend(discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap().into_iter().map(|v| v.key));
+    keys.remove(&Pubkey::default());
+    let mut out = Bytes::new();
+    for k in keys {
+        let a = w.chain.account(&k).await.unwrap();
+        out.insert(k, a.map(|a| (a.lamports, a.owner, a.data)));
+    }
+    out
+}
+
+/// A snapshot as it compares across two worlds built from one seed. Two fields are not
+/// the seed's: a book records its rent payer, the chain's fee payer (a fresh key per chain),
+/// and a Pyth account written by the simulation's publisher carries uninitialised struct
+/// padding. Neither is written by a crank, so the book's payer is zeroed and Pyth accounts
+/// are left out.
+fn across_worlds(b: &Bytes) -> Bytes {
+    let creator = 8 + std::mem::offset_of!(orderbook::state::Book, creator);
+    b.iter()
+        .filter(|(_, a)| !a.as_ref().is_some_and(|(_, owner, _)| perpetual::state::PYTH_PROGRAM_IDS.contains(owner)))
+        .map(|(k, a)| {
+            let a = a.clone().map(|(lamports, owner, mut data)| {
+                if owner == orderbook::ID && data.len() >= creator + 32 {
+                    data[creator..creator + 32].fill(0);
+                }
+                (lamports, owner, data)
+            });
+            (*k, a)
+        })
+        .collect()
+}
+
+/// The accounts whose bytes differ between two snapshots.
+fn changed(before: &Bytes, after: &Bytes) -> BTreeSet<Pubkey> {
+    before.keys().chain(after.keys()).filter(|k| before.get(k) != after.get(k)).copied().collect()
+}
+
+#[track_caller]
+fn assert_same(before: &Bytes, after: &Bytes, what: &str) {
+    let c = changed(before, after);
+    assert!(c.is_empty(), "{what} changed accounts: {c:?}");
+}
+
+async fn margin(w: &mut World, key: &Pubkey) -> MarginView {
+    let data = w.chain.account_data(key).await.unwrap();
+    discovery::decode_margin(*key, &data).expect("a margin account")
+}
+
+async fn market_state(w: &mut World, i: usize) -> Option<Market> {
+    let key = w.markets[i].market;
+    discovery::decode_market(&w.chain.account_data(&key).await.unwrap())
+}
+
+fn lots_in(view: &MarginView, market: &Pubkey) -> i64 {
+    view.positions.iter().find(|p| !p.is_free() && p.market == *market).map(|p| p.base_lots).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Bringing a world to a state (as in `idempotence.rs`; every key comes from the seed, so
+// two worlds from one seed are byte for byte the same).
+
+async fn set_price(w: &mut World, i: usize, dollars: f64) {
+    w.markets[i].price = dollars;
+    w.publish_prices().await.unwrap();
+    let exchange = w.exchange;
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn place(w: &mut World, group: Group, who: usize, i: usize, side: Side, dollars: f64, lots: u64, order_type: OrderType, makers: &[Pubkey]) {
+    let ticks = w.markets[i].ticks(dollars);
+    let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
+    assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "an order");
+}
+
+async fn world(seed: u64) -> World {
+    let mut w = World::build(seed).await.unwrap();
+    w.chain.warp(60).await.unwrap();
+    set_price(&mut w, SOL, 150.0).await;
+    w
+}
+
+/// SOL at $150; one new account per deposit holds a 10 SOL long bought from maker 0. Then
+/// SOL falls to $136 (every long below maintenance, none underwater) and maker 1 bids a
+/// deep book just under it.
+async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
+    let mut w = world(seed).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[]).await;
+    let maker = w.makers[0].margin;
+    let mut longs = vec![];
+    for d in deposits {
+        let a = w.actor(d * USDC, true).await.unwrap();
+        longs.push(a.margin);
+        w.leveraged.push(a);
+        let idx = w.leveraged.len() - 1;
+        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker]).await;
+    }
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 136.0).await;
+    for px in [135.95, 135.90, 135.85] {
+        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide, &[]).await;
+    }
+    (w, longs)
+}
+
+/// ETH traded (taker 0 long 0.1 ETH from maker 0, maker 1 resting a bid) and settled by the
+/// admin at its $3,000 index. Returns the three accounts holding a slot in ETH.
+async fn settled_eth(seed: u64) -> (World, Vec<Pubkey>) {
+    let mut w = world(seed).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_001.0, 100, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 1, ETH, Side::Bid, 2_999.0, 50, OrderType::PostOnlySlide, &[]).await;
+    let maker = w.makers[0].margin;
+    place(&mut w, Group::Taker, 0, ETH, Side::Bid, 3_001.0, 100, OrderType::ImmediateOrCancel, &[maker]).await;
+    let admin = w.admin.insecure_clone();
+    let eth = w.markets[ETH].clone();
+    let ix = sdk::final_settle_market(&admin.pubkey(), &w.exchange, &eth.market, &eth.oracle, 2_940_000, 3_060_000);
+    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "final_settle_market");
+    assert_eq!(market_state(&mut w, ETH).await.unwrap().status, MarketStatus::FinalSettlement as u8);
+    let exchange = w.exchange;
+    let holders: Vec<Pubkey> = discovery::margin_accounts(&mut w.chain, &exchange)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.positions.iter().any(|p| p.market == eth.market))
+        .map(|v| v.key)
+        .collect();
+    assert_eq!(holders.len(), 3, "maker 0 (short), maker 1 (a resting bid), taker 0 (long)");
+    (w, holders)
+}
+
+fn clone_actor(a: &Actor) -> Actor {
+    Actor { wallet: a.wallet.insecure_clone(), tokens: a.tokens, margin: a.margin }
+}
+
+/// One `cranks::risk_scan` as the world's keeper, over any chain view.
+async fn scan<C: Chain>(chain: &mut C, exchange: Pubkey, authority: &Keypair, liquidator: &Actor) -> ScanResult {
+    let k = RiskKeeper { exchange, authority, liquidator: &liquidator.wallet, liquidator_account: liquidator.margin };
+    cranks::risk_scan(chain, &k).await.unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// Final settlement.
+
+/// The crank's whole job on settled ETH is six transactions: three positions, the book,
+/// the fee sweep and the market. The keeper stops after each possible number of them, and a
+/// fresh crank finishes: every position is closed exactly once, book and market are
+/// closed, the end state is that of a keeper that never stopped, and a further run does
+/// nothing.
+#[tokio::test]
+async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_restart() {
+    const SEED: u64 = 31;
+    const JOB: usize = 6;
+
+    // The keeper that never stops.
+    let (mut reference, holders) = settled_eth(SEED).await;
+    let eth = reference.markets[ETH].clone();
+    let (exchange, mint, lister_tokens) = (reference.exchange, reference.mint, reference.admin_tokens);
+    let price = market_state(&mut reference, ETH).await.unwrap().settlement_price.get().to_num::<i64>();
+    let mut settled_collateral = BTreeMap::new();
+    for h in &holders {
+        let v = margin(&mut reference, h).await;
+        settled_collateral.insert(*h, v.header.collateral + price * lots_in(&v, &eth.market));
+    }
+    let r = cranks::final_settlement(&mut reference.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    assert_eq!(r, CrankResult { sent: JOB as u32, skipped: 0, failed: 0 });
+    let done = bytes(&mut reference).await;
+    assert_eq!(done[&eth.market], None, "the market closed");
+    assert_eq!(done[&eth.book], None, "the book closed");
+
+    for stop in 0..=JOB {
+        let (mut w, _) = settled_eth(SEED).await;
+        let s0 = bytes(&mut w).await;
+        let sent0 = w.chain.transactions;
+
+        // The first run: `stop` transactions land, the rest are lost with the process.
+        let first = {
+            let mut dying = StopsAfter::new(&mut w.chain, stop);
+            let r = cranks::final_settlement(&mut dying, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+            assert_eq!((dying.reached, dying.lost), (stop, JOB - stop), "stop after {stop}");
+            r
+        };
+        assert_eq!(first, CrankResult { sent: stop as u32, skipped: 0, failed: (JOB - stop) as u32 }, "stop after {stop}");
+        assert_eq!(w.chain.transactions - sent0, stop as u64, "stop after {stop}: only {stop} transactions reached the chain");
+        let s1 = bytes(&mut w).await;
+        let first_touched = changed(&s0, &s1);
+        // The positions the first run closed (in discovery order, before book and market).
+        let closed_first: Vec<Pubkey> = holders.iter().copied().filter(|h| first_touched.contains(h)).collect();
+        assert_eq!(closed_first.len(), stop.min(3), "stop after {stop}: positions closed before the stop");
+
+        // The restart: a new crank, nothing carried over but the chain.
+        let sent1 = w.chain.transactions;
+        let second = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+        assert_eq!(second.failed, 0, "stop after {stop}: {second:?}");
+        assert_eq!(second.skipped, 0, "stop after {stop}: a closed position is not even tried again: {second:?}");
+        // What is left, plus the fee sweep again when the stop fell between the sweep and
+        // the market (a sweep of nothing is accepted and moves nothing); none after the end.
+        let expected = match stop {
+            JOB => 0,
+            5 => 2,
+            s => JOB - s,
+        };
+        assert_eq!(second.sent as usize, expected, "stop after {stop}: {second:?}");
+        assert_eq!((w.chain.transactions - sent1) as usize, expected, "stop after {stop}");
+        let s2 = bytes(&mut w).await;
+        for h in &closed_first {
+            assert_eq!(s1[h], s2[h], "stop after {stop}: {h} was settled again by the restart");
+        }
+        for h in &holders {
+            let v = margin(&mut w, h).await;
+            assert!(v.positions.iter().all(|p| p.market != eth.market), "stop after {stop}: {h} still holds ETH");
+            assert_eq!(v.header.collateral, settled_collateral[h], "stop after {stop}: {h} settled exactly once");
+        }
+        let c = changed(&across_worlds(&done), &across_worlds(&s2));
+        assert!(c.is_empty(), "stop after {stop}: the end state differs from a keeper that never stopped in {c:?}");
+
+        // And once more: nothing to do.
+        let sent2 = w.chain.transactions;
+        let third = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+        assert_eq!(third, CrankResult::default(), "stop after {stop}");
+        assert_eq!(w.chain.transactions, sent2, "stop after {stop}: no transaction at all");
+        assert_same(&s2, &bytes(&mut w).await, &format!("stop after {stop}: a third run"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The risk scan.
+
+/// Two liquidatable longs. The scan stops after 0, 1 or 2 liquidations; a restarted scan
+/// handles exactly the rest. The account handled before the stop is not touched again,
+/// and the end state is that of a scan that never stopped.
+#[tokio::test]
+async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart() {
+    const SEED: u64 = 32;
+
+    let (mut reference, longs) = liquidatable_longs(SEED, &[200, 200]).await;
+    let (exchange, sol) = (reference.exchange, reference.markets[SOL].market);
+    let keeper_key = reference.keeper.insecure_clone();
+    let liquidator = clone_actor(&reference.liquidator);
+    let r = scan(&mut reference.chain, exchange, &keeper_key, &liquidator).await;
+    assert_eq!(scan_counts(&r), [2, 0, 0, 0, 0], "{r:?}");
+    let done = bytes(&mut reference).await;
+    let taken: Vec<i64> = {
+        let mut v = vec![];
+        for a in &longs {
+            v.push(LOTS as i64 - lots_in(&margin(&mut reference, a).await, &sol));
+        }
+        v
+    };
+    assert!(taken.iter().all(|t| *t > 0 && *t < LOTS as i64), "partial takeovers: {taken:?}");
+    let liquidator_lots = lots_in(&margin(&mut reference, &liquidator.margin).await, &sol);
+    assert_eq!(liquidator_lots, taken.iter().sum::<i64>());
+
+    for stop in 0..=2usize {
+        let (mut w, _) = liquidatable_longs(SEED, &[200, 200]).await;
+        let keeper_key = w.keeper.insecure_clone();
+        let liquidator = clone_actor(&w.liquidator);
+        let s0 = bytes(&mut w).await;
+
+        let first = {
+            let mut dying = StopsAfter::new(&mut w.chain, stop);
+            let r = scan(&mut dying, exchange, &keeper_key, &liquidator).await;
+            assert_eq!((dying.reached, dying.lost), (stop, 2 - stop), "stop after {stop}");
+            r
+        };
+        assert_eq!(scan_counts(&first), [stop as u32, 0, 0, 0, (2 - stop) as u32], "stop after {stop}: {first:?}");
+        let s1 = bytes(&mut w).await;
+        let handled: Vec<Pubkey> = longs.iter().copied().filter(|a| s0[a] != s1[a]).collect();
+        assert_eq!(handled.len(), stop, "stop after {stop}: accounts liquidated before the stop");
+
+        // The restart: a new RiskKeeper, a new scan.
+        let keeper_key = w.keeper.insecure_clone();
+        let liquidator = clone_actor(&w.liquidator);
+        let sent1 = w.chain.transactions;
+        let second = scan(&mut w.chain, exchange, &keeper_key, &liquidator).await;
+        assert_eq!(scan_counts(&second), [(2 - stop) as u32, 0, 0, 0, 0], "stop after {stop}: {second:?}");
+        assert_eq!((w.chain.transactions - sent1) as usize, 2 - stop, "stop after {stop}: one transaction per account left");
+        let s2 = bytes(&mut w).await;
+        for a in &handled {
+            assert_eq!(s1[a], s2[a], "stop after {stop}: {a} was liquidated again by the restart");
+        }
+        for (a, t) in longs.iter().zip(&taken) {
+            assert_eq!(lots_in(&margin(&mut w, a).await, &sol), LOTS as i64 - t, "stop after {stop}: {a} taken over once");
+        }
+        assert_eq!(lots_in(&margin(&mut w, &liquidator.margin).await, &sol), liquidator_lots, "stop after {stop}: the liquidator holds both takeovers, once each");
+        let c = changed(&across_worlds(&done), &across_worlds(&s2));
+        assert!(c.is_empty(), "stop after {stop}: the end state differs from a scan that never stopped in {c:?}");
+
+        let sent2 = w.chain.transactions;
+        let third = scan(&mut w.chain, exchange, &keeper_key, &liquidator).await;
+        assert_eq!(scan_counts(&third), [0; 5], "stop after {stop}: {third:?}");
+        assert_eq!(w.chain.transactions, sent2, "stop after {stop}: no transaction at all");
+        assert_same(&s2, &bytes(&mut w).await, &format!("stop after {stop}: a third scan"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Mark sampling.
+
+/// Three books to sample each minute. The keeper stops after the first sample of a minute
+/// and restarts later in the same minute: the sampled market is refused as already done
+/// (MarkSampleTooEarly, its bytes untouched), the other two are sampled, and every market
+/// holds exactly one sample for the minute. A restart at the minute's last second changes
+/// nothing; the next minute samples all three again.
+#[tokio::test]
+async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
+    let mut w = world(33).await;
+    let exchange = w.exchange;
+    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide, &[]).await;
+    // The start of a minute (every run starts on one).
+    let now = w.chain.unix_time().await.unwrap();
+    w.chain.warp(60 - now.rem_euclid(60)).await.unwrap();
+    w.publish_prices().await.unwrap();
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+    let minute = w.chain.unix_time().await.unwrap() / 60;
+
+    let count = |m: &Market| (m.mark_sample_count, m.mark_samples.iter().filter(|s| s.ts != 0).count());
+    let markets: Vec<Pubkey> = w.markets.iter().map(|m| m.market).collect();
+    let s0 = bytes(&mut w).await;
+    let first = {
+        let mut dying = StopsAfter::new(&mut w.chain, 1);
+        let r = cranks::sample_marks(&mut dying, &exchange).await.unwrap();
+        assert_eq!((dying.reached, dying.lost), (1, 2));
+        r
+    };
+    assert_eq!(first, CrankResult { sent: 1, skipped: 0, failed: 2 });
+    let s1 = bytes(&mut w).await;
+    let sampled: Vec<Pubkey> = markets.iter().copied().filter(|m| s0[m] != s1[m]).collect();
+    assert_eq!(sampled.len(), 1, "one market sampled before the stop");
+
+    // Restart 20 seconds later, the same minute.
+    w.chain.warp(20).await.unwrap();
+    assert_eq!(w.chain.unix_time().await.unwrap() / 60, minute);
+    let second = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(second, CrankResult { sent: 2, skipped: 1, failed: 0 }, "the sampled market is refused, the others sampled");
+    let s2 = bytes(&mut w).await;
+    assert_eq!(s1[&sampled[0]], s2[&sampled[0]], "the market sampled before the stop is untouched");
+    for i in 0..w.markets.len() {
+        let m = market_state(&mut w, i).await.unwrap();
+        assert_eq!(count(&m), (1, 1), "{}: one sample this minute", m.symbol_str());
+        assert_eq!(m.mark_last_sample_ts / 60, minute, "{}", m.symbol_str());
+    }
+
+    // A keeper that stopped after everything and restarts at the minute's last second.
+    w.chain.warp(39).await.unwrap();
+    assert_eq!(w.chain.unix_time().await.unwrap() / 60, minute);
+    let sent = w.chain.transactions;
+    let third = {
+        let mut dying = StopsAfter::new(&mut w.chain, 3);
+        cranks::sample_marks(&mut dying, &exchange).await.unwrap()
+    };
+    assert_eq!(third, CrankResult { sent: 0, skipped: 3, failed: 0 });
+    assert_eq!(w.chain.transactions - sent, 3, "three refused attempts");
+    assert_same(&s2, &bytes(&mut w).await, "a restart at the minute's last second");
+
+    // The next minute: one more sample each.
+    w.chain.warp(1).await.unwrap();
+    w.publish_prices().await.unwrap();
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+    assert_eq!(cranks::sample_marks(&mut w.chain, &exchange).await.unwrap(), CrankResult { sent: 3, skipped: 0, failed: 0 });
+    for i in 0..w.markets.len() {
+        let m = market_state(&mut w, i).await.unwrap();
+        assert_eq!(count(&m), (2, 2), "{}: one sample a minute", m.symbol_str());
+    }
+}
