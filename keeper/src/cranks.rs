@@ -262,7 +262,7 @@ pub async fn final_settlement<C: Chain>(chain: &mut C, exchange: &Pubkey, market
     }
     let r = chain.send(&[sdk::sweep_fees(exchange, market)], &[]).await;
     result.record(r, &[]);
-    let r = chain.send(&[sdk::close_market(&m.lister, exchange, market, mint, lister_token)], &[]).await;
+    let r = chain.send(&[sdk::close_market(&m.lister, exchange, market, &m.book, mint, lister_token)], &[]).await;
     result.record(r, &[]);
     Ok(result)
 }

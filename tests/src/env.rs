@@ -573,3 +573,92 @@ impl TestEnv {
         self.account(key).await.map(|a| a.lamports).unwrap_or(0)
     }
 }
+
+// ---- fuzzing helpers (tests/tests/fuzz.rs) ----
+
+impl TestEnv {
+    /// Like [`TestEnv::process`], but also returns the transaction's logs when it fails, so
+    /// that a refusal can be named by the program that raised it (`perpetual` and
+    /// `orderbook` both number their errors from 6000).
+    pub async fn process_logged(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (Result<TxOutput, TransactionError>, Vec<String>) {
+        self.nonce += 1;
+        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
+        all.extend_from_slice(ixs);
+        let payer = self.ctx.payer.insecure_clone();
+        let mut keys: Vec<&Keypair> = vec![&payer];
+        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
+        for s in signers {
+            if s.pubkey() != payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks client");
+        let meta = res.metadata.unwrap_or_default_meta();
+        let logs = meta.logs.clone();
+        (res.result.map(|_| meta), logs)
+    }
+}
+
+// ---- refusal diagnostics (the account matrix) ----
+
+impl TestEnv {
+    /// Simulates one transaction built as `process` builds it (nothing is committed) and
+    /// returns its result with its log messages, so that a refusal can be checked against
+    /// the program that raised it (see [`failing_program`]).
+    pub async fn simulate_with_logs(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (Result<(), TransactionError>, Vec<String>) {
+        self.nonce += 1;
+        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
+        all.extend_from_slice(ixs);
+        let payer = self.ctx.payer.insecure_clone();
+        let mut keys: Vec<&Keypair> = vec![&payer];
+        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
+        for s in signers {
+            if s.pubkey() != payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+                keys.push(s);
+            }
+        }
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        let sim = self.ctx.banks_client.simulate_transaction(tx).await.expect("simulate");
+        let logs = sim.simulation_details.map(|d| d.logs).unwrap_or_default();
+        (sim.result.expect("simulation result"), logs)
+    }
+}
+
+/// The program that raised a transaction's custom error: the first "Program <id> failed:
+/// custom program error" line of its logs (a callee fails before the callers it fails).
+/// Perpetual and the order book both number their errors from 6000, so the code alone does
+/// not say which of them refused. (Natively, Anchor's own "Error Code: <name>" lines go to
+/// stdout, not to the transaction's logs, so the name cannot be read back.)
+pub fn failing_program(logs: &[String]) -> Option<Pubkey> {
+    logs.iter().find_map(|l| {
+        let rest = l.strip_prefix("Program ")?;
+        let (id, tail) = rest.split_once(' ')?;
+        tail.starts_with("failed: custom program error").then(|| id.parse().ok()).flatten()
+    })
+}
+
+impl TestEnv {
+    /// Like [`TestEnv::trade`], with health accounts of markets only (priced from their cached
+    /// index): transactions stay within Solana's size limits however many positions the
+    /// taker holds.
+    pub async fn trade_compact(&mut self, taker: &UserCookie, maker: &UserCookie, market: &MarketCookie, taker_side: perpetual::Side, lots: u64, price_per_lot: u64) -> Result<TxOutput, TransactionError> {
+        let (bid, ask) = match taker_side {
+            perpetual::Side::Bid => (0, lots as i64),
+            perpetual::Side::Ask => (lots as i64, 0),
+        };
+        let mut reserve = self.reserve_ix(maker, market, 0, 0).await;
+        reserve.data = test_trader::instruction::Reserve { bid_delta: bid, ask_delta: ask }.data();
+        let (_, maker_positions) = self.margin(&maker.margin_account).await;
+        reserve.accounts.extend(sdk::health_metas(&maker_positions, &[market.market], |_| None));
+        self.process(&[reserve], &[&maker.owner]).await?;
+        let mut settle = self.settle_ix(taker, market, &[maker.margin_account], vec![Fill { maker_index: 0, taker_side, base_lots: lots, price_per_lot }], vec![], 0, 0).await;
+        let (_, taker_positions) = self.margin(&taker.margin_account).await;
+        let relay_and_maker = settle.accounts.len() - self.health_metas(&taker.margin_account, &[market.market]).await.len();
+        settle.accounts.truncate(relay_and_maker);
+        settle.accounts.extend(sdk::health_metas(&taker_positions, &[market.market], |_| None));
+        self.process(&[settle], &[&taker.owner]).await
+    }
+}

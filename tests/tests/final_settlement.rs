@@ -233,7 +233,7 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
     let lister_lamports = env.lamports(&lister.pubkey()).await;
     let vault = env.vault;
     let vault_before = env.token_balance(&vault).await;
-    let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &env.mint, &lister_token);
+    let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
     env.process_paid_by(&[ix], &fee_payer, &[&fee_payer]).await.expect("close the market");
     assert_eq!(env.lamports(&lister.pubkey()).await, lister_lamports + market_rent);
     assert_eq!(env.token_balance(&lister_token).await, DEPOSIT);
@@ -255,7 +255,7 @@ async fn a_market_with_open_positions_cannot_close() {
     env.trade(&long, &short, &m, Side::Bid, 10, PRICE).await.unwrap();
 
     // Neither closes before settlement.
-    let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &env.mint, &lister_token);
+    let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
     assert_refused(&mut env, &[ix], &[], code(PerpError::MarketNotSettled), "closing an active market").await;
     let ix = orderbook::sdk::close_book(&env.ctx.payer.pubkey(), &book.venue.book, &m.market);
     assert_refused(&mut env, &[ix], &[], u32::from(orderbook::error::BookError::MarketNotSettled), "closing an active book").await;
@@ -266,12 +266,16 @@ async fn a_market_with_open_positions_cannot_close() {
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &m.oracle, PRICE, PRICE);
     env.process(&[ix], &[&admin]).await.expect("settle at exactly $1");
     env.process(&[sdk::settle_final_position(&m.market, &long.margin_account)], &[]).await.unwrap();
-    let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &env.mint, &lister_token);
+    let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
     assert_refused(&mut env, &[ix], &[], code(PerpError::MarketNotEmpty), "closing with a short still open").await;
     env.process(&[sdk::settle_final_position(&m.market, &short.margin_account)], &[]).await.unwrap();
     // Long +10 at $1 and short -10 at $1, closed at $1: only the fees moved.
     invariants::check(&mut env).await;
-    env.process(&[sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &env.mint, &lister_token)], &[]).await.expect("close");
+    // The market's book closes first (a book left open would name a re-listed market).
+    let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
+    assert_refused(&mut env, &[ix], &[], code(PerpError::MarketNotEmpty), "closing before the book").await;
+    env.process(&[orderbook::sdk::close_book(&env.ctx.payer.pubkey(), &book.venue.book, &m.market)], &[]).await.expect("close book");
+    env.process(&[sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token)], &[]).await.expect("close");
     assert_eq!(env.token_balance(&lister_token).await, DEPOSIT);
     env.markets.retain(|c| c.market != m.market);
     env.books.retain(|b| b.venue.book != book.venue.book);
@@ -279,20 +283,26 @@ async fn a_market_with_open_positions_cannot_close() {
 }
 
 #[tokio::test]
-// Regression test for a bug this suite found (now fixed).
-async fn the_book_can_still_close_after_its_market() {
+// Regressions: the book's rent was once locked by closing the market first; then an orphan
+// book could trade a re-listed market of the same symbol. Now the book must close first.
+async fn the_market_closes_only_after_its_book() {
     let mut env = TestEnv::new().await;
     let Listed { lister, lister_token, market: m, book } = listed_market(&mut env).await;
     let admin = env.admin.insecure_clone();
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &m.oracle, PRICE, PRICE);
     env.process(&[ix], &[&admin]).await.unwrap();
-    // A stranger closes the market first (no position was ever opened).
-    env.process(&[sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &env.mint, &lister_token)], &[]).await.expect("close market");
+    let close = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
+    assert_refused(&mut env, &[close.clone()], &[], code(PerpError::MarketNotEmpty), "the book is still open").await;
+    let other_book = Keypair::new().pubkey();
+    let wrong = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &other_book, &env.mint, &lister_token);
+    assert_refused(&mut env, &[wrong], &[], code(PerpError::WrongAccount), "not the market's book").await;
     let creator = env.ctx.payer.pubkey();
     let fee_payer = Keypair::new();
     env.airdrop(&fee_payer.pubkey(), 1_000_000_000).await;
     let (creator_before, book_rent) = (env.lamports(&creator).await, env.lamports(&book.venue.book).await);
     let ix = orderbook::sdk::close_book(&creator, &book.venue.book, &m.market);
-    env.process_paid_by(&[ix], &fee_payer, &[&fee_payer]).await.expect("the book's rent is still recoverable");
+    env.process_paid_by(&[ix], &fee_payer, &[&fee_payer]).await.expect("the book closes");
     assert_eq!(env.lamports(&creator).await, creator_before + book_rent);
+    env.process(&[close], &[]).await.expect("then the market closes");
+    assert!(env.account(&m.market).await.is_none());
 }

@@ -211,7 +211,7 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
     for n in 1..=64usize {
         // One more market, and one more long position (10 lots at $1, 1 USDC initial margin).
         let m = env.create_market(&format!("M{n:02}"), price as i64).await;
-        env.trade(&user, &other, &m, Side::Bid, 10, price).await.unwrap();
+        env.trade_compact(&user, &other, &m, Side::Bid, 10, price).await.unwrap();
         let health = markets_only(&mut env, &user).await;
         assert_eq!(health.len(), n, "one account per position");
         let ix = withdraw_ix(&env, &user, ONE_USDC, health.clone());
@@ -261,7 +261,7 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
     // close the last market's position first.
     let last = *env.markets.last().unwrap();
     env.set_price(&last, price as i64).await;
-    env.trade(&user, &other, &last, Side::Ask, 10, price).await.unwrap();
+    env.trade_compact(&user, &other, &last, Side::Ask, 10, price).await.unwrap();
     for c in env.markets.clone() {
         env.set_price(&c, price as i64).await;
         env.process(&[sdk::update_funding(&c.market, &c.oracle)], &[]).await.unwrap();

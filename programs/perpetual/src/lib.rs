@@ -227,7 +227,8 @@ pub mod perpetual {
         instructions::final_settlement::settle_final_position(ctx)
     }
 
-    /// Anyone: closes a settled market nothing refers to; rent and deposit go to the lister.
+    /// Anyone: closes a settled market nothing refers to (its book closed first); rent and
+    /// deposit go to the lister.
     pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
         instructions::final_settlement::close_market(ctx)
     }

@@ -398,12 +398,14 @@ pub fn settle_final_position(market: &Pubkey, margin_account: &Pubkey) -> Instru
     build(acc::SettleFinalPosition { market: *market, margin_account: *margin_account }, ix::SettleFinalPosition {})
 }
 
-pub fn close_market(lister: &Pubkey, exchange: &Pubkey, market: &Pubkey, collateral_mint: &Pubkey, lister_token: &Pubkey) -> Instruction {
+/// `book` is the market's registered book (closed first), or the default pubkey if it has none.
+pub fn close_market(lister: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &Pubkey, collateral_mint: &Pubkey, lister_token: &Pubkey) -> Instruction {
     build(
         acc::CloseMarket {
             lister: *lister,
             exchange: *exchange,
             market: *market,
+            book: *book,
             vault: vault_address(exchange),
             lister_token: *lister_token,
             collateral_mint: *collateral_mint,

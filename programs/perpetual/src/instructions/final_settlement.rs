@@ -95,6 +95,10 @@ pub struct CloseMarket<'info> {
     pub exchange: AccountLoader<'info, Exchange>,
     #[account(mut, has_one = exchange @ PerpError::WrongExchange, close = lister)]
     pub market: AccountLoader<'info, Market>,
+    /// CHECK: the market's registered book, which must already be closed: a book left open
+    /// would still name this address if the symbol were listed again.
+    #[account(address = market.load()?.book @ PerpError::WrongAccount)]
+    pub book: UncheckedAccount<'info>,
     #[account(mut, address = exchange.load()?.vault @ PerpError::WrongAccount)]
     pub vault: Account<'info, TokenAccount>,
     /// The lister's token account for the deposit.
@@ -117,6 +121,7 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
             m.open_slots == 0 && m.open_interest_lots == 0 && m.funding_pool >= 0 && m.fees_accrued >= 0 && m.insurance_accrued >= 0,
             PerpError::MarketNotEmpty
         );
+        require!(m.book == Pubkey::default() || a.book.lamports() == 0, PerpError::MarketNotEmpty);
         (m.listing_deposit, ((m.fees_accrued + m.funding_pool) as u64, m.insurance_accrued as u64))
     };
     let (mint, bump) = {
