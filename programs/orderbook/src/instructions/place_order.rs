@@ -173,9 +173,13 @@ pub fn place<'info>(
             MatchResult::default()
         };
         unfilled -= round.consumed;
-        // The taker's own orders removed while matching shrink its own reservation.
-        offsets.0 -= round.own_removed.0 as i64;
-        offsets.1 -= round.own_removed.1 as i64;
+        // The taker's own orders removed while matching shrink its own reservation; a
+        // liquidated account's reservations are cleared by the settlement anyway (and no
+        // owner signs a liquidation order, so a reservation change could not be made).
+        if !liquidation {
+            offsets.0 -= round.own_removed.0 as i64;
+            offsets.1 -= round.own_removed.1 as i64;
+        }
         // A remainder rests only where it no longer crosses the book.
         let still_crosses = parts.side(opposite(args.side)).min().is_some_and(|(_, k)| crosses(args.side, price, price_of(opposite(args.side), k)));
         rest_lots = if rests && unfilled > 0 && !still_crosses { unfilled } else { 0 };
@@ -186,7 +190,10 @@ pub fn place<'info>(
         };
         let mut releases = std::mem::take(&mut carried);
         releases.extend(round.releases.iter().copied());
-        if round.fills.is_empty() && releases.is_empty() {
+        // A liquidation that removed the account's own orders settles anyway: perpetual
+        // clears the liquidated account's reservations in liquidation mode.
+        let own_removed = liquidation && (round.own_removed.0 > 0 || round.own_removed.1 > 0);
+        if round.fills.is_empty() && releases.is_empty() && !own_removed {
             if bid_delta != 0 || ask_delta != 0 {
                 perp.reserve(health, bid_delta, ask_delta)?;
             }

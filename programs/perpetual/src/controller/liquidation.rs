@@ -100,7 +100,9 @@ pub fn early_deleverage_fee(equity: I80F48, mark: I80F48, book_price_per_lot: u6
     }
     let notional = checked(mark.checked_mul(I80F48::from_num(lots)))?;
     let fee = ceil_to_i64(crate::math::fixed_point::mul_bps(notional, fee_bps)?)?;
-    let loss = checked(slippage.checked_mul(I80F48::from_num(lots)).and_then(|l| l.checked_add(I80F48::from_num(fee))))?;
+    // A book that cannot take the size prices it at 0 or u64::MAX: that loss may not fit, and
+    // it only needs to exceed the equity, so it saturates.
+    let loss = slippage.saturating_mul(I80F48::from_num(lots)).saturating_add(I80F48::from_num(fee));
     Ok((equity < loss).then_some(fee))
 }
 
