@@ -25,33 +25,12 @@ use perpetual::sdk;
 use perpetual::state::{Exchange, Market};
 use solana_signer::Signer;
 
-const SOL: usize = 0;
-const ETH: usize = 1;
-/// Every test long buys 10 SOL (1,000 lots of 0.01 SOL) from maker 0's ask at $150.05.
-const LOTS: u64 = 1_000;
-const USDC: u64 = keeper::sim::world::USDC;
+mod common;
+use common::*;
+
 
 // ---------------------------------------------------------------------------------------
 // Chain reading and instruction building, the way `cranks::risk_scan` does it.
-
-fn code(e: PerpError) -> u32 {
-    e.into()
-}
-
-#[track_caller]
-fn assert_refused(r: Result<TxOutput, ChainError>, e: PerpError) {
-    match r {
-        Err(err) => assert_eq!(err.custom_code(), Some(code(e)), "expected {e:?}, got {err}"),
-        Ok(_) => panic!("the program accepted what should be refused with {e:?}"),
-    }
-}
-
-#[track_caller]
-fn assert_accepted(r: Result<TxOutput, ChainError>, what: &str) {
-    if let Err(e) = r {
-        panic!("the program refused {what}: {e}");
-    }
-}
 
 /// What the risk scan reads: market views (cached index), margin accounts, insurance.
 struct Snapshot {
@@ -82,18 +61,9 @@ async fn snapshot(w: &mut World) -> Snapshot {
     Snapshot { markets, accounts, insurance }
 }
 
-async fn margin(w: &mut World, key: &Pubkey) -> MarginView {
-    let data = w.chain.account_data(key).await.unwrap();
-    discovery::decode_margin(*key, &data).expect("a margin account")
-}
-
 async fn market_state(w: &mut World, i: usize) -> Market {
     let key = w.markets[i].market;
     discovery::decode_market(&w.chain.account_data(&key).await.unwrap()).expect("a market")
-}
-
-fn lots_in(view: &MarginView, market: &Pubkey) -> i64 {
-    view.positions.iter().find(|p| !p.is_free() && p.market == *market).map(|p| p.base_lots).unwrap_or(0)
 }
 
 /// `cranks::risk_scan`'s health accounts: the account's markets (cached index), skipping one.
@@ -157,30 +127,6 @@ async fn send_action(w: &mut World, s: &Snapshot, action: &Action, liquidator: &
 
 // ---------------------------------------------------------------------------------------
 // Bringing accounts to a state.
-
-/// Sets market `i`'s oracle to `dollars`, publishes it and refreshes every cached index.
-async fn set_price(w: &mut World, i: usize, dollars: f64) {
-    w.markets[i].price = dollars;
-    w.publish_prices().await.unwrap();
-    let exchange = w.exchange;
-    let r = cranks::update_funding(&mut w.chain, &exchange).await.unwrap();
-    assert_eq!(r.failed, 0, "update_funding: {r:?}");
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn place(w: &mut World, group: Group, who: usize, i: usize, side: Side, dollars: f64, lots: u64, order_type: OrderType, makers: &[Pubkey]) {
-    let ticks = w.markets[i].ticks(dollars);
-    let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
-    assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "an order");
-}
-
-async fn cancel_all(w: &mut World, group: Group, who: usize, i: usize) {
-    let venue = w.markets[i].venue(&w.exchange);
-    let a = w.actor_ref(group, who);
-    let (wallet, margin) = (a.wallet.insecure_clone(), a.margin);
-    let ix = orderbook::sdk::cancel_all_orders(&venue, &wallet.pubkey(), &margin, 32);
-    assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "cancel_all_orders");
-}
 
 /// A world at SOL $150 where one new account per deposit holds a 10 SOL long bought from
 /// maker 0 (who is short all of it). Returns the longs' margin accounts.

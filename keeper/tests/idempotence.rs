@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::{AccountMeta, Pubkey};
-use keeper::chain::{Chain, ChainError, TxOutput};
+use keeper::chain::Chain;
 use keeper::cranks::{self, CrankResult, RiskKeeper, ScanResult};
 use keeper::discovery::{self, MarginView};
 use keeper::risk::{self, Action, MarketView};
@@ -19,59 +19,15 @@ use orderbook::instructions::OrderType;
 use orderbook::Side;
 use perpetual::error::PerpError;
 use perpetual::sdk;
-use perpetual::state::{Exchange, Market, MarketStatus};
+use perpetual::state::{Exchange, MarketStatus};
 use solana_signer::Signer;
 
-const SOL: usize = 0;
-const ETH: usize = 1;
-const LOTS: u64 = 1_000;
-const USDC: u64 = keeper::sim::world::USDC;
+mod common;
+use common::*;
 
-fn code(e: PerpError) -> u32 {
-    e.into()
-}
-
-#[track_caller]
-fn assert_refused(r: Result<TxOutput, ChainError>, e: PerpError) {
-    match r {
-        Err(err) => assert_eq!(err.custom_code(), Some(code(e)), "expected {e:?}, got {err}"),
-        Ok(_) => panic!("the program accepted what should be refused with {e:?}"),
-    }
-}
-
-#[track_caller]
-fn assert_accepted(r: Result<TxOutput, ChainError>, what: &str) {
-    if let Err(e) = r {
-        panic!("the program refused {what}: {e}");
-    }
-}
-
-fn scan_counts(s: &ScanResult) -> [u32; 5] {
-    [s.liquidations, s.early_deleverages, s.deleverages, s.insurance_covers, s.failed]
-}
 
 // ---------------------------------------------------------------------------------------
 // Account snapshots.
-
-type Bytes = BTreeMap<Pubkey, Option<(u64, Pubkey, Vec<u8>)>>;
-
-/// Every account a crank can touch, with its lamports, owner and data (`None`: closed).
-async fn bytes(w: &mut World) -> Bytes {
-    let exchange = w.exchange;
-    let mut keys: BTreeSet<Pubkey> = [exchange, sdk::vault_address(&exchange), w.admin_tokens, w.lister.tokens].into_iter().collect();
-    for m in &w.markets {
-        keys.extend([m.market, m.book, m.oracle]);
-    }
-    keys.extend(w.makers.iter().chain(&w.takers).chain(&w.leveraged).chain([&w.liquidator]).map(|a| a.margin));
-    keys.extend(discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap().into_iter().map(|v| v.key));
-    keys.remove(&Pubkey::default());
-    let mut out = Bytes::new();
-    for k in keys {
-        let a = w.chain.account(&k).await.unwrap();
-        out.insert(k, a.map(|a| (a.lamports, a.owner, a.data)));
-    }
-    out
-}
 
 /// Names the accounts whose bytes differ, for a readable failure.
 #[track_caller]
@@ -80,116 +36,19 @@ fn assert_same(before: &Bytes, after: &Bytes, what: &str) {
     assert!(changed.is_empty(), "{what} changed accounts: {changed:?}");
 }
 
-async fn margin(w: &mut World, key: &Pubkey) -> MarginView {
-    let data = w.chain.account_data(key).await.unwrap();
-    discovery::decode_margin(*key, &data).expect("a margin account")
-}
-
-async fn market_state(w: &mut World, i: usize) -> Option<Market> {
-    let key = w.markets[i].market;
-    discovery::decode_market(&w.chain.account_data(&key).await.unwrap())
-}
-
 async fn insurance(w: &mut World) -> u64 {
     let data = w.chain.account_data(&w.exchange).await.unwrap();
     bytemuck::pod_read_unaligned::<Exchange>(&data[8..8 + core::mem::size_of::<Exchange>()]).insurance_fund
 }
 
-fn lots_in(view: &MarginView, market: &Pubkey) -> i64 {
-    view.positions.iter().find(|p| !p.is_free() && p.market == *market).map(|p| p.base_lots).unwrap_or(0)
-}
-
 // ---------------------------------------------------------------------------------------
 // Bringing the world to a state.
-
-async fn set_price(w: &mut World, i: usize, dollars: f64) {
-    w.markets[i].price = dollars;
-    w.publish_prices().await.unwrap();
-    let exchange = w.exchange;
-    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn place(w: &mut World, group: Group, who: usize, i: usize, side: Side, dollars: f64, lots: u64, order_type: OrderType, makers: &[Pubkey]) {
-    let ticks = w.markets[i].ticks(dollars);
-    let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
-    assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "an order");
-}
-
-async fn cancel_all(w: &mut World, group: Group, who: usize, i: usize) {
-    let venue = w.markets[i].venue(&w.exchange);
-    let a = w.actor_ref(group, who);
-    let (wallet, margin) = (a.wallet.insecure_clone(), a.margin);
-    let ix = orderbook::sdk::cancel_all_orders(&venue, &wallet.pubkey(), &margin, 32);
-    assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "cancel_all_orders");
-}
-
-/// A fresh world with every cached index current.
-async fn world(seed: u64) -> World {
-    let mut w = World::build(seed).await.unwrap();
-    w.chain.warp(60).await.unwrap();
-    set_price(&mut w, SOL, 150.0).await;
-    w
-}
-
-/// SOL at $150; one new account per deposit holds a 10 SOL long bought from maker 0. Then
-/// SOL falls to $136 (every long below maintenance, none underwater) and maker 1 bids a
-/// deep book just under it.
-async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
-    let mut w = world(seed).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[]).await;
-    let maker = w.makers[0].margin;
-    let mut longs = vec![];
-    for d in deposits {
-        let a = w.actor(d * USDC, true).await.unwrap();
-        longs.push(a.margin);
-        w.leveraged.push(a);
-        let idx = w.leveraged.len() - 1;
-        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker]).await;
-    }
-    w.chain.warp(30).await.unwrap();
-    set_price(&mut w, SOL, 136.0).await;
-    for px in [135.95, 135.90, 135.85] {
-        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide, &[]).await;
-    }
-    (w, longs)
-}
-
-/// ETH traded (taker 0 long 0.1 ETH from maker 0, maker 1 resting a bid) and then settled
-/// by the admin at its $3,000 index. Returns the accounts holding a slot in ETH.
-async fn settled_eth(seed: u64) -> (World, Vec<Pubkey>) {
-    let mut w = world(seed).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_001.0, 100, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 1, ETH, Side::Bid, 2_999.0, 50, OrderType::PostOnlySlide, &[]).await;
-    let maker = w.makers[0].margin;
-    place(&mut w, Group::Taker, 0, ETH, Side::Bid, 3_001.0, 100, OrderType::ImmediateOrCancel, &[maker]).await;
-    let admin = w.admin.insecure_clone();
-    let eth = w.markets[ETH].clone();
-    let ix = sdk::final_settle_market(&admin.pubkey(), &w.exchange, &eth.market, &eth.oracle, 2_940_000, 3_060_000);
-    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "final_settle_market");
-    let state = market_state(&mut w, ETH).await.unwrap();
-    assert_eq!(state.status, MarketStatus::FinalSettlement as u8);
-    let exchange = w.exchange;
-    let holders: Vec<Pubkey> = discovery::margin_accounts(&mut w.chain, &exchange)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|v| v.positions.iter().any(|p| p.market == eth.market))
-        .map(|v| v.key)
-        .collect();
-    assert_eq!(holders.len(), 3, "maker 0 (short), maker 1 (a resting bid), taker 0 (long)");
-    (w, holders)
-}
 
 /// One `cranks::risk_scan` as the world's keeper (the deleveraging authority).
 async fn scan(w: &mut World, liquidator: &Actor) -> ScanResult {
     let authority = w.keeper.insecure_clone();
     let k = RiskKeeper { exchange: w.exchange, authority: &authority, liquidator: &liquidator.wallet, liquidator_account: liquidator.margin };
     cranks::risk_scan(&mut w.chain, &k).await.unwrap()
-}
-
-fn clone_actor(a: &Actor) -> Actor {
-    Actor { wallet: a.wallet.insecure_clone(), tokens: a.tokens, margin: a.margin }
 }
 
 // ---------------------------------------------------------------------------------------
