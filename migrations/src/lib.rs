@@ -96,6 +96,11 @@ pub struct ExchangeSpec {
     /// Collateral (native units) a permissionless lister deposits per market.
     #[serde(default)]
     pub listing_deposit: u64,
+    /// The governance time lock set once everything else is configured (0: leave the
+    /// exchange in bootstrap). After it, risky changes need proposals, which this tool
+    /// does not queue: it reports them as drift.
+    #[serde(default)]
+    pub timelock_delay_secs: i64,
     /// Approve the order-book program as a trader (needed for books).
     #[serde(default = "yes")]
     pub approve_orderbook: bool,
@@ -267,6 +272,7 @@ impl MarketSpec {
             max_funding_rate_ppbh: self.max_funding_rate_ppbh,
             max_funding_rate_change_ppbh: self.max_funding_rate_change_ppbh,
             funding_window_secs: self.funding_window_secs,
+            oracle_feed_id: None,
         }
     }
 }
@@ -285,6 +291,11 @@ impl MigrationConfig {
 
     /// What the types cannot check (the program checks every bound again).
     pub fn validate(&self) -> Result<(), MigrateError> {
+        use perpetual::instructions::governance::{MAX_TIMELOCK_SECS, MIN_TIMELOCK_SECS};
+        let delay = self.exchange.timelock_delay_secs;
+        if delay != 0 && !(MIN_TIMELOCK_SECS..=MAX_TIMELOCK_SECS).contains(&delay) {
+            return Err(config_err(format!("exchange.timelock_delay_secs {delay}: 0 (bootstrap) or {MIN_TIMELOCK_SECS} to {MAX_TIMELOCK_SECS}")));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for m in &self.markets {
             let s = &m.symbol;
@@ -430,11 +441,27 @@ struct Run<'a, C: Chain> {
     keys: &'a Keys,
     opts: Options,
     report: Report,
+    /// The exchange has a governance delay: risky changes need proposals.
+    locked: bool,
 }
 
 impl<C: Chain> Run<'_, C> {
     async fn read(&mut self, key: &Pubkey, what: &str) -> Result<Option<solana_account::Account>, MigrateError> {
         self.chain.account(key).await.context(|| format!("reading {what} {key}"))
+    }
+
+    /// A time-locked change: sent while the exchange is in bootstrap, otherwise reported
+    /// as drift for governance to queue.
+    async fn risky(&mut self, what: &str, ix: anchor_lang::solana_program::instruction::Instruction, object: String, address: Pubkey, change: String) -> Result<(), MigrateError> {
+        if self.locked {
+            self.report.push(object, address, Outcome::Drift(format!("{change} ({what} needs a proposal)")));
+            return Ok(());
+        }
+        let admin = self.keys.admin.insecure_clone();
+        self.send(what, &[ix], &[&admin]).await?;
+        let outcome = if what == "approve_trader" { Outcome::Created } else { Outcome::Updated(change) };
+        self.report.push(object, address, outcome);
+        Ok(())
     }
 
     async fn send(&mut self, what: &str, ixs: &[anchor_lang::solana_program::instruction::Instruction], signers: &[&Keypair]) -> Result<(), MigrateError> {
@@ -483,6 +510,7 @@ impl<C: Chain> Run<'_, C> {
                 if ex.admin != admin {
                     return Err(MigrateError::Conflict(format!("exchange {exchange_key} has admin {}, not the configured admin {admin}", ex.admin)));
                 }
+                self.locked = ex.timelock_delay_secs != 0;
                 let mut args = SetAuthoritiesArgs { funding_authority: None, risk_authority: None, pause_guardian: None, deleverage_authority: None };
                 let mut changed = vec![];
                 let mut diff = |name: &str, have: Pubkey, want: Pubkey, slot: &mut Option<Pubkey>| {
@@ -498,8 +526,7 @@ impl<C: Chain> Run<'_, C> {
                 if changed.is_empty() {
                     self.report.push("exchange", exchange_key, Outcome::Unchanged);
                 } else {
-                    self.send("set_authorities", &[sdk::set_authorities(&admin, &exchange_key, args)], &[&admin_kp]).await?;
-                    self.report.push("exchange", exchange_key, Outcome::Updated(changed.join(", ")));
+                    self.risky("set_authorities", sdk::set_authorities(&admin, &exchange_key, args), "exchange".into(), exchange_key, changed.join(", ")).await?;
                 }
                 ex
             }
@@ -507,10 +534,28 @@ impl<C: Chain> Run<'_, C> {
         if existing.listing_deposit == spec.listing_deposit {
             self.report.push("listing deposit", exchange_key, Outcome::Unchanged);
         } else {
-            self.send("set_listing_deposit", &[sdk::set_listing_deposit(&admin, &exchange_key, spec.listing_deposit)], &[&admin_kp]).await?;
-            self.report.push("listing deposit", exchange_key, Outcome::Updated(format!("listing_deposit {} -> {}", existing.listing_deposit, spec.listing_deposit)));
+            let change = format!("listing_deposit {} -> {}", existing.listing_deposit, spec.listing_deposit);
+            self.risky("set_listing_deposit", sdk::set_listing_deposit(&admin, &exchange_key, spec.listing_deposit), "listing deposit".into(), exchange_key, change).await?;
         }
         Ok(Some(existing))
+    }
+
+    /// Turns the time lock on last, so the rest of the run could still configure directly.
+    async fn timelock(&mut self, exchange: &Pubkey, wanted: i64) -> Result<(), MigrateError> {
+        let have = match self.read(exchange, "exchange").await?.and_then(|a| decode::<Exchange>(&a.data)) {
+            Some(e) => e.timelock_delay_secs,
+            None => return Ok(()),
+        };
+        if have == wanted || wanted == 0 {
+            self.report.push("time lock", *exchange, Outcome::Unchanged);
+        } else if have == 0 {
+            let admin_kp = self.keys.admin.insecure_clone();
+            self.send("set_timelock", &[sdk::set_timelock(&admin_kp.pubkey(), exchange, wanted)], &[&admin_kp]).await?;
+            self.report.push("time lock", *exchange, Outcome::Updated(format!("timelock_delay_secs 0 -> {wanted}")));
+        } else {
+            self.report.push("time lock", *exchange, Outcome::Drift(format!("timelock_delay_secs {have}, config {wanted}: needs a proposal")));
+        }
+        Ok(())
     }
 
     async fn approval(&mut self, exchange: &Pubkey, program: &Pubkey, name: &str) -> Result<(), MigrateError> {
@@ -523,9 +568,8 @@ impl<C: Chain> Run<'_, C> {
                 self.report.push(object, key, outcome);
             }
             None => {
-                let admin = self.keys.admin.insecure_clone();
-                self.send("approve_trader", &[sdk::approve_trader(&admin.pubkey(), exchange, program)], &[&admin]).await?;
-                self.report.push(object, key, Outcome::Created);
+                let ix = sdk::approve_trader(&self.keys.admin.pubkey(), exchange, program);
+                self.risky("approve_trader", ix, object, key, "not approved".into()).await?;
             }
         }
         Ok(())
@@ -644,8 +688,7 @@ impl<C: Chain> Run<'_, C> {
         if changed.is_empty() {
             self.report.push(object, *key, Outcome::Unchanged);
         } else {
-            self.send("update_market", &[sdk::update_market(&admin.pubkey(), exchange, key, args)], &[admin]).await?;
-            self.report.push(object, *key, Outcome::Updated(changed.join(", ")));
+            self.risky("update_market", sdk::update_market(&admin.pubkey(), exchange, key, args), object.to_string(), *key, changed.join(", ")).await?;
         }
         // Margins belong to the risk authority after creation (once a day, from history).
         if (have.init_margin_long_bps, have.init_margin_short_bps) != (m.init_margin_long_bps, m.init_margin_short_bps) {
@@ -703,7 +746,7 @@ impl<C: Chain> Run<'_, C> {
 pub async fn migrate<C: Chain>(chain: &mut C, config: &MigrationConfig, keys: &Keys, opts: Options) -> Result<Report, MigrateError> {
     config.validate()?;
     let exchange = sdk::exchange_address(&config.exchange.collateral_mint);
-    let mut run = Run { chain, keys, opts, report: Report { dry_run: opts.dry_run, exchange, ..Default::default() } };
+    let mut run = Run { chain, keys, opts, report: Report { dry_run: opts.dry_run, exchange, ..Default::default() }, locked: false };
     let created = run.exchange(config).await?;
     if created.is_none() {
         // Dry run of a new exchange: everything after it would be created.
@@ -729,6 +772,7 @@ pub async fn migrate<C: Chain>(chain: &mut C, config: &MigrationConfig, keys: &K
     for m in &config.markets {
         run.market(&exchange, m).await?;
     }
+    run.timelock(&exchange, config.exchange.timelock_delay_secs).await?;
     Ok(run.report)
 }
 

@@ -106,6 +106,7 @@ async fn assert_matches_config(s: &mut Setup) {
     assert_eq!(ex.pause_guardian, c.exchange.pause_guardian.unwrap_or(admin));
     assert_eq!(ex.deleverage_authority, c.exchange.deleverage_authority.unwrap_or(admin));
     assert_eq!(ex.listing_deposit, c.exchange.listing_deposit);
+    assert_eq!(ex.timelock_delay_secs, c.exchange.timelock_delay_secs);
     assert_eq!(ex.collateral_decimals, 6);
 
     let approval: TraderApproval = decode(&s.chain.account_data(&sdk::approval_address(&exchange_key, &orderbook::ID)).await.unwrap()).expect("approval");
@@ -159,9 +160,10 @@ async fn creates_everything_once_and_a_second_run_changes_nothing() {
         assert_eq!(outcome(&first, &format!("market {}", m.symbol)), &Outcome::Created);
         assert_eq!(outcome(&first, &format!("book {}", m.symbol)), &Outcome::Created);
     }
-    // exchange, deposit, approval, BTC oracle, 3 markets, 3 books.
-    assert_eq!(first.transactions, 10);
-    assert_eq!(s.chain.transactions - before, 10);
+    // exchange, deposit, approval, BTC oracle, 3 markets, 3 books, the time lock.
+    assert!(matches!(outcome(&first, "time lock"), Outcome::Updated(_)));
+    assert_eq!(first.transactions, 11);
+    assert_eq!(s.chain.transactions - before, 11);
     assert_eq!(s.chain.failed_transactions, 0);
     assert_matches_config(&mut s).await;
     // The report names each book's address, which the market registered.
@@ -190,6 +192,8 @@ async fn creates_everything_once_and_a_second_run_changes_nothing() {
 #[tokio::test]
 async fn later_runs_update_what_the_admin_may_change_and_report_the_rest() {
     let mut s = setup().await;
+    // In bootstrap (no time lock) the admin's changes are sent directly.
+    s.config.exchange.timelock_delay_secs = 0;
     migrate(&mut s.chain, &s.config, &s.keys, Options::default()).await.expect("first run");
 
     // The admin's fields are updated; margins (the risk authority's) are only reported.
@@ -260,4 +264,21 @@ async fn a_missing_mint_is_refused_before_anything_is_sent() {
     let err = migrate(&mut s.chain, &s.config, &s.keys, Options::default()).await.unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
     assert_eq!(s.chain.transactions, sent);
+}
+
+#[tokio::test]
+async fn a_time_locked_exchange_reports_risky_changes_as_drift() {
+    let mut s = setup().await;
+    migrate(&mut s.chain, &s.config, &s.keys, Options::default()).await.expect("first run");
+    s.config.exchange.funding_authority = Some(Pubkey::new_unique());
+    s.config.exchange.listing_deposit += 1;
+    s.config.markets[1].taker_fee_ppm = 800;
+    let sent = s.chain.transactions;
+    let r = migrate(&mut s.chain, &s.config, &s.keys, Options::default()).await.expect("run on a locked exchange");
+    println!("{}", r.render());
+    for object in ["exchange", "listing deposit", "market BTC-PERP"] {
+        assert!(matches!(outcome(&r, object), Outcome::Drift(d) if d.contains("needs a proposal")), "{object}: {}", r.render());
+    }
+    assert_eq!(outcome(&r, "time lock"), &Outcome::Unchanged);
+    assert_eq!((r.transactions, s.chain.transactions), (0, sent), "nothing sent");
 }

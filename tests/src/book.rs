@@ -80,8 +80,7 @@ impl TestEnv {
     pub async fn seat_for(&mut self, book: &BookCookie, margin_account: &Pubkey) -> u32 {
         let data = self.book_data(book).await;
         let b = BookRef::parse(&data).expect("book");
-        let own = b.seats.iter().position(|s| s.margin_account == *margin_account);
-        own.or_else(|| b.seats.iter().position(|s| s.is_free())).expect("a free seat") as u32
+        orderbook::decode::seat_hint(&b, margin_account).expect("a free seat")
     }
 
     /// `place_order` for `user` with `makers` and the user's health accounts.
@@ -127,7 +126,8 @@ pub fn placed(return_data: &[u8]) -> Placed {
 }
 
 /// Checks the book against the margin accounts: every seat's open size equals its orders,
-/// every position's reservation equals its seat's open size, and both trees are sound.
+/// every position's reservation equals its orders of the account's current reservation
+/// epoch (older ones lost theirs to a liquidation), and both trees are sound.
 pub async fn check_book(env: &mut TestEnv, book: &BookCookie) {
     let data = env.book_data(book).await;
     let b = BookRef::parse(&data).expect("book");
@@ -145,8 +145,10 @@ pub async fn check_book(env: &mut TestEnv, book: &BookCookie) {
             continue;
         }
         assert_eq!((seat.open_bid_lots, seat.open_ask_lots, seat.order_count as usize), (bids, asks, orders.len()), "seat {i}");
+        let epoch = env.margin(&seat.margin_account).await.0.reservation_epoch;
+        let live = |side| orders.iter().filter(|o| o.side == side && o.epoch == epoch).map(|o| o.base_lots).sum::<u64>();
         let pos = env.position(&seat.margin_account, &book.market.market).await;
-        assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (bids, asks), "reservation of seat {i} matches its orders");
+        assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (live(Side::Bid), live(Side::Ask)), "reservation of seat {i} matches its live orders");
     }
 }
 

@@ -40,6 +40,11 @@ fn test_trader_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8])
     test_trader::entry(program_id, accounts, data)
 }
 
+fn vault_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    vault::entry(program_id, accounts, data)
+}
+
 /// A market created by the harness.
 #[derive(Clone, Copy, Debug)]
 pub struct MarketCookie {
@@ -106,6 +111,7 @@ pub fn market_args(symbol: &str, kind: OracleKind) -> CreateMarketArgs {
         max_funding_rate_ppbh: 1_000_000,
         max_funding_rate_change_ppbh: 500_000,
         funding_window_secs: 3_600,
+        oracle_feed_id: None,
     }
 }
 
@@ -114,6 +120,8 @@ impl TestEnv {
         let mut pt = ProgramTest::new("perpetual", perpetual::ID, processor!(perpetual_entry));
         pt.add_program("test_trader", test_trader::ID, processor!(test_trader_entry));
         pt.add_program("orderbook", orderbook::ID, processor!(orderbook_entry));
+        // The integrator example (programs/vault), composing both by CPI.
+        pt.add_program("vault", vault::ID, processor!(vault_entry));
         pt.prefer_bpf(false);
         pt
     }
@@ -310,6 +318,13 @@ impl TestEnv {
                 self.write_pyth(&key, price, 0, expo, now, PriceStatus::Trading);
                 key
             }
+            OracleKind::PythPull => {
+                let key = Pubkey::new_unique();
+                let now = self.now().await;
+                let feed = args.oracle_feed_id.unwrap_or(pyth::TEST_FEED_ID);
+                self.write_pull(&key, &pyth::price_update_bytes(feed, price, 0, expo, now, pyth::FULL));
+                key
+            }
             OracleKind::None => Pubkey::default(),
         };
         let cookie = MarketCookie {
@@ -339,6 +354,13 @@ impl TestEnv {
                 let now = self.now().await;
                 self.write_pyth(&market.oracle, price, 0, market.expo, now, PriceStatus::Trading);
             }
+            OracleKind::PythPull => {
+                let now = self.now().await;
+                // Keeps the feed the account holds (the market pins it).
+                let held = self.account_data(&market.oracle).await;
+                let feed = perpetual::state::PythPriceUpdateV2::parse(&held).expect("a price update").price_message.feed_id;
+                self.write_pull(&market.oracle, &pyth::price_update_bytes(feed, price, 0, market.expo, now, pyth::FULL));
+            }
             // No spot index: the book alone prices the market.
             OracleKind::None => {}
         }
@@ -348,6 +370,12 @@ impl TestEnv {
     pub fn write_pyth(&mut self, key: &Pubkey, price: i64, conf: u64, expo: i32, ts: i64, status: PriceStatus) {
         let data = pyth::price_account_bytes(price, conf, expo, ts, status);
         let account = Account { lamports: 1_000_000_000, data, owner: pyth::PYTH_PROGRAM, executable: false, rent_epoch: 0 };
+        self.ctx.set_account(key, &account.into());
+    }
+
+    /// Overwrites a Pyth pull-oracle update account (receiver-owned) with `data`.
+    pub fn write_pull(&mut self, key: &Pubkey, data: &[u8]) {
+        let account = Account { lamports: 1_000_000_000, data: data.to_vec(), owner: pyth::PYTH_RECEIVER_PROGRAM, executable: false, rent_epoch: 0 };
         self.ctx.set_account(key, &account.into());
     }
 

@@ -53,6 +53,7 @@ use orderbook::error::BookError;
 use orderbook::instructions::{CreateBookArgs, OrderType};
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
+use perpetual::instructions::governance;
 use perpetual::instructions::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
 use perpetual::sdk;
 use perpetual::state::{HEADER_LEN, POSITION_LEN};
@@ -719,6 +720,41 @@ fn more_rows() -> Vec<Row> {
     use PerpError as P;
     use Sub as S;
     let mut v = vec![
+        // ---- queue_proposal: the proposal PDA is the exchange's next id ----
+        r("queue_proposal", "admin", Unsigned, a(A::AccountNotSigner)),
+        r("queue_proposal", "admin", Impostor, p(P::NotAdmin)),
+        r("queue_proposal", "admin", SignAs(Who::Risk), p(P::NotAdmin)),
+        r("queue_proposal", "admin", ReadOnly, a(A::ConstraintMut)),
+        r("queue_proposal", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("queue_proposal", "exchange", Swap(K::WrongOwner, S::Missing), a(A::AccountOwnedByWrongProgram)),
+        r("queue_proposal", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
+        r("queue_proposal", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::NotAdmin)),
+        r("queue_proposal", "exchange", ReadOnly, a(A::ConstraintMut)),
+        r("queue_proposal", "proposal", Swap(K::WrongSeeds, S::Unique), p(P::WrongProposalAddress)),
+        r("queue_proposal", "system_program", Swap(K::WrongProgram, S::TokenProgram), a(A::InvalidProgramId)),
+        r("queue_proposal:reinit", "proposal", Reinit, p(P::WrongProposalAddress)),
+        // ---- cancel_proposal ----
+        r("cancel_proposal", "admin", Unsigned, a(A::AccountNotSigner)),
+        r("cancel_proposal", "admin", Impostor, p(P::NotAdmin)),
+        r("cancel_proposal", "admin", SignAs(Who::Guardian), p(P::NotAdmin)),
+        r("cancel_proposal", "admin", ReadOnly, a(A::ConstraintMut)),
+        r("cancel_proposal", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("cancel_proposal", "exchange", Swap(K::WrongOwner, S::Missing), a(A::AccountOwnedByWrongProgram)),
+        r("cancel_proposal", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
+        r("cancel_proposal", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::NotAdmin)),
+        r("cancel_proposal", "proposal", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("cancel_proposal", "proposal", Swap(K::WrongOwner, S::Missing), a(A::AccountOwnedByWrongProgram)),
+        r("cancel_proposal", "proposal", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
+        r("cancel_proposal", "proposal", ReadOnly, a(A::ConstraintMut)),
+        // ---- set_timelock (AdminOnly) ----
+        r("set_timelock", "admin", Unsigned, a(A::AccountNotSigner)),
+        r("set_timelock", "admin", Impostor, p(P::NotAdmin)),
+        r("set_timelock", "admin", SignAs(Who::Guardian), p(P::NotAdmin)),
+        r("set_timelock", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("set_timelock", "exchange", Swap(K::WrongOwner, S::Missing), a(A::AccountOwnedByWrongProgram)),
+        r("set_timelock", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
+        r("set_timelock", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::NotAdmin)),
+        r("set_timelock", "exchange", ReadOnly, a(A::ConstraintMut)),
         // ---- set_listing_deposit (AdminOnly) ----
         r("set_listing_deposit", "admin", Unsigned, a(A::AccountNotSigner)),
         r("set_listing_deposit", "admin", Impostor, p(P::NotAdmin)),
@@ -1189,13 +1225,14 @@ fn book_rows() -> Vec<Row> {
     }
     health_rows("book.liquidate_order", &mut v);
     v.extend([
-        // A taker's fill-or-kill against one maker: the book matches makers by key, so an
-        // account that is not the resting order's owner is never matched and the order
+        // A taker's fill-or-kill against one maker. The book reads every maker's reservation
+        // epoch first, so anything but a margin account of this exchange is named; an
+        // account that is not the resting order's owner is never matched, so the order
         // cannot fill.
         r("book.place_order:taker", "maker[0]", ForeignOwner, ob(B::InvalidMakerAccount)),
         r("book.place_order:taker", "maker[0]", Swap(K::WrongOwner, S::SystemWallet), ob(B::InvalidMakerAccount)),
-        r("book.place_order:taker", "maker[0]", Swap(K::WrongType, S::OtherMarket), ob(B::FillOrKillNotFilled)),
-        r("book.place_order:taker", "maker[0]", Swap(K::WrongExchange, S::Margin2), ob(B::FillOrKillNotFilled)),
+        r("book.place_order:taker", "maker[0]", Swap(K::WrongType, S::OtherMarket), ob(B::InvalidMakerAccount)),
+        r("book.place_order:taker", "maker[0]", Swap(K::WrongExchange, S::Margin2), ob(B::InvalidMakerAccount)),
         r("book.place_order:taker", "maker[0]", ReadOnly, ob(B::InvalidMakerAccount)),
         r("book.place_order:taker", "maker[0]", DupOf("margin_account"), ob(B::FillOrKillNotFilled)),
         // The liquidated account must hold a position in the book's market.
@@ -1647,6 +1684,9 @@ async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: MarketCookie) ->
 
     // CLOS: listed on a Pyth feed, its book paid by `creator`, settled with nothing open.
     env.process(&[sdk::set_listing_deposit(&admin.pubkey(), &env.exchange, LISTING_DEPOSIT)], &[&admin]).await.expect("deposit");
+    // Proposal 0, for cancel_proposal (the exchange stays in bootstrap: no time lock).
+    let proposal = governance::payload(governance::GovAction::SetListingDeposit, &env.exchange, &LISTING_DEPOSIT);
+    env.process(&[sdk::queue_proposal(&admin.pubkey(), &env.exchange, 0, proposal)], &[&admin]).await.expect("proposal 0");
     let lister = funded(env).await;
     let lister_token = env.create_token_account(&lister.pubkey(), 2 * LISTING_DEPOSIT).await;
     let pyth = Pubkey::new_unique();
@@ -1707,6 +1747,13 @@ async fn bases(w: &mut World) -> Vec<Base> {
     v.push(Base { valid: false, ..base("initialize_exchange:reinit", sdk::initialize_exchange(&w.admin2.pubkey(), &mint, init_args), init_slots) });
 
     let auth_args = SetAuthoritiesArgs { funding_authority: Some(Pubkey::new_unique()), risk_authority: None, pause_guardian: None, deleverage_authority: None };
+    let proposal = governance::payload(governance::GovAction::SetListingDeposit, &exchange, &7u64);
+    let queue_slots = names(&["admin", "exchange", "proposal", "system_program"]);
+    v.push(base("queue_proposal", sdk::queue_proposal(&admin, &exchange, 1, proposal.clone()), queue_slots.clone()));
+    // Proposal 0 exists: its address is no longer the next one.
+    v.push(Base { valid: false, ..base("queue_proposal:reinit", sdk::queue_proposal(&admin, &exchange, 0, proposal), queue_slots) });
+    v.push(base("cancel_proposal", sdk::cancel_proposal(&admin, &exchange, 0), names(&["admin", "exchange", "proposal"])));
+    v.push(base("set_timelock", sdk::set_timelock(&admin, &exchange, governance::MIN_TIMELOCK_SECS), names(&["admin", "exchange"])));
     v.push(base("set_authorities", sdk::set_authorities(&admin, &exchange, auth_args), names(&["admin", "exchange"])));
     v.push(base("propose_admin", sdk::propose_admin(&admin, &exchange, Pubkey::new_unique()), names(&["admin", "exchange"])));
     v.push(base("accept_admin", sdk::accept_admin(&w.pending.pubkey(), &exchange), names(&["new_admin", "exchange"])));
@@ -1984,8 +2031,11 @@ async fn more_bases(w: &mut World) -> Vec<Base> {
 
 /// Every instruction of both programs: perpetual's in `lib.rs` order, then the order
 /// book's (prefixed `book.`) in its `lib.rs` order.
-const INSTRUCTIONS: [&str; 51] = [
+const INSTRUCTIONS: [&str; 54] = [
     "initialize_exchange",
+    "queue_proposal",
+    "cancel_proposal",
+    "set_timelock",
     "set_authorities",
     "propose_admin",
     "accept_admin",

@@ -55,15 +55,14 @@
 //!   op run so far (each settlement rounds by less than a unit, for the protocol);
 //! - reservations match the books: reservations are `u64`, so "never negative" holds by type;
 //!   every book's critbit trees pass `check_invariants`, every seat's totals equal its orders,
-//!   and for every user and every book `position.open_{bid,ask}_lots == its orders there`.
-//!   The documented exception: liquidation (takeover or through the book), early
-//!   deleveraging and deleveraging clear ALL of the account's reservations while its resting
-//!   orders stay in the books until met (`controller::liquidation::clear_reservations`), and
-//!   a settled market's positions close with their reservations. So for an account marked
-//!   "tainted" in a book by such an op, and for every book of a settled or closed market,
-//!   only `reservation <= orders` (per side) is asserted; the taint is lifted once the
-//!   account has neither orders nor reservation in that book. `check_book` (the suite's own)
-//!   runs on every book of a live market where nobody is tainted.
+//!   and for every user and every book of a live market `position.open_{bid,ask}_lots ==`
+//!   its orders there stamped with the account's current `reservation_epoch`. Liquidation
+//!   (takeover or through the book), early deleveraging and deleveraging clear ALL of the
+//!   account's reservations and move the epoch on (`controller::liquidation::
+//!   clear_reservations`); the older orders stay in the books without a reservation until
+//!   met or cancelled. A settled market's positions close with their reservations, so in a
+//!   settled or closed market only `reservation <= orders` (per side) is asserted.
+//!   `check_book` (the suite's own) runs on every book of a live market.
 //!
 //! Every refusal is named (`refusal_name`: the innermost failing program from the runtime's
 //! log, then its error enum) and checked against the op's allow-list (`allow_list`: the
@@ -781,8 +780,6 @@ struct Mkt {
 struct State {
     users: Vec<UserCookie>,
     markets: Vec<Mkt>,
-    /// (margin account, book) pairs whose reservations were cleared behind the book's back.
-    tainted: HashSet<(Pubkey, Pubkey)>,
     /// Accounts a risk op ever cleared the reservations of.
     cleared: HashSet<Pubkey>,
     admin_token: Pubkey,
@@ -802,14 +799,9 @@ impl State {
         let live: Vec<usize> = (0..self.markets.len()).filter(|i| !self.markets[*i].closed).collect();
         (!live.is_empty()).then(|| live[m as usize % live.len()])
     }
-    /// Taints `account` in every book: its reservations were all cleared.
-    fn taint(&mut self, account: Pubkey) {
+    /// Records that a risk op cleared all of `account`'s reservations.
+    fn cleared(&mut self, account: Pubkey) {
         self.cleared.insert(account);
-        for m in &self.markets {
-            if let Some(b) = &m.book {
-                self.tainted.insert((account, b.venue.book));
-            }
-        }
     }
 }
 
@@ -862,7 +854,7 @@ async fn setup(env: &mut TestEnv, s: &Setup) -> State {
     }
     let admin = env.admin.pubkey();
     let admin_token = env.create_token_account(&admin, 0).await;
-    State { users, markets, tainted: HashSet::new(), cleared: HashSet::new(), admin_token, listed: 0, steps_done: 0 }
+    State { users, markets, cleared: HashSet::new(), admin_token, listed: 0, steps_done: 0 }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1303,7 +1295,7 @@ async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let r = send(env, &[ix], &[&lr.owner]).await;
             if r.is_ok() {
                 let k = lq.margin_account;
-                st.taint(k);
+                st.cleared(k);
             }
             out(r)
         }
@@ -1323,7 +1315,7 @@ async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let r = send(env, &[ix], &[&caller.owner]).await;
             if r.is_ok() {
                 let k = lq.margin_account;
-                st.taint(k);
+                st.cleared(k);
             }
             out(r)
         }
@@ -1341,7 +1333,7 @@ async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let r = send(env, &[ix], &[&da]).await;
             if r.is_ok() {
                 let k = acct.margin_account;
-                st.taint(k);
+                st.cleared(k);
             }
             out(r)
         }
@@ -1358,7 +1350,7 @@ async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let r = send(env, &[ix], &[&signer]).await;
             if r.is_ok() {
                 let k = acct.margin_account;
-                st.taint(k);
+                st.cleared(k);
             }
             out(r)
         }
@@ -1583,29 +1575,21 @@ async fn check_books(env: &mut TestEnv, st: &mut State) {
         drop(b);
         let m = &st.markets[mi];
         let strict_market = !m.closed && env.market_state(&m.cookie.market).await.status != MarketStatus::FinalSettlement as u8;
-        let mut all_clean = strict_market;
         for u in &st.users {
-            let (bids, asks) = orders.iter().filter(|o| o.margin_account == u.margin_account).fold((0u64, 0u64), |(b, a), o| match o.side {
+            let epoch = env.margin(&u.margin_account).await.0.reservation_epoch;
+            let live = orders.iter().filter(|o| o.margin_account == u.margin_account && o.epoch == epoch);
+            let (bids, asks) = live.fold((0u64, 0u64), |(b, a), o| match o.side {
                 BookSide::Bid => (b + o.base_lots, a),
                 BookSide::Ask => (b, a + o.base_lots),
             });
             let pos = env.position(&u.margin_account, &book.market.market).await;
-            let key = (u.margin_account, book.venue.book);
-            let tainted = st.tainted.contains(&key);
-            if strict_market && !tainted {
-                assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (bids, asks), "reservation of {} in {} matches its orders", u.margin_account, book.venue.book);
+            if strict_market {
+                assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (bids, asks), "reservation of {} in {} matches its live orders", u.margin_account, book.venue.book);
             } else {
                 assert!(pos.open_bid_lots <= bids && pos.open_ask_lots <= asks, "reservation ({}, {}) of {} exceeds its orders ({bids}, {asks})", pos.open_bid_lots, pos.open_ask_lots, u.margin_account);
             }
-            if tainted {
-                if bids == 0 && asks == 0 && pos.open_bid_lots == 0 && pos.open_ask_lots == 0 {
-                    st.tainted.remove(&key);
-                } else {
-                    all_clean = false;
-                }
-            }
         }
-        if all_clean {
+        if strict_market {
             check_book(env, &book).await;
         }
     }
@@ -1942,49 +1926,66 @@ async fn bug_liquidation_order_refused_when_only_own_orders_cross() {
     invariants::check(&mut env).await;
 }
 
-/// Found while writing the fuzzer's reservation rule (liquidation clears reservations
-/// behind the book's back, so the fuzzer only asserts `reservation <= orders` for such an
-/// account until its stale orders are gone). `controller/liquidation.rs`
-/// (`clear_reservations`) says a liquidated account's resting orders "can then never fill:
-/// perpetual refuses them per fill and the book cancels them when met". They can: once the
-/// account reserves again on the same side (a new order), a taker meeting the stale order
-/// first fills it against the NEW order's reservation (`consume_reservation` only checks
-/// the side's total), and the new order is left in the book without a reservation. No
-/// value is created (fills stay bounded by health-checked reservations), but the account
-/// trades through an order the protocol told it was cancelled, at that order's old price.
+/// Found while writing the fuzzer's reservation rule. `clear_reservations` documented that
+/// a liquidated account's resting orders "can then never fill", but once the account
+/// reserved again on the same side (a new order), a taker meeting the stale order first
+/// filled it against the NEW order's reservation (`consume_reservation` only checks the
+/// side's total), leaving the new order in the book without a reservation. Fixed by the
+/// reservation epoch: `clear_reservations` moves the account's `reservation_epoch` on,
+/// every resting order carries the epoch it was placed in, and the book cancels an older
+/// order when met (and releases nothing for it).
 #[tokio::test]
-#[ignore = "BUG: after a takeover liquidation cleared an account's reservations, its stale resting ask (documented as never filling, controller/liquidation.rs clear_reservations) fills against the reservation of a later ask; expected: the stale ask refused and cancelled when met"]
+// Regression test for a bug the fuzzer's invariants found (now fixed).
 async fn bug_stale_order_of_a_liquidated_account_fills_against_a_later_reservation() {
+    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+    let taker = env.funded_user(10_000 * ONE_USDC).await;
+    // A taker buys 10 up to $1.03: only the stale ask is within that price.
+    let p = env.place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel), &[a.margin_account]).await.expect("taker");
+    let pos = env.position(&a.margin_account, &book.market.market).await;
+    assert_eq!(p.filled, 0, "the stale ask of the liquidated account filled");
+    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+    let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);
+    assert!(asks.iter().all(|o| o.key != stale), "the stale ask was cancelled when met");
+    check_book(&mut env, &book).await;
+    invariants::check(&mut env).await;
+}
+
+/// The same stale order cancelled by its owner gives back nothing: the reservation of the
+/// newer ask stays whole.
+#[tokio::test]
+async fn cancelling_a_stale_order_leaves_the_newer_reservation() {
+    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+    env.cancel(&a, &book, BookSide::Ask, stale).await.expect("owner cancels the stale ask");
+    let pos = env.position(&a.margin_account, &book.market.market).await;
+    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+    check_book(&mut env, &book).await;
+    invariants::check(&mut env).await;
+}
+
+/// A: $20, long 150 at $1, offering 10 at $1.03. At $0.90 a takeover moves 80 lots and
+/// clears A's reservations; A tops up and offers 10 more at $1.10. Returns the stale key.
+async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCookie, u128) {
     let mut env = TestEnv::new().await;
     let book = env.market_with_book("SOL", 64).await;
     let m = book.market;
     let a = env.funded_user(20 * ONE_USDC).await;
     let maker = env.funded_user(10_000 * ONE_USDC).await;
-    let taker = env.funded_user(10_000 * ONE_USDC).await;
     let liquidator = env.funded_user(1_000 * ONE_USDC).await;
-    // A: $20, long 150 at $1, offering 10 at $1.03. At $0.90 a takeover moves 80 lots and
-    // clears A's reservation (liquidation.rs), leaving the ask in the book.
     env.trade(&a, &maker, &m, Side::Bid, 150, 1_000_000).await.expect("A opens the long");
-    env.rest(&a, &book, BookSide::Ask, 103, 10).await;
+    let stale = env.rest(&a, &book, BookSide::Ask, 103, 10).await;
+    let epoch = env.margin(&a.margin_account).await.0.reservation_epoch;
     env.set_price(&m, 900_000).await;
     let lq = env.health_metas(&a.margin_account, &[m.market]).await;
     let ix = sdk::liquidate(&env.exchange, &m.market, &m.oracle, &a.margin_account, &liquidator.margin_account, &liquidator.key(), u64::MAX, lq, vec![]);
     env.process(&[ix], &[&liquidator.owner]).await.expect("takeover");
     let pos = env.position(&a.margin_account, &m.market).await;
     assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 0));
-    // A tops up and offers 10 more, at $1.10.
+    assert_eq!(env.margin(&a.margin_account).await.0.reservation_epoch, epoch.wrapping_add(1), "the takeover starts a new epoch");
     let top_up = env.create_token_account(&a.key(), 100 * ONE_USDC).await;
     let ix = sdk::deposit(&a.key(), &env.exchange, &env.mint, &a.margin_account, &top_up, 100 * ONE_USDC);
     env.process(&[ix], &[&a.owner]).await.expect("deposit");
     env.rest(&a, &book, BookSide::Ask, 110, 10).await;
-    // A taker buys 10 up to $1.03: only the stale ask is within that price.
-    let p = env.place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel), &[a.margin_account]).await.expect("taker");
-    let pos = env.position(&a.margin_account, &m.market).await;
-    // Observed: filled 10 at $1.03; A long 60 with its $1.10 ask resting unreserved.
-    assert_eq!(p.filled, 0, "the stale ask of the liquidated account filled");
-    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
-    check_book(&mut env, &book).await;
-    invariants::check(&mut env).await;
+    (env, book, a, stale)
 }
 
 /// Found by `fuzz_sequences` (long run, seed 1: case seed 0x9daebf23cf9161da, shrunk from

@@ -7,8 +7,13 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (package, IDL file name) of every program whose IDL is published.
-pub const PROGRAMS: &[(&str, &str)] = &[("perpetual", "perpetual"), ("orderbook", "orderbook")];
+/// (package, IDL file name) of every program whose IDL is published; one line each.
+pub const PROGRAMS: &[(&str, &str)] = &[
+    ("perpetual", "perpetual"),
+    ("orderbook", "orderbook"),
+    ("test-trader", "test_trader"),
+    ("vault", "vault"),
+];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -49,7 +54,53 @@ pub fn build(root: &Path, package: &str) -> Result<Value, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-    merge(&String::from_utf8_lossy(&out.stdout))
+    let mut idl = merge(&String::from_utf8_lossy(&out.stdout))?;
+    let name = idl["metadata"]["name"].as_str().ok_or("IDL without metadata.name")?.to_string();
+    add_extras(&mut idl, &extras(root, &name)?)?;
+    Ok(idl)
+}
+
+/// The `extra <name>` sections idl-gen-extra prints for the program named `name`.
+fn extras(root: &Path, name: &str) -> Result<Vec<Value>, String> {
+    let filter = format!("__anchor_private_print_idl_extra_{name}");
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "--locked", "-p", "idl-gen-extra", "--features", "idl-build", &filter, "--", "--show-output", "--quiet", "--test-threads=1"])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", root.join("target").join("idl-build"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let kind = format!("extra {name}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    blocks(&stdout)
+        .into_iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, text)| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Adds accounts and types no instruction names (see idl/gen/extra), keeping Anchor's order
+/// (accounts and types by name) and the first definition of a type.
+fn add_extras(idl: &mut Value, extras: &[Value]) -> Result<(), String> {
+    if extras.is_empty() {
+        return Ok(());
+    }
+    let obj = idl.as_object_mut().ok_or("IDL is not an object")?;
+    for key in ["accounts", "types"] {
+        let mut items = obj.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        for extra in extras {
+            items.extend(extra[key].as_array().cloned().unwrap_or_default());
+        }
+        let mut named: Vec<(String, Value)> = items.into_iter().map(|v| (v["name"].as_str().map(short_name).unwrap_or_default(), v)).collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named.dedup_by(|a, b| a.0 == b.0);
+        let mut items: Vec<Value> = named.into_iter().map(|(_, v)| v).collect();
+        items.iter_mut().for_each(strip_module_paths);
+        obj.insert(key.into(), Value::Array(items));
+    }
+    Ok(())
 }
 
 /// Collects the text between `--- IDL begin X ---` and `--- IDL end X ---` markers.

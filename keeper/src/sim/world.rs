@@ -270,7 +270,8 @@ impl World {
                     let price = (m.price * 100.0).round() as i64;
                     self.chain.send(&[sdk::set_oracle_price(&admin.pubkey(), &m.oracle, price, (price / 5_000) as u64)], &[&admin]).await?;
                 }
-                OracleKind::None => {}
+                // The simulation lists no pull-oracle market.
+                OracleKind::None | OracleKind::PythPull => {}
             }
         }
         Ok(())
@@ -309,8 +310,7 @@ impl World {
     async fn seat(&mut self, m: &SimMarket, margin: &Pubkey) -> Result<u32, ChainError> {
         let data = self.chain.account_data(&m.book).await?;
         let Ok(book) = orderbook::state::BookRef::parse(&data) else { return Ok(0) };
-        let own = book.seats.iter().position(|s| s.margin_account == *margin);
-        Ok(own.or_else(|| book.seats.iter().position(|s| s.is_free())).unwrap_or(0) as u32)
+        Ok(orderbook::decode::seat_hint(&book, margin).unwrap_or(0))
     }
 }
 
@@ -337,5 +337,6 @@ fn market_args(symbol: &str, kind: OracleKind, base_decimals: u8, base_lot_size:
         max_funding_rate_ppbh: 1_000_000,
         max_funding_rate_change_ppbh: 500_000,
         funding_window_secs: 3_600,
+        oracle_feed_id: None,
     }
 }

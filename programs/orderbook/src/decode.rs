@@ -21,6 +21,9 @@ pub struct L3Order {
     pub margin_account: Pubkey,
     pub client_order_id: u64,
     pub expiry_ts: i64,
+    /// The owner's reservation epoch when it rested; an order whose epoch is behind its
+    /// margin account's has no reservation and is cancelled when met.
+    pub epoch: u32,
 }
 
 /// Best order of a side: (price in ticks, lots at that order).
@@ -63,8 +66,16 @@ pub fn l3(book: &BookRef, side: Side) -> Vec<L3Order> {
             margin_account: book.seats.get(o.seat as usize).map(|s| s.margin_account).unwrap_or_default(),
             client_order_id: o.client_order_id,
             expiry_ts: o.expiry_ts,
+            epoch: o.epoch,
         })
         .collect()
+}
+
+/// The `seat_hint` for an order of `margin_account`: its seat, or else the first free one
+/// (`None` when the seat table is full).
+pub fn seat_hint(book: &BookRef, margin_account: &Pubkey) -> Option<u32> {
+    let own = book.seats.iter().position(|s| s.margin_account == *margin_account);
+    own.or_else(|| book.seats.iter().position(|s| s.is_free())).map(|i| i as u32)
 }
 
 /// Mid price in quote native per lot, when both sides have orders.

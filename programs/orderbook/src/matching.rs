@@ -32,6 +32,9 @@ pub enum CancelReason {
     StalePrice = 2,
     /// `perpetual` refused its fill: the maker's reservation was gone.
     FillRefused = 3,
+    /// `perpetual` cleared its owner's reservations (liquidation or deleveraging) after it
+    /// rested: nothing backs it any more.
+    ReservationCleared = 4,
 }
 
 /// The oracle price and band that every fill must respect (the same test `perpetual` applies).
@@ -67,8 +70,12 @@ pub struct Taker<'k> {
     pub side: Side,
     pub limit_ticks: u64,
     pub margin_account: Pubkey,
+    /// The taker's reservation epoch, for its own resting orders.
+    pub epoch: u32,
     /// Keys of the maker margin accounts the transaction passed, in order.
     pub makers: &'k [Pubkey],
+    /// Each maker's reservation epoch, in the same order.
+    pub maker_epochs: &'k [u32],
     pub self_trade: SelfTradeBehavior,
     pub now: i64,
     pub max_fills: usize,
@@ -166,6 +173,15 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
                 }
             }
         };
+
+        // An order from before its owner's reservations were cleared goes without a
+        // release: its reservation is already gone, and a release would eat a newer one's.
+        let epoch = maker_index.map_or(taker.epoch, |i| taker.maker_epochs[i as usize]);
+        if order.epoch != epoch {
+            remove_order(parts, resting, key)?;
+            emit!(OrderCancelled { book: *book_key, order_key: key, margin_account: maker, base_lots: order.base_lots, reason: CancelReason::ReservationCleared as u8 });
+            continue;
+        }
 
         let expired = order.expiry_ts != 0 && taker.now >= order.expiry_ts;
         let stale = !expired && !band.contains(price) && band.stale_for(taker.side, price);

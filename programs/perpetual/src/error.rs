@@ -53,13 +53,13 @@ pub enum PerpError {
     FundingRateTooLarge,
     #[msg("funding rate changes faster than the market allows in this window")]
     FundingRateChangeTooLarge,
-    #[msg("market is not active")]
+    #[msg("market is paused: no new orders and no position-increasing fills")]
     MarketNotActive,
     #[msg("market is reduce-only: this would increase a position")]
     MarketReduceOnly,
     #[msg("market is in final settlement")]
     MarketInFinalSettlement,
-    #[msg("exchange is paused")]
+    #[msg("exchange is paused: no new orders, position-increasing fills or listings")]
     ExchangePaused,
     #[msg("margin account has no free position slot")]
     PositionCapacityReached,
@@ -149,6 +149,24 @@ pub enum PerpError {
     MarketNotSettled,
     #[msg("market still has open interest, fees or funding to sweep")]
     MarketNotEmpty,
+    #[msg("Pyth price update is only partially verified: full verification is required")]
+    OracleNotFullyVerified,
+    #[msg("Pyth price update holds another feed than the market's")]
+    WrongOracleFeed,
+    #[msg("the exchange is time-locked: pass a matured proposal for this change as the first remaining account")]
+    ProposalRequired,
+    #[msg("the proposal queues a different change than this instruction makes")]
+    ProposalMismatch,
+    #[msg("the proposal has already been executed")]
+    ProposalAlreadyExecuted,
+    #[msg("the proposal's time lock has not passed yet")]
+    TimelockNotElapsed,
+    #[msg("the proposal's execution window has passed: queue it again")]
+    ProposalExpired,
+    #[msg("proposal payload is empty, too long or names an unknown action")]
+    InvalidProposal,
+    #[msg("proposal account is not at the exchange's next proposal address")]
+    WrongProposalAddress,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

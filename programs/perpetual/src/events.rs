@@ -14,6 +14,7 @@ pub struct AuthoritiesSet {
     pub funding_authority: Pubkey,
     pub risk_authority: Pubkey,
     pub pause_guardian: Pubkey,
+    pub deleverage_authority: Pubkey,
 }
 
 #[event]
@@ -222,4 +223,42 @@ pub struct PositionSettled {
 pub struct MarketClosed {
     pub market: Pubkey,
     pub deposit_returned: u64,
+}
+
+#[event]
+pub struct ProposalQueued {
+    pub exchange: Pubkey,
+    pub proposal: Pubkey,
+    pub id: u64,
+    pub action: u8,
+    pub eta: i64,
+    pub payload: Vec<u8>,
+}
+
+#[event]
+pub struct ProposalExecuted {
+    pub exchange: Pubkey,
+    pub proposal: Pubkey,
+    pub id: u64,
+    pub action: u8,
+}
+
+#[event]
+pub struct ProposalCancelled {
+    pub exchange: Pubkey,
+    pub proposal: Pubkey,
+    pub id: u64,
+    pub executed: bool,
+}
+
+#[event]
+pub struct TimelockChanged {
+    pub exchange: Pubkey,
+    pub delay_secs: i64,
+}
+
+#[event]
+pub struct ListingDepositSet {
+    pub exchange: Pubkey,
+    pub amount: u64,
 }

@@ -8,6 +8,12 @@
 //! `instructions/` pairs each instruction's account checks with its handler; `state/`
 //! holds the zero-copy accounts.
 //!
+//! Governance: the admin may be any key (a multisig, or a governance program's PDA acting
+//! by CPI). Risky changes (marked "time-locked" below) need, once the exchange has a
+//! delay, a matured proposal as their first remaining account: `queue_proposal`, wait,
+//! send the change; `cancel_proposal` while queued. Bounds are checked when it runs. The
+//! pause guardian pauses a market or the exchange at once; only the admin unpauses.
+//!
 //! Health accounts: an instruction that checks a margin account's health takes, as its
 //! trailing remaining accounts, one (market, oracle) pair for every non-free position slot
 //! in slot order, skipping any market the instruction already takes.
@@ -40,12 +46,27 @@ pub mod perpetual {
         instructions::initialize_exchange::handler(ctx, args)
     }
 
-    /// Admin: replaces any of the funding, risk and pause authorities.
+    /// Admin: queues a risky change (`governance::payload`); it may run after the delay.
+    pub fn queue_proposal(ctx: Context<QueueProposal>, payload: Vec<u8>) -> Result<()> {
+        instructions::governance::queue(ctx, payload)
+    }
+
+    /// Admin: cancels a queued proposal (or reclaims an executed one's rent).
+    pub fn cancel_proposal(ctx: Context<CancelProposal>) -> Result<()> {
+        instructions::governance::cancel(ctx)
+    }
+
+    /// Admin, time-locked: the governance delay, within `[MIN, MAX]_TIMELOCK_SECS`.
+    pub fn set_timelock<'info>(ctx: Context<'info, AdminOnly<'info>>, delay_secs: i64) -> Result<()> {
+        instructions::governance::set_timelock(ctx, delay_secs)
+    }
+
+    /// Admin, time-locked: replaces any of the funding, risk, pause and deleveraging authorities.
     pub fn set_authorities(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> {
         instructions::set_authorities::handler(ctx, args)
     }
 
-    /// Admin: proposes a new admin, who must accept.
+    /// Admin, time-locked: proposes a new admin, who must accept.
     pub fn propose_admin(ctx: Context<AdminOnly>, new_admin: Pubkey) -> Result<()> {
         instructions::admin_transfer::propose(ctx, new_admin)
     }
@@ -60,12 +81,12 @@ pub mod perpetual {
         instructions::pause::set_exchange_paused(ctx, paused)
     }
 
-    /// Admin: approves a trader program (its `trader` PDA may then settle fills).
+    /// Admin, time-locked: approves a trader program (its `trader` PDA may then settle fills).
     pub fn approve_trader(ctx: Context<ApproveTrader>) -> Result<()> {
         instructions::traders::approve(ctx)
     }
 
-    /// Admin: revokes a trader program.
+    /// Admin, time-locked: revokes a trader program.
     pub fn revoke_trader(ctx: Context<RevokeTrader>) -> Result<()> {
         instructions::traders::revoke(ctx)
     }
@@ -93,12 +114,12 @@ pub mod perpetual {
         instructions::list_market::handler(ctx, args)
     }
 
-    /// Admin: the collateral deposit a permissionless listing requires.
+    /// Admin, time-locked: the collateral deposit a permissionless listing requires.
     pub fn set_listing_deposit(ctx: Context<AdminOnly>, amount: u64) -> Result<()> {
         instructions::set_authorities::set_listing_deposit(ctx, amount)
     }
 
-    /// Admin: changes fees, oracle guard rails, price band or funding bounds, within hard bounds.
+    /// Admin, time-locked: changes fees, oracle guard rails, price band or funding bounds, within hard bounds.
     pub fn update_market(ctx: Context<UpdateMarket>, args: UpdateMarketArgs) -> Result<()> {
         instructions::update_market::handler(ctx, args)
     }
@@ -113,7 +134,7 @@ pub mod perpetual {
         instructions::update_market::set_open_interest_cap(ctx, cap_lots)
     }
 
-    /// Risk authority: the index jump guard.
+    /// Risk authority, time-locked: the index jump guard.
     pub fn set_index_jump(ctx: Context<SetMargins>, jump_bps: u16) -> Result<()> {
         instructions::update_market::set_index_jump(ctx, jump_bps)
     }
@@ -180,7 +201,7 @@ pub mod perpetual {
         instructions::insurance::deposit(ctx, amount)
     }
 
-    /// Admin only: takes collateral out of the insurance fund.
+    /// Admin only, time-locked: takes collateral out of the insurance fund.
     pub fn withdraw_insurance(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
         instructions::insurance::withdraw(ctx, amount)
     }
@@ -217,7 +238,7 @@ pub mod perpetual {
 
     // ---- final settlement ----
 
-    /// Admin: one-way switch locking the market's price (within `[lo, hi]`) and funding.
+    /// Admin, time-locked: one-way switch locking the market's price (within `[lo, hi]`) and funding.
     pub fn final_settle_market(ctx: Context<FinalSettleMarket>, lo_per_lot: u64, hi_per_lot: u64) -> Result<()> {
         instructions::final_settlement::final_settle(ctx, lo_per_lot, hi_per_lot)
     }

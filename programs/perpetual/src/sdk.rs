@@ -72,6 +72,32 @@ pub fn initialize_exchange(admin: &Pubkey, collateral_mint: &Pubkey, args: Initi
     )
 }
 
+/// Queues proposal number `id` (the exchange's `proposal_count`) for `payload`
+/// (`governance::payload`).
+pub fn queue_proposal(admin: &Pubkey, exchange: &Pubkey, id: u64, payload: Vec<u8>) -> Instruction {
+    let proposal = crate::instructions::governance::proposal_address(exchange, id).0;
+    build(
+        acc::QueueProposal { admin: *admin, exchange: *exchange, proposal, system_program: anchor_lang::system_program::ID },
+        ix::QueueProposal { payload },
+    )
+}
+
+pub fn cancel_proposal(admin: &Pubkey, exchange: &Pubkey, id: u64) -> Instruction {
+    let proposal = crate::instructions::governance::proposal_address(exchange, id).0;
+    build(acc::CancelProposal { admin: *admin, exchange: *exchange, proposal }, ix::CancelProposal {})
+}
+
+pub fn set_timelock(admin: &Pubkey, exchange: &Pubkey, delay_secs: i64) -> Instruction {
+    build(acc::AdminOnly { admin: *admin, exchange: *exchange }, ix::SetTimelock { delay_secs })
+}
+
+/// A time-locked instruction carrying its matured proposal (the first remaining account).
+pub fn with_proposal(mut ix: Instruction, exchange: &Pubkey, id: u64) -> Instruction {
+    let proposal = crate::instructions::governance::proposal_address(exchange, id).0;
+    ix.accounts.push(AccountMeta::new(proposal, false));
+    ix
+}
+
 pub fn set_authorities(admin: &Pubkey, exchange: &Pubkey, args: SetAuthoritiesArgs) -> Instruction {
     build(acc::AdminOnly { admin: *admin, exchange: *exchange }, ix::SetAuthorities { args })
 }
@@ -436,4 +462,29 @@ pub fn pyth_price_account_bytes(price: i64, conf: u64, expo: i32, ts: i64, statu
     a.prev_conf = conf;
     a.prev_timestamp = ts;
     bytemuck::bytes_of(&a).to_vec()
+}
+
+/// The bytes of a Pyth pull-oracle `PriceUpdateV2` account (owned by
+/// [`PYTH_RECEIVER_PROGRAM_ID`]) holding `feed_id` at `price * 10^expo` with confidence
+/// `conf`, published at `ts`, in the receiver's allocation of [`PythPriceUpdateV2::SPACE`].
+pub fn pyth_price_update_bytes(feed_id: [u8; 32], price: i64, conf: u64, expo: i32, ts: i64, verification_level: PythVerificationLevel) -> Vec<u8> {
+    let update = PythPriceUpdateV2 {
+        write_authority: Pubkey::default(),
+        verification_level,
+        price_message: PythPriceFeedMessage {
+            feed_id,
+            price,
+            conf,
+            exponent: expo,
+            publish_time: ts,
+            prev_publish_time: ts,
+            ema_price: price,
+            ema_conf: conf,
+        },
+        posted_slot: 0,
+    };
+    let mut data = PythPriceUpdateV2::DISCRIMINATOR.to_vec();
+    update.serialize(&mut data).expect("serialize to a Vec");
+    data.resize(PythPriceUpdateV2::SPACE, 0);
+    data
 }

@@ -54,25 +54,44 @@ impl<'info> OrderAccounts<'info> {
         Ok(())
     }
 
-    /// The margin account's position in the market, without checking who signed (for
-    /// liquidation orders, which anyone may send).
-    pub fn position(&self) -> Result<i64> {
-        let info: &AccountInfo = self.margin_account.as_ref();
-        require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
-        let data = info.try_borrow_data()?;
-        let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
-        require_keys_eq!(header.exchange, self.exchange.key(), BookError::InvalidMakerAccount);
-        Ok(find_position(positions, &self.market.key()).map(|i| positions[i].base_lots).unwrap_or(0))
+    /// The margin account's position in the market and its reservation epoch, without
+    /// checking who signed (for liquidation orders, which anyone may send).
+    pub fn position(&self) -> Result<AccountView> {
+        self.view(false)
     }
 
-    /// Checks the signer may trade the margin account; returns its position in the market.
-    pub fn check_authority(&self) -> Result<i64> {
+    /// Checks the signer may trade the margin account; returns its position and epoch.
+    pub fn check_authority(&self) -> Result<AccountView> {
+        self.view(true)
+    }
+
+    fn view(&self, signed: bool) -> Result<AccountView> {
         let info: &AccountInfo = self.margin_account.as_ref();
         require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
         let data = info.try_borrow_data()?;
         let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
         require_keys_eq!(header.exchange, self.exchange.key(), BookError::InvalidMakerAccount);
-        require!(header.may_trade(self.authority.key), BookError::NotOwnerOrDelegate);
-        Ok(find_position(positions, &self.market.key()).map(|i| positions[i].base_lots).unwrap_or(0))
+        if signed {
+            require!(header.may_trade(self.authority.key), BookError::NotOwnerOrDelegate);
+        }
+        let base_lots = find_position(positions, &self.market.key()).map(|i| positions[i].base_lots).unwrap_or(0);
+        Ok(AccountView { base_lots, epoch: header.reservation_epoch })
     }
+}
+
+/// What the book needs of the placing account.
+#[derive(Clone, Copy, Debug)]
+pub struct AccountView {
+    /// Signed position in the book's market, in base lots.
+    pub base_lots: i64,
+    pub epoch: u32,
+}
+
+/// The reservation epoch of a maker's margin account (already checked to be owned by
+/// `perpetual` and writable).
+pub fn maker_epoch(info: &AccountInfo, exchange: &Pubkey) -> Result<u32> {
+    let data = info.try_borrow_data()?;
+    let (header, _) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
+    require_keys_eq!(header.exchange, *exchange, BookError::InvalidMakerAccount);
+    Ok(header.reservation_epoch)
 }

@@ -9,15 +9,16 @@ use crate::instructions::place_order::{place, PlaceOrderArgs};
 use crate::matching::{remove_order, CancelReason};
 use crate::state::{BookMut, BookParts, Side};
 
-/// Removes the account's order `key` on `side`; returns its size.
-fn cancel_one(parts: &mut BookParts, side: Side, key: u128, margin_account: &Pubkey, book: &Pubkey) -> Result<u64> {
+/// Removes the account's order `key` on `side`; returns the reservation it held: its size,
+/// or 0 for an order from before the account's reservations were cleared (`epoch`).
+fn cancel_one(parts: &mut BookParts, side: Side, key: u128, margin_account: &Pubkey, epoch: u32, book: &Pubkey) -> Result<u64> {
     let handle = parts.side(side).find(key).ok_or_else(|| error!(BookError::OrderNotFound))?;
     let order = *parts.side(side).get(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
     let owner = parts.seats.get(order.seat as usize).map(|s| s.margin_account);
     require!(owner == Some(*margin_account), BookError::OrderNotFound);
     remove_order(parts, side, key)?;
     emit!(OrderCancelled { book: *book, order_key: key, margin_account: *margin_account, base_lots: order.base_lots, reason: CancelReason::Owner as u8 });
-    Ok(order.base_lots)
+    Ok(if order.epoch == epoch { order.base_lots } else { 0 })
 }
 
 /// The account's orders, best first per side, up to `limit`: (side, key, client id).
@@ -49,7 +50,7 @@ fn split(side: Side, lots: u64) -> (i64, i64) {
 
 /// Cancels the given orders and shrinks the reservation in one CPI.
 fn cancel_keys<'info>(accounts: &'info OrderAccounts<'info>, targets: &[(Side, u128)]) -> Result<()> {
-    accounts.check_authority()?;
+    let epoch = accounts.check_authority()?.epoch;
     let book_info: &'info AccountInfo<'info> = accounts.book.as_ref();
     let mut book = BookMut::load(book_info)?;
     let mut parts = book.parts()?;
@@ -57,7 +58,7 @@ fn cancel_keys<'info>(accounts: &'info OrderAccounts<'info>, targets: &[(Side, u
     let margin = accounts.margin_account.key();
     let (mut bids, mut asks) = (0i64, 0i64);
     for (side, key) in targets {
-        let (b, a) = split(*side, cancel_one(&mut parts, *side, *key, &margin, &book_info.key())?);
+        let (b, a) = split(*side, cancel_one(&mut parts, *side, *key, &margin, epoch, &book_info.key())?);
         bids += b;
         asks += a;
     }
@@ -99,13 +100,13 @@ pub fn cancel_all<'info>(ctx: Context<'info, OrderAccounts<'info>>, limit: u16) 
 /// difference, so a replace that does not grow needs no other markets.
 pub fn replace<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128, args: PlaceOrderArgs) -> Result<()> {
     let accounts = &*ctx.accounts;
-    accounts.check_authority()?;
+    let epoch = accounts.check_authority()?.epoch;
     let (bids, asks) = {
         let book_info: &'info AccountInfo<'info> = accounts.book.as_ref();
         let mut book = BookMut::load(book_info)?;
         let mut parts = book.parts()?;
         accounts.check_book(parts.header)?;
-        let lots = cancel_one(&mut parts, side, order_key, &accounts.margin_account.key(), &book_info.key())?;
+        let lots = cancel_one(&mut parts, side, order_key, &accounts.margin_account.key(), epoch, &book_info.key())?;
         split(side, lots)
     };
     place(accounts, ctx.remaining_accounts, args, bids, asks, false)

@@ -6,7 +6,7 @@ use perpetual::state::Market;
 
 use crate::error::BookError;
 use crate::events::{OrderFilled, OrderPlaced};
-use crate::instructions::accounts::OrderAccounts;
+use crate::instructions::accounts::{maker_epoch, OrderAccounts};
 use crate::matching::{self, Band, MatchResult, SelfTradeBehavior, Taker};
 use crate::state::{crosses, opposite, order_key, price_of, BookMut, BookParts, Order, Seat, Side};
 
@@ -70,7 +70,7 @@ pub fn handler<'info>(ctx: Context<'info, OrderAccounts<'info>>, args: PlaceOrde
 /// the liquidation fee for the insurance fund. Remaining accounts: makers, then the
 /// liquidated account's health accounts.
 pub fn liquidate_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, max_base_lots: u64, limit_price_ticks: u64, maker_count: u8) -> Result<()> {
-    let position = ctx.accounts.position()?;
+    let position = ctx.accounts.position()?.base_lots;
     require!(position != 0, BookError::InvalidSize);
     let args = PlaceOrderArgs {
         side: if position > 0 { Side::Ask } else { Side::Bid },
@@ -106,7 +106,8 @@ pub fn place<'info>(
     }
     let now = Clock::get()?.unix_timestamp;
     require!(args.expiry_ts == 0 || args.expiry_ts > now, BookError::AlreadyExpired);
-    let position = if liquidation { accounts.position()? } else { accounts.check_authority()? };
+    let placer = if liquidation { accounts.position()? } else { accounts.check_authority()? };
+    let position = placer.base_lots;
 
     let book_info: &'info AccountInfo<'info> = accounts.book.as_ref();
     let mut book = BookMut::load(book_info)?;
@@ -152,11 +153,15 @@ pub fn place<'info>(
     }
 
     let maker_keys: Vec<Pubkey> = makers.iter().map(|m| *m.key).collect();
+    let exchange_key = accounts.exchange.key();
+    let maker_epochs = makers.iter().map(|m| maker_epoch(m, &exchange_key)).collect::<Result<Vec<u32>>>()?;
     let taker = Taker {
         side: args.side,
         limit_ticks: price,
         margin_account: accounts.margin_account.key(),
+        epoch: placer.epoch,
         makers: &maker_keys,
+        maker_epochs: &maker_epochs,
         self_trade: args.self_trade,
         now,
         max_fills: MAX_FILLS as usize,
@@ -236,7 +241,7 @@ pub fn place<'info>(
 
     let mut key = 0u128;
     if rest_lots > 0 {
-        key = rest(&mut parts, &args, price, rest_lots, accounts.margin_account.key())?;
+        key = rest(&mut parts, &args, price, rest_lots, accounts.margin_account.key(), placer.epoch)?;
         emit!(OrderPlaced {
             book: book_key,
             order_key: key,
@@ -255,7 +260,7 @@ pub fn place<'info>(
 }
 
 /// Puts the remainder in the book under the account's seat.
-fn rest(parts: &mut BookParts, args: &PlaceOrderArgs, price: u64, lots: u64, margin_account: Pubkey) -> Result<u128> {
+fn rest(parts: &mut BookParts, args: &PlaceOrderArgs, price: u64, lots: u64, margin_account: Pubkey, epoch: u32) -> Result<u128> {
     let max_orders = parts.header.max_orders_per_account;
     let seat = parts.seats.get_mut(args.seat_hint as usize).ok_or_else(|| error!(BookError::SeatUnavailable))?;
     if seat.is_free() {
@@ -268,7 +273,7 @@ fn rest(parts: &mut BookParts, args: &PlaceOrderArgs, price: u64, lots: u64, mar
     let seq = parts.header.seq_num;
     parts.header.seq_num += 1;
     let key = order_key(args.side, price, seq);
-    let order = Order { seat: args.seat_hint, _padding: 0, base_lots: lots, client_order_id: args.client_order_id, expiry_ts: args.expiry_ts };
+    let order = Order { seat: args.seat_hint, epoch, base_lots: lots, client_order_id: args.client_order_id, expiry_ts: args.expiry_ts };
     parts.side(args.side).insert(key, order).map_err(|e| match e {
         critbit::CritbitError::Full => error!(BookError::BookFull),
         _ => error!(BookError::InvalidBookData),

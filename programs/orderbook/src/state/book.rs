@@ -39,7 +39,9 @@ const _: () = assert!((8 + core::mem::size_of::<Book>()) % 8 == 0);
 pub struct Order {
     /// Index into the seat table: whose order this is.
     pub seat: u32,
-    pub _padding: u32,
+    /// The owner's `reservation_epoch` when the order rested. Once `perpetual` clears the
+    /// account's reservations the epoch moves on, and the order is cancelled when met.
+    pub epoch: u32,
     pub base_lots: u64,
     pub client_order_id: u64,
     /// Unix time after which the order is void; 0 never expires.

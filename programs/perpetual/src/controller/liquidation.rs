@@ -4,11 +4,13 @@ use anchor_lang::prelude::*;
 use crate::error::{checked, PerpError};
 use crate::math::fixed_point::{ceil_to_i64, floor_to_i64};
 use crate::math::I80F48;
-use crate::state::{Market, Position};
+use crate::state::{MarginAccount, Market, Position};
 
-/// Drops every open-order reservation of the account. Its resting orders can then never
-/// fill: `perpetual` refuses them per fill and the book cancels them when met.
-pub fn clear_reservations(positions: &mut [Position]) -> u64 {
+/// Drops every open-order reservation of the account and starts a new reservation epoch.
+/// Its resting orders, stamped with the old epoch, can then never fill: the book cancels
+/// them when met, without a release, since nothing backs them any more.
+pub fn clear_reservations(header: &mut MarginAccount, positions: &mut [Position]) -> u64 {
+    header.reservation_epoch = header.reservation_epoch.wrapping_add(1);
     let mut cleared = 0u64;
     for p in positions.iter_mut().filter(|p| !p.is_free()) {
         cleared = cleared.saturating_add(p.open_bid_lots).saturating_add(p.open_ask_lots);

@@ -4,11 +4,15 @@ use anchor_lang::prelude::*;
 use crate::error::PerpError;
 use crate::events::{AdminAccepted, AdminProposed};
 use crate::instructions::admin::AdminOnly;
+use crate::instructions::governance::{authorize, GovAction};
 use crate::state::Exchange;
 
 pub fn propose(ctx: Context<AdminOnly>, new_admin: Pubkey) -> Result<()> {
-    ctx.accounts.exchange.load_mut()?.pending_admin = new_admin;
-    emit!(AdminProposed { exchange: ctx.accounts.exchange.key(), proposed: new_admin });
+    let exchange_key = ctx.accounts.exchange.key();
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
+    authorize(&exchange_key, exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::ProposeAdmin, &exchange_key, &new_admin)?;
+    exchange.pending_admin = new_admin;
+    emit!(AdminProposed { exchange: exchange_key, proposed: new_admin });
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use crate::error::PerpError;
 use crate::events::MarketCreated;
 use crate::instructions::params;
 use crate::math::I80F48;
-use crate::state::{read_oracle_account, Exchange, Market, MarketStatus, OracleKind, MARKET_SEED};
+use crate::state::{check_new_oracle, Exchange, Market, MarketStatus, OracleKind, MARKET_SEED};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct CreateMarketArgs {
@@ -24,6 +24,9 @@ pub struct CreateMarketArgs {
     pub max_funding_rate_ppbh: i64,
     pub max_funding_rate_change_ppbh: i64,
     pub funding_window_secs: i64,
+    /// `PythPull` only: the Pyth feed id to pin, which the update account must hold now.
+    /// `None` pins the feed the update account holds.
+    pub oracle_feed_id: Option<[u8; 32]>,
 }
 
 #[derive(Accounts)]
@@ -36,18 +39,15 @@ pub struct CreateMarket<'info> {
     /// CHECK: created here at this PDA.
     #[account(mut, seeds = [MARKET_SEED, exchange.key().as_ref(), args.symbol.as_ref()], bump)]
     pub market: UncheckedAccount<'info>,
-    /// CHECK: parsed as a price account of `args.oracle_kind`, owner checked.
+    /// CHECK: parsed as a price account of `args.oracle_kind`, owner checked (for `PythPull`
+    /// a fully verified `PriceUpdateV2`, whose feed the market pins).
     pub oracle: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
 pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()> {
     // The oracle must parse as the declared kind; its price may still be unset.
-    if args.oracle_kind == OracleKind::None {
-        require_keys_eq!(ctx.accounts.oracle.key(), Pubkey::default(), PerpError::WrongOracle);
-    } else {
-        read_oracle_account(args.oracle_kind as u8, &ctx.accounts.oracle)?;
-    }
+    let feed_id = check_new_oracle(args.oracle_kind, &ctx.accounts.oracle, args.oracle_feed_id)?;
     let now = Clock::get()?.unix_timestamp;
     let accounts = &ctx.accounts;
     let exchange_key = accounts.exchange.key();
@@ -58,6 +58,7 @@ pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()>
     let m: &mut Market = bytemuck::from_bytes_mut(&mut data[8..Market::SPACE]);
     write_market(m, exchange_key, accounts.oracle.key(), &args, now, ctx.bumps.market, decimals)?;
     m.lister = accounts.admin.key();
+    m.oracle_feed_id = feed_id;
     m.open_interest_cap_lots = u64::MAX;
     emit!(MarketCreated { exchange: exchange_key, market: accounts.market.key(), symbol: args.symbol, oracle: m.oracle });
     Ok(())

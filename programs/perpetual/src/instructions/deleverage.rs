@@ -141,7 +141,7 @@ pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, lots: u64) -> R
     check_counterparty(&positions[i], j.map(|j| &cp_positions[j]), lots)?;
     let j = j.ok_or_else(|| error!(PerpError::InvalidCounterparty))?;
     settle_position(cp_info.key, &mut cp_header.collateral, &mut cp_positions[j], &market_key, &mut market)?;
-    let cleared = clear_reservations(positions);
+    let cleared = clear_reservations(header, positions);
     if cleared > 0 {
         emit!(ReservationsCleared { margin_account: info.key(), lots: cleared });
     }
@@ -231,7 +231,7 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots
     check_counterparty(&positions[i], j.map(|j| &cp_positions[j]), lots)?;
     let j = j.ok_or_else(|| error!(PerpError::InvalidCounterparty))?;
     settle_position(cp_info.key, &mut cp_header.collateral, &mut cp_positions[j], &market_key, &mut market)?;
-    let cleared = clear_reservations(positions);
+    let cleared = clear_reservations(header, positions);
     if cleared > 0 {
         emit!(ReservationsCleared { margin_account: info.key(), lots: cleared });
     }

@@ -4,6 +4,7 @@ use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
 
 use crate::error::{checked, PerpError};
 use crate::events::InsuranceChanged;
+use crate::instructions::governance::{authorize, GovAction};
 use crate::state::{Exchange, EXCHANGE_SEED};
 
 #[derive(Accounts)]
@@ -50,6 +51,7 @@ pub fn withdraw(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
     let (mint, bump) = {
         let mut exchange = a.exchange.load_mut()?;
         require_keys_eq!(exchange.admin, a.authority.key(), PerpError::NotAdmin);
+        authorize(&a.exchange.key(), exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::WithdrawInsurance, &a.token_account.key(), &amount)?;
         exchange.insurance_fund = exchange.insurance_fund.checked_sub(amount).ok_or_else(|| error!(PerpError::InsufficientInsurance))?;
         emit!(InsuranceChanged { exchange: a.exchange.key(), delta: -(amount as i64), balance: exchange.insurance_fund, reason: 1 });
         (exchange.collateral_mint, exchange.bump)

@@ -62,7 +62,7 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64,
 
     let before = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
     require!(before.maintenance < 0, PerpError::NotLiquidatable);
-    let cleared = clear_reservations(lq_positions);
+    let cleared = clear_reservations(lq_header, lq_positions);
     if cleared > 0 {
         emit!(ReservationsCleared { margin_account: liquidatee_info.key(), lots: cleared });
     }

@@ -65,10 +65,13 @@ pub fn listing_defaults(args: &ListMarketArgs) -> Result<CreateMarketArgs> {
         max_funding_rate_ppbh: params::LISTING_MAX_FUNDING_RATE_PPBH,
         max_funding_rate_change_ppbh: params::LISTING_MAX_FUNDING_RATE_CHANGE_PPBH,
         funding_window_secs: params::LISTING_FUNDING_WINDOW_SECS,
+        oracle_feed_id: None,
     })
 }
 
 pub fn handler(ctx: Context<ListMarket>, args: ListMarketArgs) -> Result<()> {
+    // Not `PythPull`: whoever controls a pull update account chooses which verified update
+    // it holds and when, so pull markets are listed by the admin only.
     require!(
         matches!(args.oracle_kind, OracleKind::PythLegacy | OracleKind::None),
         PerpError::InvalidOracleAccount

@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::events::AuthoritiesSet;
 use crate::instructions::admin::AdminOnly;
+use crate::instructions::governance::{authorize, GovAction};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct SetAuthoritiesArgs {
@@ -12,7 +13,9 @@ pub struct SetAuthoritiesArgs {
 }
 
 pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> {
+    let exchange_key = ctx.accounts.exchange.key();
     let mut exchange = ctx.accounts.exchange.load_mut()?;
+    authorize(&exchange_key, exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::SetAuthorities, &exchange_key, &args)?;
     if let Some(k) = args.funding_authority {
         exchange.funding_authority = k;
     }
@@ -30,6 +33,7 @@ pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> 
         funding_authority: exchange.funding_authority,
         risk_authority: exchange.risk_authority,
         pause_guardian: exchange.pause_guardian,
+        deleverage_authority: exchange.deleverage_authority,
     });
     Ok(())
 }
@@ -37,6 +41,10 @@ pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> 
 /// Admin: the collateral a permissionless lister deposits (returned when the market closes).
 pub fn set_listing_deposit(ctx: Context<AdminOnly>, amount: u64) -> Result<()> {
     require!(amount <= crate::instructions::params::MAX_LISTING_DEPOSIT, crate::error::PerpError::ParameterOutOfRange);
-    ctx.accounts.exchange.load_mut()?.listing_deposit = amount;
+    let exchange_key = ctx.accounts.exchange.key();
+    let mut exchange = ctx.accounts.exchange.load_mut()?;
+    authorize(&exchange_key, exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::SetListingDeposit, &exchange_key, &amount)?;
+    exchange.listing_deposit = amount;
+    emit!(crate::events::ListingDepositSet { exchange: exchange_key, amount });
     Ok(())
 }

@@ -68,9 +68,20 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     let mut market = accounts.market.load_mut()?;
     let status = market.status()?;
     require!(status != MarketStatus::FinalSettlement, PerpError::MarketInFinalSettlement);
-    if !args.fills.is_empty() || increases {
-        require!(status != MarketStatus::Paused, PerpError::MarketNotActive);
-        accounts.exchange.load()?.check_not_paused()?;
+    // A pause (of the market or the whole exchange) stops opening risk only: no new
+    // reservations, and fills only where both sides shrink, as in reduce-only.
+    let exchange_paused = accounts.exchange.load()?.paused != 0;
+    let paused = status == MarketStatus::Paused || exchange_paused;
+    let reduce_only = paused || status == MarketStatus::ReduceOnly;
+    let reduce_only_error = if exchange_paused {
+        PerpError::ExchangePaused
+    } else if paused {
+        PerpError::MarketNotActive
+    } else {
+        PerpError::MarketReduceOnly
+    };
+    if increases && paused {
+        return Err(error!(reduce_only_error));
     }
     let prices = update_index(market_key, &mut market, &accounts.oracle, now)?;
     // Fills must lie within the band around the index (the mark without an index).
@@ -89,7 +100,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let before = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
         require!(before.maintenance < 0, PerpError::NotLiquidatable);
-        let cleared = clear_reservations(taker_positions);
+        let cleared = clear_reservations(taker_header, taker_positions);
         if cleared > 0 {
             emit!(ReservationsCleared { margin_account: taker_info.key(), lots: cleared });
         }
@@ -112,8 +123,10 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             Side::Bid => lots,
             Side::Ask => -lots,
         };
-        if status == MarketStatus::ReduceOnly {
-            require!(reduces(taker_positions[ti].base_lots, taker_delta), PerpError::MarketReduceOnly);
+        if reduce_only {
+            if !reduces(taker_positions[ti].base_lots, taker_delta) {
+                return Err(error!(reduce_only_error));
+            }
         }
         if args.liquidation {
             require!(reduces(taker_positions[ti].base_lots, taker_delta), PerpError::LiquidationMustReduce);
@@ -126,7 +139,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             Some(mi) => {
                 let maker_pos = &mut maker_positions[mi];
                 let maker_after = maker_pos.base_lots.saturating_sub(taker_delta);
-                if (status == MarketStatus::ReduceOnly && !reduces(maker_pos.base_lots, -taker_delta))
+                if (reduce_only && !reduces(maker_pos.base_lots, -taker_delta))
                     || market.grows_disabled_side(maker_pos.base_lots, maker_after)
                 {
                     FillResult::MakerWouldIncrease

@@ -31,9 +31,14 @@ pub struct Exchange {
     /// Nonzero while the pause guardian has paused the whole exchange.
     pub paused: u8,
     pub _padding: [u8; 4],
-    pub reserved: [u8; 256],
+    /// The governance time lock on risky changes. 0 only while the deployer configures a
+    /// new exchange (bootstrap); once set it stays within the hard bounds.
+    pub timelock_delay_secs: i64,
+    /// Proposals queued so far; the next one's id.
+    pub proposal_count: u64,
+    pub reserved: [u8; 240],
 }
-const _: () = assert!(core::mem::size_of::<Exchange>() == 8 * 32 + 32 + 8 + 256);
+const _: () = assert!(core::mem::size_of::<Exchange>() == 8 * 32 + 32 + 8 + 16 + 240);
 
 impl Exchange {
     pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();

@@ -30,9 +30,13 @@ pub struct MarginAccount {
     pub _padding: [u8; 2],
     /// When a third party marked this account underwater (0: not marked).
     pub underwater_since: i64,
-    pub reserved: [u8; 56],
+    /// Bumped whenever the protocol clears the account's reservations (liquidation,
+    /// deleveraging): trader programs stamp resting orders with it, and an order from an
+    /// older epoch has no reservation behind it and must never fill.
+    pub reservation_epoch: u32,
+    pub reserved: [u8; 52],
 }
-const _: () = assert!(core::mem::size_of::<MarginAccount>() == 3 * 32 + 16 + 8 + 56);
+const _: () = assert!(core::mem::size_of::<MarginAccount>() == 3 * 32 + 16 + 8 + 4 + 52);
 
 /// One market's position. A slot whose `market` is the default pubkey is free.
 #[zero_copy]

@@ -41,6 +41,9 @@ pub enum OracleKind {
     SetPrice,
     /// No spot index: the mark comes from the book alone, longs are disabled.
     None,
+    /// Pyth pull oracle: a `PriceUpdateV2` account of the Pyth Solana Receiver, fully
+    /// verified and holding the feed pinned in `Market::oracle_feed_id`.
+    PythPull,
 }
 
 /// One perpetual market.
@@ -140,7 +143,9 @@ pub struct Market {
     /// Opening risk and withdrawals value positions at the least favourable of index, mark
     /// and this, so profit from a pump held for an hour is not withdrawable at the pump.
     pub stable_price: PodI80F48,
-    pub reserved: [u8; 224],
+    /// `PythPull` markets: the Pyth feed id the update account must hold (zero otherwise).
+    pub oracle_feed_id: [u8; 32],
+    pub reserved: [u8; 192],
 }
 const _: () = assert!(
     core::mem::size_of::<Market>()
@@ -149,7 +154,8 @@ const _: () = assert!(
             + MARK_SAMPLES * core::mem::size_of::<MarkSample>()
             + 16
             + 16
-            + 224
+            + 32
+            + 192
 );
 
 impl Market {

@@ -4,12 +4,14 @@ pub mod exchange;
 pub mod margin_account;
 pub mod market;
 pub mod oracle;
+pub mod proposal;
 pub mod trader;
 
 pub use exchange::*;
 pub use margin_account::*;
 pub use market::*;
 pub use oracle::*;
+pub use proposal::*;
 pub use trader::*;
 
 pub const EXCHANGE_SEED: &[u8] = b"exchange";
@@ -20,6 +22,7 @@ pub const TRADER_APPROVAL_SEED: &[u8] = b"trader_approval";
 /// Seed of the PDA with which an approved trader program signs settlements.
 pub const TRADER_SEED: &[u8] = b"trader";
 pub const ORACLE_SEED: &[u8] = b"oracle";
+pub const PROPOSAL_SEED: &[u8] = b"proposal";
 
 /// Anchor's account discriminator length.
 pub const DISCRIMINATOR_LEN: usize = 8;

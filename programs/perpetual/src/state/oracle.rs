@@ -12,6 +12,67 @@ pub const PYTH_PROGRAM_IDS: [Pubkey; 2] = [
     pubkey!("gSbePebfvPy7tRqimPoVecS2UsBvYv46ynrzWocc92s"),
 ];
 
+/// The Pyth Solana Receiver program: it owns the pull oracle's `PriceUpdateV2` accounts
+/// (the same id on mainnet-beta and devnet).
+pub const PYTH_RECEIVER_PROGRAM_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+
+/// How many Wormhole guardian signatures the receiver checked for an update
+/// (`pyth_solana_receiver_sdk::price_update::VerificationLevel`, same borsh encoding).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PythVerificationLevel {
+    /// Only `num_signatures` signatures checked: refused by this program.
+    Partial { num_signatures: u8 },
+    /// Two thirds of the current guardian set.
+    Full,
+}
+
+/// `pythnet_sdk::messages::PriceFeedMessage`: the price is `price * 10^exponent`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PythPriceFeedMessage {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub exponent: i32,
+    pub publish_time: i64,
+    pub prev_publish_time: i64,
+    pub ema_price: i64,
+    pub ema_conf: u64,
+}
+
+/// A pull-oracle price update account, `pyth_solana_receiver_sdk::price_update::PriceUpdateV2`:
+/// an Anchor account (8-byte discriminator, then borsh). The receiver allocates
+/// [`PythPriceUpdateV2::SPACE`] bytes, sized for `Partial`, so a `Full` update leaves one
+/// trailing zero byte.
+///
+/// Mirrored here rather than taken from `pyth-solana-receiver-sdk`: that crate pulls
+/// `pythnet-sdk` (with `solana-program` 2, serde, bincode, sha3 and more) into the program
+/// for five fields. The integration tests serialize their fixtures with the sdk crate itself
+/// and parse a real SOL/USD account's bytes, so the mirror is held to the real layout.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PythPriceUpdateV2 {
+    /// May close the account or re-post any verified update into it, of any feed.
+    pub write_authority: Pubkey,
+    pub verification_level: PythVerificationLevel,
+    pub price_message: PythPriceFeedMessage,
+    pub posted_slot: u64,
+}
+
+impl PythPriceUpdateV2 {
+    /// `sha256("account:PriceUpdateV2")[..8]`.
+    pub const DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
+    /// The account size the receiver allocates (`PriceUpdateV2::LEN`).
+    pub const SPACE: usize = 8 + 32 + 2 + 32 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 8;
+
+    /// Parses account data: discriminator, then borsh (trailing bytes ignored, as Anchor does).
+    pub fn parse(data: &[u8]) -> Result<Self> {
+        require!(
+            data.len() > 8 && data[..8] == Self::DISCRIMINATOR,
+            PerpError::InvalidOracleAccount
+        );
+        Self::deserialize(&mut &data[8..]).map_err(|_| error!(PerpError::InvalidOracleAccount))
+    }
+}
+
 /// A price its authority writes: for tests, simulations and markets without a spot feed.
 /// Same fields and meaning as a Pyth price: `price * 10^expo` quote per whole base unit.
 #[account(zero_copy)]
@@ -40,6 +101,8 @@ pub struct OracleReading {
     pub conf: u64,
     pub expo: i32,
     pub publish_ts: i64,
+    /// Pull updates only: the feed the account holds, checked against the market's.
+    pub feed_id: Option<[u8; 32]>,
 }
 
 /// Parses an oracle account of the given kind, checking its owner and layout.
@@ -58,6 +121,7 @@ pub fn read_oracle_account(kind: u8, info: &AccountInfo) -> Result<OracleReading
             conf: account.agg.conf,
             expo: account.expo,
             publish_ts: account.timestamp,
+            feed_id: None,
         })
     } else if kind == OracleKind::SetPrice as u8 {
         require_keys_eq!(*info.owner, crate::ID, PerpError::WrongOwner);
@@ -67,7 +131,13 @@ pub fn read_oracle_account(kind: u8, info: &AccountInfo) -> Result<OracleReading
         );
         let oracle: &PriceOracle = bytemuck::try_from_bytes(&data[8..PriceOracle::SPACE])
             .map_err(|_| error!(PerpError::AccountDataInvalid))?;
-        Ok(OracleReading { price: oracle.price, conf: oracle.conf, expo: oracle.expo, publish_ts: oracle.publish_ts })
+        Ok(OracleReading { price: oracle.price, conf: oracle.conf, expo: oracle.expo, publish_ts: oracle.publish_ts, feed_id: None })
+    } else if kind == OracleKind::PythPull as u8 {
+        require_keys_eq!(*info.owner, PYTH_RECEIVER_PROGRAM_ID, PerpError::WrongOwner);
+        let update = PythPriceUpdateV2::parse(&data)?;
+        require!(update.verification_level == PythVerificationLevel::Full, PerpError::OracleNotFullyVerified);
+        let m = update.price_message;
+        Ok(OracleReading { price: m.price, conf: m.conf, expo: m.exponent, publish_ts: m.publish_time, feed_id: Some(m.feed_id) })
     } else {
         err!(PerpError::InvalidOracleAccount)
     }
@@ -75,6 +145,10 @@ pub fn read_oracle_account(kind: u8, info: &AccountInfo) -> Result<OracleReading
 
 /// Checks a reading against the market's guard rails.
 pub fn check_reading(market: &Market, reading: &OracleReading, now: i64) -> Result<()> {
+    // The update account's write authority may re-post any verified feed into it.
+    if market.oracle_kind == OracleKind::PythPull as u8 {
+        require!(reading.feed_id == Some(market.oracle_feed_id), PerpError::WrongOracleFeed);
+    }
     require!(reading.price > 0, PerpError::NonPositiveOraclePrice);
     let age = now.saturating_sub(reading.publish_ts);
     require!(age <= market.oracle_max_age_secs as i64, PerpError::StaleOracle);
@@ -91,4 +165,99 @@ pub fn oracle_price_per_lot(market: &Market, info: &AccountInfo, now: i64) -> Re
     let reading = read_oracle_account(market.oracle_kind, info)?;
     check_reading(market, &reading, now)?;
     price_per_lot(reading.price, reading.expo, market.base_decimals, market.quote_decimals, market.base_lot_size)
+}
+
+/// Checks the oracle account a market is being given and returns the feed id to pin: zero
+/// unless `kind` is `PythPull`. A pull market pins `feed_id` when given, and the update
+/// account must hold that feed; otherwise it pins the feed the account holds. The account
+/// must parse as `kind` (owner, layout, full verification); its price may be stale.
+pub fn check_new_oracle(kind: OracleKind, info: &AccountInfo, feed_id: Option<[u8; 32]>) -> Result<[u8; 32]> {
+    require!(feed_id.is_none() || kind == OracleKind::PythPull, PerpError::ParameterOutOfRange);
+    if kind == OracleKind::None {
+        require_keys_eq!(*info.key, Pubkey::default(), PerpError::WrongOracle);
+        return Ok([0; 32]);
+    }
+    let reading = read_oracle_account(kind as u8, info)?;
+    match (reading.feed_id, feed_id) {
+        (Some(held), Some(wanted)) => {
+            require!(held == wanted, PerpError::WrongOracleFeed);
+            Ok(wanted)
+        }
+        (Some(held), None) => Ok(held),
+        (None, _) => Ok([0; 32]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FEED: [u8; 32] = [0xab; 32];
+
+    /// A `PriceUpdateV2` built byte by byte from the receiver's field order, in its 134-byte
+    /// allocation: discriminator, write authority, verification level, price message, slot.
+    fn hand_built(level: &[u8], feed: [u8; 32], price: i64, publish_time: i64) -> Vec<u8> {
+        let mut d = vec![34, 241, 35, 99, 157, 126, 244, 205];
+        d.extend([9u8; 32]);
+        d.extend(level);
+        d.extend(feed);
+        d.extend(price.to_le_bytes());
+        d.extend(17u64.to_le_bytes());
+        d.extend((-8i32).to_le_bytes());
+        d.extend(publish_time.to_le_bytes());
+        d.extend((publish_time - 2).to_le_bytes());
+        d.extend((price - 1).to_le_bytes());
+        d.extend(19u64.to_le_bytes());
+        d.extend(123_456u64.to_le_bytes());
+        d.resize(PythPriceUpdateV2::SPACE, 0);
+        d
+    }
+
+    #[test]
+    fn parses_full_and_partial_updates_by_hand() {
+        let full = PythPriceUpdateV2::parse(&hand_built(&[1], FEED, 5_000, 1_000)).unwrap();
+        assert_eq!(full.write_authority, Pubkey::new_from_array([9; 32]));
+        assert_eq!(full.verification_level, PythVerificationLevel::Full);
+        let m = full.price_message;
+        assert_eq!((m.feed_id, m.price, m.conf, m.exponent), (FEED, 5_000, 17, -8));
+        assert_eq!((m.publish_time, m.prev_publish_time, m.ema_price, m.ema_conf), (1_000, 998, 4_999, 19));
+        assert_eq!(full.posted_slot, 123_456);
+
+        let partial = PythPriceUpdateV2::parse(&hand_built(&[0, 3], FEED, 5_000, 1_000)).unwrap();
+        assert_eq!(partial.verification_level, PythVerificationLevel::Partial { num_signatures: 3 });
+        assert_eq!(partial.price_message, m);
+        assert_eq!(partial.posted_slot, 123_456);
+        // A partial update fills the allocation exactly.
+        assert_eq!(8 + 32 + 2 + 84 + 8, PythPriceUpdateV2::SPACE);
+    }
+
+    #[test]
+    fn refuses_malformed_updates() {
+        let bad_tag = hand_built(&[2], FEED, 5_000, 1_000);
+        assert!(PythPriceUpdateV2::parse(&bad_tag).is_err());
+        let mut bad_disc = hand_built(&[1], FEED, 5_000, 1_000);
+        bad_disc[7] ^= 0xff;
+        assert!(PythPriceUpdateV2::parse(&bad_disc).is_err());
+        let short = hand_built(&[1], FEED, 5_000, 1_000);
+        assert!(PythPriceUpdateV2::parse(&short[..132]).is_err());
+        assert!(PythPriceUpdateV2::parse(&short[..8]).is_err());
+    }
+
+    #[test]
+    fn a_pull_reading_must_hold_the_market_feed() {
+        let mut market: Market = bytemuck::Zeroable::zeroed();
+        market.oracle_kind = OracleKind::PythPull as u8;
+        market.oracle_feed_id = FEED;
+        market.oracle_max_age_secs = 60;
+        market.oracle_max_conf_bps = 200;
+        let reading = OracleReading { price: 5_000, conf: 1, expo: -8, publish_ts: 1_000, feed_id: Some(FEED) };
+        check_reading(&market, &reading, 1_060).unwrap();
+        assert_eq!(check_reading(&market, &reading, 1_061).unwrap_err(), error!(PerpError::StaleOracle));
+        let other = OracleReading { feed_id: Some([0xcd; 32]), ..reading };
+        assert_eq!(check_reading(&market, &other, 1_000).unwrap_err(), error!(PerpError::WrongOracleFeed));
+        let legacy = OracleReading { feed_id: None, ..reading };
+        assert_eq!(check_reading(&market, &legacy, 1_000).unwrap_err(), error!(PerpError::WrongOracleFeed));
+        let wide = OracleReading { conf: 101, ..reading };
+        assert_eq!(check_reading(&market, &wide, 1_000).unwrap_err(), error!(PerpError::OracleConfidenceTooWide));
+    }
 }
