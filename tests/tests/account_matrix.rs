@@ -324,10 +324,6 @@ impl Row {
         self.note = note;
         self
     }
-    fn issue(mut self, issue: &'static str) -> Self {
-        self.issue = Some(issue);
-        self
-    }
 }
 
 /// Health-taking instructions that take no market of their own (full health accounts).
@@ -1092,33 +1088,6 @@ fn more_rows() -> Vec<Row> {
     v
 }
 
-const CLOSE_BOOK_NOT_ADMIN: &str = "orderbook close_book checks the rent recipient with `address = book.creator @ \
-    BookError::NotAdmin` ('signer is not the exchange admin'): no signer is involved; the account is not the book's \
-    creator";
-const CREATE_BOOK_WRONG_BOOK: &str = "orderbook create_book checks `market.exchange == exchange` with \
-    BookError::WrongBook ('book does not belong to this market'): the book is not involved; the market is not the \
-    exchange's";
-const NOT_A_MAKER: &str = "the order book checks the instruction's own margin account (the placer, canceller or \
-    liquidated account) with BookError::InvalidMakerAccount ('a maker account is not a margin account of this \
-    exchange'), also when the account is right and the `exchange` slot is wrong: the error names a maker that is \
-    not involved";
-const BOOK_RETURNS_PERP_CODE: &str = "the order book prices its band with perpetual's Market::prices and returns \
-    its PerpError::WrongOracle (6015) as the order book's own error: under the order book's program id, 6015 is \
-    BookError::InvalidBookParams ('book parameters out of range'), so a client decoding with the order book's IDL \
-    reads a wrong oracle as invalid book parameters";
-const CLIENT_ID_LOOKUP_FIRST: &str = "orderbook cancel_order_by_client_id collects the orders of `margin_account` \
-    with the client id before it checks the account (owner, type, exchange, signer) and the book's market: an \
-    account that is not the signer's margin account, or another market's book, is reported as \
-    BookError::OrderNotFound instead of WrongOwner / InvalidMakerAccount / NotOwnerOrDelegate / WrongBook";
-const SIZE_BEFORE_BOOK: &str = "orderbook liquidate_order sizes the order from the account's position in `market` \
-    (OrderAccounts::position) before it checks that `market` is the book's: a market that is not the book's is \
-    reported as BookError::InvalidSize ('size is zero or below the book's minimum') instead of WrongBook";
-const EARLY_SIZE_BEFORE_BOOK: &str = "orderbook early_deleverage reads the account's position in `market` before it \
-    checks that `market` is the book's (and never checks the book's exchange): a market that is not the book's is \
-    reported as BookError::InvalidSize instead of WrongBook";
-const EARLY_NO_EXCHANGE_CHECK: &str = "orderbook early_deleverage does not check the margin account's exchange (unlike \
-    OrderAccounts::position); an account of another exchange has no position in this market and is reported as \
-    BookError::InvalidSize instead of an exchange mismatch";
 
 /// The order book's rows.
 fn book_rows() -> Vec<Row> {
@@ -1136,10 +1105,10 @@ fn book_rows() -> Vec<Row> {
         r("book.create_book", "payer", Unsigned, a(A::AccountNotSigner)),
         r("book.create_book", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("book.create_book", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
-        r("book.create_book", "exchange", Swap(K::WrongExchange, S::Exchange2), ob(B::WrongBook)).issue(CREATE_BOOK_WRONG_BOOK),
+        r("book.create_book", "exchange", Swap(K::WrongExchange, S::Exchange2), ob(B::WrongExchange)),
         r("book.create_book", "market", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("book.create_book", "market", Swap(K::WrongType, S::Exchange), a(A::AccountDiscriminatorMismatch)),
-        r("book.create_book", "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)).issue(CREATE_BOOK_WRONG_BOOK),
+        r("book.create_book", "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongExchange)),
         r("book.create_book", "book", DupOf("market"), a(A::ConstraintZero)),
         r("book.create_book", "market", ReadOnly, a(A::ConstraintMut)),
         r("book.create_book", "book", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
@@ -1168,13 +1137,10 @@ fn book_rows() -> Vec<Row> {
             r(base, "authority", Unsigned, a(A::AccountNotSigner)),
             r(base, "margin_account", ForeignOwner, ob(B::WrongOwner)),
             r(base, "margin_account", Swap(K::WrongOwner, S::Missing), ob(B::WrongOwner)),
-            r(base, "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::InvalidMakerAccount)),
-            r(base, "margin_account", Swap(K::WrongExchange, S::Margin2), ob(B::InvalidMakerAccount)),
+            r(base, "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::NotMarginAccount)),
+            r(base, "margin_account", Swap(K::WrongExchange, S::Margin2), ob(B::WrongExchange)),
             r(base, "margin_account", ReadOnly, a(A::ConstraintMut)),
             r(base, "market", ReadOnly, a(A::ConstraintMut)),
-            r(base, "exchange", ForeignOwner, ob(B::InvalidMakerAccount)),
-            r(base, "exchange", Swap(K::WrongType, S::Market), ob(B::InvalidMakerAccount)),
-            r(base, "exchange", Swap(K::WrongExchange, S::Exchange2), ob(B::InvalidMakerAccount)),
             r(base, "approval", ForeignOwner, p(P::TraderNotApproved)),
             r(base, "approval", Swap(K::WrongOwner, S::Missing), p(P::TraderNotApproved)),
             r(base, "approval", Swap(K::WrongType, S::Market), p(P::TraderNotApproved)),
@@ -1182,12 +1148,21 @@ fn book_rows() -> Vec<Row> {
             r(base, "approval", Swap(K::WrongAddress, S::TraderApproval), p(P::WrongTraderAuthority)),
             r(base, "perpetual_program", Swap(K::WrongProgram, S::TokenProgram), a(A::ConstraintAddress)),
         ]);
+        // The book checks the exchange against the margin account's (liquidate_order checks
+        // the book's first).
+        let exchange_err = if base == "book.liquidate_order" { ob(B::WrongBook) } else { ob(B::WrongExchange) };
+        v.extend([
+            r(base, "exchange", ForeignOwner, exchange_err.clone()),
+            r(base, "exchange", Swap(K::WrongType, S::Market), exchange_err.clone()),
+            r(base, "exchange", Swap(K::WrongExchange, S::Exchange2), exchange_err),
+        ]);
         if !base.starts_with("book.cancel") {
-            // A cancel only shrinks the reservation; perpetual reads the oracle only for a growth.
+            // A cancel only shrinks the reservation; perpetual reads the oracle only for a
+            // growth. The book maps perpetual's pricing errors to its own (`from_perp`).
             v.extend([
-                r(base, "oracle", ForeignOwner, p(P::WrongOracle)).issue(BOOK_RETURNS_PERP_CODE),
-                r(base, "oracle", Swap(K::WrongType, S::OtherMarket), p(P::WrongOracle)).issue(BOOK_RETURNS_PERP_CODE),
-                r(base, "oracle", Swap(K::WrongAddress, S::OtherOracle), p(P::WrongOracle)).issue(BOOK_RETURNS_PERP_CODE),
+                r(base, "oracle", ForeignOwner, ob(B::WrongOracle)),
+                r(base, "oracle", Swap(K::WrongType, S::OtherMarket), ob(B::WrongOracle)),
+                r(base, "oracle", Swap(K::WrongAddress, S::OtherOracle), ob(B::WrongOracle)),
             ]);
         }
         if base != "book.liquidate_order" {
@@ -1199,19 +1174,8 @@ fn book_rows() -> Vec<Row> {
                 r(base, "authority", Impostor, ob(B::NotOwnerOrDelegate)),
                 r(base, "authority", SignAs(Who::Admin), ob(B::NotOwnerOrDelegate)),
                 r(base, "margin_account", Swap(K::WrongAddress, S::OtherMargin), ob(B::NotOwnerOrDelegate)),
-                r(base, "margin_account", DupOf("market"), ob(B::InvalidMakerAccount)),
+                r(base, "margin_account", DupOf("market"), ob(B::NotMarginAccount)),
             ]);
-        }
-    }
-    // cancel_order_by_client_id looks the account's orders up by its key before it checks
-    // the account or the book: rows where that lookup already fails.
-    for row in v.iter_mut().filter(|r| r.base == "book.cancel_order_by_client_id") {
-        let looked_up_first = matches!(
-            (row.slot, &row.case),
-            ("margin_account", Case::ForeignOwner | Case::Swap(..) | Case::DupOf(_)) | ("book", Case::Swap(K::WrongAddress, _))
-        );
-        if looked_up_first {
-            row.issue = Some(CLIENT_ID_LOOKUP_FIRST);
         }
     }
     health_rows("book.place_order", &mut v);
@@ -1238,10 +1202,10 @@ fn book_rows() -> Vec<Row> {
         // The liquidated account must hold a position in the book's market.
         r("book.liquidate_order", "margin_account", Swap(K::WrongAddress, S::EmptyMargin), ob(B::InvalidSize)),
         r("book.liquidate_order", "book", Swap(K::WrongAddress, S::Book), ob(B::WrongBook)),
-        r("book.liquidate_order", "market", ForeignOwner, ob(B::WrongBook)).issue(SIZE_BEFORE_BOOK),
-        r("book.liquidate_order", "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)).issue(SIZE_BEFORE_BOOK),
-        r("book.liquidate_order", "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)).issue(SIZE_BEFORE_BOOK),
-        r("book.liquidate_order", "margin_account", DupOf("market"), ob(B::InvalidMakerAccount)),
+        r("book.liquidate_order", "market", ForeignOwner, ob(B::WrongBook)),
+        r("book.liquidate_order", "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)),
+        r("book.liquidate_order", "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)),
+        r("book.liquidate_order", "margin_account", DupOf("market"), ob(B::NotMarginAccount)),
         r("book.liquidate_order", "maker[0]", ForeignOwner, ob(B::InvalidMakerAccount)),
         r("book.liquidate_order", "maker[0]", ReadOnly, ob(B::InvalidMakerAccount)),
         // ---- sample_mark (anyone): perpetual's record_mark_sample through the book ----
@@ -1270,16 +1234,16 @@ fn book_rows() -> Vec<Row> {
         r("book.early_deleverage", "book", Swap(K::WrongOwner, S::SystemWallet), ob(B::WrongOwner)),
         r("book.early_deleverage", "book", Swap(K::WrongType, S::ZeroBook), ob(B::InvalidBookData)),
         r("book.early_deleverage", "book", Swap(K::WrongAddress, S::Book), ob(B::WrongBook)),
-        r("book.early_deleverage", "market", ForeignOwner, ob(B::WrongBook)).issue(EARLY_SIZE_BEFORE_BOOK),
-        r("book.early_deleverage", "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)).issue(EARLY_SIZE_BEFORE_BOOK),
-        r("book.early_deleverage", "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)).issue(EARLY_SIZE_BEFORE_BOOK),
+        r("book.early_deleverage", "market", ForeignOwner, ob(B::WrongBook)),
+        r("book.early_deleverage", "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)),
+        r("book.early_deleverage", "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)),
         r("book.early_deleverage", "market", ReadOnly, a(A::ConstraintMut)),
         r("book.early_deleverage", "oracle", ForeignOwner, p(P::WrongOracle)),
         r("book.early_deleverage", "oracle", Swap(K::WrongType, S::OtherMarket), p(P::WrongOracle)),
         r("book.early_deleverage", "oracle", Swap(K::WrongAddress, S::OtherOracle), p(P::WrongOracle)),
-        r("book.early_deleverage", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("book.early_deleverage", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
-        r("book.early_deleverage", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::WrongExchange)),
+        r("book.early_deleverage", "exchange", ForeignOwner, ob(B::WrongBook)),
+        r("book.early_deleverage", "exchange", Swap(K::WrongType, S::Market), ob(B::WrongBook)),
+        r("book.early_deleverage", "exchange", Swap(K::WrongExchange, S::Exchange2), ob(B::WrongBook)),
         r("book.early_deleverage", "exchange", ReadOnly, a(A::ConstraintMut)),
         r("book.early_deleverage", "approval", ForeignOwner, p(P::TraderNotApproved)),
         r("book.early_deleverage", "approval", Swap(K::WrongOwner, S::Missing), p(P::TraderNotApproved)),
@@ -1288,8 +1252,8 @@ fn book_rows() -> Vec<Row> {
         r("book.early_deleverage", "approval", Swap(K::WrongAddress, S::TraderApproval), p(P::WrongTraderAuthority)),
         r("book.early_deleverage", "margin_account", ForeignOwner, ob(B::WrongOwner)),
         r("book.early_deleverage", "margin_account", Swap(K::WrongOwner, S::Missing), ob(B::WrongOwner)),
-        r("book.early_deleverage", "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::InvalidMakerAccount)),
-        r("book.early_deleverage", "margin_account", Swap(K::WrongExchange, S::Margin2), p(P::WrongExchange)).issue(EARLY_NO_EXCHANGE_CHECK),
+        r("book.early_deleverage", "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::NotMarginAccount)),
+        r("book.early_deleverage", "margin_account", Swap(K::WrongExchange, S::Margin2), ob(B::WrongExchange)),
         r("book.early_deleverage", "margin_account", ReadOnly, a(A::ConstraintMut)),
         r("book.early_deleverage", "counterparty", ForeignOwner, p(P::WrongOwner)),
         r("book.early_deleverage", "counterparty", Swap(K::WrongOwner, S::Missing), p(P::WrongOwner)),
@@ -1304,7 +1268,7 @@ fn book_rows() -> Vec<Row> {
         r("book.early_deleverage", "authority", SignAs(Who::Admin), p(P::DeleverageNotAllowed)),
         r("book.early_deleverage", "perpetual_program", Swap(K::WrongProgram, S::TokenProgram), a(A::ConstraintAddress)),
         // ---- close_book (anyone, after final settlement): rent to the creator ----
-        r("book.close_book", "creator", Swap(K::WrongAddress, S::SystemWallet), ob(B::NotAdmin)).issue(CLOSE_BOOK_NOT_ADMIN),
+        r("book.close_book", "creator", Swap(K::WrongAddress, S::SystemWallet), ob(B::NotBookCreator)),
         r("book.close_book", "creator", DupOf("book"), a(A::AccountNotSystemOwned)),
         r("book.close_book", "creator", ReadOnly, a(A::ConstraintMut)),
         r("book.close_book", "book", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
@@ -1319,13 +1283,6 @@ fn book_rows() -> Vec<Row> {
         r("book.close_book:active", "market", Variant(K::WrongAddress), ob(B::MarketNotSettled)),
     ]);
     health_rows("book.early_deleverage", &mut v);
-    // The book reports its checks of the placer's (or liquidated) account and of the exchange
-    // against that account as InvalidMakerAccount.
-    for row in v.iter_mut().filter(|r| r.base.starts_with("book.") && (r.slot == "margin_account" || r.slot == "exchange")) {
-        if row.expect == ob(B::InvalidMakerAccount) && row.issue.is_none() {
-            row.issue = Some(NOT_A_MAKER);
-        }
-    }
     v
 }
 

@@ -105,7 +105,7 @@ use orderbook::SelfTradeBehavior;
 use perpetual::instructions::ListMarketArgs;
 use perpetual::math::funding;
 use perpetual::sdk;
-use perpetual::state::{Position, PriceOracle};
+use perpetual::state::Position;
 use perpetual::{Fill, MarketStatus, OracleKind, Side};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_keypair::Keypair;
@@ -695,7 +695,10 @@ fn book_error_name(code: u32) -> Option<&'static str> {
         WrongBook, WrongOwner, NotOwnerOrDelegate, NotAdmin, InvalidPrice, InvalidSize, PriceOutsideBand,
         PostOnlyWouldCross, FillOrKillNotFilled, ReduceOnlyWouldIncrease, SelfTradeAborted, TooManyOrders,
         BookFull, SeatUnavailable, OrderNotFound, InvalidBookParams, InvalidBookData, MakerCountOutOfRange,
-        InvalidMakerAccount, MissingFillResults, AlreadyExpired, MathOverflow, MarketNotSettled,
+        InvalidMakerAccount, MissingFillResults, AlreadyExpired, MathOverflow, MarketNotSettled, WrongOracle,
+        StaleOracle, OracleConfidenceTooWide, NonPositiveOraclePrice, OracleNotTrading, InvalidOracleAccount,
+        IndexJumped, NoMarkPrice, OracleNotFullyVerified, WrongOracleFeed, PriceUnavailable, NotMarginAccount,
+        WrongExchange, NotBookCreator,
     );
     names.into_iter().find(|(c, _)| *c == code).map(|(_, n)| n)
 }
@@ -706,16 +709,10 @@ fn book_error_name(code: u32) -> Option<&'static str> {
 /// `Program <id> failed: custom program error: 0x..` line is the innermost failing program
 /// (a `perpetual` error raised inside an order-book CPI fails `perpetual` first). SPL Token's
 /// errors are `Token(n)`, anything else `Custom(n)`, a non-custom error its whole value
-/// (never allowed: a native panic surfaces as one).
-///
-/// One ambiguity remains: the order book runs `perpetual`'s own price code (`Market::prices`,
-/// for the band) inside its program, so a code it raises may be a `PerpError` of that code.
-/// Of those, only `StaleOracle` (6016, the same number as `BookError::InvalidBookData`) can
-/// occur here (the harness never passes a wrong oracle account); it is named `StaleOracle`
-/// when an oracle the transaction names is older than its market allows, `InvalidBookData`
-/// otherwise (the book's bytes are checked after every step, so a corrupt book would
-/// already have failed the case).
-async fn refusal_name(env: &mut TestEnv, ixs: &[Instruction], err: &TransactionError, logs: &[String]) -> String {
+/// (never allowed: a native panic surfaces as one). The order book maps the perpetual errors
+/// it meets while pricing its band to its own (`orderbook::error::from_perp`), so a code is
+/// never ambiguous.
+fn refusal_name(err: &TransactionError, logs: &[String]) -> String {
     let Some(code) = custom_code(err) else {
         return format!("non-custom error {err:?}");
     };
@@ -727,38 +724,11 @@ async fn refusal_name(env: &mut TestEnv, ixs: &[Instruction], err: &TransactionE
     let program = failed.as_deref().and_then(|id| id.parse::<Pubkey>().ok());
     let name = match program {
         Some(p) if p == perpetual::ID => perp_error_name(code),
-        Some(p) if p == orderbook::ID => {
-            if perp_error_name(code) == Some("StaleOracle") && oracle_stale(env, ixs).await {
-                Some("StaleOracle")
-            } else {
-                book_error_name(code)
-            }
-        }
+        Some(p) if p == orderbook::ID => book_error_name(code),
         Some(p) if p == anchor_spl::token::ID => return format!("Token({code})"),
         _ => None,
     };
     name.map(str::to_string).unwrap_or_else(|| format!("Custom({code})"))
-}
-
-/// True when an oracle named by `ixs` is older than its market's staleness limit.
-async fn oracle_stale(env: &mut TestEnv, ixs: &[Instruction]) -> bool {
-    let now = env.now().await;
-    let keys: HashSet<Pubkey> = ixs.iter().flat_map(|ix| ix.accounts.iter().map(|m| m.pubkey)).collect();
-    for m in env.markets.clone() {
-        if m.kind == OracleKind::None || !keys.contains(&m.oracle) {
-            continue;
-        }
-        let max_age = env.market_state(&m.market).await.oracle_max_age_secs as i64;
-        let data = env.account_data(&m.oracle).await;
-        let ts = match m.kind {
-            OracleKind::SetPrice => load_zero_copy::<PriceOracle>(&data).publish_ts,
-            _ => pyth_sdk_solana::state::load_price_account::<32, ()>(&data).map(|a| a.timestamp).unwrap_or(0),
-        };
-        if now - ts > max_age {
-            return true;
-        }
-    }
-    false
 }
 
 // ---------------------------------------------------------------------------------------
@@ -815,7 +785,7 @@ async fn send(env: &mut TestEnv, ixs: &[Instruction], signers: &[&Keypair]) -> R
     let (res, logs) = env.process_logged(ixs, signers).await;
     match res {
         Ok(o) => Ok(o),
-        Err(e) => Err(refusal_name(env, ixs, &e, &logs).await),
+        Err(e) => Err(refusal_name(&e, &logs)),
     }
 }
 
@@ -1914,7 +1884,7 @@ async fn bug_liquidation_order_refused_when_only_own_orders_cross() {
     let (res, logs) = env.process_logged(&[ix.clone()], &[&keeper.owner]).await;
     let refusal = match &res {
         Ok(_) => None,
-        Err(e) => Some(refusal_name(&mut env, &[ix], e, &logs).await),
+        Err(e) => Some(refusal_name(e, &logs)),
     };
     let raised_by = logs.iter().find(|l| l.contains("failed: custom program error")).cloned();
     assert_eq!(refusal, None, "a stranger's liquidation order for A is refused: {res:?}, {raised_by:?}");
@@ -2015,7 +1985,7 @@ async fn bug_early_deleveraging_of_a_large_short_overflows() {
     let (res, logs) = env.process_logged(&[ix.clone()], &[&da]).await;
     let refusal = match &res {
         Ok(_) => None,
-        Err(e) => Some(refusal_name(&mut env, &[ix], e, &logs).await),
+        Err(e) => Some(refusal_name(e, &logs)),
     };
     let raised_by = logs.iter().find(|l| l.contains("failed: custom program error")).cloned();
     assert_eq!(refusal, None, "early deleveraging of A's 40,000-lot short is refused: {res:?}, {raised_by:?}");

@@ -48,4 +48,56 @@ pub enum BookError {
     MathOverflow,
     #[msg("market is not in final settlement")]
     MarketNotSettled,
+    #[msg("oracle account is not the market's oracle")]
+    WrongOracle,
+    #[msg("oracle price is stale")]
+    StaleOracle,
+    #[msg("oracle confidence interval too wide")]
+    OracleConfidenceTooWide,
+    #[msg("oracle price is not positive")]
+    NonPositiveOraclePrice,
+    #[msg("oracle is not trading")]
+    OracleNotTrading,
+    #[msg("oracle account data could not be parsed")]
+    InvalidOracleAccount,
+    #[msg("the index moved too far from its hourly average and no earlier index exists")]
+    IndexJumped,
+    #[msg("no mark price: the market has neither an index nor a trade yet")]
+    NoMarkPrice,
+    #[msg("Pyth price update is only partially verified")]
+    OracleNotFullyVerified,
+    #[msg("Pyth price update holds another feed than the market's")]
+    WrongOracleFeed,
+    #[msg("perpetual refused to price the market")]
+    PriceUnavailable,
+    #[msg("the margin account is not a perpetual margin account")]
+    NotMarginAccount,
+    #[msg("the exchange account is not the margin account's exchange")]
+    WrongExchange,
+    #[msg("the account is not the book's creator, who receives its rent")]
+    NotBookCreator,
+}
+
+/// The order book's own error for one `perpetual` raised while the book runs perpetual's
+/// library code (pricing): both programs number errors from 6000, so a perpetual error
+/// returned under the book's program id would read as another book error.
+pub fn from_perp(e: Error) -> Error {
+    use perpetual::error::PerpError as P;
+    let Error::AnchorError(a) = &e else { return error!(BookError::PriceUnavailable) };
+    let pairs = [
+        (P::WrongOracle, BookError::WrongOracle),
+        (P::WrongOwner, BookError::WrongOwner),
+        (P::StaleOracle, BookError::StaleOracle),
+        (P::OracleConfidenceTooWide, BookError::OracleConfidenceTooWide),
+        (P::NonPositiveOraclePrice, BookError::NonPositiveOraclePrice),
+        (P::OracleNotTrading, BookError::OracleNotTrading),
+        (P::InvalidOracleAccount, BookError::InvalidOracleAccount),
+        (P::IndexJumped, BookError::IndexJumped),
+        (P::NoMarkPrice, BookError::NoMarkPrice),
+        (P::OracleNotFullyVerified, BookError::OracleNotFullyVerified),
+        (P::WrongOracleFeed, BookError::WrongOracleFeed),
+        (P::MathOverflow, BookError::MathOverflow),
+    ];
+    let book = pairs.into_iter().find(|(p, _)| u32::from(*p) == a.error_code_number).map(|(_, b)| b);
+    error!(book.unwrap_or(BookError::PriceUnavailable))
 }

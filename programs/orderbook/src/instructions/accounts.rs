@@ -47,6 +47,13 @@ impl<'info> OrderAccounts<'info> {
         }
     }
 
+    /// Loads the book only to check it trades this market on this exchange.
+    pub fn check_book_account(&'info self) -> Result<()> {
+        let mut book = crate::state::BookMut::load(self.book.as_ref())?;
+        let parts = book.parts()?;
+        self.check_book(parts.header)
+    }
+
     /// The book must trade this market on this exchange.
     pub fn check_book(&self, book: &Book) -> Result<()> {
         require_keys_eq!(book.market, self.market.key(), BookError::WrongBook);
@@ -69,8 +76,8 @@ impl<'info> OrderAccounts<'info> {
         let info: &AccountInfo = self.margin_account.as_ref();
         require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
         let data = info.try_borrow_data()?;
-        let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
-        require_keys_eq!(header.exchange, self.exchange.key(), BookError::InvalidMakerAccount);
+        let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::NotMarginAccount))?;
+        require_keys_eq!(header.exchange, self.exchange.key(), BookError::WrongExchange);
         if signed {
             require!(header.may_trade(self.authority.key), BookError::NotOwnerOrDelegate);
         }

@@ -73,9 +73,11 @@ pub fn cancel_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side
 }
 
 pub fn cancel_by_client_id<'info>(ctx: Context<'info, OrderAccounts<'info>>, client_order_id: u64) -> Result<()> {
+    ctx.accounts.check_authority()?;
     let targets: Vec<(Side, u128)> = {
         let mut book = BookMut::load(ctx.accounts.book.as_ref())?;
         let parts = book.parts()?;
+        ctx.accounts.check_book(parts.header)?;
         orders_of(&parts, ctx.accounts.margin_account.key, usize::MAX)
             .into_iter()
             .filter(|(_, _, id)| *id == client_order_id)
@@ -88,9 +90,11 @@ pub fn cancel_by_client_id<'info>(ctx: Context<'info, OrderAccounts<'info>>, cli
 
 /// Cancels up to `limit` of the account's orders (work bounded per instruction).
 pub fn cancel_all<'info>(ctx: Context<'info, OrderAccounts<'info>>, limit: u16) -> Result<()> {
+    ctx.accounts.check_authority()?;
     let targets: Vec<(Side, u128)> = {
         let mut book = BookMut::load(ctx.accounts.book.as_ref())?;
         let parts = book.parts()?;
+        ctx.accounts.check_book(parts.header)?;
         orders_of(&parts, ctx.accounts.margin_account.key, limit as usize).into_iter().map(|(s, k, _)| (s, k)).collect()
     };
     cancel_keys(&*ctx.accounts, &targets)

@@ -26,7 +26,7 @@ pub struct CreateBook<'info> {
     pub payer: Signer<'info>,
     pub exchange: AccountLoader<'info, Exchange>,
     /// Written by perpetual when the book registers.
-    #[account(mut, constraint = market.load()?.exchange == exchange.key() @ BookError::WrongBook)]
+    #[account(mut, constraint = market.load()?.exchange == exchange.key() @ BookError::WrongExchange)]
     pub market: AccountLoader<'info, Market>,
     /// Created by the client with `Book::space(..)` bytes, owned by this program.
     #[account(zero)]

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use perpetual::controller::return_data::set_return_data;
 use perpetual::state::Market;
 
-use crate::error::BookError;
+use crate::error::{from_perp, BookError};
 use crate::events::{OrderFilled, OrderPlaced};
 use crate::instructions::accounts::{maker_epoch, OrderAccounts};
 use crate::matching::{self, Band, MatchResult, SelfTradeBehavior, Taker};
@@ -70,6 +70,7 @@ pub fn handler<'info>(ctx: Context<'info, OrderAccounts<'info>>, args: PlaceOrde
 /// the liquidation fee for the insurance fund. Remaining accounts: makers, then the
 /// liquidated account's health accounts.
 pub fn liquidate_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, max_base_lots: u64, limit_price_ticks: u64, maker_count: u8) -> Result<()> {
+    ctx.accounts.check_book_account()?;
     let position = ctx.accounts.position()?.base_lots;
     require!(position != 0, BookError::InvalidSize);
     let args = PlaceOrderArgs {
@@ -119,7 +120,7 @@ pub fn place<'info>(
         let loader = AccountLoader::<Market>::try_from(accounts.market.as_ref())?;
         let market = loader.load()?;
         Band {
-            oracle_price_per_lot: market.prices(&accounts.oracle, now)?.index,
+            oracle_price_per_lot: market.prices(&accounts.oracle, now).map_err(from_perp)?.index,
             band_bps: market.price_band_bps,
             tick_size: parts.header.tick_size,
         }

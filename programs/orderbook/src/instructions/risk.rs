@@ -44,22 +44,24 @@ pub struct EarlyDeleverageOrder<'info> {
 /// cannot cover the loss. Remaining accounts: the account's health accounts.
 pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>, lots: u64) -> Result<()> {
     let a = &*ctx.accounts;
+    let book_info: &'info AccountInfo<'info> = a.book.as_ref();
+    let mut book = BookMut::load(book_info)?;
+    let parts = book.parts()?;
+    require_keys_eq!(parts.header.market, a.market.key(), BookError::WrongBook);
+    require_keys_eq!(parts.header.exchange, a.exchange.key(), BookError::WrongBook);
     let position = {
         let info: &AccountInfo = a.margin_account.as_ref();
         require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
         let data = info.try_borrow_data()?;
-        let (_, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
+        let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::NotMarginAccount))?;
+        require_keys_eq!(header.exchange, a.exchange.key(), BookError::WrongExchange);
         find_position(positions, &a.market.key()).map(|i| positions[i].base_lots).unwrap_or(0)
     };
     require!(position != 0 && lots > 0, BookError::InvalidSize);
-    let (book_price, trader_bump) = {
-        let book_info: &'info AccountInfo<'info> = a.book.as_ref();
-        let mut book = BookMut::load(book_info)?;
-        let parts = book.parts()?;
-        require_keys_eq!(parts.header.market, a.market.key(), BookError::WrongBook);
-        let price = close_price_per_lot(&parts.bids.as_ref(), &parts.asks.as_ref(), position > 0, lots, parts.header.tick_size);
-        (price, parts.header.trader_bump)
-    };
+    let book_price = close_price_per_lot(&parts.bids.as_ref(), &parts.asks.as_ref(), position > 0, lots, parts.header.tick_size);
+    let trader_bump = parts.header.trader_bump;
+    drop(parts);
+    drop(book);
     let bump = [trader_bump];
     let seeds: &[&[u8]] = &[TRADER_SEED, &bump];
     let accounts = EarlyDeleverage {
@@ -80,7 +82,7 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>,
 #[derive(Accounts)]
 pub struct CloseBook<'info> {
     /// Receives the book's rent.
-    #[account(mut, address = book.load()?.creator @ BookError::NotAdmin)]
+    #[account(mut, address = book.load()?.creator @ BookError::NotBookCreator)]
     pub creator: SystemAccount<'info>,
     #[account(mut, close = creator, constraint = book.load()?.market == market.key() @ BookError::WrongBook)]
     pub book: AccountLoader<'info, Book>,
