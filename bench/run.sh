@@ -6,7 +6,8 @@
 #
 # Environment: CARGO_TARGET_DIR (default /tmp/bench-target), BENCH_OPS (place/cancel
 # operations, default 100), BENCH_SWEEPS (takes of each size, default 20), BENCH_OUT
-# (callgrind files, default $CARGO_TARGET_DIR/bench-out). See bench/README.md.
+# (callgrind files, default $CARGO_TARGET_DIR/bench-out), BENCH_TSV (also write the figures as
+# tab-separated rows, for bench/compare.sh). See bench/README.md.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -50,4 +51,4 @@ valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$OUT/callgrind.o
     "$BIN" run --ops "$OPS" --sweeps "$SWEEPS" --summary "$OUT/summary.txt" \
     >"$OUT/stdout.log" 2>"$OUT/valgrind.log" || { tail -n 30 "$OUT/valgrind.log" >&2; exit 1; }
 
-"$BIN" report --callgrind "$OUT/callgrind.out" --summary "$OUT/summary.txt" --results bench/RESULTS.md
+"$BIN" report --callgrind "$OUT/callgrind.out" --summary "$OUT/summary.txt" --results bench/RESULTS.md ${BENCH_TSV:+--tsv "$BENCH_TSV"}

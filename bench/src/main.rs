@@ -12,7 +12,7 @@ mod report;
 mod scenario;
 
 fn usage() -> ! {
-    eprintln!("usage:\n  book run [--ops K] [--sweeps S] [--summary FILE]\n  book report --callgrind FILE --summary FILE [--results FILE]\n  book profile --callgrind FILE --summary FILE --phase PHASE [--top N]\n  book space");
+    eprintln!("usage:\n  book run [--ops K] [--sweeps S] [--summary FILE]\n  book report --callgrind FILE --summary FILE [--results FILE] [--tsv FILE]\n  book profile --callgrind FILE --summary FILE --phase PHASE [--top N]\n  book space [--tsv]");
     std::process::exit(2)
 }
 
@@ -36,7 +36,8 @@ fn main() {
             let callgrind: String = arg(&args, "--callgrind").unwrap_or_else(|| usage());
             let summary: String = arg(&args, "--summary").unwrap_or_else(|| usage());
             let results: Option<String> = arg(&args, "--results");
-            report::report(&callgrind, &summary, results.as_deref());
+            let tsv: Option<String> = arg(&args, "--tsv");
+            report::report(&callgrind, &summary, results.as_deref(), tsv.as_deref());
         }
         Some("profile") => {
             let callgrind: String = arg(&args, "--callgrind").unwrap_or_else(|| usage());
@@ -44,6 +45,7 @@ fn main() {
             let phase: String = arg(&args, "--phase").unwrap_or_else(|| usage());
             report::profile(&callgrind, &summary, &phase, arg(&args, "--top").unwrap_or(60));
         }
+        Some("space") if args.iter().any(|a| a == "--tsv") => print!("{}", report::space_tsv()),
         Some("space") => print!("{}", report::space_table()),
         _ => usage(),
     }

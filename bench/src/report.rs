@@ -133,6 +133,34 @@ fn cmd(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Space of one market as listing creates it, from the real sizes: `key<TAB>value` lines.
+pub fn space_tsv() -> String {
+    use orderbook::state::{Book, HEADER_LEN};
+    let cap = 1_024u32;
+    let rent = anchor_lang::prelude::Rent::default();
+    let book = Book::space(cap, SEAT_CAPACITY);
+    let market = perpetual::state::Market::SPACE;
+    let oracle = perpetual::state::PriceOracle::SPACE;
+    let mut s = String::new();
+    for (k, v) in [
+        ("side_capacity", cap as usize),
+        ("seat_capacity", SEAT_CAPACITY as usize),
+        ("book_header", HEADER_LEN),
+        ("side_bytes", Book::side_space(cap)),
+        ("book_bytes_no_seats", Book::space(cap, 0)),
+        ("book_bytes", book),
+        ("seat_bytes", std::mem::size_of::<orderbook::state::Seat>()),
+        ("market_bytes", market),
+        ("oracle_bytes", oracle),
+        ("book_rent", rent.minimum_balance(book) as usize),
+        ("market_rent", rent.minimum_balance(market) as usize),
+        ("oracle_rent", rent.minimum_balance(oracle) as usize),
+    ] {
+        writeln!(s, "{k}\t{v}").unwrap();
+    }
+    s
+}
+
 pub fn space_table() -> String {
     use orderbook::state::{Book, HEADER_LEN};
     let cap = 1_024u32;
@@ -162,7 +190,7 @@ pub fn space_table() -> String {
     s
 }
 
-pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>) {
+pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>, tsv: Option<&str>) {
     let text = std::fs::read_to_string(callgrind_path).unwrap_or_else(|e| panic!("{callgrind_path}: {e}"));
     let profile = Profile::parse(&text).expect("callgrind file");
     let names = Names::new(&profile);
@@ -229,6 +257,15 @@ pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>) {
             None => "—".into(),
         };
         writeln!(out, "| {} | {} | {} | {} | **{}** | {} | {} |", r.label, r.ops, fmt(r.orderbook - r.ob_events), fmt(r.perpetual - r.pp_events), fmt(total), goal, fmt(manifest(r.phase).0 as f64)).unwrap();
+    }
+    if let Some(path) = tsv {
+        // Machine-readable rows for bench/compare.sh: ours, phase, K, events excluded, with events.
+        let mut t = String::new();
+        for r in &rows {
+            let name = PHASES.iter().find(|(ph, _, _)| *ph == r.phase).map(|(_, n, _)| *n).unwrap_or("?");
+            writeln!(t, "ours\t{name}\t{}\t{:.0}\t{:.0}\t{:.0}\t{:.0}", r.ops, r.orderbook - r.ob_events + r.perpetual - r.pp_events, r.orderbook + r.perpetual, r.orderbook - r.ob_events, r.perpetual - r.pp_events).unwrap();
+        }
+        std::fs::write(path, t).unwrap_or_else(|e| panic!("{path}: {e}"));
     }
     let take = |ph: Phase| rows.iter().find(|r| r.phase == ph).map(|r| r.orderbook - r.ob_events + r.perpetual - r.pp_events).unwrap_or(0.0);
     writeln!(out, "\nPer extra fill (10-fill take − 1-fill take) / 9: {} Ir (Manifest: about 580).\n", fmt((take(Phase::take10) - take(Phase::take1)) / 9.0)).unwrap();
