@@ -149,7 +149,7 @@ pub fn remove_order(parts: &mut BookParts, side: Side, key: u128) -> Result<Opti
 /// Matches up to `max_lots` of the taker against the opposite side.
 pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: u64, book_key: &Pubkey) -> Result<MatchResult> {
     let resting = opposite(taker.side);
-    let mut out = MatchResult::default();
+    let mut out = MatchResult { fills: Vec::with_capacity(taker.max_fills.min(16)), ..MatchResult::default() };
     let mut remaining = max_lots;
     while remaining > 0 && out.fills.len() < taker.max_fills {
         let Some((handle, key)) = parts.side(resting).min() else { break };

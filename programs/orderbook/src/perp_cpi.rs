@@ -1,13 +1,44 @@
 //! Calls into `perpetual`, signed by this program's `trader` PDA.
+//!
+//! The per-order calls (`update_reservation`, `settle_fills`, `release_reservations`) are
+//! built by hand: Anchor's CPI client collects account infos through one `Vec` per account,
+//! about 2,400 native instructions a call, more than the rest of a cancel. The metas follow
+//! perpetual's account structs (`account_metas_match_perpetuals_structs` checks them).
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program::invoke_signed;
+use anchor_lang::InstructionData;
 use perpetual::controller::return_data::get_return_data;
-use perpetual::cpi::accounts::{RecordMarkSample, RegisterBook, ReleaseReservations, SettleFills, UpdateReservation};
+use perpetual::cpi::accounts::{RecordMarkSample, RegisterBook};
 use perpetual::instructions::SettleFillsArgs;
 use perpetual::{Fill, Release};
 
 use crate::error::BookError;
 
 pub const TRADER_SEED: &[u8] = b"trader";
+
+/// Sends `data` to `perpetual` with the `named` accounts (meta flags in `flags`: writable,
+/// signer) followed by `remaining` (their own flags), signed by the trader PDA.
+fn invoke_perp<'info>(named: &[(&AccountInfo<'info>, bool, bool)], remaining: &[&[AccountInfo<'info>]], data: Vec<u8>, trader_bump: u8) -> Result<()> {
+    let total = named.len() + remaining.iter().map(|r| r.len()).sum::<usize>();
+    let mut metas = Vec::with_capacity(total);
+    let mut infos = Vec::with_capacity(total);
+    for (info, writable, signer) in named {
+        metas.push(AccountMeta { pubkey: *info.key, is_signer: *signer, is_writable: *writable });
+        infos.push((*info).clone());
+    }
+    for info in remaining.iter().flat_map(|r| r.iter()) {
+        metas.push(AccountMeta { pubkey: *info.key, is_signer: info.is_signer, is_writable: info.is_writable });
+        infos.push(info.clone());
+    }
+    let ix = Instruction { program_id: perpetual::ID, accounts: metas, data };
+    invoke_signed(&ix, &infos, &[&[TRADER_SEED, &[trader_bump]]]).map_err(Into::into)
+}
+
+/// The accounts of `perpetual`'s `ReleaseReservations`, in order, with (writable, signer).
+fn release_accounts<'a, 'info>(exchange: &'a AccountInfo<'info>, approval: &'a AccountInfo<'info>, trader_authority: &'a AccountInfo<'info>, market: &'a AccountInfo<'info>) -> [(&'a AccountInfo<'info>, bool, bool); 4] {
+    [(exchange, false, false), (approval, false, false), (trader_authority, false, true), (market, true, false)]
+}
 
 /// The perpetual accounts every trading instruction passes.
 pub struct PerpAccounts<'a, 'info> {
@@ -36,28 +67,9 @@ impl<'a, 'info> PerpAccounts<'a, 'info> {
         liquidation: bool,
     ) -> Result<Vec<u8>> {
         let expected = fills.len();
-        let bump = [self.trader_bump];
-        let seeds: &[&[u8]] = &[TRADER_SEED, &bump];
-        let signer = &[seeds];
-        let mut remaining = Vec::with_capacity(makers.len() + health.len());
-        remaining.extend_from_slice(makers);
-        remaining.extend_from_slice(health);
-        let ctx = CpiContext::new_with_signer(
-            perpetual::ID,
-            SettleFills {
-                exchange: self.exchange.clone(),
-                approval: self.approval.clone(),
-                trader_authority: self.trader_authority.clone(),
-                market: self.market.clone(),
-                oracle: self.oracle.clone(),
-                taker: self.margin_account.clone(),
-                taker_authority: self.authority.clone(),
-            },
-            signer,
-        )
-        .with_remaining_accounts(remaining);
         let args = SettleFillsArgs { maker_count: makers.len() as u8, fills, releases, taker_bid_delta, taker_ask_delta, liquidation };
-        perpetual::cpi::settle_fills(ctx, args)?;
+        let data = perpetual::instruction::SettleFills { args }.data();
+        invoke_perp(&self.trading_accounts(), &[makers, health], data, self.trader_bump)?;
         if expected == 0 {
             return Ok(vec![]);
         }
@@ -69,24 +81,23 @@ impl<'a, 'info> PerpAccounts<'a, 'info> {
 
     /// Changes the account's reservation without fills (health accounts for growth).
     pub fn reserve(&self, health: &[AccountInfo<'info>], bid_delta: i64, ask_delta: i64) -> Result<()> {
-        let bump = [self.trader_bump];
-        let seeds: &[&[u8]] = &[TRADER_SEED, &bump];
-        let signer = &[seeds];
-        let ctx = CpiContext::new_with_signer(
-            perpetual::ID,
-            UpdateReservation {
-                exchange: self.exchange.clone(),
-                approval: self.approval.clone(),
-                trader_authority: self.trader_authority.clone(),
-                market: self.market.clone(),
-                oracle: self.oracle.clone(),
-                margin_account: self.margin_account.clone(),
-                account_authority: self.authority.clone(),
-            },
-            signer,
-        )
-        .with_remaining_accounts(health.to_vec());
-        perpetual::cpi::update_reservation(ctx, bid_delta, ask_delta)
+        let data = perpetual::instruction::UpdateReservation { bid_delta, ask_delta }.data();
+        invoke_perp(&self.trading_accounts(), &[health], data, self.trader_bump)
+    }
+
+    /// `SettleFills` and `UpdateReservation` take the same seven accounts in the same order:
+    /// exchange, approval, trader authority (signs), market (writable), oracle, margin
+    /// account (writable), its owner or delegate (signs).
+    fn trading_accounts(&self) -> [(&'a AccountInfo<'info>, bool, bool); 7] {
+        [
+            (self.exchange, false, false),
+            (self.approval, false, false),
+            (self.trader_authority, false, true),
+            (self.market, true, false),
+            (self.oracle, false, false),
+            (self.margin_account, true, false),
+            (self.authority, false, true),
+        ]
     }
 }
 
@@ -103,21 +114,8 @@ pub fn release<'info>(
     if releases.is_empty() {
         return Ok(());
     }
-    let bump = [trader_bump];
-    let seeds: &[&[u8]] = &[TRADER_SEED, &bump];
-    let signer = &[seeds];
-    let ctx = CpiContext::new_with_signer(
-        perpetual::ID,
-        ReleaseReservations {
-            exchange: exchange.clone(),
-            approval: approval.clone(),
-            trader_authority: trader_authority.clone(),
-            market: market.clone(),
-        },
-        signer,
-    )
-    .with_remaining_accounts(accounts.to_vec());
-    perpetual::cpi::release_reservations(ctx, releases)
+    let data = perpetual::instruction::ReleaseReservations { releases }.data();
+    invoke_perp(&release_accounts(exchange, approval, trader_authority, market), &[accounts], data, trader_bump)
 }
 
 /// The perpetual accounts of trader-only calls that name no margin account.
@@ -153,5 +151,27 @@ impl<'a, 'info> TraderCall<'a, 'info> {
             oracle: oracle.clone(),
         };
         perpetual::cpi::record_mark_sample(CpiContext::new_with_signer(perpetual::ID, accounts, &[seeds]), mid_per_lot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::ToAccountMetas;
+
+    fn flags(metas: Vec<AccountMeta>) -> Vec<(bool, bool)> {
+        metas.into_iter().map(|m| (m.is_writable, m.is_signer)).collect()
+    }
+
+    #[test]
+    fn account_metas_match_perpetuals_structs() {
+        let k = Pubkey::default;
+        let ours: Vec<(bool, bool)> = [(false, false), (false, false), (false, true), (true, false), (false, false), (true, false), (false, true)].to_vec();
+        let settle = perpetual::accounts::SettleFills { exchange: k(), approval: k(), trader_authority: k(), market: k(), oracle: k(), taker: k(), taker_authority: k() };
+        assert_eq!(flags(settle.to_account_metas(None)), ours);
+        let reserve = perpetual::accounts::UpdateReservation { exchange: k(), approval: k(), trader_authority: k(), market: k(), oracle: k(), margin_account: k(), account_authority: k() };
+        assert_eq!(flags(reserve.to_account_metas(None)), ours);
+        let release = perpetual::accounts::ReleaseReservations { exchange: k(), approval: k(), trader_authority: k(), market: k() };
+        assert_eq!(flags(release.to_account_metas(None)), vec![(false, false), (false, false), (false, true), (true, false)]);
     }
 }

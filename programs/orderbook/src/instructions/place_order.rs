@@ -120,7 +120,7 @@ pub fn place<'info>(
         let loader = AccountLoader::<Market>::try_from(accounts.market.as_ref())?;
         let market = loader.load()?;
         Band {
-            oracle_price_per_lot: market.prices(&accounts.oracle, now).map_err(from_perp)?.index,
+            oracle_price_per_lot: market.band_reference(&accounts.oracle, now).map_err(from_perp)?,
             band_bps: market.price_band_bps,
             tick_size: parts.header.tick_size,
         }

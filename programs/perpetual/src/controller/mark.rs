@@ -57,6 +57,22 @@ impl Market {
             let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
             return Ok(Prices { index: mark, raw_index: None, jumped: false, mark, stable: self.stable_or(mark) });
         }
+        let (index, raw, jumped) = self.read_index(oracle, now, index_ma)?;
+        let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
+        Ok(Prices { index, raw_index: Some(raw), jumped, mark, stable: self.stable_or(index) })
+    }
+
+    /// The price fills must lie near: `prices(..).index`, without deriving the mark when the
+    /// market has an index (the order book's band check).
+    pub fn band_reference(&self, oracle: &AccountInfo, now: i64) -> Result<I80F48> {
+        if !self.has_index() {
+            return Ok(self.prices(oracle, now)?.index);
+        }
+        Ok(self.read_index(oracle, now, self.cached_averages(now).1)?.0)
+    }
+
+    /// (index, raw reading, jumped): the oracle after its guard rails and the jump check.
+    fn read_index(&self, oracle: &AccountInfo, now: i64, index_ma: Option<I80F48>) -> Result<(I80F48, I80F48, bool)> {
         let raw = oracle_price_per_lot(self, oracle, now)?;
         // Without an hour-fresh average (a new market, a stalled crank) the reading is checked
         // against the last good index instead, so a pump is never waved through.
@@ -64,14 +80,12 @@ impl Market {
         let reference = index_ma.or((last_good > 0).then_some(last_good));
         let jumped = mark::index_jumped(raw, reference, self.index_jump_bps);
         let index = if jumped {
-            let last_good = self.index_price.get();
             require!(last_good > 0, PerpError::IndexJumped);
             last_good
         } else {
             raw
         };
-        let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: Some(raw), jumped, mark, stable: self.stable_or(index) })
+        Ok((index, raw, jumped))
     }
 
     fn stable_or(&self, fallback: I80F48) -> I80F48 {
