@@ -90,6 +90,40 @@ pub async fn sample_marks<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<
     Ok(result)
 }
 
+/// Prunes the orders that a liquidation or deleveraging left without a reservation (their
+/// epoch is older than their account's), so books show only backed depth. Idempotent: a
+/// second run finds nothing stale and sends nothing.
+pub async fn prune_stale_orders<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    for (_, m) in discovery::markets(chain, exchange).await? {
+        if settled(&m) || m.book == Pubkey::default() {
+            continue;
+        }
+        let Ok(data) = chain.account_data(&m.book).await else { continue };
+        let mut orders: Vec<(Pubkey, u32)> = match orderbook::state::BookRef::parse(&data) {
+            Ok(book) => [orderbook::state::Side::Bid, orderbook::state::Side::Ask]
+                .into_iter()
+                .flat_map(|side| orderbook::decode::l3(&book, side))
+                .map(|o| (o.margin_account, o.epoch))
+                .collect(),
+            Err(_) => continue,
+        };
+        orders.sort();
+        orders.dedup();
+        let mut owners: Vec<Pubkey> = orders.iter().map(|(k, _)| *k).collect();
+        owners.dedup();
+        for owner in owners {
+            let Ok(bytes) = chain.account_data(&owner).await else { continue };
+            let Ok((header, _)) = perpetual::state::parse_margin_account(&bytes) else { continue };
+            if orders.iter().any(|(k, e)| *k == owner && *e != header.reservation_epoch) {
+                let r = chain.send(&[orderbook::sdk::prune_stale_orders(&m.book, &owner, 32)], &[]).await;
+                result.record(r, &[]);
+            }
+        }
+    }
+    Ok(result)
+}
+
 /// The funding rate for a market: its averaged premium (the mark's moving average of
 /// `mid - index` over the index) paid over one 8-hour period, clamped to the market's
 /// bounds and to how far the rate may still move in the current window.

@@ -88,7 +88,9 @@ pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, 
             let liquidator_account = perpetual::sdk::margin_account_address(exchange, &keeper.pubkey(), 0);
             let k = RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account };
             let s = cranks::risk_scan(chain, &k).await?;
-            Ok(CrankResult { sent: s.liquidations + s.early_deleverages + s.deleverages, skipped: 0, failed: s.failed })
+            let mut r = CrankResult { sent: s.liquidations + s.early_deleverages + s.deleverages, skipped: 0, failed: s.failed };
+            r.add(cranks::prune_stale_orders(chain, exchange).await?);
+            Ok(r)
         }
         _ => {
             let mut total = CrankResult::default();

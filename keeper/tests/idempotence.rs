@@ -161,6 +161,43 @@ async fn risk_scan_run_twice_acts_once() {
 }
 
 #[tokio::test]
+async fn stale_orders_are_pruned_once() {
+    // A long with a resting ask at $155 is liquidated at $136: the liquidation clears its
+    // reservations, so the ask is left unreserved (an older epoch).
+    let mut w = world(26).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS, OrderType::PostOnlySlide, &[]).await;
+    let maker = w.makers[0].margin;
+    let a = w.actor(200 * USDC, true).await.unwrap();
+    let long = a.margin;
+    w.leveraged.push(a);
+    let idx = w.leveraged.len() - 1;
+    place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker]).await;
+    place(&mut w, Group::Leveraged, idx, SOL, Side::Ask, 155.0, 3, OrderType::PostOnly, &[]).await;
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 136.0).await;
+    for px in [135.95, 135.90, 135.85] {
+        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide, &[]).await;
+    }
+    let liquidator = clone_actor(&w.liquidator);
+    let r = scan(&mut w, &liquidator).await;
+    assert!(r.liquidations + r.early_deleverages > 0, "{r:?}");
+    let exchange = w.exchange;
+    // The first run prunes the ask; a second keeper then finds nothing stale.
+    let r1 = cranks::prune_stale_orders(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!((r1.sent, r1.failed), (1, 0), "{r1:?}");
+    let book = w.markets[SOL].venue(&exchange).book;
+    let data = w.chain.account_data(&book).await.unwrap();
+    let parsed = orderbook::state::BookRef::parse(&data).unwrap();
+    assert!(orderbook::decode::l3(&parsed, Side::Ask).iter().all(|o| o.margin_account != long), "the stale ask is gone");
+    let s1 = bytes(&mut w).await;
+    let sent_before = w.chain.transactions;
+    let r2 = cranks::prune_stale_orders(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(r2, CrankResult::default(), "nothing left to prune");
+    assert_eq!(w.chain.transactions, sent_before, "no transaction at all");
+    assert_same(&s1, &bytes(&mut w).await, "a second prune");
+}
+
+#[tokio::test]
 async fn final_settlement_run_twice_settles_once() {
     let (mut w, holders) = settled_eth(24).await;
     let exchange = w.exchange;

@@ -1932,6 +1932,27 @@ async fn cancelling_a_stale_order_leaves_the_newer_reservation() {
     invariants::check(&mut env).await;
 }
 
+/// Anyone may prune the stale order: it leaves the book (and its seat's totals), the newer
+/// ask and its reservation stay, and a second prune finds nothing.
+#[tokio::test]
+async fn anyone_prunes_a_stale_order_and_only_it() {
+    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+    let stranger = env.funded_user(ONE_USDC).await;
+    let ix = orderbook::sdk::prune_stale_orders(&book.venue.book, &a.margin_account, 10);
+    let out = env.process(&[ix.clone()], &[&stranger.owner]).await.expect("prune");
+    assert_eq!(out.return_data, 1u16.to_le_bytes().to_vec(), "one order pruned");
+    let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);
+    assert!(asks.iter().all(|o| o.key != stale), "the stale ask is gone");
+    assert_eq!(asks.iter().filter(|o| o.margin_account == a.margin_account).count(), 1, "the newer ask stays");
+    let pos = env.position(&a.margin_account, &book.market.market).await;
+    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+    env.warp(1).await;
+    let out = env.process(&[ix], &[&stranger.owner]).await.expect("second prune");
+    assert_eq!(out.return_data, 0u16.to_le_bytes().to_vec(), "nothing left to prune");
+    check_book(&mut env, &book).await;
+    invariants::check(&mut env).await;
+}
+
 /// A: $20, long 150 at $1, offering 10 at $1.03. At $0.90 a takeover moves 80 lots and
 /// clears A's reservations; A tops up and offers 10 more at $1.10. Returns the stale key.
 async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCookie, u128) {

@@ -96,6 +96,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         let liquidator = w.liquidator.wallet.insecure_clone();
         let k = RiskKeeper { exchange, authority: &keeper, liquidator: &liquidator, liquidator_account: w.liquidator.margin };
         counts.add(cranks::risk_scan(&mut w.chain, &k).await?);
+        counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange).await?.sent;
         if minute > schedule.settle {
             let (mint, lister_tokens) = (w.mint, w.admin_tokens);
             cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint, &lister_tokens).await?;
@@ -116,6 +117,8 @@ pub struct Counts {
     pub funding_updates: u32,
     pub mark_samples: u32,
     pub risk_failures: u32,
+    /// Prune transactions for orders a liquidation or deleveraging left unreserved.
+    pub stale_orders_pruned: u32,
 }
 
 impl Counts {

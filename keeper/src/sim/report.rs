@@ -85,6 +85,8 @@ pub struct Report {
     pub liquidations: u32,
     pub early_deleverages: u32,
     pub deleverages: u32,
+    /// Prune transactions sent for orders left without a reservation.
+    pub stale_order_prunes: u32,
     pub insurance_fund: Insurance,
     pub vault_balance: u64,
     pub sum_collateral: i64,
@@ -146,6 +148,7 @@ pub async fn build(w: &mut World, seed: u64, series: Vec<Series>, counts: Counts
         liquidations: counts.liquidations,
         early_deleverages: counts.early_deleverages,
         deleverages: counts.deleverages,
+        stale_order_prunes: counts.stale_orders_pruned,
         insurance_fund: Insurance { start: insurance_start, end: ex.insurance_fund },
         vault_balance: vault,
         sum_collateral,
@@ -167,7 +170,7 @@ impl Report {
         for m in &self.markets {
             out += &format!("{:<10} {:>7} {:>9} {:>8} {:>8} {:>6}\n", m.symbol, m.fills, m.funding_updates, m.mark_samples, m.final_settled, m.sum_positions);
         }
-        out += &format!("liquidations {}, early deleverages {}, deleverages {}\n", self.liquidations, self.early_deleverages, self.deleverages);
+        out += &format!("liquidations {}, early deleverages {}, deleverages {}, stale-order prunes {}\n", self.liquidations, self.early_deleverages, self.deleverages, self.stale_order_prunes);
         out += &format!("insurance fund {} -> {} USDC\n", usdc(self.insurance_fund.start as i128), usdc(self.insurance_fund.end as i128));
         out += &format!("vault {} USDC, collateral {} USDC, fees {} USDC\n", usdc(self.vault_balance as i128), usdc(self.sum_collateral as i128), usdc(self.fees as i128));
         out += &format!("transactions {} ({} refused)\n", self.transactions, self.failed_transactions);

@@ -81,6 +81,12 @@ pub mod orderbook {
         instructions::cancel::cancel_all(ctx, limit)
     }
 
+    /// Anyone: removes up to `limit` orders of an account from before its reservations
+    /// were cleared (liquidation, deleveraging); return data: how many (u16).
+    pub fn prune_stale_orders<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) -> Result<()> {
+        instructions::prune::handler(ctx, limit)
+    }
+
     /// Cancels an order and places another atomically.
     pub fn replace_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128, args: PlaceOrderArgs) -> Result<()> {
         instructions::cancel::replace(ctx, side, order_key, args)

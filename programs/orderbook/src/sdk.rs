@@ -133,6 +133,10 @@ pub fn early_deleverage(v: &Venue, account: &Pubkey, counterparty: &Pubkey, auth
     build(accounts, ix::EarlyDeleverage { lots })
 }
 
+pub fn prune_stale_orders(book: &Pubkey, margin_account: &Pubkey, limit: u16) -> Instruction {
+    build(acc::PruneStaleOrders { book: *book, margin_account: *margin_account }.to_account_metas(None), ix::PruneStaleOrders { limit })
+}
+
 pub fn close_book(creator: &Pubkey, book: &Pubkey, market: &Pubkey) -> Instruction {
     build(acc::CloseBook { creator: *creator, book: *book, market: *market }.to_account_metas(None), ix::CloseBook {})
 }

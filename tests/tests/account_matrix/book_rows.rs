@@ -181,6 +181,16 @@ pub(super) fn book_rows() -> Vec<Row> {
         r("book.early_deleverage", "authority", SignAs(Who::Admin), p(P::DeleverageNotAllowed)),
         r("book.early_deleverage", "perpetual_program", Swap(K::WrongProgram, S::TokenProgram), a(A::ConstraintAddress)),
         // ---- close_book (anyone, after final settlement): rent to the creator ----
+        // ---- prune_stale_orders (anyone): reads the margin account, writes the book ----
+        r("book.prune_stale_orders", "book", ForeignOwner, ob(B::WrongOwner)),
+        r("book.prune_stale_orders", "book", Swap(K::WrongOwner, S::SystemWallet), ob(B::WrongOwner)),
+        r("book.prune_stale_orders", "book", Swap(K::WrongType, S::ZeroBook), ob(B::InvalidBookData)),
+        r("book.prune_stale_orders", "book", Swap(K::WrongType, S::Market), ob(B::WrongOwner)),
+        r("book.prune_stale_orders", "book", ReadOnly, a(A::ConstraintMut)),
+        r("book.prune_stale_orders", "margin_account", ForeignOwner, ob(B::WrongOwner)),
+        r("book.prune_stale_orders", "margin_account", Swap(K::WrongOwner, S::Missing), ob(B::WrongOwner)),
+        r("book.prune_stale_orders", "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::NotMarginAccount)),
+        r("book.prune_stale_orders", "margin_account", Swap(K::WrongExchange, S::Margin2), ob(B::WrongExchange)),
         r("book.close_book", "creator", Swap(K::WrongAddress, S::SystemWallet), ob(B::NotBookCreator)),
         r("book.close_book", "creator", DupOf("book"), a(A::AccountNotSystemOwned)),
         r("book.close_book", "creator", ReadOnly, a(A::ConstraintMut)),

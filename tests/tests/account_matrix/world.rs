@@ -606,6 +606,9 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     v.push(base("book.cancel_order_by_client_id", ix, names(&ORDER_SLOTS)));
     let ix = orderbook::sdk::cancel_all_orders(&venue, &b.key(), &b.margin_account, 10);
     v.push(base("book.cancel_all_orders", ix, names(&ORDER_SLOTS)));
+    // An account with orders, none stale: valid, prunes nothing.
+    let ix = orderbook::sdk::prune_stale_orders(&venue.book, &b.margin_account, 10);
+    v.push(base("book.prune_stale_orders", ix, names(&["book", "margin_account"])));
     let mut args = order(BookSide::Bid, 93, 3, OrderType::PostOnly);
     args.seat_hint = env.seat_for(&x.bk, &b.margin_account).await;
     let health = env.health_for(b, &x.bk).await;
@@ -627,7 +630,7 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
 
 /// Every instruction of both programs: perpetual's in `lib.rs` order, then the order
 /// book's (prefixed `book.`) in its `lib.rs` order.
-pub(super) const INSTRUCTIONS: [&str; 54] = [
+pub(super) const INSTRUCTIONS: [&str; 55] = [
     "initialize_exchange",
     "queue_proposal",
     "cancel_proposal",
@@ -681,5 +684,6 @@ pub(super) const INSTRUCTIONS: [&str; 54] = [
     "book.cancel_order",
     "book.cancel_order_by_client_id",
     "book.cancel_all_orders",
+    "book.prune_stale_orders",
     "book.replace_order",
 ];

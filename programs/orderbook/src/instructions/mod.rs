@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cancel;
 pub mod create_book;
 pub mod place_order;
+pub mod prune;
 pub mod risk;
 pub mod sample_mark;
 
@@ -11,5 +12,6 @@ pub use accounts::*;
 pub use cancel::*;
 pub use create_book::*;
 pub use place_order::*;
+pub use prune::*;
 pub use risk::*;
 pub use sample_mark::*;
