@@ -602,7 +602,7 @@ impl TestEnv {
     }
 }
 
-// ---- fuzzing helpers (tests/tests/fuzz.rs) ----
+// ---- fuzzing helpers (tests/tests/fuzz/) ----
 
 impl TestEnv {
     /// Like [`TestEnv::process`], but also returns the transaction's logs when it fails, so

@@ -1,0 +1,104 @@
+//! The invariants checked after every step.
+use super::*;
+use super::state::*;
+
+// ---------------------------------------------------------------------------------------
+// Invariants after every step
+// ---------------------------------------------------------------------------------------
+
+pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
+    let vault_key = env.vault;
+    let vault = env.token_balance(&vault_key).await as i128;
+    let ex = env.exchange_state().await;
+    let mut liabilities = ex.insurance_fund as i128 + ex.fee_balance as i128;
+    let mut accounts: Vec<(Pubkey, i64, Vec<Position>)> = vec![];
+    for a in env.margin_accounts.clone() {
+        let (h, ps) = env.margin(&a).await;
+        // A slot may stay allocated and empty only where a risk op cleared the account's
+        // reservations in markets it did not load (see `invariants::check`); elsewhere an
+        // emptied slot must be released at once.
+        for p in &ps {
+            assert!(p.is_free() || !p.is_empty() || st.cleared.contains(&a), "account {a} keeps an empty position slot");
+        }
+        liabilities += h.collateral as i128;
+        accounts.push((a, h.collateral, ps));
+    }
+    let mut every_market_sums_to_zero = true;
+    // Each op settles at most a handful of positions per market, each rounding by < 1 unit.
+    let dust_bound = 16 * (st.steps_done as i128 + 1);
+    for m in st.markets.iter().filter(|m| !m.closed) {
+        let s = env.market_state(&m.cookie.market).await;
+        let sym = s.symbol_str().to_string();
+        liabilities += s.fees_accrued as i128 + s.funding_pool as i128 + s.listing_deposit as i128 + s.insurance_accrued as i128;
+        let positions: Vec<&Position> = accounts.iter().flat_map(|(_, _, ps)| ps.iter()).filter(|p| !p.is_free() && p.market == m.cookie.market).collect();
+        let sum: i128 = positions.iter().map(|p| p.base_lots as i128).sum();
+        let longs: u128 = positions.iter().map(|p| p.base_lots.max(0) as u128).sum();
+        assert_eq!(longs, s.open_interest_lots as u128, "open interest of {sym}");
+        assert_eq!(positions.len() as u64, s.open_slots, "open position slots of {sym}");
+        if s.status == MarketStatus::FinalSettlement as u8 {
+            // Closed positions were paid at the locked price; the open ones still owe it.
+            liabilities += sum * s.settlement_price.get().to_num::<i128>();
+        } else {
+            assert_eq!(sum, 0, "positions in {sym} sum to {sum}");
+        }
+        every_market_sums_to_zero &= sum == 0;
+        // Funding: settle everyone at the stored index, read-only.
+        let index = s.funding_index.get();
+        let mut pending = 0i128;
+        for p in &positions {
+            let owed = funding::owed(index, p.cached_funding_index.get(), p.base_lots).expect("owed");
+            pending += funding::collateral_change(owed).expect("funding change") as i128;
+        }
+        let pool_after = s.funding_pool as i128 - pending;
+        assert!(pool_after >= 0, "funding of {sym} is not zero-sum: pool {} - pending {pending} = {pool_after} < 0", s.funding_pool);
+        assert!(pool_after <= dust_bound, "funding pool of {sym} keeps {pool_after} after settling everyone, more than rounding dust ({dust_bound})");
+    }
+    assert_eq!(vault, liabilities, "vault equation: vault {vault} != liabilities {liabilities}");
+    if every_market_sums_to_zero {
+        invariants::check(env).await;
+    }
+    check_books(env, st).await;
+}
+
+pub(super) async fn check_books(env: &mut TestEnv, st: &mut State) {
+    for mi in 0..st.markets.len() {
+        let Some(book) = st.markets[mi].book else { continue };
+        let data = env.book_data(&book).await;
+        let b = BookRef::parse(&data).expect("book");
+        b.bids.check_invariants().expect("bids tree");
+        b.asks.check_invariants().expect("asks tree");
+        let mut orders = decode::l3(&b, BookSide::Bid);
+        orders.extend(decode::l3(&b, BookSide::Ask));
+        for o in &orders {
+            assert_ne!(o.margin_account, Pubkey::default(), "order {} sits on a free seat", o.key);
+        }
+        for (i, seat) in b.seats.iter().enumerate().filter(|(_, s)| !s.is_free()) {
+            let mine = orders.iter().filter(|o| o.margin_account == seat.margin_account);
+            let (bids, asks, n) = mine.fold((0u64, 0u64, 0usize), |(b, a, n), o| match o.side {
+                BookSide::Bid => (b + o.base_lots, a, n + 1),
+                BookSide::Ask => (b, a + o.base_lots, n + 1),
+            });
+            assert_eq!((seat.open_bid_lots, seat.open_ask_lots, seat.order_count as usize), (bids, asks, n), "seat {i} totals");
+        }
+        drop(b);
+        let m = &st.markets[mi];
+        let strict_market = !m.closed && env.market_state(&m.cookie.market).await.status != MarketStatus::FinalSettlement as u8;
+        for u in &st.users {
+            let epoch = env.margin(&u.margin_account).await.0.reservation_epoch;
+            let live = orders.iter().filter(|o| o.margin_account == u.margin_account && o.epoch == epoch);
+            let (bids, asks) = live.fold((0u64, 0u64), |(b, a), o| match o.side {
+                BookSide::Bid => (b + o.base_lots, a),
+                BookSide::Ask => (b, a + o.base_lots),
+            });
+            let pos = env.position(&u.margin_account, &book.market.market).await;
+            if strict_market {
+                assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (bids, asks), "reservation of {} in {} matches its live orders", u.margin_account, book.venue.book);
+            } else {
+                assert!(pos.open_bid_lots <= bids && pos.open_ask_lots <= asks, "reservation ({}, {}) of {} exceeds its orders ({bids}, {asks})", pos.open_bid_lots, pos.open_ask_lots, u.margin_account);
+            }
+        }
+        if strict_market {
+            check_book(env, &book).await;
+        }
+    }
+}

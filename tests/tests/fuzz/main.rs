@@ -1,0 +1,578 @@
+#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
+//! Stateful fuzzing of the whole exchange on the native chain (issue 8, part 1).
+//!
+//! # Design
+//!
+//! A case is a `Setup` (3 to 5 users with their deposits, whether a third market exists, an
+//! opening insurance fund) and a sequence of 10 to 40 `Op`s, all drawn from one seed by a
+//! SplitMix64 generator. Each case runs on its own `TestEnv` (fresh chain, real SPL Token,
+//! both programs natively) with two or three admin-created markets with books:
+//!
+//! - `SOL`: `market_with_book` (settable oracle, 25% band, $1 per lot);
+//! - `ETH`: a Pyth legacy feed (real layout), 5% band, $1 per lot, a book of 64 orders a side;
+//! - `BTC` (half the cases): settable oracle, 10% band, $2 per lot, a small book (16 orders a
+//!   side, 4 per account) so that `BookFull` and `TooManyOrders` are reachable;
+//!
+//! and up to two more listed permissionlessly during the case (`Op::List`: a Pyth feed or no
+//! spot index, with or without a listing deposit), each with a book created by its lister.
+//!
+//! The ops (`enum Op`) cover every instruction kind of the issue: deposit, withdraw, place
+//! (all six order types, reduce-only, the three self-trade behaviours, expiry, client ids),
+//! cancel (by key, by client id, all), replace, settlement of taker orders crossing the book
+//! and of direct fills through the test trader (`settle_fills`), funding rate and index
+//! updates, funding settlement, mark samples, oracle moves (small, crashes and pumps under
+//! and over the 20% jump guard, and `Squeeze`: an adverse move against the weakest
+//! account), clock warps with or without refreshing the oracles, permissionless listing,
+//! liquidation by takeover and through the book, early deleveraging (signed by the
+//! deleveraging authority), `mark_underwater`, `cover_with_insurance`, deleveraging (by the
+//! authority or a stranger), insurance deposits and withdrawals, final settlement and
+//! `settle_final_position`, fee sweeps, exchange and market pauses (guardian or admin),
+//! margin changes, and closing books and markets (alone, or as the keeper's final crank).
+//!
+//! Ops name users and markets by small indices, resolved against the live state when they
+//! run (`market` modulo the markets still open, `Who::Auto` = the account the op is meant
+//! for: the weakest account and the market of its largest position for liquidations and
+//! deleveraging, the largest opposite position as counterparty, a holder for funding and
+//! final settlement). The generator is biased toward states where risk instructions bite:
+//! most ops hit the first market, trades can size themselves to 3-8x leverage, moves are
+//! often cranked at once (so the index follows before the next one), and the ops that stop
+//! trading (final settlement, pauses, statuses, margins, closing) mostly come in a
+//! sequence's second half.
+//!
+//! After setup and after EVERY op, `check_all` asserts:
+//!
+//! - positions sum to zero in every live market, longs equal the open interest, and the
+//!   market's `open_slots` counter equals the position slots naming it (every market); no
+//!   position slot is allocated and empty, except (as `invariants::check` documents) in
+//!   markets a liquidation or deleveraging did not load when it cleared the account's
+//!   reservations, for accounts that happened to;
+//! - the vault equation exactly (`invariants::check`'s; while a settled market is closing
+//!   position by position, its open positions count at their locked value, as in
+//!   `final_settlement.rs`); `invariants::check` itself runs whenever every market sums to 0;
+//! - funding is zero-sum up to protocol-favouring dust: for every market, the funding pool
+//!   after settling every position's pending funding at the market's stored index (computed
+//!   with the program's own `math::funding`, read-only) is `>= 0`, and at most 16 units per
+//!   op run so far (each settlement rounds by less than a unit, for the protocol);
+//! - reservations match the books: reservations are `u64`, so "never negative" holds by type;
+//!   every book's critbit trees pass `check_invariants`, every seat's totals equal its orders,
+//!   and for every user and every book of a live market `position.open_{bid,ask}_lots ==`
+//!   its orders there stamped with the account's current `reservation_epoch`. Liquidation
+//!   (takeover or through the book), early deleveraging and deleveraging clear ALL of the
+//!   account's reservations and move the epoch on (`controller::liquidation::
+//!   clear_reservations`); the older orders stay in the books without a reservation until
+//!   met or cancelled. A settled market's positions close with their reservations, so in a
+//!   settled or closed market only `reservation <= orders` (per side) is asserted.
+//!   `check_book` (the suite's own) runs on every book of a live market.
+//!
+//! Every refusal is named (`refusal_name`: the innermost failing program from the runtime's
+//! log, then its error enum) and checked against the op's allow-list (`allow_list`: the
+//! op's own refusals, plus, for ops that read prices or trade, the market-state refusals in
+//! `MARKET_STATE`). An error outside the list, a non-custom error (a runtime panic surfaces as
+//! one), a panic or an invariant break fails the case; the case is then shrunk (delta
+//! debugging over the op list, keeping the same failure signature) and the minimal
+//! reproduction is printed as Rust source for `assert_no_failure`. The program bugs this
+//! fuzzer found have their reproductions as the `bug_*` tests at the end of this file.
+//!
+//! Why not proptest: the integration-tests crate does not depend on it, and this file is the
+//! only one the fuzzer may add; the seeded generator plus the shrinker here do the same job
+//! (a failing seed is printed, and every reproduction replays exactly).
+//!
+//! # Running
+//!
+//! - Short run (in `cargo test`, so in `.ci/run`): `cargo test -p integration-tests --test
+//!   fuzz` runs `FUZZ_CASES` sequences (default 64, about 10 s in debug) from `FUZZ_SEED`
+//!   (default fixed, so CI is deterministic).
+//! - Long run: `FUZZ_CASES=10000 FUZZ_THREADS=2 FUZZ_SEED=1 cargo test --release -p
+//!   integration-tests --test fuzz -- --nocapture fuzz_sequences > /dev/null` (the programs'
+//!   `msg!` lines go to stdout natively; progress and figures go to stderr). It prints a
+//!   final `fuzz:` line with sequences, steps, accepted ops, refusals by code, invariant
+//!   breaks and unexpected errors. The figures are in SECURITY.md.
+//! - `FUZZ_VERBOSE=1` prints every op and its outcome; `FUZZ_SHRINK_RUNS` bounds shrinking.
+//!
+//! Layout: `input.rs` (setup, ops and their generator), `names.rs` (allow-lists and naming a
+//! refusal), `state.rs` (the harness state and reading the chain), `step.rs` (executing one
+//! op), `checks.rs` (the invariants) and this file (running, shrinking, the regression tests).
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::Instant;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use integration_tests::*;
+use orderbook::decode;
+use orderbook::instructions::OrderType;
+use orderbook::state::{BookRef, Side as BookSide};
+use orderbook::SelfTradeBehavior;
+use perpetual::instructions::ListMarketArgs;
+use perpetual::math::funding;
+use perpetual::sdk;
+use perpetual::state::Position;
+use perpetual::{Fill, MarketStatus, OracleKind, Side};
+use pyth_sdk_solana::state::PriceStatus;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction_error::TransactionError;
+
+mod checks;
+mod input;
+mod names;
+mod state;
+mod step;
+
+use checks::*;
+use input::*;
+use names::*;
+use state::*;
+use step::*;
+
+// ---------------------------------------------------------------------------------------
+// Running, statistics, failures and shrinking
+// ---------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Stats {
+    sequences: u64,
+    steps: u64,
+    accepted: BTreeMap<&'static str, u64>,
+    refused: BTreeMap<String, u64>,
+    refused_by_op: BTreeMap<String, u64>,
+    skipped: u64,
+}
+
+impl Stats {
+    fn merge(&mut self, o: Stats) {
+        self.sequences += o.sequences;
+        self.steps += o.steps;
+        self.skipped += o.skipped;
+        for (k, v) in o.accepted {
+            *self.accepted.entry(k).or_default() += v;
+        }
+        for (k, v) in o.refused {
+            *self.refused.entry(k).or_default() += v;
+        }
+        for (k, v) in o.refused_by_op {
+            *self.refused_by_op.entry(k).or_default() += v;
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Failure {
+    /// The op that failed (`usize::MAX`: during setup).
+    step: usize,
+    /// What must stay the same while shrinking.
+    signature: String,
+    message: String,
+}
+
+thread_local! {
+    static FUZZING: Cell<bool> = const { Cell::new(false) };
+    static STEP: Cell<usize> = const { Cell::new(usize::MAX) };
+    static PANICS: RefCell<Vec<(String, String)>> = const { RefCell::new(vec![]) };
+}
+
+fn verbose() -> bool {
+    std::env::var_os("FUZZ_VERBOSE").is_some()
+}
+
+/// Records panics of fuzzing threads (message, location) instead of printing them, so that
+/// shrinking stays quiet; other threads keep the default hook.
+fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let fuzzing = FUZZING.try_with(|f| f.get()).unwrap_or(false);
+            if !fuzzing || verbose() {
+                default(info);
+            }
+            if fuzzing {
+                let msg = info
+                    .payload()
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                let loc = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+                let _ = PANICS.try_with(|p| p.borrow_mut().push((msg, loc)));
+            }
+        }));
+    });
+}
+
+async fn exec(case: &Case, stats: &mut Stats) -> Result<(), Failure> {
+    let mut env = TestEnv::new().await;
+    let mut st = setup(&mut env, &case.setup).await;
+    check_all(&mut env, &mut st).await;
+    for (i, op) in case.ops.iter().enumerate() {
+        STEP.with(|s| s.set(i));
+        let o = step(&mut env, &mut st, op).await;
+        let kind = op.kind();
+        if verbose() {
+            let what = match &o {
+                Out::Done => "ok".to_string(),
+                Out::Skip => "skipped".to_string(),
+                Out::Refused(n) => format!("refused {n}"),
+            };
+            eprintln!("  [{i}] {op:?} -> {what}");
+        }
+        match o {
+            Out::Done => *stats.accepted.entry(kind).or_default() += 1,
+            Out::Skip => stats.skipped += 1,
+            Out::Refused(name) => {
+                if !allowed(kind, &name) {
+                    return Err(Failure {
+                        step: i,
+                        signature: format!("unexpected {name} from {kind}"),
+                        message: format!("step {i} ({op:?}): unexpected refusal {name}"),
+                    });
+                }
+                *stats.refused.entry(name.clone()).or_default() += 1;
+                *stats.refused_by_op.entry(format!("{kind}:{name}")).or_default() += 1;
+            }
+        }
+        st.steps_done += 1;
+        check_all(&mut env, &mut st).await;
+        stats.steps += 1;
+    }
+    stats.sequences += 1;
+    Ok(())
+}
+
+/// Runs one case on a fresh runtime and chain; a panic anywhere (an invariant assertion,
+/// a harness expectation, the program itself) becomes a failure at the current step.
+fn run_case(case: &Case) -> (Stats, Option<Failure>) {
+    install_hook();
+    PANICS.with(|p| p.borrow_mut().clear());
+    STEP.with(|s| s.set(usize::MAX));
+    FUZZING.with(|f| f.set(true));
+    let mut stats = Stats::default();
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(exec(case, &mut stats))
+    }));
+    FUZZING.with(|f| f.set(false));
+    let failure = match res {
+        Ok(Ok(())) => None,
+        Ok(Err(f)) => Some(f),
+        Err(payload) => {
+            let step = STEP.with(|s| s.get());
+            let (msg, loc) = PANICS.with(|p| p.borrow().first().cloned()).unwrap_or_else(|| {
+                let msg = payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                (msg, String::new())
+            });
+            Some(Failure { step, signature: format!("panic at {loc}"), message: format!("step {step}: panicked at {loc}: {msg}") })
+        }
+    };
+    (stats, failure)
+}
+
+/// Delta debugging over the op list: drops chunks (halves, quarters, ... single ops) while
+/// the case still fails with the same signature, within a budget of runs.
+fn shrink(case: &Case, failure: &Failure) -> (Case, Failure, usize) {
+    let budget: usize = std::env::var("FUZZ_SHRINK_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+    let mut best = case.clone();
+    let mut best_failure = failure.clone();
+    if failure.step != usize::MAX {
+        best.ops.truncate(failure.step + 1);
+    }
+    let mut runs = 0;
+    let mut n = best.ops.len().div_ceil(2).max(1);
+    loop {
+        let mut i = 0;
+        while i < best.ops.len() && runs < budget {
+            let mut candidate = best.clone();
+            let end = (i + n).min(candidate.ops.len());
+            candidate.ops.drain(i..end);
+            runs += 1;
+            match run_case(&candidate).1 {
+                Some(f) if f.signature == best_failure.signature => {
+                    if f.step != usize::MAX {
+                        candidate.ops.truncate(f.step + 1);
+                    }
+                    best = candidate;
+                    best_failure = f;
+                }
+                _ => i += n,
+            }
+        }
+        if n == 1 || runs >= budget {
+            break;
+        }
+        n = n.div_ceil(2);
+    }
+    (best, best_failure, runs)
+}
+
+fn repro(case: &Case) -> String {
+    let mut s = format!("    // seed {:#x}\n    let setup = {:?};\n    let ops = vec![\n", case.seed, case.setup);
+    for op in &case.ops {
+        s += &format!("        {op:?},\n");
+    }
+    s += "    ];\n    assert_no_failure(setup, ops);\n";
+    s
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| {
+        let v = v.trim();
+        if let Some(hex) = v.strip_prefix("0x") {
+            u64::from_str_radix(hex, 16).ok()
+        } else {
+            v.parse().ok()
+        }
+    }).unwrap_or(default)
+}
+
+/// Replays a reproduction (used by regression tests) and fails with its message.
+#[allow(dead_code)]
+fn assert_no_failure(setup: Setup, ops: Vec<Op>) {
+    let case = Case { seed: 0, setup, ops };
+    if let (_, Some(f)) = run_case(&case) {
+        panic!("{}", f.message);
+    }
+}
+
+#[test]
+fn fuzz_sequences() {
+    // The runtime's per-instruction debug log (solana-program-test's default filter) costs
+    // more than the programs themselves here.
+    if std::env::var_os("RUST_LOG").is_none() && !verbose() {
+        std::env::set_var("RUST_LOG", "error");
+    }
+    let cases = env_u64("FUZZ_CASES", 64);
+    let seed = env_u64("FUZZ_SEED", 0x5EED_F022);
+    let threads = env_u64("FUZZ_THREADS", 1).max(1);
+    let started = Instant::now();
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let total = Mutex::new(Stats::default());
+    let failure: Mutex<Option<(Case, Failure)>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= cases {
+                    break;
+                }
+                let case = gen_case(case_seed(seed, i));
+                let (stats, f) = run_case(&case);
+                let done = {
+                    let mut t = total.lock().unwrap();
+                    t.merge(stats);
+                    t.sequences
+                };
+                if let Some(f) = f {
+                    stop.store(true, Ordering::Relaxed);
+                    failure.lock().unwrap().get_or_insert((case, f));
+                    break;
+                }
+                if done % 250 == 0 {
+                    let t = total.lock().unwrap();
+                    eprintln!("fuzz progress: {done}/{cases} sequences, {} steps, {:.0}s", t.steps, started.elapsed().as_secs_f64());
+                }
+            });
+        }
+    });
+    let t = total.into_inner().unwrap();
+    let accepted: u64 = t.accepted.values().sum();
+    let refused: u64 = t.refused.values().sum();
+    let by_code: Vec<String> = t.refused.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let by_op: Vec<String> = t.accepted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let failed = failure.into_inner().unwrap();
+    eprintln!("fuzz accepted by op: {}", by_op.join(", "));
+    eprintln!("fuzz refusals by op:code: {}", t.refused_by_op.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "fuzz: {} sequences, {} steps ({accepted} accepted, {refused} refused, {} skipped), refusals by code: {}; invariant breaks: {}, unexpected errors: {}; seed {seed:#x}, {} threads, {:.1}s",
+        t.sequences,
+        t.steps,
+        t.skipped,
+        by_code.join(", "),
+        failed.as_ref().map_or(0, |(_, f)| !f.signature.starts_with("unexpected") as u32),
+        failed.as_ref().map_or(0, |(_, f)| f.signature.starts_with("unexpected") as u32),
+        threads,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some((case, f)) = failed {
+        let (small, sf, runs) = shrink(&case, &f);
+        panic!(
+            "fuzz case failed (seed {:#x}): {}\n\nminimal reproduction after {runs} shrinking runs ({} of {} ops): {}\n\n{}",
+            case.seed,
+            f.message,
+            small.ops.len(),
+            case.ops.len(),
+            sf.message,
+            repro(&small)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Regression tests for bugs this fuzzer found
+// ---------------------------------------------------------------------------------------
+
+/// Found by `fuzz_sequences` (seed 0x8203c72230a76e78, shrunk from 40 ops to 3: a taker
+/// sells 179 lots to the maker on the 10%-band market, the taker rests an ask with
+/// post-only-slide, a stranger sends a liquidation order for it). Written out by hand here.
+///
+/// `orderbook::liquidate_order` is permissionless ("anyone signs as caller"), but when the
+/// only orders it crosses are the liquidated account's own, matching removes them
+/// (self-trade, cancel-resting) and, with no fill in the round, `place_order.rs` shrinks the
+/// account's reservation through `perp.reserve` (`perpetual::update_reservation`), which
+/// requires the account owner's or delegate's signature: the liquidation order is refused
+/// with `PerpError::NotOwnerOrDelegate`. With any fill in the round it goes through
+/// `settle_fills` (liquidation mode, no signature needed) and works.
+#[tokio::test]
+// Regression test for a bug the fuzzer found (now fixed).
+async fn bug_liquidation_order_refused_when_only_own_orders_cross() {
+    let mut env = TestEnv::new().await;
+    let book = env.market_with_book("SOL", 64).await;
+    let m = book.market;
+    let a = env.funded_user(20 * ONE_USDC).await;
+    let maker = env.funded_user(10_000 * ONE_USDC).await;
+    let keeper = env.create_user(0).await;
+    // A: $20, long 150 at $1 (as in liquidation.rs), and the only bid in the book: 10 at $0.80.
+    env.trade(&a, &maker, &m, Side::Bid, 150, 1_000_000).await.expect("A opens the long");
+    env.rest(&a, &book, BookSide::Bid, 80, 10).await;
+    // At $0.90 A is below maintenance: equity 4.925 < 6.75.
+    env.set_price(&m, 900_000).await;
+    let health = env.health_metas(&a.margin_account, &[m.market]).await;
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 75, &[], health);
+    let (res, logs) = env.process_logged(&[ix.clone()], &[&keeper.owner]).await;
+    let refusal = match &res {
+        Ok(_) => None,
+        Err(e) => Some(refusal_name(e, &logs)),
+    };
+    let raised_by = logs.iter().find(|l| l.contains("failed: custom program error")).cloned();
+    assert_eq!(refusal, None, "a stranger's liquidation order for A is refused: {res:?}, {raised_by:?}");
+    let p = placed(&res.unwrap().return_data);
+    assert_eq!(p.filled, 0, "nothing but A's own bid crossed");
+    let pos = env.position(&a.margin_account, &m.market).await;
+    assert_eq!((pos.base_lots, pos.open_bid_lots), (150, 0), "A's crossing bid is gone");
+    check_book(&mut env, &book).await;
+    invariants::check(&mut env).await;
+}
+
+/// Found while writing the fuzzer's reservation rule. `clear_reservations` documented that
+/// a liquidated account's resting orders "can then never fill", but once the account
+/// reserved again on the same side (a new order), a taker meeting the stale order first
+/// filled it against the NEW order's reservation (`consume_reservation` only checks the
+/// side's total), leaving the new order in the book without a reservation. Fixed by the
+/// reservation epoch: `clear_reservations` moves the account's `reservation_epoch` on,
+/// every resting order carries the epoch it was placed in, and the book cancels an older
+/// order when met (and releases nothing for it).
+#[tokio::test]
+// Regression test for a bug the fuzzer's invariants found (now fixed).
+async fn bug_stale_order_of_a_liquidated_account_fills_against_a_later_reservation() {
+    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+    let taker = env.funded_user(10_000 * ONE_USDC).await;
+    // A taker buys 10 up to $1.03: only the stale ask is within that price.
+    let p = env.place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel), &[a.margin_account]).await.expect("taker");
+    let pos = env.position(&a.margin_account, &book.market.market).await;
+    assert_eq!(p.filled, 0, "the stale ask of the liquidated account filled");
+    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+    let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);
+    assert!(asks.iter().all(|o| o.key != stale), "the stale ask was cancelled when met");
+    check_book(&mut env, &book).await;
+    invariants::check(&mut env).await;
+}
+
+/// The same stale order cancelled by its owner gives back nothing: the reservation of the
+/// newer ask stays whole.
+#[tokio::test]
+async fn cancelling_a_stale_order_leaves_the_newer_reservation() {
+    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+    env.cancel(&a, &book, BookSide::Ask, stale).await.expect("owner cancels the stale ask");
+    let pos = env.position(&a.margin_account, &book.market.market).await;
+    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+    check_book(&mut env, &book).await;
+    invariants::check(&mut env).await;
+}
+
+/// Anyone may prune the stale order: it leaves the book (and its seat's totals), the newer
+/// ask and its reservation stay, and a second prune finds nothing.
+#[tokio::test]
+async fn anyone_prunes_a_stale_order_and_only_it() {
+    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+    let stranger = env.funded_user(ONE_USDC).await;
+    let ix = orderbook::sdk::prune_stale_orders(&book.venue.book, &a.margin_account, 10);
+    let out = env.process(&[ix.clone()], &[&stranger.owner]).await.expect("prune");
+    assert_eq!(out.return_data, 1u16.to_le_bytes().to_vec(), "one order pruned");
+    let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);
+    assert!(asks.iter().all(|o| o.key != stale), "the stale ask is gone");
+    assert_eq!(asks.iter().filter(|o| o.margin_account == a.margin_account).count(), 1, "the newer ask stays");
+    let pos = env.position(&a.margin_account, &book.market.market).await;
+    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+    env.warp(1).await;
+    let out = env.process(&[ix], &[&stranger.owner]).await.expect("second prune");
+    assert_eq!(out.return_data, 0u16.to_le_bytes().to_vec(), "nothing left to prune");
+    check_book(&mut env, &book).await;
+    invariants::check(&mut env).await;
+}
+
+/// A: $20, long 150 at $1, offering 10 at $1.03. At $0.90 a takeover moves 80 lots and
+/// clears A's reservations; A tops up and offers 10 more at $1.10. Returns the stale key.
+async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCookie, u128) {
+    let mut env = TestEnv::new().await;
+    let book = env.market_with_book("SOL", 64).await;
+    let m = book.market;
+    let a = env.funded_user(20 * ONE_USDC).await;
+    let maker = env.funded_user(10_000 * ONE_USDC).await;
+    let liquidator = env.funded_user(1_000 * ONE_USDC).await;
+    env.trade(&a, &maker, &m, Side::Bid, 150, 1_000_000).await.expect("A opens the long");
+    let stale = env.rest(&a, &book, BookSide::Ask, 103, 10).await;
+    let epoch = env.margin(&a.margin_account).await.0.reservation_epoch;
+    env.set_price(&m, 900_000).await;
+    let lq = env.health_metas(&a.margin_account, &[m.market]).await;
+    let ix = sdk::liquidate(&env.exchange, &m.market, &m.oracle, &a.margin_account, &liquidator.margin_account, &liquidator.key(), u64::MAX, lq, vec![]);
+    env.process(&[ix], &[&liquidator.owner]).await.expect("takeover");
+    let pos = env.position(&a.margin_account, &m.market).await;
+    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 0));
+    assert_eq!(env.margin(&a.margin_account).await.0.reservation_epoch, epoch.wrapping_add(1), "the takeover starts a new epoch");
+    let top_up = env.create_token_account(&a.key(), 100 * ONE_USDC).await;
+    let ix = sdk::deposit(&a.key(), &env.exchange, &env.mint, &a.margin_account, &top_up, 100 * ONE_USDC);
+    env.process(&[ix], &[&a.owner]).await.expect("deposit");
+    env.rest(&a, &book, BookSide::Ask, 110, 10).await;
+    (env, book, a, stale)
+}
+
+/// Found by `fuzz_sequences` (long run, seed 1: case seed 0x9daebf23cf9161da, shrunk from
+/// 27 ops to 3: a 7x leveraged trade of 65,535 lots, a 12% adverse move, early
+/// deleveraging). When the book cannot absorb a short, `orderbook::matching::
+/// close_price_per_lot` reports `u64::MAX` as the price of buying it back, and
+/// `perpetual::controller::liquidation::early_deleverage_fee` multiplies the slippage
+/// `u64::MAX - mark` by the lots in I80F48 (80 integer bits): above 2^79 / 2^64 = 32,768
+/// lots it overflows, and early deleveraging, meant exactly for a book too thin to close the
+/// position, is refused with `MathOverflow`. (A long is priced at 0 and never overflows.)
+#[tokio::test]
+// Regression test for a bug the fuzzer found (now fixed).
+async fn bug_early_deleveraging_of_a_large_short_overflows() {
+    let mut env = TestEnv::new().await;
+    let book = env.market_with_book("SOL", 64).await;
+    let m = book.market;
+    // A: $4,500, short 40,000 lots at $1 to M (taker fee 0.05%: $20). No asks in the book.
+    let a = env.funded_user(4_500 * ONE_USDC).await;
+    // (M's reservation counts the 25% band's worst case: 40,000 * (10% + 25%) = 14,000.)
+    let maker = env.funded_user(20_000 * ONE_USDC).await;
+    env.trade(&a, &maker, &m, Side::Ask, 40_000, 1_000_000).await.expect("A opens the short");
+    // At $1.06: equity 4,480 - 2,400 = 2,080 < maintenance 5% of 42,400 = 2,120.
+    env.set_price(&m, 1_060_000).await;
+    let da = env.deleverage_authority.insecure_clone();
+    let health = env.health_metas(&a.margin_account, &[m.market]).await;
+    let ix = orderbook::sdk::early_deleverage(&book.venue, &a.margin_account, &maker.margin_account, &da.pubkey(), 40_000, health);
+    let (res, logs) = env.process_logged(&[ix.clone()], &[&da]).await;
+    let refusal = match &res {
+        Ok(_) => None,
+        Err(e) => Some(refusal_name(e, &logs)),
+    };
+    let raised_by = logs.iter().find(|l| l.contains("failed: custom program error")).cloned();
+    assert_eq!(refusal, None, "early deleveraging of A's 40,000-lot short is refused: {res:?}, {raised_by:?}");
+    assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 0);
+    invariants::check(&mut env).await;
+}
