@@ -173,27 +173,37 @@ impl TestEnv {
 
     // ---- transactions ----
 
-    /// Sends one transaction paid by the context payer. A leading compute-budget
-    /// instruction makes every transaction unique (it must lead: every instruction resets
-    /// return data).
+    /// Sends one transaction paid by the context payer.
     pub async fn process(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, TransactionError> {
+        self.process_logged(ixs, signers).await.0
+    }
+
+    /// The transaction every helper sends: a leading compute-budget instruction makes it
+    /// unique (it must lead: every instruction resets return data), then `ixs`, paid by
+    /// `fee_payer`. Signers the message does not ask for are dropped, so fixtures can pass
+    /// extras.
+    async fn signed_tx(&mut self, ixs: &[Instruction], fee_payer: &Keypair, signers: &[&Keypair]) -> Transaction {
         self.nonce += 1;
         let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
         all.extend_from_slice(ixs);
-        let payer = self.ctx.payer.insecure_clone();
-        let mut keys: Vec<&Keypair> = vec![&payer];
-        // Signers the message does not ask for are dropped, so fixtures can pass extras.
+        let mut keys: Vec<&Keypair> = vec![fee_payer];
         let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
         for s in signers {
-            if s.pubkey() != payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
+            if s.pubkey() != fee_payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
                 keys.push(s);
             }
         }
         let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
-        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        Transaction::new_signed_with_payer(&all, Some(&fee_payer.pubkey()), &keys, blockhash)
+    }
+
+    /// Sends the transaction and returns its result with its logs.
+    async fn send_paid_by(&mut self, ixs: &[Instruction], fee_payer: &Keypair, signers: &[&Keypair]) -> (Result<TxOutput, TransactionError>, Vec<String>) {
+        let tx = self.signed_tx(ixs, fee_payer, signers).await;
         let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks client");
         let meta = res.metadata.unwrap_or_default_meta();
-        res.result.map(|_| meta)
+        let logs = meta.logs.clone();
+        (res.result.map(|_| meta), logs)
     }
 
     /// Sends and expects failure with a custom program error code.
@@ -574,21 +584,7 @@ impl TestEnv {
     /// Sends one transaction whose fee `fee_payer` pays instead of the context payer (so
     /// that the context payer's lamports change only by what the instructions move).
     pub async fn process_paid_by(&mut self, ixs: &[Instruction], fee_payer: &Keypair, signers: &[&Keypair]) -> Result<TxOutput, TransactionError> {
-        self.nonce += 1;
-        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
-        all.extend_from_slice(ixs);
-        let mut keys: Vec<&Keypair> = vec![fee_payer];
-        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
-        for s in signers {
-            if s.pubkey() != fee_payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
-                keys.push(s);
-            }
-        }
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
-        let tx = Transaction::new_signed_with_payer(&all, Some(&fee_payer.pubkey()), &keys, blockhash);
-        let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks client");
-        let meta = res.metadata.unwrap_or_default_meta();
-        res.result.map(|_| meta)
+        self.send_paid_by(ixs, fee_payer, signers).await.0
     }
 
     /// The exchange's insurance fund, native units.
@@ -609,23 +605,8 @@ impl TestEnv {
     /// that a refusal can be named by the program that raised it (`perpetual` and
     /// `orderbook` both number their errors from 6000).
     pub async fn process_logged(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (Result<TxOutput, TransactionError>, Vec<String>) {
-        self.nonce += 1;
-        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
-        all.extend_from_slice(ixs);
         let payer = self.ctx.payer.insecure_clone();
-        let mut keys: Vec<&Keypair> = vec![&payer];
-        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
-        for s in signers {
-            if s.pubkey() != payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
-                keys.push(s);
-            }
-        }
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
-        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
-        let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks client");
-        let meta = res.metadata.unwrap_or_default_meta();
-        let logs = meta.logs.clone();
-        (res.result.map(|_| meta), logs)
+        self.send_paid_by(ixs, &payer, signers).await
     }
 }
 
@@ -636,19 +617,8 @@ impl TestEnv {
     /// returns its result with its log messages, so that a refusal can be checked against
     /// the program that raised it (see [`failing_program`]).
     pub async fn simulate_with_logs(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (Result<(), TransactionError>, Vec<String>) {
-        self.nonce += 1;
-        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
-        all.extend_from_slice(ixs);
         let payer = self.ctx.payer.insecure_clone();
-        let mut keys: Vec<&Keypair> = vec![&payer];
-        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
-        for s in signers {
-            if s.pubkey() != payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
-                keys.push(s);
-            }
-        }
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
-        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        let tx = self.signed_tx(ixs, &payer, signers).await;
         let sim = self.ctx.banks_client.simulate_transaction(tx).await.expect("simulate");
         let logs = sim.simulation_details.map(|d| d.logs).unwrap_or_default();
         (sim.result.expect("simulation result"), logs)

@@ -48,9 +48,9 @@ fn split(side: Side, lots: u64) -> (i64, i64) {
     }
 }
 
-/// Cancels the given orders and shrinks the reservation in one CPI.
-fn cancel_keys<'info>(accounts: &'info OrderAccounts<'info>, targets: &[(Side, u128)]) -> Result<()> {
-    let epoch = accounts.check_authority()?.epoch;
+/// Cancels the given orders of the account (checked by the caller: `epoch` is its
+/// reservation epoch) and shrinks the reservation in one CPI.
+fn cancel_keys<'info>(accounts: &'info OrderAccounts<'info>, epoch: u32, targets: &[(Side, u128)]) -> Result<()> {
     let book_info: &'info AccountInfo<'info> = accounts.book.as_ref();
     let mut book = BookMut::load(book_info)?;
     let mut parts = book.parts()?;
@@ -69,11 +69,12 @@ fn cancel_keys<'info>(accounts: &'info OrderAccounts<'info>, targets: &[(Side, u
 }
 
 pub fn cancel_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128) -> Result<()> {
-    cancel_keys(&*ctx.accounts, &[(side, order_key)])
+    let epoch = ctx.accounts.check_authority()?.epoch;
+    cancel_keys(&*ctx.accounts, epoch, &[(side, order_key)])
 }
 
 pub fn cancel_by_client_id<'info>(ctx: Context<'info, OrderAccounts<'info>>, client_order_id: u64) -> Result<()> {
-    ctx.accounts.check_authority()?;
+    let epoch = ctx.accounts.check_authority()?.epoch;
     let targets: Vec<(Side, u128)> = {
         let mut book = BookMut::load(ctx.accounts.book.as_ref())?;
         let parts = book.parts()?;
@@ -85,19 +86,19 @@ pub fn cancel_by_client_id<'info>(ctx: Context<'info, OrderAccounts<'info>>, cli
             .collect()
     };
     require!(!targets.is_empty(), BookError::OrderNotFound);
-    cancel_keys(&*ctx.accounts, &targets)
+    cancel_keys(&*ctx.accounts, epoch, &targets)
 }
 
 /// Cancels up to `limit` of the account's orders (work bounded per instruction).
 pub fn cancel_all<'info>(ctx: Context<'info, OrderAccounts<'info>>, limit: u16) -> Result<()> {
-    ctx.accounts.check_authority()?;
+    let epoch = ctx.accounts.check_authority()?.epoch;
     let targets: Vec<(Side, u128)> = {
         let mut book = BookMut::load(ctx.accounts.book.as_ref())?;
         let parts = book.parts()?;
         ctx.accounts.check_book(parts.header)?;
         orders_of(&parts, ctx.accounts.margin_account.key, limit as usize).into_iter().map(|(s, k, _)| (s, k)).collect()
     };
-    cancel_keys(&*ctx.accounts, &targets)
+    cancel_keys(&*ctx.accounts, epoch, &targets)
 }
 
 /// Cancels one order and places another atomically; the reservation changes once, by the

@@ -9,7 +9,7 @@ use crate::controller::funding::settle_position;
 use crate::error::{checked, PerpError};
 use crate::events::{InsuranceChanged, MarketClosed, MarketSettled, PositionSettled, ReservationsCleared};
 use crate::instructions::funding::update_index;
-use crate::instructions::governance::{authorize, GovAction};
+use crate::instructions::governance::{authorize_change, GovAction};
 use crate::math::fixed_point::floor_to_i64;
 use crate::math::I80F48;
 use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus, EXCHANGE_SEED};
@@ -30,8 +30,7 @@ pub struct FinalSettleMarket<'info> {
 pub fn final_settle(ctx: Context<FinalSettleMarket>, lo_per_lot: u64, hi_per_lot: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let key = ctx.accounts.market.key();
-    let delay = ctx.accounts.exchange.load()?.timelock_delay_secs;
-    authorize(&ctx.accounts.exchange.key(), delay, ctx.remaining_accounts, GovAction::FinalSettleMarket, &key, &(lo_per_lot, hi_per_lot))?;
+    authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::FinalSettleMarket, &key, &(lo_per_lot, hi_per_lot))?;
     let mut m = ctx.accounts.market.load_mut()?;
     require!(m.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
     let prices = update_index(key, &mut m, &ctx.accounts.oracle, now)?;

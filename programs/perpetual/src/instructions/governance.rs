@@ -99,6 +99,12 @@ pub fn authorize<T: AnchorSerialize>(
     Ok(())
 }
 
+/// [`authorize`] for handlers that hold no borrow of the exchange.
+pub fn authorize_change<T: AnchorSerialize>(exchange: &AccountLoader<Exchange>, remaining: &[AccountInfo], action: GovAction, target: &Pubkey, args: &T) -> Result<()> {
+    let delay = exchange.load()?.timelock_delay_secs;
+    authorize(&exchange.key(), delay, remaining, action, target, args)
+}
+
 #[derive(Accounts)]
 pub struct QueueProposal<'info> {
     #[account(mut)]

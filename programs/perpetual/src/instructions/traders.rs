@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use crate::controller::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::TraderApprovalChanged;
-use crate::instructions::governance::{authorize, GovAction};
+use crate::instructions::governance::{authorize_change, GovAction};
 use crate::state::{Exchange, TraderApproval, TRADER_APPROVAL_SEED, TRADER_SEED};
 
 #[derive(Accounts)]
@@ -24,8 +24,7 @@ pub struct ApproveTrader<'info> {
 
 pub fn approve(ctx: Context<ApproveTrader>) -> Result<()> {
     let program = ctx.accounts.trader_program.key();
-    let delay = ctx.accounts.exchange.load()?.timelock_delay_secs;
-    authorize(&ctx.accounts.exchange.key(), delay, ctx.remaining_accounts, GovAction::ApproveTrader, &program, &())?;
+    authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::ApproveTrader, &program, &())?;
     let (authority, authority_bump) = Pubkey::find_program_address(&[TRADER_SEED], &program);
     let accounts = &ctx.accounts;
     let exchange = accounts.exchange.key();
@@ -55,8 +54,7 @@ pub struct RevokeTrader<'info> {
 
 /// Closes the approval; settlement from that program is refused from now on.
 pub fn revoke(ctx: Context<RevokeTrader>) -> Result<()> {
-    let delay = ctx.accounts.exchange.load()?.timelock_delay_secs;
-    authorize(&ctx.accounts.exchange.key(), delay, ctx.remaining_accounts, GovAction::RevokeTrader, &ctx.accounts.approval.key(), &())?;
+    authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::RevokeTrader, &ctx.accounts.approval.key(), &())?;
     let a = ctx.accounts.approval.load()?;
     emit!(TraderApprovalChanged { exchange: a.exchange, trader_program: a.trader_program, active: false });
     Ok(())

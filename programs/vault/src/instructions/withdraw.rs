@@ -65,11 +65,12 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, shares: u64) -> Resu
     require!(amount > 0, VaultError::WithdrawalRoundsToZero);
 
     {
+        let overflow = || error!(VaultError::MathOverflow);
         let mut r = a.share_record.load_mut()?;
-        r.shares -= shares;
+        r.shares = r.shares.checked_sub(shares).ok_or_else(overflow)?;
         let mut v = a.vault.load_mut()?;
-        v.total_shares -= shares;
-        v.total_withdrawn = v.total_withdrawn.checked_add(amount).ok_or_else(|| error!(VaultError::MathOverflow))?;
+        v.total_shares = v.total_shares.checked_sub(shares).ok_or_else(overflow)?;
+        v.total_withdrawn = v.total_withdrawn.checked_add(amount).ok_or_else(overflow)?;
         emit!(VaultWithdrew { vault: vault_key, user: a.user.key(), amount, shares, equity_before: equity, total_shares_after: v.total_shares });
     }
 
