@@ -122,7 +122,7 @@ w(f"| **ours per market: book + market (what listing and `create_book` create)**
 w(f"| (plus `PriceOracle::SPACE` if the market uses the exchange's own set-price oracle) | {fmt(oracle)} | | {fmt(space['oracle_rent'])} | {space['oracle_rent'] / LAMPORTS:.4f} |")
 w(f"| Manifest market at the same capacity (`MARKET_FIXED_SIZE` {m_fixed} + {m_block} B per order) | {fmt(m_bytes)} | {m_block} | {fmt(m_rent)} | {m_rent / LAMPORTS:.4f} |")
 w(f"| Manifest's listing also creates two token vaults | | | {fmt(m_vaults)} | {m_vaults / LAMPORTS:.4f} |")
-w("| OpenBook v2 (PERFORMANCE.md / issue) | | ~177 | | ~1.91 |")
+w("| OpenBook v2 (figure from the project's issue, not measured here) | | ~177 | | ~1.91 |")
 if "manifest_market_bytes" in {r[0] for r in rows("manifest.tsv")}:
     mb = [r for r in rows("manifest.tsv") if r[0] == "manifest_market_bytes"][0]
     w(f"\nManifest's market account in the benchmark run (grown on demand): {fmt(int(mb[1]))} bytes for {int(mb[2]):,} resting orders "
@@ -180,11 +180,11 @@ def quote(phase, parts):
     return (" Measured inside it: " + ", ".join(got) + " Ir per operation.") if got else ""
 
 
-w("## Goals of PERFORMANCE.md\n")
+w("## Goals (bench/README.md)\n")
 place, cancel, t10 = float(ours["place"][3]), float(ours["cancel"][3]), float(ours["take10"][3])
 mp, mc, mt = float(mani["place"][3]), float(mani["cancel"][3]), float(mani["take10"][3])
 goals = [
-    ("place ≤ 2,000 Ir (0.8× Manifest's 2,544 in PERFORMANCE.md)", place, place <= 2000,
+    ("place ≤ 2,000 Ir (0.8× Manifest's 2,544 in bench/README.md)", place, place <= 2000,
      f"{place / mp:.2f}× Manifest measured here ({fmt(mp)}). Each place makes a reservation-update CPI into "
      "`perpetual` (`update_reservation`, ~" + fmt(float(ours["place"][6])) + " Ir of the total): it loads the market, "
      "the exchange (pause check) and the oracle, re-prices the market and, as the reservation grows, checks the "
@@ -216,7 +216,7 @@ goals = [
          ("`account_health`", "perpetual::controller::health::account_health"),
          ("matching (`match_order`)", "orderbook::matching::match_order"),
          ("Vec growth (`realloc`)", "realloc")]) + hot("take10")),
-    ("critbit ≤ 700 Ir per cycle (0.6× lib-sokoban's 1,185 in PERFORMANCE.md)", crit_ours["critbit"], crit_ours["critbit"] <= 700,
+    ("critbit ≤ 700 Ir per cycle (0.6× lib-sokoban's 1,185 in bench/README.md)", crit_ours["critbit"], crit_ours["critbit"] <= 700,
      f"{crit_ours['critbit'] / cs:.2f}× lib-sokoban measured here ({fmt(cs)})."),
     ("book ≤ 80 B per resting order, capacity ≥ 1,024 per side", book / orders, book / orders <= 80 and space["side_capacity"] >= 1024,
      f"{book / orders:.2f} B per order with the seat table ({space['book_bytes_no_seats'] / orders:.2f} without)."),

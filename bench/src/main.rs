@@ -4,7 +4,6 @@
 //! orders per side, and runs the measured operations, each inside a phase whose name
 //! callgrind sees (see `probe.rs`). `book report` reads the callgrind output and prints
 //! the table. `bench/run.sh` does both under valgrind; see `bench/README.md`.
-#![allow(deprecated)] // solana-program-test 3.x marks its whole API as "unstable"
 
 mod callgrind;
 mod probe;

@@ -20,7 +20,7 @@ use crate::callgrind::Profile;
 use crate::probe::{Phase, PHASES};
 use crate::scenario::{LEVELS, PER_LEVEL, SEAT_CAPACITY};
 
-/// Manifest's figures from PERFORMANCE.md: (events excluded, with its log events).
+/// Manifest's figures from bench/README.md ("Peer figures"): (events excluded, with its log events).
 fn manifest(phase: Phase) -> (u64, u64) {
     match phase {
         Phase::place => (2_544, 8_846),
@@ -248,7 +248,7 @@ pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>, t
 
     let mut out = String::new();
     writeln!(out, "### Program work per operation, events excluded (compare with the goals)\n").unwrap();
-    writeln!(out, "| operation | K | orderbook Ir | perpetual Ir | total program Ir | goal (PERFORMANCE.md) | Manifest, events excluded |").unwrap();
+    writeln!(out, "| operation | K | orderbook Ir | perpetual Ir | total program Ir | goal (bench/README.md) | Manifest, events excluded |").unwrap();
     writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |").unwrap();
     for r in &rows {
         let total = r.orderbook - r.ob_events + r.perpetual - r.pp_events;

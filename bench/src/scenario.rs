@@ -94,7 +94,8 @@ fn post(side: Side, tick: u64, client_order_id: u64, seat: u32) -> PlaceOrderArg
 impl Bench {
     async fn new() -> Self {
         let mut pt = ProgramTest::new("perpetual", perpetual::ID, processor!(probe::perpetual_shim));
-        pt.add_program("test_trader", test_trader::ID, processor!(probe::test_trader_shim));
+        // The test trader is not measured: the shared harness's shim.
+        client::harness::Program::TestTrader.add_to(&mut pt);
         pt.add_program("orderbook", orderbook::ID, processor!(probe::orderbook_shim));
         pt.prefer_bpf(false);
         let mut env = TestEnv::with_program_test(pt).await;

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
-use perpetual::controller::health::{health_from_priced, PricedMarket};
+use perpetual::health::{health_from_priced, PricedMarket};
 use perpetual::math::health::RiskParams;
 use perpetual::math::I80F48;
 use perpetual::state::{MarginAccount, Position, HEADER_LEN, POSITION_LEN};
@@ -115,7 +115,7 @@ pub fn health_scan(n: usize, m: usize) -> Timed {
     let scan = || {
         let mut ok = 0usize;
         for (i, data) in buf.chunks_exact(stride).enumerate() {
-            let view = keeper::discovery::decode_margin(Pubkey::new_from_array([(i % 256) as u8; 32]), data).expect("a margin account");
+            let view = client::decode_margin(Pubkey::new_from_array([(i % 256) as u8; 32]), data).expect("a margin account");
             let h = health_from_priced(&view.header, &view.positions, &priced).expect("priced");
             if h.maintenance >= I80F48::ZERO {
                 ok += 1;
@@ -187,9 +187,9 @@ pub async fn simulation(minutes: u32) -> (Timed, u64) {
 /// Seconds per plain SOL transfer sent through the simulation's own chain
 /// (`EmbeddedChain::send`, the same path and framework as every simulated transaction).
 async fn transfer_floor(n: u64) -> f64 {
-    use keeper::chain::Chain;
+    use client::chain::Chain;
     use solana_signer::Signer;
-    let mut chain = keeper::chain::embedded::EmbeddedChain::start().await;
+    let mut chain = client::chain::embedded::EmbeddedChain::start().await;
     let payer = chain.payer().pubkey();
     let to = Pubkey::new_unique();
     chain.send(&[solana_system_interface::instruction::transfer(&payer, &to, 1_000_000)], &[]).await.expect("transfer");

@@ -3,16 +3,17 @@
 //! minute, funding already current, a position already settled) and has no further effect.
 use anchor_lang::prelude::Pubkey;
 use orderbook::sdk::Venue;
-use perpetual::controller::health::PricedMarket;
+use perpetual::health::PricedMarket;
 use perpetual::error::PerpError;
 use perpetual::sdk;
-use perpetual::state::{Market, MarketStatus};
+use perpetual::state::Market;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::{Chain, ChainError};
-use crate::discovery::{self, MarginView};
 use crate::risk::{self, Action, MarketView};
+use client::chain::{Chain, ChainError, TxOutput};
+use client::discovery;
+use client::MarginView;
 
 /// What one crank run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub struct CrankResult {
 }
 
 impl CrankResult {
-    fn record(&mut self, r: Result<crate::chain::TxOutput, ChainError>, already_done: &[PerpError]) {
+    fn record(&mut self, r: Result<TxOutput, ChainError>, already_done: &[PerpError]) {
         match r {
             Ok(_) => self.sent += 1,
             Err(e) if already_done.iter().any(|d| e.custom_code() == Some(u32::from(*d))) => self.skipped += 1,
@@ -43,7 +44,7 @@ impl CrankResult {
 }
 
 fn settled(m: &Market) -> bool {
-    m.status == MarketStatus::FinalSettlement as u8
+    m.is_final_settled()
 }
 
 /// Markets of the exchange with their books, priced from their cached index.
@@ -169,7 +170,7 @@ pub async fn set_funding_rates<C: Chain>(chain: &mut C, exchange: &Pubkey, autho
 /// Sets a market's margins from its daily closes (risk authority, at most once a day).
 pub async fn update_margins<C: Chain>(chain: &mut C, exchange: &Pubkey, market: &Pubkey, authority: &Keypair, closes: &[u64]) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
-    let Some(m) = discovery::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
+    let Some(m) = client::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
     let margins = perpetual::math::var::margins_from_history(closes, m.has_index()).map_err(|e| ChainError::Rpc(e.to_string()))?;
     if (margins.init_long_bps, margins.init_short_bps) == (m.init_margin_long_bps, m.init_margin_short_bps) {
         result.skipped += 1;
@@ -212,10 +213,7 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     let mut result = ScanResult::default();
     let markets = market_views(chain, &k.exchange).await?;
     let accounts = discovery::margin_accounts(chain, &k.exchange).await?;
-    let exchange: perpetual::state::Exchange = {
-        let data = chain.account_data(&k.exchange).await?;
-        bytemuck::pod_read_unaligned(&data[8..8 + core::mem::size_of::<perpetual::state::Exchange>()])
-    };
+    let exchange = discovery::exchange(chain, &k.exchange).await?;
     let mut insurance = exchange.insurance_fund;
     for account in accounts.iter().filter(|a| a.key != k.liquidator_account) {
         let Some(action) = risk::decide(account, &accounts, &markets, insurance) else { continue };
@@ -238,7 +236,7 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     Ok(result)
 }
 
-async fn execute<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>, markets: &[MarketView], accounts: &[MarginView], account: &MarginView, action: &Action) -> Result<crate::chain::TxOutput, ChainError> {
+async fn execute<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>, markets: &[MarketView], accounts: &[MarginView], account: &MarginView, action: &Action) -> Result<TxOutput, ChainError> {
     let market_of = |key: &Pubkey| markets.iter().find(|m| m.key == *key);
     match action {
         Action::Liquidate { market, lots, .. } => {
@@ -279,7 +277,7 @@ async fn execute<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>, markets: &[MarketV
 /// `lister` / `lister_token` receive the market's rent and deposit, `book_creator` the book's.
 pub async fn final_settlement<C: Chain>(chain: &mut C, exchange: &Pubkey, market: &Pubkey, mint: &Pubkey, lister_token: &Pubkey) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
-    let Some(m) = discovery::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
+    let Some(m) = client::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
     if !settled(&m) {
         return Ok(result);
     }
@@ -327,7 +325,7 @@ pub async fn list_assets<C: Chain>(
         let symbol = sdk::symbol(&asset.symbol);
         let market = sdk::market_address(exchange, &symbol);
         if chain.account(&market).await?.is_none() {
-            let args = perpetual::instructions::ListMarketArgs {
+            let args = perpetual::sdk::ListMarketArgs {
                 symbol,
                 oracle_kind: if asset.pyth_oracle.is_some() { perpetual::OracleKind::PythLegacy } else { perpetual::OracleKind::None },
                 base_decimals: asset.base_decimals,

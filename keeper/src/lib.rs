@@ -1,12 +1,11 @@
-//! The keeper library: chain access (RPC or embedded), account discovery, the cranks, the
-//! risk decisions, metrics, and the embedded simulation.
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
-pub mod chain;
+//! The keeper library: configuration, the cranks, the risk decisions, metrics, price
+//! history, the loop runner and (feature `simulate`) the embedded simulation. Chain access,
+//! account discovery and decoding are the shared `client` crate's.
 pub mod config;
 pub mod cranks;
-pub mod discovery;
 pub mod metrics;
 pub mod prices;
 pub mod risk;
 pub mod runner;
+#[cfg(feature = "simulate")]
 pub mod sim;

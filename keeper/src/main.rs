@@ -1,5 +1,7 @@
-//! `keeper`: command-line entry points. `keeper simulate` runs the whole exchange on the
-//! embedded chain; the other commands run the keeper's loops against a cluster.
+//! `keeper`: command-line entry points. `keeper simulate` (feature `simulate`) runs the
+//! whole exchange on the embedded chain; the other commands run the keeper's loops against
+//! a cluster.
+#[cfg(feature = "simulate")]
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,6 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the exchange on the embedded chain with every keeper loop and checks the invariants.
+    #[cfg(feature = "simulate")]
     Simulate {
         #[arg(long, default_value_t = 7)]
         seed: u64,
@@ -52,6 +55,7 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        #[cfg(feature = "simulate")]
         Command::Simulate { seed, minutes, report, chart } => {
             let cfg = keeper::sim::SimConfig { seed, minutes, progress: true };
             match keeper::sim::run(&cfg).await {

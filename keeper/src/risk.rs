@@ -6,13 +6,13 @@
 use anchor_lang::prelude::Pubkey;
 use orderbook::matching::close_price_per_lot;
 use orderbook::state::BookRef;
-use perpetual::controller::health::{health_from_priced, AccountHealth, PricedMarket};
-use perpetual::controller::liquidation::{early_deleverage_fee, lots_to_restore};
+use perpetual::health::{health_from_priced, AccountHealth, PricedMarket};
+use perpetual::math::liquidation::{early_deleverage_fee, lots_to_restore};
 use perpetual::math::health::HealthKind;
 use perpetual::math::I80F48;
 use perpetual::state::Market;
 
-use crate::discovery::MarginView;
+use client::MarginView;
 
 /// A market as the keeper sees it: its state, its prices now, and its book's bytes.
 pub struct MarketView {

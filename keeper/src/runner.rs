@@ -6,11 +6,11 @@ use anchor_lang::prelude::Pubkey;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::{Chain, ChainError};
 use crate::config::{Config, LoopsConfig};
 use crate::cranks::{self, CrankResult, RiskKeeper};
-use crate::discovery;
 use crate::metrics::Metrics;
+use client::chain::{Chain, ChainError};
+use client::discovery;
 
 /// The loops, by the name the metrics use.
 pub const LOOPS: [&str; 6] = ["funding", "mark", "margins", "risk", "final_settlement", "listing"];
@@ -120,9 +120,7 @@ pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, 
 
 async fn gauges<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<(Vec<(Pubkey, perpetual::state::Market)>, u64), ChainError> {
     let markets = discovery::markets(chain, exchange).await?;
-    let data = chain.account_data(exchange).await?;
-    let size = core::mem::size_of::<perpetual::state::Exchange>();
-    let insurance = if data.len() >= 8 + size { bytemuck::pod_read_unaligned::<perpetual::state::Exchange>(&data[8..8 + size]).insurance_fund } else { 0 };
+    let insurance = client::decode_exchange(&chain.account_data(exchange).await?).map_or(0, |e| e.insurance_fund);
     Ok((markets, insurance))
 }
 

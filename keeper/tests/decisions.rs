@@ -6,20 +6,21 @@
 //! program's own functions (`lots_to_restore`, `discounted`, `early_deleverage_fee`) from the
 //! bytes the chain holds.
 use anchor_lang::prelude::{AccountMeta, Pubkey};
-use keeper::chain::{Chain, ChainError, TxOutput};
+use client::chain::{Chain, ChainError, TxOutput};
+use client::discovery;
+use client::MarginView;
 use keeper::cranks;
-use keeper::discovery::{self, MarginView};
 use keeper::risk::{self, Action, MarketView};
 use keeper::sim::world::{Actor, Group, World};
 use orderbook::instructions::OrderType;
 use orderbook::matching::close_price_per_lot;
 use orderbook::state::BookRef;
 use orderbook::Side;
-use perpetual::controller::health::{health_from_priced, AccountHealth, PricedMarket};
-use perpetual::controller::liquidation::{discounted, early_deleverage_fee, lots_to_restore};
 use perpetual::error::PerpError;
+use perpetual::health::{health_from_priced, AccountHealth, PricedMarket};
 use perpetual::math::fixed_point::{ceil_to_i64, floor_to_i64, mul_bps};
 use perpetual::math::health::HealthKind;
+use perpetual::math::liquidation::{discounted, early_deleverage_fee, lots_to_restore};
 use perpetual::math::I80F48;
 use perpetual::sdk;
 use perpetual::state::{Exchange, Market};
@@ -63,7 +64,7 @@ async fn snapshot(w: &mut World) -> Snapshot {
 
 async fn market_state(w: &mut World, i: usize) -> Market {
     let key = w.markets[i].market;
-    discovery::decode_market(&w.chain.account_data(&key).await.unwrap()).expect("a market")
+    client::decode_market(&w.chain.account_data(&key).await.unwrap()).expect("a market")
 }
 
 /// `cranks::risk_scan`'s health accounts: the account's markets (cached index), skipping one.

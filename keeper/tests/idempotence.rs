@@ -10,16 +10,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::{AccountMeta, Pubkey};
-use keeper::chain::Chain;
+use client::chain::Chain;
+use client::discovery;
+use client::MarginView;
 use keeper::cranks::{self, CrankResult, RiskKeeper, ScanResult};
-use keeper::discovery::{self, MarginView};
 use keeper::risk::{self, Action, MarketView};
 use keeper::sim::world::{Actor, Group, World};
 use orderbook::instructions::OrderType;
 use orderbook::Side;
 use perpetual::error::PerpError;
 use perpetual::sdk;
-use perpetual::state::{Exchange, MarketStatus};
+use perpetual::state::Exchange;
 use solana_signer::Signer;
 
 mod common;
@@ -122,7 +123,7 @@ async fn funding_mark_and_rate_cranks_run_twice_change_nothing_the_second_time()
 /// `mark_sample_count` of a market in a snapshot.
 fn s_count(s: &Bytes, market: &Pubkey) -> u32 {
     let (_, _, data) = s[market].as_ref().unwrap();
-    discovery::decode_market(data).unwrap().mark_sample_count
+    client::decode_market(data).unwrap().mark_sample_count
 }
 
 #[tokio::test]
@@ -241,7 +242,7 @@ async fn two_keepers_sampling_in_the_same_minute_record_one_sample() {
     for _keeper in 0..2 {
         let mut ixs = vec![];
         for (key, m) in discovery::markets(&mut w.chain, &exchange).await.unwrap() {
-            if m.book != Pubkey::default() && m.status != MarketStatus::FinalSettlement as u8 {
+            if m.book != Pubkey::default() && !m.is_final_settled() {
                 ixs.push(orderbook::sdk::sample_mark(&orderbook::sdk::Venue { book: m.book, market: key, oracle: m.oracle, exchange }));
             }
         }

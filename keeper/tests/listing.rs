@@ -1,6 +1,6 @@
 //! The listing loop: lists each asset once (permissionlessly, with the deposit) and sets its
 //! margins from its price history; a second run changes nothing.
-use keeper::chain::Chain;
+use client::chain::Chain;
 use keeper::cranks::{self, ListingInput};
 use keeper::sim::world::{pyth_bytes, World};
 use solana_account::Account;
@@ -24,7 +24,7 @@ async fn assets_are_listed_once_with_margins_from_their_history() {
     let first = cranks::list_assets(&mut w.chain, &exchange, &mint, &lister, &tokens, &keeper, std::slice::from_ref(&asset)).await.unwrap();
     assert_eq!((first.sent, first.failed), (2, 0), "listed, then margins set: {first:?}");
     let market = perpetual::sdk::market_address(&exchange, &perpetual::sdk::symbol("AVAX-PERP"));
-    let m = keeper::discovery::decode_market(&w.chain.account_data(&market).await.unwrap()).unwrap();
+    let m = client::decode_market(&w.chain.account_data(&market).await.unwrap()).unwrap();
     assert_eq!((m.init_margin_long_bps, m.init_margin_short_bps), (expected.init_long_bps, expected.init_short_bps));
     assert_eq!(m.lister, lister.pubkey());
     assert_eq!(m.listing_deposit, 100 * keeper::sim::world::USDC);

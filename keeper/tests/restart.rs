@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use keeper::chain::embedded::EmbeddedChain;
-use keeper::chain::{Chain, ChainError, Filter, TxOutput};
+use client::chain::embedded::EmbeddedChain;
+use client::chain::{Chain, ChainError, Filter, TxOutput};
 use keeper::cranks::{self, CrankResult, RiskKeeper, ScanResult};
 use keeper::sim::world::{Actor, Group};
 use orderbook::instructions::OrderType;

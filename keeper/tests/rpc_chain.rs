@@ -10,8 +10,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::Discriminator;
 use base64::prelude::{Engine, BASE64_STANDARD};
-use keeper::chain::rpc::{RetryPolicy, RpcChain, RpcSettings};
-use keeper::chain::{Chain, ChainError, Filter};
+use client::chain::rpc::{RetryPolicy, RpcChain, RpcSettings};
+use client::chain::{Chain, ChainError, Filter};
 use perpetual::state::Market;
 use serde_json::{json, Value};
 use solana_commitment_config::CommitmentLevel;
@@ -462,7 +462,7 @@ async fn program_accounts_carry_the_discovery_filters_and_reads_decode() {
     .await;
     let mut chain = RpcChain::new(settings(server.url(), 3), Keypair::new());
 
-    let found = tokio::time::timeout(LIMIT, keeper::discovery::markets(&mut chain, &exchange)).await.unwrap().unwrap();
+    let found = tokio::time::timeout(LIMIT, client::discovery::markets(&mut chain, &exchange)).await.unwrap().unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].0, found[0].1.exchange, found[0].1.symbol), (market_key, exchange, perpetual::sdk::symbol("SOL-PERP")));
 

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use keeper::config::Commitment;
+use client::cluster::Commitment;
 use migrations::{migrate, Keys, MigrationConfig, Options};
 
 /// Creates (or verifies) the exchange, its authorities, the listing deposit, the trader
@@ -51,7 +51,7 @@ async fn run(cli: Cli) -> Result<bool, Box<dyn std::error::Error>> {
     }
     let mut chain = config.cluster.rpc_chain()?;
     let keys = {
-        use keeper::chain::Chain;
+        use client::chain::Chain;
         Keys::load(&config, chain.payer())?
     };
     tracing::info!(url = %config.cluster.rpc_url, dry_run = cli.dry_run, "migrating");

@@ -2,8 +2,8 @@
 //! the example config creates everything the first time, and a second run sends nothing and
 //! leaves every byte as it was.
 use anchor_lang::prelude::Pubkey;
-use keeper::chain::embedded::EmbeddedChain;
-use keeper::chain::Chain;
+use client::chain::embedded::EmbeddedChain;
+use client::chain::Chain;
 use migrations::{decode, migrate, Keys, MigrateError, MigrationConfig, OracleSpec, Options, Outcome, Report};
 use orderbook::state::Book;
 use perpetual::sdk;
@@ -75,7 +75,7 @@ async fn touched(s: &mut Setup) -> Vec<Pubkey> {
         keys.push(market);
         keys.push(oracle_of(s, &m));
         let data = s.chain.account_data(&market).await.unwrap();
-        if let Some(mk) = keeper::discovery::decode_market(&data) {
+        if let Some(mk) = client::decode_market(&data) {
             keys.push(mk.book);
         }
     }
@@ -114,7 +114,7 @@ async fn assert_matches_config(s: &mut Setup) {
 
     for m in &c.markets {
         let key = sdk::market_address(&exchange_key, &m.symbol_bytes());
-        let mk = keeper::discovery::decode_market(&s.chain.account_data(&key).await.unwrap()).unwrap_or_else(|| panic!("market {}", m.symbol));
+        let mk = client::decode_market(&s.chain.account_data(&key).await.unwrap()).unwrap_or_else(|| panic!("market {}", m.symbol));
         assert_eq!((mk.exchange, mk.oracle, mk.symbol, mk.lister), (exchange_key, oracle_of(s, m), m.symbol_bytes(), admin));
         assert_eq!((mk.oracle_kind, mk.base_decimals, mk.base_lot_size), (m.oracle.kind() as u8, m.base_decimals, m.base_lot_size));
         assert_eq!((mk.oracle_max_age_secs, mk.oracle_max_conf_bps, mk.price_band_bps), (m.oracle_max_age_secs, m.oracle_max_conf_bps, m.price_band_bps));
@@ -169,7 +169,7 @@ async fn creates_everything_once_and_a_second_run_changes_nothing() {
     // The report names each book's address, which the market registered.
     let exchange = sdk::exchange_address(&s.config.exchange.collateral_mint);
     for m in &s.config.markets {
-        let mk = keeper::discovery::decode_market(&s.chain.account_data(&sdk::market_address(&exchange, &m.symbol_bytes())).await.unwrap()).unwrap();
+        let mk = client::decode_market(&s.chain.account_data(&sdk::market_address(&exchange, &m.symbol_bytes())).await.unwrap()).unwrap();
         assert_eq!(first.entry(&format!("book {}", m.symbol)).unwrap().address, mk.book);
     }
 
@@ -213,7 +213,7 @@ async fn later_runs_update_what_the_admin_may_change_and_report_the_rest() {
     let exchange = sdk::exchange_address(&s.config.exchange.collateral_mint);
     let ex: Exchange = decode(&s.chain.account_data(&exchange).await.unwrap()).unwrap();
     assert_eq!(ex.funding_authority, new_funding);
-    let btc = keeper::discovery::decode_market(&s.chain.account_data(&sdk::market_address(&exchange, &sdk::symbol("BTC-PERP"))).await.unwrap()).unwrap();
+    let btc = client::decode_market(&s.chain.account_data(&sdk::market_address(&exchange, &sdk::symbol("BTC-PERP"))).await.unwrap()).unwrap();
     assert_eq!((btc.taker_fee_ppm, btc.funding_window_secs), (800, 3_600));
 
     // What can never change is a conflict, and nothing is sent for it.

@@ -1,19 +1,19 @@
 //! The test environment: chain, authorities, collateral mint, exchange, and fixtures.
-use anchor_lang::prelude::{AccountInfo, AccountMeta, Pubkey};
-use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{Discriminator, InstructionData, ToAccountMetas};
-use perpetual::instructions::{CreateMarketArgs, InitializeExchangeArgs, SettleFillsArgs};
+use client::chain::required_signers;
+use client::harness;
 use perpetual::sdk;
-use perpetual::state::{parse_margin_account, Exchange, MarginAccount, Market, Position};
+use perpetual::sdk::{CreateMarketArgs, InitializeExchangeArgs, SettleFillsArgs};
+use perpetual::state::{Exchange, MarginAccount, Market, Position};
 use perpetual::{Fill, OracleKind, Release};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_account::Account;
 use solana_clock::Clock;
-use solana_instruction::error::InstructionError;
 use solana_keypair::Keypair;
-use solana_program_test::{processor, ProgramTest, ProgramTestContext};
 use solana_program_pack::Pack;
+use solana_program_test::{ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
@@ -22,28 +22,6 @@ use crate::pyth;
 
 pub const COLLATERAL_DECIMALS: u8 = 6;
 pub const ONE_USDC: u64 = 1_000_000;
-
-// Anchor's `entry` ties its three arguments to one lifetime; `processor!` wants them
-// independent. Widening is sound here: the runtime keeps them alive for the call.
-fn perpetual_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    perpetual::entry(program_id, accounts, data)
-}
-
-fn orderbook_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    orderbook::entry(program_id, accounts, data)
-}
-
-fn test_trader_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    test_trader::entry(program_id, accounts, data)
-}
-
-fn vault_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    vault::entry(program_id, accounts, data)
-}
 
 /// A market created by the harness.
 #[derive(Clone, Copy, Debug)]
@@ -70,11 +48,7 @@ impl UserCookie {
 }
 
 /// What a transaction returned: logs and return data of the last program that set it.
-#[derive(Debug, Default)]
-pub struct TxOutput {
-    pub logs: Vec<String>,
-    pub return_data: Vec<u8>,
-}
+pub use client::chain::TxOutput;
 
 pub struct TestEnv {
     pub ctx: ProgramTestContext,
@@ -116,14 +90,10 @@ pub fn market_args(symbol: &str, kind: OracleKind) -> CreateMarketArgs {
 }
 
 impl TestEnv {
+    /// The shared harness's chain: perpetual, the test trader, the order book and the
+    /// integrator example (programs/vault), all loaded natively.
     pub fn program_test() -> ProgramTest {
-        let mut pt = ProgramTest::new("perpetual", perpetual::ID, processor!(perpetual_entry));
-        pt.add_program("test_trader", test_trader::ID, processor!(test_trader_entry));
-        pt.add_program("orderbook", orderbook::ID, processor!(orderbook_entry));
-        // The integrator example (programs/vault), composing both by CPI.
-        pt.add_program("vault", vault::ID, processor!(vault_entry));
-        pt.prefer_bpf(false);
-        pt
+        harness::program_test(harness::ALL)
     }
 
     /// Chain with the collateral mint, the exchange and the test trader approved.
@@ -186,13 +156,7 @@ impl TestEnv {
         self.nonce += 1;
         let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
         all.extend_from_slice(ixs);
-        let mut keys: Vec<&Keypair> = vec![fee_payer];
-        let required = |k: &Pubkey| all.iter().any(|ix| ix.accounts.iter().any(|m| m.is_signer && m.pubkey == *k));
-        for s in signers {
-            if s.pubkey() != fee_payer.pubkey() && required(&s.pubkey()) && !keys.iter().any(|k| k.pubkey() == s.pubkey()) {
-                keys.push(s);
-            }
-        }
+        let keys = required_signers(fee_payer, &all, signers);
         let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
         Transaction::new_signed_with_payer(&all, Some(&fee_payer.pubkey()), &keys, blockhash)
     }
@@ -477,8 +441,8 @@ impl TestEnv {
 
     pub async fn margin(&mut self, margin_account: &Pubkey) -> (MarginAccount, Vec<Position>) {
         let data = self.account_data(margin_account).await;
-        let (h, p) = parse_margin_account(&data).expect("margin account");
-        (*h, p.to_vec())
+        let view = client::decode_margin(*margin_account, &data).expect("margin account");
+        (view.header, view.positions)
     }
 
     pub async fn collateral(&mut self, margin_account: &Pubkey) -> i64 {
@@ -492,20 +456,14 @@ impl TestEnv {
     }
 }
 
-/// Copies a zero-copy account out of its bytes, checking the discriminator.
+/// Copies a zero-copy account out of its bytes ([`client::decode`]); panics when they are
+/// too short or carry another type's discriminator.
 pub fn load_zero_copy<T: bytemuck::Pod + Discriminator>(data: &[u8]) -> T {
-    assert!(data.len() >= 8 + std::mem::size_of::<T>(), "account too small");
-    assert_eq!(&data[..8], T::DISCRIMINATOR, "wrong discriminator");
-    *bytemuck::from_bytes(&data[8..8 + std::mem::size_of::<T>()])
+    client::decode(data).unwrap_or_else(|| panic!("not a {} account: too small or wrong discriminator", std::any::type_name::<T>()))
 }
 
 /// The custom program error code of a failed transaction, if it has one.
-pub fn custom_code(err: &TransactionError) -> Option<u32> {
-    match err {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
-        _ => None,
-    }
-}
+pub use client::chain::custom_code;
 
 /// The code `perpetual` returns for `e`.
 pub fn code(e: perpetual::error::PerpError) -> u32 {
@@ -540,7 +498,7 @@ impl TestEnv {
         lister: &Keypair,
         lister_token: &Pubkey,
         oracle: Pubkey,
-        args: perpetual::instructions::ListMarketArgs,
+        args: perpetual::sdk::ListMarketArgs,
     ) -> Result<MarketCookie, TransactionError> {
         let ix = sdk::list_market(&lister.pubkey(), &self.exchange, &self.mint, lister_token, &oracle, args);
         self.process(&[ix], &[lister]).await?;

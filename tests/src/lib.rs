@@ -1,7 +1,6 @@
 //! Test harness for the perpetual exchange on `solana-program-test`: programs run natively
 //! with the real SPL Token. Fixtures ("cookies") record every mint, market and user created,
 //! so that `invariants::check` can sum over all of them.
-#![allow(deprecated)] // solana-program-test 3.x marks its whole API as "unstable"
 pub mod adversarial;
 pub mod book;
 pub mod env;

@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! Early deleveraging, the insurance fund and deleveraging of underwater accounts, with
 //! numbers.
 //!

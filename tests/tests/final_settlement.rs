@@ -1,16 +1,16 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! Final settlement with numbers: a permissionlessly listed market with several long and
 //! short accounts is settled by the admin, every position is closed one by one at the
 //! locked price, and the market and its book are closed, returning rent and the listing
 //! deposit. Refusals: settlement outside the band, settling a position twice, trading and
 //! placing orders on the settled market, and insurance withdrawals by anyone but the admin.
 use anchor_lang::prelude::Pubkey;
+use client::Liabilities;
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use orderbook::instructions::OrderType;
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
-use perpetual::instructions::ListMarketArgs;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::math::I80F48;
 use perpetual::sdk;
 use perpetual::state::Market;
@@ -29,27 +29,23 @@ const DEPOSIT: u64 = 1_000 * ONE_USDC; // the listing deposit
 /// settled market counts at its locked value, `lots * price`, next to the collateral.
 /// With no position open this is exactly `invariants::check`'s equation.
 async fn vault_equation(env: &mut TestEnv) {
-    let vault = env.token_balance(&env.vault.clone()).await as i128;
+    let vault = env.token_balance(&env.vault.clone()).await;
     let e = env.exchange_state().await;
-    let mut liabilities = e.insurance_fund as i128 + e.fee_balance as i128;
-    let mut settled = vec![];
+    let mut markets = vec![];
     for m in env.markets.clone() {
-        let s = env.market_state(&m.market).await;
-        liabilities += s.fees_accrued as i128 + s.funding_pool as i128 + s.listing_deposit as i128 + s.insurance_accrued as i128;
-        if s.status == MarketStatus::FinalSettlement as u8 {
-            settled.push((m.market, s.settlement_price.get().to_num::<i128>()));
-        }
+        markets.push((m.market, env.market_state(&m.market).await));
     }
+    let mut accounts = vec![];
     for a in env.margin_accounts.clone() {
-        let (header, positions) = env.margin(&a).await;
-        liabilities += header.collateral as i128;
-        for p in positions.iter().filter(|p| !p.is_free()) {
-            if let Some((_, price)) = settled.iter().find(|(k, _)| *k == p.market) {
-                liabilities += p.base_lots as i128 * price;
-            }
+        accounts.push(env.margin(&a).await);
+    }
+    let mut liabilities = Liabilities::of(&e, accounts.iter().map(|(h, _)| h.collateral), markets.iter().map(|(_, s)| s));
+    for p in accounts.iter().flat_map(|(_, ps)| ps.iter()).filter(|p| !p.is_free()) {
+        if let Some((_, s)) = markets.iter().find(|(k, s)| *k == p.market && s.is_final_settled()) {
+            liabilities.add_settled_position(p.base_lots, s.settlement_price.get().to_num::<i128>());
         }
     }
-    assert_eq!(vault, liabilities, "vault equation with open settled positions at their locked value");
+    assert!(liabilities.balances(vault), "vault equation with open settled positions at their locked value: vault {vault}, {liabilities:?}");
 }
 
 /// Sum over `accounts` of their positions in `market`.

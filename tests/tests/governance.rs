@@ -2,7 +2,7 @@
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use perpetual::error::PerpError;
-use perpetual::instructions::SetAuthoritiesArgs;
+use perpetual::sdk::SetAuthoritiesArgs;
 use perpetual::sdk;
 use perpetual::{MarketStatus, Side};
 use solana_keypair::Keypair;

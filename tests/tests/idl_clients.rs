@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! TypeScript clients through the IDLs: the Rust builders' instructions and real account bytes,
 //! checked by `idl/check/check.mjs` with `@coral-xyz/anchor` (pinned in its package-lock.json).
 //!

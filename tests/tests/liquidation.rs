@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! Liquidation with numbers: takeover in part and in full, through the book, a liquidated
 //! account's resting order met by a taker, and the refusals.
 //!
@@ -19,7 +18,7 @@ use integration_tests::*;
 use orderbook::decode;
 use orderbook::instructions::OrderType;
 use orderbook::state::{BookRef, Side as BookSide};
-use perpetual::controller::liquidation::lots_to_restore;
+use perpetual::math::liquidation::lots_to_restore;
 use perpetual::error::PerpError;
 use perpetual::math::I80F48;
 use perpetual::sdk;

@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! Permissionless listing: defaults, the listing deposit, refusals, the open-interest cap,
 //! and one account whose health over many markets is checked in one instruction.
 use anchor_lang::prelude::{AccountMeta, Pubkey};
@@ -7,7 +6,7 @@ use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use orderbook::error::BookError;
 use perpetual::error::PerpError;
-use perpetual::instructions::ListMarketArgs;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::math::I80F48;
 use perpetual::sdk;
 use perpetual::state::Market;
@@ -127,7 +126,7 @@ async fn an_unprivileged_wallet_lists_markets_under_the_listing_defaults() {
 
     // The vault equation counts the three listing deposits.
     let t = invariants::check(&mut env).await;
-    assert_eq!(t.listing_deposits, 3 * DEPOSIT as i128);
+    assert_eq!(t.ledger.listing_deposits, 3 * DEPOSIT as i128);
     for b in env.books.clone() {
         check_book(&mut env, &b).await;
     }

@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! Per-market, per-side margins set by the risk authority: the 10% floor, maintenance at
 //! half the initial, 90% and more disabling a side (only reducing trades), at most one
 //! update a day, and nobody but the risk authority.

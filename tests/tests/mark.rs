@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! The dual-price mark through the real crank (`orderbook::sample_mark` -> `perpetual::
 //! record_mark_sample`): once-a-minute sampling into a 60-entry window, the fallbacks, the
 //! market without a spot index, the paper's two manipulation cases and a Mango-style replay.
@@ -15,7 +14,7 @@ use integration_tests::*;
 use orderbook::instructions::OrderType;
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
-use perpetual::instructions::{ListMarketArgs, UpdateMarketArgs};
+use perpetual::sdk::{ListMarketArgs, UpdateMarketArgs};
 use perpetual::math::mark::sample_slot;
 use perpetual::math::I80F48;
 use perpetual::sdk;

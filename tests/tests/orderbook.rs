@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! The on-chain order book: priority, partial fills, order types, self-trade prevention,
 //! refused makers, expiry, limits, and a ten-maker sweep within Solana's limits.
 use integration_tests::adversarial::{assert_refused, index_of, with_account, with_extra};

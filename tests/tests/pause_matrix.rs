@@ -6,7 +6,7 @@ use integration_tests::*;
 use orderbook::instructions::OrderType;
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
-use perpetual::instructions::ListMarketArgs;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::sdk;
 use perpetual::{MarketStatus, OracleKind, Side};
 use anchor_lang::prelude::Pubkey;

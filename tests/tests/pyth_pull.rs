@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! Pyth pull oracle: `PriceUpdateV2` accounts of the Pyth Solana Receiver, chosen per market
 //! (`OracleKind::PythPull`). Fixtures are serialized by the `pyth-solana-receiver-sdk` crate
 //! itself, and one is a real SOL/USD account's bytes, so the program's own parser is held to

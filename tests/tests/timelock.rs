@@ -4,8 +4,9 @@ use anchor_lang::{AnchorSerialize, InstructionData, ToAccountMetas};
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use perpetual::error::PerpError;
-use perpetual::instructions::governance::{payload, GovAction, MAX_TIMELOCK_SECS, MIN_TIMELOCK_SECS, PROPOSAL_GRACE_SECS};
-use perpetual::instructions::{SetAuthoritiesArgs, UpdateMarketArgs};
+use perpetual::params::{MAX_TIMELOCK_SECS, MIN_TIMELOCK_SECS, PROPOSAL_GRACE_SECS};
+use perpetual::state::{payload, GovAction};
+use perpetual::sdk::{SetAuthoritiesArgs, UpdateMarketArgs};
 use perpetual::sdk;
 use solana_instruction::{AccountMeta, Instruction};
 use solana_keypair::Keypair;
@@ -111,9 +112,9 @@ async fn bounds_are_refused_even_through_the_time_lock() {
     lock(&mut env).await;
     let admin = env.admin.insecure_clone();
     let exchange = env.exchange;
-    let fees = fee_change(perpetual::instructions::params::MAX_FEE_PPM + 1);
+    let fees = fee_change(perpetual::params::MAX_FEE_PPM + 1);
     let band = UpdateMarketArgs { price_band_bps: Some(0), ..Default::default() };
-    let deposit = perpetual::instructions::params::MAX_LISTING_DEPOSIT + 1;
+    let deposit = perpetual::params::MAX_LISTING_DEPOSIT + 1;
     let cases: Vec<(Vec<u8>, Instruction, u32, &str)> = vec![
         (payload(GovAction::UpdateMarket, &m.market, &fees), sdk::update_market(&admin.pubkey(), &exchange, &m.market, fees), code(PerpError::ParameterOutOfRange), "taker fee above the bound"),
         (payload(GovAction::UpdateMarket, &m.market, &band), sdk::update_market(&admin.pubkey(), &exchange, &m.market, band), code(PerpError::ParameterOutOfRange), "zero price band"),

@@ -38,7 +38,7 @@ async fn revoked_and_unapproved_traders_cannot_settle() {
             taker: taker.margin_account,
             taker_authority: taker.key(),
         },
-        perpetual::instructions::SettleFillsArgs { maker_count: 1, fills: vec![fill(0, Side::Bid, 10, PRICE)], releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0, liquidation: false },
+        perpetual::sdk::SettleFillsArgs { maker_count: 1, fills: vec![fill(0, Side::Bid, 10, PRICE)], releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0, liquidation: false },
         &[maker.margin_account],
         vec![],
     );

@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! The integrator example (`programs/vault`): a program whose PDA owns a margin account,
 //! composing perpetual and the order book by CPI. Deposit, place, cancel, a fill against
 //! another trader, and withdraw all go through the vault's CPIs; after every step the
@@ -11,7 +10,7 @@ use integration_tests::*;
 use orderbook::error::BookError;
 use orderbook::instructions::OrderType;
 use orderbook::state::{BookRef, Side};
-use perpetual::controller::health::{health_from_priced, PricedMarket};
+use perpetual::health::{health_from_priced, PricedMarket};
 use perpetual::error::PerpError;
 use solana_keypair::Keypair;
 use solana_signer::Signer;

@@ -4,7 +4,7 @@
 //! Per operation kind X with K operations (callgrind Ir / K):
 //! - with its log events = incl(`X::manifest`) − incl(`X::cpi`) − incl(`X::syscall`)
 //!   (the framework's CPI and sysvar / return-data stubs; the native log stub stays in, as in
-//!   PERFORMANCE.md's "with its log events" column);
+//!   bench/README.md's "with its log events" column of Manifest's figures);
 //! - events excluded = that − incl(`X::log_data`) (the native `sol_log_data` stub: base64 +
 //!   `println!`) − events × the cost of building each event in `emit_stack` (zeroing its
 //!   3,000-byte buffer and copying the event in), from the `ref_emit_*` reference functions.

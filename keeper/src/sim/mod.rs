@@ -7,17 +7,16 @@ pub mod report;
 pub mod world;
 
 use anchor_lang::prelude::Pubkey;
+use client::chain::{Chain, ChainError};
+use client::discovery;
 use indicatif::{ProgressBar, ProgressStyle};
 use orderbook::instructions::OrderType;
 use orderbook::Side;
 use perpetual::sdk;
-use perpetual::MarketStatus;
 use rand::Rng;
 use solana_signer::Signer;
 
-use crate::chain::{Chain, ChainError};
 use crate::cranks::{self, RiskKeeper, ScanResult};
-use crate::discovery;
 pub use report::{MarketReport, Report, Series};
 use world::{Group, World};
 
@@ -57,7 +56,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     let mut w = World::build(cfg.seed).await?;
     let mut series: Vec<Series> = w.markets.iter().map(|m| Series::new(&m.symbol)).collect();
     let mut counts = Counts::default();
-    let insurance_start = exchange_state(&mut w).await?.insurance_fund;
+    let insurance_start = discovery::exchange(&mut w.chain, &w.exchange).await?.insurance_fund;
     let bar = if cfg.progress { ProgressBar::new(cfg.minutes as u64) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} simulated minutes {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
 
@@ -130,11 +129,6 @@ impl Counts {
     }
 }
 
-async fn exchange_state(w: &mut World) -> Result<perpetual::state::Exchange, ChainError> {
-    let data = w.chain.account_data(&w.exchange).await?;
-    Ok(bytemuck::pod_read_unaligned(&data[8..8 + core::mem::size_of::<perpetual::state::Exchange>()]))
-}
-
 /// Seeded price paths: small random walks, and SOL's crash.
 fn move_prices(w: &mut World, minute: u32, s: &Schedule) {
     let shocks: Vec<f64> = (0..w.markets.len()).map(|_| w.rng.gen_range(-1.0..1.0)).collect();
@@ -156,7 +150,7 @@ async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
     for i in 0..w.markets.len() {
         let m = w.markets[i].clone();
         let data = w.chain.account_data(&m.market).await?;
-        if discovery::decode_market(&data).is_none_or(|s| s.status == MarketStatus::FinalSettlement as u8) {
+        if client::decode_market(&data).is_none_or(|s| s.is_final_settled()) {
             continue;
         }
         for mm in 0..w.makers.len() {
@@ -238,7 +232,7 @@ async fn settle_eth(w: &mut World) -> Result<(), ChainError> {
 async fn record(w: &mut World, series: &mut [Series]) -> Result<(), ChainError> {
     for (i, m) in w.markets.clone().iter().enumerate() {
         let data = w.chain.account_data(&m.market).await?;
-        if let Some(state) = discovery::decode_market(&data) {
+        if let Some(state) = client::decode_market(&data) {
             series[i].push(&state, m.lots_per_dollar_scale);
         }
     }

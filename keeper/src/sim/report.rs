@@ -1,13 +1,12 @@
 //! The simulation's report: what happened, and the invariants read from the chain.
 use anchor_lang::prelude::Pubkey;
-use perpetual::state::{Market, MarketStatus};
+use client::chain::{Chain, ChainError};
+use client::{discovery, Liabilities};
+use perpetual::state::Market;
 use serde::Serialize;
-use solana_program_pack::Pack;
 
 use super::world::World;
 use super::Counts;
-use crate::chain::{Chain, ChainError};
-use crate::discovery;
 
 /// Per-minute values of one market, for the chart and the counts.
 #[derive(Clone, Debug, Serialize)]
@@ -44,7 +43,7 @@ impl Series {
         self.funding_ts.push(m.funding_last_update_ts);
         self.sample_ts.push(m.mark_last_sample_ts);
         self.fills = m.total_fills;
-        self.settled |= m.status == MarketStatus::FinalSettlement as u8;
+        self.settled |= m.is_final_settled();
     }
 
     /// Funding-index updates seen (a market without an index pays a zero rate, but its
@@ -104,13 +103,14 @@ pub struct Report {
 pub async fn build(w: &mut World, seed: u64, series: Vec<Series>, counts: Counts, insurance_start: u64) -> Result<Report, ChainError> {
     let exchange = w.exchange;
     let vault_data = w.chain.account_data(&perpetual::sdk::vault_address(&exchange)).await?;
-    let vault = spl_token_interface::state::Account::unpack(&vault_data).map(|a| a.amount).unwrap_or_default();
-    let ex = super::exchange_state(w).await?;
+    let vault = client::decode_token_amount(&vault_data).unwrap_or_default();
+    let ex = discovery::exchange(&mut w.chain, &exchange).await?;
     let accounts = discovery::margin_accounts(&mut w.chain, &exchange).await?;
     let markets = discovery::markets(&mut w.chain, &exchange).await?;
     let sum_collateral: i64 = accounts.iter().map(|a| a.header.collateral).sum();
     let mut failures = vec![];
-    let mut liabilities = sum_collateral as i128 + ex.insurance_fund as i128 + ex.fee_balance as i128;
+    // The vault equation over the reported markets (each found by its symbol).
+    let mut liabilities = Liabilities::of(&ex, accounts.iter().map(|a| a.header.collateral), []);
     let mut fees = ex.fee_balance as i64;
     let mut reports = vec![];
     for s in &series {
@@ -119,7 +119,7 @@ pub async fn build(w: &mut World, seed: u64, series: Vec<Series>, counts: Counts
             .map(|(key, _)| accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots).sum())
             .unwrap_or(0);
         if let Some((key, m)) = found {
-            liabilities += m.fees_accrued as i128 + m.funding_pool as i128 + m.listing_deposit as i128 + m.insurance_accrued as i128;
+            liabilities.add_market(m);
             fees += m.fees_accrued;
             let longs: i64 = accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots.max(0)).sum();
             if longs as u64 != m.open_interest_lots {
@@ -138,8 +138,8 @@ pub async fn build(w: &mut World, seed: u64, series: Vec<Series>, counts: Counts
             sum_positions,
         });
     }
-    if vault as i128 != liabilities {
-        failures.push(format!("vault {vault} != liabilities {liabilities}"));
+    if !liabilities.balances(vault) {
+        failures.push(format!("vault {vault} != liabilities {}", liabilities.total()));
     }
     Ok(Report {
         seed,

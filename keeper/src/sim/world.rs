@@ -2,11 +2,13 @@
 //! the actors who trade. Every key comes from the seed, so a seed always builds the same world.
 use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
+use client::chain::embedded::EmbeddedChain;
+use client::chain::{Chain, ChainError};
 use orderbook::instructions::{CreateBookArgs, OrderType, PlaceOrderArgs};
 use orderbook::sdk::Venue;
 use orderbook::{SelfTradeBehavior, Side};
-use perpetual::instructions::{CreateMarketArgs, InitializeExchangeArgs};
 use perpetual::sdk;
+use perpetual::sdk::{CreateMarketArgs, InitializeExchangeArgs};
 use perpetual::OracleKind;
 use pyth_sdk_solana::state::PriceStatus;
 use rand::{Rng, SeedableRng};
@@ -15,9 +17,6 @@ use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_program_pack::Pack;
 use solana_signer::Signer;
-
-use crate::chain::embedded::EmbeddedChain;
-use crate::chain::{Chain, ChainError};
 
 pub const USDC: u64 = 1_000_000;
 /// 2026-01-01T00:00:00Z: every run starts here, so minute boundaries never depend on wall time.
@@ -240,8 +239,6 @@ impl World {
         self.add_market("MEME-PERP", Pubkey::default(), OracleKind::None, 1_000, 0, 1_000_000.0, 1.0, 0.5).await?;
         Ok(())
     }
-
-    #[allow(clippy::too_many_arguments)]
     async fn add_market(&mut self, symbol: &str, oracle: Pubkey, kind: OracleKind, tick: u64, expo: i32, scale: f64, lot_base: f64, price: f64) -> Result<(), ChainError> {
         let market = sdk::market_address(&self.exchange, &sdk::symbol(symbol));
         let book = keypair(&mut self.rng);
@@ -280,12 +277,11 @@ impl World {
     /// The actor's health accounts (markets only: their cached index is refreshed every step).
     pub async fn health(&mut self, margin: &Pubkey, skip: &Pubkey) -> Result<Vec<AccountMeta>, ChainError> {
         let data = self.chain.account_data(margin).await?;
-        let Some(view) = crate::discovery::decode_margin(*margin, &data) else { return Ok(vec![]) };
+        let Some(view) = client::decode_margin(*margin, &data) else { return Ok(vec![]) };
         Ok(sdk::health_metas(&view.positions, &[*skip], |_| None))
     }
 
     /// A `place_order` for `actor` in market `i`.
-    #[allow(clippy::too_many_arguments)]
     pub async fn order_ix(&mut self, actor: usize, group: Group, i: usize, side: Side, price_ticks: u64, lots: u64, order_type: OrderType, makers: &[Pubkey]) -> Result<(Instruction, Keypair), ChainError> {
         let (wallet, margin) = {
             let a = self.actor_ref(group, actor);

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::Pubkey;
-use keeper::chain::{Chain, ChainError, TxOutput};
+use client::chain::{Chain, ChainError, TxOutput};
+use client::discovery;
+use client::MarginView;
 use keeper::cranks::{self, ScanResult};
-use keeper::discovery::{self, MarginView};
 use keeper::sim::world::{Actor, Group, World};
 use orderbook::instructions::OrderType;
 use orderbook::Side;
@@ -109,10 +110,8 @@ pub fn lots_in(view: &MarginView, market: &Pubkey) -> i64 {
 
 pub async fn margin(w: &mut World, key: &Pubkey) -> MarginView {
     let data = w.chain.account_data(key).await.unwrap();
-    discovery::decode_margin(*key, &data).expect("a margin account")
+    client::decode_margin(*key, &data).expect("a margin account")
 }
-
-#[allow(clippy::too_many_arguments)]
 pub async fn place(w: &mut World, group: Group, who: usize, i: usize, side: Side, dollars: f64, lots: u64, order_type: OrderType, makers: &[Pubkey]) {
     let ticks = w.markets[i].ticks(dollars);
     let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
@@ -159,5 +158,5 @@ pub async fn settled_eth(seed: u64) -> (World, Vec<Pubkey>) {
 
 pub async fn market_state(w: &mut World, i: usize) -> Option<Market> {
     let key = w.markets[i].market;
-    discovery::decode_market(&w.chain.account_data(&key).await.unwrap())
+    client::decode_market(&w.chain.account_data(&key).await.unwrap())
 }

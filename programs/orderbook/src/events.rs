@@ -1,4 +1,30 @@
+//! Events for indexers. Codes are typed enums, emitted as their variant index.
 use anchor_lang::prelude::*;
+
+/// Why an order left the book without trading: `OrderCancelled::reason`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum CancelReason {
+    /// Its owner cancelled it (or replaced it).
+    Owner,
+    SelfTrade,
+    /// Its price left the market's band on the side that would gift the taker.
+    StalePrice,
+    /// `perpetual` refused its fill: the maker's reservation was gone.
+    FillRefused,
+    /// `perpetual` cleared its owner's reservations (liquidation or deleveraging) after it
+    /// rested: nothing backs it any more.
+    ReservationCleared,
+}
+
+impl CancelReason {
+    const ALL: [Self; 5] = [Self::Owner, Self::SelfTrade, Self::StalePrice, Self::FillRefused, Self::ReservationCleared];
+
+    /// The reason of an `OrderCancelled` event's `reason` byte; `None` for an unknown code.
+    pub fn from_u8(code: u8) -> Option<Self> {
+        Self::ALL.get(code as usize).copied()
+    }
+}
 
 #[event]
 pub struct BookCreated {
@@ -37,8 +63,14 @@ pub struct OrderCancelled {
     pub order_key: u128,
     pub margin_account: Pubkey,
     pub base_lots: u64,
-    /// 0 owner, 1 self trade, 2 stale price, 3 fill refused.
-    pub reason: u8,
+    pub reason: CancelReason,
+}
+
+impl OrderCancelled {
+    /// The event for `base_lots` of order `order_key` of `margin_account` leaving `book`.
+    pub fn new(book: Pubkey, order_key: u128, margin_account: Pubkey, base_lots: u64, reason: CancelReason) -> Self {
+        Self { book, order_key, margin_account, base_lots, reason }
+    }
 }
 
 #[event]

@@ -5,23 +5,33 @@
 //! settled there by CPI, signed with this program's `trader` PDA, and every resting order
 //! is backed by an open-order reservation in the owner's margin account.
 //!
-//! Accounts of every order instruction: see `instructions::accounts::OrderAccounts`.
+//! Accounts of every order instruction: see [`order_accounts::OrderAccounts`].
 //! Remaining accounts of `place_order` / `replace_order`: the makers' margin accounts the
 //! taker expects to meet (matching stops at the first maker not passed), then the placer's
 //! health accounts (perpetual's documented order) when its reservation grows.
-#![allow(unexpected_cfgs)]
-#![allow(clippy::result_large_err)]
+//!
+//! Layout: `instructions/` holds one file per instruction (its accounts and handler);
+//! `controller/` the logic several share (the place flow, cancelling own orders);
+//! `order_accounts` and `order_args` the accounts and arguments of the order instructions;
+//! `matching` the matching engine; `perp_cpi` every call into `perpetual`; `state` the book
+//! account. This file only dispatches.
 
 use anchor_lang::prelude::*;
 
+pub mod controller;
 pub mod error;
 pub mod events;
 pub mod instructions;
 pub mod matching;
+pub mod order_accounts;
+pub mod order_args;
 pub mod perp_cpi;
 pub mod state;
 
+// `#[program]` finds every accounts struct (and Anchor's generated client modules) at the
+// crate root.
 use instructions::*;
+use order_accounts::*;
 pub use matching::SelfTradeBehavior;
 pub use state::Side;
 
@@ -52,44 +62,44 @@ pub mod orderbook {
     /// maintenance; perpetual charges the liquidation fee for the insurance fund.
     /// Remaining accounts: makers, then the liquidated account's health accounts.
     pub fn liquidate_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, max_base_lots: u64, limit_price_ticks: u64, maker_count: u8) -> Result<()> {
-        instructions::place_order::liquidate_order(ctx, max_base_lots, limit_price_ticks, maker_count)
+        instructions::liquidate_order::handler(ctx, max_base_lots, limit_price_ticks, maker_count)
     }
 
     /// Deleveraging authority: offsets a liquidatable position at the mark when this book
     /// is too thin to close it without the insurance fund paying.
     pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>, lots: u64) -> Result<()> {
-        instructions::risk::early_deleverage(ctx, lots)
+        instructions::early_deleverage::handler(ctx, lots)
     }
 
     /// Anyone, after final settlement: closes the book; the rent returns to its creator.
     pub fn close_book<'info>(ctx: Context<'info, CloseBook<'info>>) -> Result<()> {
-        instructions::risk::close_book(ctx)
+        instructions::close_book::handler(ctx)
     }
 
     /// Cancels one of the account's orders by its key.
     pub fn cancel_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128) -> Result<()> {
-        instructions::cancel::cancel_order(ctx, side, order_key)
+        instructions::cancel_order::handler(ctx, side, order_key)
     }
 
     /// Cancels every order of the account with this client order id.
     pub fn cancel_order_by_client_id<'info>(ctx: Context<'info, OrderAccounts<'info>>, client_order_id: u64) -> Result<()> {
-        instructions::cancel::cancel_by_client_id(ctx, client_order_id)
+        instructions::cancel_order_by_client_id::handler(ctx, client_order_id)
     }
 
     /// Cancels up to `limit` of the account's orders.
     pub fn cancel_all_orders<'info>(ctx: Context<'info, OrderAccounts<'info>>, limit: u16) -> Result<()> {
-        instructions::cancel::cancel_all(ctx, limit)
+        instructions::cancel_all_orders::handler(ctx, limit)
     }
 
     /// Anyone: removes up to `limit` orders of an account from before its reservations
     /// were cleared (liquidation, deleveraging); return data: how many (u16).
     pub fn prune_stale_orders<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) -> Result<()> {
-        instructions::prune::handler(ctx, limit)
+        instructions::prune_stale_orders::handler(ctx, limit)
     }
 
     /// Cancels an order and places another atomically.
     pub fn replace_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128, args: PlaceOrderArgs) -> Result<()> {
-        instructions::cancel::replace(ctx, side, order_key, args)
+        instructions::replace_order::handler(ctx, side, order_key, args)
     }
 }
 

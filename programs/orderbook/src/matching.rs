@@ -9,6 +9,7 @@ use perpetual::math::I80F48;
 use perpetual::{Fill, Release};
 
 use crate::error::BookError;
+pub use crate::events::CancelReason;
 use crate::events::{OrderCancelled, OrderExpired};
 use crate::state::{crosses, opposite, price_of, BookParts, Order, Seat, Side};
 
@@ -20,21 +21,6 @@ pub enum SelfTradeBehavior {
     CancelResting,
     /// Fail the whole instruction.
     AbortTransaction,
-}
-
-/// Why an order left the book without trading, in events.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub enum CancelReason {
-    Owner = 0,
-    SelfTrade = 1,
-    /// Its price left the market's band on the side that would gift the taker.
-    StalePrice = 2,
-    /// `perpetual` refused its fill: the maker's reservation was gone.
-    FillRefused = 3,
-    /// `perpetual` cleared its owner's reservations (liquidation or deleveraging) after it
-    /// rested: nothing backs it any more.
-    ReservationCleared = 4,
 }
 
 /// The oracle price and band that every fill must respect (the same test `perpetual` applies).
@@ -123,12 +109,21 @@ fn release_for(maker_index: u8, resting: Side, lots: u64) -> Release {
     }
 }
 
+/// What became of a resting order whose lots leave its seat.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OrderOutcome {
+    /// It stays in the book with fewer lots.
+    Shrunk,
+    /// It left the book: the seat holds one order fewer.
+    Removed,
+}
+
 /// Takes `lots` off the order's seat; frees the seat once it holds nothing.
-pub fn seat_remove(seats: &mut [Seat], seat: u32, side: Side, lots: u64, order_done: bool) -> Result<()> {
+pub fn seat_remove(seats: &mut [Seat], seat: u32, side: Side, lots: u64, outcome: OrderOutcome) -> Result<()> {
     let s = seats.get_mut(seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?;
     let open = s.open_lots_mut(side);
     *open = open.saturating_sub(lots);
-    if order_done {
+    if outcome == OrderOutcome::Removed {
         s.order_count = s.order_count.saturating_sub(1);
         if s.order_count == 0 {
             *s = Seat::default();
@@ -141,7 +136,7 @@ pub fn seat_remove(seats: &mut [Seat], seat: u32, side: Side, lots: u64, order_d
 pub fn remove_order(parts: &mut BookParts, side: Side, key: u128) -> Result<Option<Order>> {
     let removed = parts.side(side).remove(key).map_err(|_| error!(BookError::InvalidBookData))?;
     if let Some(order) = removed {
-        seat_remove(parts.seats, order.seat, side, order.base_lots, true)?;
+        seat_remove(parts.seats, order.seat, side, order.base_lots, OrderOutcome::Removed)?;
     }
     Ok(removed)
 }
@@ -179,7 +174,7 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
         let epoch = maker_index.map_or(taker.epoch, |i| taker.maker_epochs[i as usize]);
         if order.epoch != epoch {
             remove_order(parts, resting, key)?;
-            emit!(OrderCancelled { book: *book_key, order_key: key, margin_account: maker, base_lots: order.base_lots, reason: CancelReason::ReservationCleared as u8 });
+            emit!(OrderCancelled::new(*book_key, key, maker, order.base_lots, CancelReason::ReservationCleared));
             continue;
         }
 
@@ -196,7 +191,7 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
                 emit!(OrderExpired { book: *book_key, order_key: key, margin_account: maker, base_lots: order.base_lots });
             } else {
                 let reason = if stale { CancelReason::StalePrice } else { CancelReason::SelfTrade };
-                emit!(OrderCancelled { book: *book_key, order_key: key, margin_account: maker, base_lots: order.base_lots, reason: reason as u8 });
+                emit!(OrderCancelled::new(*book_key, key, maker, order.base_lots, reason));
             }
             continue;
         }
@@ -234,11 +229,11 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
 fn take_from_order(parts: &mut BookParts, side: Side, handle: u32, key: u128, order: &Order, lots: u64) -> Result<()> {
     if lots >= order.base_lots {
         parts.side(side).remove(key).map_err(|_| error!(BookError::InvalidBookData))?;
-        seat_remove(parts.seats, order.seat, side, order.base_lots, true)
+        seat_remove(parts.seats, order.seat, side, order.base_lots, OrderOutcome::Removed)
     } else {
         let o = parts.side(side).get_mut(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
         o.base_lots -= lots;
-        seat_remove(parts.seats, order.seat, side, lots, false)
+        seat_remove(parts.seats, order.seat, side, lots, OrderOutcome::Shrunk)
     }
 }
 
@@ -256,13 +251,7 @@ pub fn refund_refused(parts: &mut BookParts, taker: Side, fills: &[PendingFill],
         // Whatever is left of the order goes too; its whole original size is released.
         remove_order(parts, resting, pending.key)?;
         releases.push(release_for(pending.fill.maker_index, resting, pending.lots_before));
-        emit!(OrderCancelled {
-            book: *book_key,
-            order_key: pending.key,
-            margin_account: makers[pending.fill.maker_index as usize],
-            base_lots: pending.lots_before,
-            reason: CancelReason::FillRefused as u8,
-        });
+        emit!(OrderCancelled::new(*book_key, pending.key, makers[pending.fill.maker_index as usize], pending.lots_before, CancelReason::FillRefused));
     }
     Ok((refunded, releases))
 }
@@ -284,16 +273,49 @@ pub fn estimate_fill(tree: &critbit::CritbitRef<Order>, side: Side, lots: u64) -
     (filled, total_ticks)
 }
 
+/// Which position is being closed: a long sells into the bids, a short buys the asks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Closing {
+    Long,
+    Short,
+}
+
+impl Closing {
+    /// The direction of closing a position of `base_lots` (signed); `None` when flat.
+    pub fn of(base_lots: i64) -> Option<Self> {
+        match base_lots.signum() {
+            1 => Some(Self::Long),
+            -1 => Some(Self::Short),
+            _ => None,
+        }
+    }
+}
+
 /// The average price, in quote native per lot, of closing `lots` of a position through the
 /// book (a long sells into the bids, a short buys the asks), rounded against the account.
 /// When the book cannot take all of it: 0 for a long, `u64::MAX` for a short.
-pub fn close_price_per_lot(bids: &critbit::CritbitRef<Order>, asks: &critbit::CritbitRef<Order>, long: bool, lots: u64, tick_size: u64) -> u64 {
-    let (side, tree) = if long { (Side::Bid, bids) } else { (Side::Ask, asks) };
+pub fn close_price(bids: &critbit::CritbitRef<Order>, asks: &critbit::CritbitRef<Order>, closing: Closing, lots: u64, tick_size: u64) -> u64 {
+    let (side, tree) = match closing {
+        Closing::Long => (Side::Bid, bids),
+        Closing::Short => (Side::Ask, asks),
+    };
     let (filled, total_ticks) = estimate_fill(tree, side, lots);
     if filled < lots || lots == 0 {
-        return if long { 0 } else { u64::MAX };
+        return match closing {
+            Closing::Long => 0,
+            Closing::Short => u64::MAX,
+        };
     }
     let total = total_ticks.saturating_mul(tick_size as u128);
-    let avg = if long { total / lots as u128 } else { total.div_ceil(lots as u128) };
+    let avg = match closing {
+        Closing::Long => total / lots as u128,
+        Closing::Short => total.div_ceil(lots as u128),
+    };
     u64::try_from(avg).unwrap_or(u64::MAX)
+}
+
+/// [`close_price`] with the direction as a flag (`long`), for the keeper until it moves to
+/// [`Closing`]; remove then.
+pub fn close_price_per_lot(bids: &critbit::CritbitRef<Order>, asks: &critbit::CritbitRef<Order>, long: bool, lots: u64, tick_size: u64) -> u64 {
+    close_price(bids, asks, if long { Closing::Long } else { Closing::Short }, lots, tick_size)
 }

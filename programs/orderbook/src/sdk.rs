@@ -3,13 +3,13 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
 
-use crate::instructions::{CreateBookArgs, PlaceOrderArgs};
-use crate::perp_cpi::TRADER_SEED;
+use crate::instructions::CreateBookArgs;
+use crate::order_args::PlaceOrderArgs;
 use crate::state::{Book, Side};
 use crate::{accounts as acc, instruction as ix, ID};
 
 pub fn trader_authority() -> Pubkey {
-    Pubkey::find_program_address(&[TRADER_SEED], &ID).0
+    perpetual::sdk::trader_authority_address(&ID)
 }
 
 /// The perpetual accounts every order instruction names.
@@ -21,6 +21,18 @@ pub struct Venue {
     pub exchange: Pubkey,
 }
 
+impl Venue {
+    /// This program's approval on the venue's exchange.
+    pub fn approval(&self) -> Pubkey {
+        perpetual::sdk::approval_address(&self.exchange, &ID)
+    }
+}
+
+/// Makers' margin accounts as remaining accounts (writable; they do not sign).
+pub fn maker_metas(makers: &[Pubkey]) -> impl Iterator<Item = AccountMeta> + '_ {
+    makers.iter().map(|m| AccountMeta { pubkey: *m, is_signer: false, is_writable: true })
+}
+
 fn order_accounts(v: &Venue, authority: &Pubkey, margin_account: &Pubkey) -> Vec<AccountMeta> {
     acc::OrderAccounts {
         book: v.book,
@@ -29,7 +41,7 @@ fn order_accounts(v: &Venue, authority: &Pubkey, margin_account: &Pubkey) -> Vec
         market: v.market,
         oracle: v.oracle,
         exchange: v.exchange,
-        approval: perpetual::sdk::approval_address(&v.exchange, &ID),
+        approval: v.approval(),
         trader_authority: trader_authority(),
         perpetual_program: perpetual::ID,
     }
@@ -65,21 +77,26 @@ pub fn sample_mark(v: &Venue) -> Instruction {
         market: v.market,
         oracle: v.oracle,
         exchange: v.exchange,
-        approval: perpetual::sdk::approval_address(&v.exchange, &ID),
+        approval: v.approval(),
         trader_authority: trader_authority(),
         perpetual_program: perpetual::ID,
     };
     build(accounts.to_account_metas(None), ix::SampleMark {})
 }
 
+/// An order instruction for `margin_account`: its accounts, then `makers`, then `health`.
+fn order_ix(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, makers: &[Pubkey], health: Vec<AccountMeta>, data: impl InstructionData) -> Instruction {
+    let mut accounts = order_accounts(v, authority, margin_account);
+    accounts.extend(maker_metas(makers));
+    accounts.extend(health);
+    build(accounts, data)
+}
+
 /// `makers` are the resting accounts the taker expects to meet; `health` the placer's
 /// health accounts (needed when its reservation grows).
 pub fn place_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
     args.maker_count = makers.len() as u8;
-    let mut accounts = order_accounts(v, authority, margin_account);
-    accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
-    accounts.extend(health);
-    build(accounts, ix::PlaceOrder { args })
+    order_ix(v, authority, margin_account, makers, health, ix::PlaceOrder { args })
 }
 
 pub fn cancel_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, side: Side, order_key: u128) -> Instruction {
@@ -94,23 +111,15 @@ pub fn cancel_all_orders(v: &Venue, authority: &Pubkey, margin_account: &Pubkey,
     build(order_accounts(v, authority, margin_account), ix::CancelAllOrders { limit })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn replace_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, side: Side, order_key: u128, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
     args.maker_count = makers.len() as u8;
-    let mut accounts = order_accounts(v, authority, margin_account);
-    accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
-    accounts.extend(health);
-    build(accounts, ix::ReplaceOrder { side, order_key, args })
+    order_ix(v, authority, margin_account, makers, health, ix::ReplaceOrder { side, order_key, args })
 }
 
 /// A liquidation order for `liquidatee` (anyone signs as `caller`): makers, then the
 /// liquidated account's health accounts.
-#[allow(clippy::too_many_arguments)]
 pub fn liquidate_order(v: &Venue, caller: &Pubkey, liquidatee: &Pubkey, max_base_lots: u64, limit_price_ticks: u64, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
-    let mut accounts = order_accounts(v, caller, liquidatee);
-    accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
-    accounts.extend(health);
-    build(accounts, ix::LiquidateOrder { max_base_lots, limit_price_ticks, maker_count: makers.len() as u8 })
+    order_ix(v, caller, liquidatee, makers, health, ix::LiquidateOrder { max_base_lots, limit_price_ticks, maker_count: makers.len() as u8 })
 }
 
 /// Early deleveraging of `lots` of `account` against `counterparty`, signed by the
@@ -121,7 +130,7 @@ pub fn early_deleverage(v: &Venue, account: &Pubkey, counterparty: &Pubkey, auth
         market: v.market,
         oracle: v.oracle,
         exchange: v.exchange,
-        approval: perpetual::sdk::approval_address(&v.exchange, &ID),
+        approval: v.approval(),
         trader_authority: trader_authority(),
         margin_account: *account,
         counterparty: *counterparty,

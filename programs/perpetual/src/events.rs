@@ -1,6 +1,9 @@
 //! Events for indexers. Amounts are native units, sizes lots, prices quote native per lot.
 use anchor_lang::prelude::*;
 
+use crate::state::{GovAction, MarketStatus};
+use crate::trader_api::FillResult;
+
 #[event]
 pub struct ExchangeInitialized {
     pub exchange: Pubkey,
@@ -46,7 +49,7 @@ pub struct MarketParamsChanged {
 #[event]
 pub struct MarketStatusChanged {
     pub market: Pubkey,
-    pub status: u8,
+    pub status: MarketStatus,
 }
 
 #[event]
@@ -132,7 +135,7 @@ pub struct FillSettled {
 pub struct FillRefused {
     pub market: Pubkey,
     pub maker: Pubkey,
-    pub reason: u8,
+    pub reason: FillResult,
 }
 
 #[event]
@@ -165,8 +168,7 @@ pub struct InsuranceChanged {
     /// Signed change of the fund, native units.
     pub delta: i64,
     pub balance: u64,
-    /// 0 deposit, 1 admin withdrawal, 2 liquidation fee, 3 loss covered, 4 final dust.
-    pub reason: u8,
+    pub reason: InsuranceReason,
 }
 
 #[event]
@@ -193,8 +195,7 @@ pub struct Deleveraged {
     pub counterparty: Pubkey,
     pub base_lots: i64,
     pub price_bits: i128,
-    /// 0 underwater (authority), 1 underwater (third party after the time lock), 2 early.
-    pub kind: u8,
+    pub kind: DeleverageKind,
     pub fee_to_counterparty: u64,
 }
 
@@ -230,7 +231,7 @@ pub struct ProposalQueued {
     pub exchange: Pubkey,
     pub proposal: Pubkey,
     pub id: u64,
-    pub action: u8,
+    pub action: GovAction,
     pub eta: i64,
     pub payload: Vec<u8>,
 }
@@ -240,7 +241,7 @@ pub struct ProposalExecuted {
     pub exchange: Pubkey,
     pub proposal: Pubkey,
     pub id: u64,
-    pub action: u8,
+    pub action: GovAction,
 }
 
 #[event]
@@ -261,4 +262,30 @@ pub struct TimelockChanged {
 pub struct ListingDepositSet {
     pub exchange: Pubkey,
     pub amount: u64,
+}
+
+/// Why the insurance fund changed; emitted as its variant index.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum InsuranceReason {
+    /// Anyone topped the fund up.
+    Deposit,
+    /// The admin withdrew, through the time lock.
+    AdminWithdrawal,
+    /// Liquidation fees, paid directly or swept from a market's accrued share.
+    LiquidationFee,
+    /// The fund covered an account's shortfall.
+    Shortfall,
+}
+
+/// Which deleveraging happened; emitted as its variant index.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum DeleverageKind {
+    /// An underwater account, by the deleveraging authority.
+    ByAuthority,
+    /// An underwater account, by a third party after the account's time lock.
+    AfterTimelock,
+    /// Early deleveraging of a liquidatable account the book is too thin to close.
+    Early,
 }

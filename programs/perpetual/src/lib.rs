@@ -4,9 +4,20 @@
 //! cross-margin accounts holding positions in many markets, a global funding index per
 //! market, and trades that come only from approved trader programs (the order book is one).
 //!
-//! Layout: `math/` is pure and shared with the keeper; `controller/` changes state;
-//! `instructions/` pairs each instruction's account checks with its handler; `state/`
-//! holds the zero-copy accounts.
+//! Public surface, for integrators and the keeper (`no-entrypoint` / `cpi` features):
+//! - [`state`]: the zero-copy accounts, their seeds and small methods, and the typed
+//!   enums stored in them;
+//! - [`math`]: pure fixed-point math (health, funding, fees, mark, VaR, liquidation);
+//! - [`params`]: every bound and default the program enforces;
+//! - [`trader_api`]: the contract of an approved trader program (fills, results, seeds);
+//! - [`health`]: an account's health the way the program computes it;
+//! - [`sdk`] (off-chain only): PDAs and one instruction builder per instruction;
+//! - [`events`] and [`error`]: what the program emits and refuses with.
+//!
+//! Inside: `instructions/` pairs each instruction's account checks with its handler and
+//! nothing else; `controller/` (crate-private) holds the rules they share (funding, trade,
+//! health, the margin rule, liquidation, trader and governance authorisation); `runtime`
+//! holds Solana utilities (PDA creation, return data).
 //!
 //! Governance: the admin may be any key (a multisig, or a governance program's PDA acting
 //! by CPI). Risky changes (marked "time-locked" below) need, once the exchange has a
@@ -17,21 +28,30 @@
 //! Health accounts: an instruction that checks a margin account's health takes, as its
 //! trailing remaining accounts, one (market, oracle) pair for every non-free position slot
 //! in slot order, skipping any market the instruction already takes.
-#![allow(unexpected_cfgs)]
-#![allow(clippy::result_large_err)]
 
 use anchor_lang::prelude::*;
 
-pub mod controller;
+mod controller;
 pub mod error;
 pub mod events;
 pub mod instructions;
 pub mod math;
+pub mod params;
+pub mod runtime;
+mod shared_accounts;
 pub mod state;
+pub mod trader_api;
+
+/// An account's health as the program computes it: from accounts (on-chain), or from
+/// markets already priced (the keeper).
+pub mod health {
+    pub use crate::controller::health::{account_health, health_from_priced, require_initial, AccountHealth, PricedMarket};
+}
 
 use instructions::*;
-pub use controller::trade::{Fill, FillResult, Release, Side};
-pub use state::{MarketStatus, OracleKind};
+pub use shared_accounts::*;
+pub use state::{CreateMarketArgs, MarketStatus, OracleKind};
+pub use trader_api::{Fill, FillResult, Release, SettleFillsArgs, Side};
 
 declare_id!("6anbDQNCcVh2f6okexjaX1VGj6tEnizJ1kV5UTBS8Zhi");
 
@@ -216,12 +236,12 @@ pub mod perpetual {
     /// Anyone: marks an underwater account (starting its deleveraging time lock) or clears
     /// the mark once it has recovered. Remaining accounts: its health accounts.
     pub fn mark_underwater<'info>(ctx: Context<'info, CheckAccount<'info>>) -> Result<()> {
-        instructions::deleverage::mark_underwater(ctx)
+        instructions::underwater::mark_underwater(ctx)
     }
 
     /// Deleveraging authority: the insurance fund pays an underwater account's deficit.
     pub fn cover_with_insurance<'info>(ctx: Context<'info, CheckAccount<'info>>) -> Result<()> {
-        instructions::deleverage::cover_with_insurance(ctx)
+        instructions::underwater::cover_with_insurance(ctx)
     }
 
     /// Deleveraging authority (or anyone after the time lock): offsets an underwater
@@ -233,7 +253,7 @@ pub mod perpetual {
     /// Trader only (the book, with its estimated execution price): offsets a liquidatable
     /// position at the mark when the book is too thin to liquidate it.
     pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots: u64, book_price_per_lot: u64) -> Result<()> {
-        instructions::deleverage::early_deleverage(ctx, lots, book_price_per_lot)
+        instructions::early_deleverage::early_deleverage(ctx, lots, book_price_per_lot)
     }
 
     // ---- final settlement ----

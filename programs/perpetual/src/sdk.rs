@@ -4,8 +4,11 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
 
-use crate::instructions::{CreateMarketArgs, InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
+pub use crate::instructions::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, UpdateMarketArgs};
+pub use crate::state::CreateMarketArgs;
+pub use crate::trader_api::SettleFillsArgs;
 use crate::state::*;
+use crate::trader_api::TRADER_SEED;
 use crate::{accounts as acc, instruction as ix, MarketStatus, ID};
 
 pub fn symbol(s: &str) -> [u8; 16] {
@@ -75,7 +78,7 @@ pub fn initialize_exchange(admin: &Pubkey, collateral_mint: &Pubkey, args: Initi
 /// Queues proposal number `id` (the exchange's `proposal_count`) for `payload`
 /// (`governance::payload`).
 pub fn queue_proposal(admin: &Pubkey, exchange: &Pubkey, id: u64, payload: Vec<u8>) -> Instruction {
-    let proposal = crate::instructions::governance::proposal_address(exchange, id).0;
+    let proposal = crate::state::proposal_address(exchange, id).0;
     build(
         acc::QueueProposal { admin: *admin, exchange: *exchange, proposal, system_program: anchor_lang::system_program::ID },
         ix::QueueProposal { payload },
@@ -83,7 +86,7 @@ pub fn queue_proposal(admin: &Pubkey, exchange: &Pubkey, id: u64, payload: Vec<u
 }
 
 pub fn cancel_proposal(admin: &Pubkey, exchange: &Pubkey, id: u64) -> Instruction {
-    let proposal = crate::instructions::governance::proposal_address(exchange, id).0;
+    let proposal = crate::state::proposal_address(exchange, id).0;
     build(acc::CancelProposal { admin: *admin, exchange: *exchange, proposal }, ix::CancelProposal {})
 }
 
@@ -93,7 +96,7 @@ pub fn set_timelock(admin: &Pubkey, exchange: &Pubkey, delay_secs: i64) -> Instr
 
 /// A time-locked instruction carrying its matured proposal (the first remaining account).
 pub fn with_proposal(mut ix: Instruction, exchange: &Pubkey, id: u64) -> Instruction {
-    let proposal = crate::instructions::governance::proposal_address(exchange, id).0;
+    let proposal = crate::state::proposal_address(exchange, id).0;
     ix.accounts.push(AccountMeta::new(proposal, false));
     ix
 }
@@ -279,7 +282,6 @@ pub fn deposit(
 }
 
 /// `health` from [`health_metas`] with no markets skipped.
-#[allow(clippy::too_many_arguments)]
 pub fn withdraw(
     owner: &Pubkey,
     exchange: &Pubkey,
@@ -355,7 +357,6 @@ pub fn withdraw_insurance(admin: &Pubkey, exchange: &Pubkey, collateral_mint: &P
 }
 
 /// Takeover liquidation. `liquidatee_health` and `liquidator_health` skip this market.
-#[allow(clippy::too_many_arguments)]
 pub fn liquidate(
     exchange: &Pubkey,
     market: &Pubkey,
@@ -399,7 +400,6 @@ pub fn cover_with_insurance(exchange: &Pubkey, margin_account: &Pubkey, authorit
 }
 
 /// `deleverage`; `health` is the underwater account's, skipping this market.
-#[allow(clippy::too_many_arguments)]
 pub fn deleverage(exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, margin_account: &Pubkey, counterparty: &Pubkey, authority: &Pubkey, lots: u64, health: Vec<AccountMeta>) -> Instruction {
     let mut ix = build(
         acc::Deleverage {
@@ -446,22 +446,25 @@ pub fn close_market(lister: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &
 /// and the simulation's price publisher.
 pub fn pyth_price_account_bytes(price: i64, conf: u64, expo: i32, ts: i64, status: pyth_sdk_solana::state::PriceStatus) -> Vec<u8> {
     use pyth_sdk_solana::state::{AccountType, SolanaPriceAccount, MAGIC, VERSION_2};
-    let mut a = SolanaPriceAccount {
-        magic: MAGIC,
-        ver: VERSION_2,
-        atype: AccountType::Price as u32,
-        size: core::mem::size_of::<SolanaPriceAccount>() as u32,
-        expo,
-        timestamp: ts,
-        ..Default::default()
-    };
+    // Built in place on the heap: the account is larger than a stack frame should be.
+    let size = core::mem::size_of::<SolanaPriceAccount>();
+    let mut words = vec![0u64; size.div_ceil(8)];
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+    // Zeroed is the layout's default (every enum's default variant is 0).
+    let a: &mut SolanaPriceAccount = bytemuck::from_bytes_mut(&mut bytes[..size]);
+    a.magic = MAGIC;
+    a.ver = VERSION_2;
+    a.atype = AccountType::Price as u32;
+    a.size = size as u32;
+    a.expo = expo;
+    a.timestamp = ts;
     a.agg.price = price;
     a.agg.conf = conf;
     a.agg.status = status;
     a.prev_price = price;
     a.prev_conf = conf;
     a.prev_timestamp = ts;
-    bytemuck::bytes_of(&a).to_vec()
+    bytes[..size].to_vec()
 }
 
 /// The bytes of a Pyth pull-oracle `PriceUpdateV2` account (owned by

@@ -1,7 +1,7 @@
 //! Pricing shares.
 //!
 //! The vault's equity is its margin account's equity as perpetual values it:
-//! `perpetual::controller::health::account_health` with the account's health accounts, i.e.
+//! `perpetual::health::account_health` with the account's health accounts, i.e.
 //! collateral, plus every position at the market's dual-price mark, less funding not yet
 //! settled. (Collateral alone would be wrong as soon as the vault holds a position: in the
 //! dYdX model buying a long lowers the collateral by what the long is worth.) Open orders add
@@ -24,9 +24,9 @@
 //! - count estimated exit costs (taker fees, price impact) of the open positions;
 //! - management and performance fees in shares, a withdrawal queue or notice period, and
 //!   a high-water mark;
-//! - risk limits on the manager (see `instructions::orders`).
+//! - risk limits on the manager (see `manager_order`).
 use anchor_lang::prelude::*;
-use perpetual::controller::health::account_health;
+use perpetual::health::account_health;
 use perpetual::math::I80F48;
 use perpetual::state::parse_margin_account;
 

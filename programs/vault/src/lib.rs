@@ -17,14 +17,17 @@
 //!   `orderbook::cpi::cancel_order`, the authority PDA signing as the margin account's owner.
 //!
 //! Shares are priced from the margin account's equity as perpetual itself values it
-//! (`perpetual::controller::health::account_health`: collateral, plus positions at the
+//! (`perpetual::health::account_health`: collateral, plus positions at the
 //! mark, less unsettled funding), see [`equity`]. Deposit and withdraw therefore take the
 //! margin account's health accounts (perpetual's documented order) as remaining accounts.
 //!
-//! This is an example, not a product: see [`equity`] and [`instructions::orders`] for what a
+//! This is an example, not a product: see [`equity`] and [`manager_order`] for what a
 //! production vault would add.
-#![allow(unexpected_cfgs)]
-#![allow(clippy::result_large_err)]
+//!
+//! Layout: `instructions/` holds one file per instruction (its accounts and handler);
+//! `manager_order` the accounts the manager's order instructions share; `state` the
+//! accounts, seeds and the authority's signing; `equity` share pricing. This file only
+//! dispatches.
 
 use anchor_lang::prelude::*;
 
@@ -32,9 +35,13 @@ pub mod equity;
 pub mod error;
 pub mod events;
 pub mod instructions;
+pub mod manager_order;
 pub mod state;
 
+// `#[program]` finds every accounts struct (and Anchor's generated client modules) at the
+// crate root.
 use instructions::*;
+use manager_order::*;
 use orderbook::instructions::PlaceOrderArgs;
 use orderbook::Side;
 
@@ -67,12 +74,12 @@ pub mod vault {
     /// `orderbook::place_order`'s: makers, then the margin account's health accounts
     /// skipping the book's market. Return data: the order book's (resting key, filled lots).
     pub fn place_order<'info>(ctx: Context<'info, ManagerOrder<'info>>, args: PlaceOrderArgs) -> Result<()> {
-        instructions::orders::place_order(ctx, args)
+        instructions::place_order::handler(ctx, args)
     }
 
     /// Manager only: cancels one of the vault's orders.
     pub fn cancel_order<'info>(ctx: Context<'info, ManagerOrder<'info>>, side: Side, order_key: u128) -> Result<()> {
-        instructions::orders::cancel_order(ctx, side, order_key)
+        instructions::cancel_order::handler(ctx, side, order_key)
     }
 }
 

@@ -2,7 +2,7 @@
 //! instruction, and account decoding.
 use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::Instruction;
-use anchor_lang::{Discriminator, InstructionData, ToAccountMetas};
+use anchor_lang::{InstructionData, ToAccountMetas};
 use orderbook::instructions::PlaceOrderArgs;
 use orderbook::sdk::Venue;
 use orderbook::Side;
@@ -133,7 +133,7 @@ fn manager_order(k: &VaultKeys, manager: &Pubkey, v: &Venue) -> acc::ManagerOrde
         market: v.market,
         oracle: v.oracle,
         exchange: v.exchange,
-        approval: perpetual::sdk::approval_address(&v.exchange, &orderbook::ID),
+        approval: v.approval(),
         trader_authority: orderbook::sdk::trader_authority(),
         orderbook_program: orderbook::ID,
         perpetual_program: perpetual::ID,
@@ -146,7 +146,7 @@ fn manager_order(k: &VaultKeys, manager: &Pubkey, v: &Venue) -> acc::ManagerOrde
 pub fn place_order(k: &VaultKeys, manager: &Pubkey, v: &Venue, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
     args.maker_count = makers.len() as u8;
     let mut ix = build(manager_order(k, manager, v), ix::PlaceOrder { args });
-    ix.accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
+    ix.accounts.extend(orderbook::sdk::maker_metas(makers));
     ix.accounts.extend(health);
     ix
 }
@@ -157,10 +157,10 @@ pub fn cancel_order(k: &VaultKeys, manager: &Pubkey, v: &Venue, side: Side, orde
 
 /// Decodes a vault account's bytes.
 pub fn parse_vault(data: &[u8]) -> Option<Vault> {
-    (data.len() >= Vault::SPACE && &data[..8] == Vault::DISCRIMINATOR).then(|| bytemuck::pod_read_unaligned(&data[8..Vault::SPACE]))
+    parse_account(data)
 }
 
 /// Decodes a share record's bytes.
 pub fn parse_share_record(data: &[u8]) -> Option<ShareRecord> {
-    (data.len() >= ShareRecord::SPACE && &data[..8] == ShareRecord::DISCRIMINATOR).then(|| bytemuck::pod_read_unaligned(&data[8..ShareRecord::SPACE]))
+    parse_account(data)
 }

@@ -1,6 +1,8 @@
 //! The vault's accounts: zero-copy, `#[repr(C)]`, explicit padding and reserved bytes, sizes
 //! asserted at compile time.
 use anchor_lang::prelude::*;
+use anchor_lang::Discriminator;
+use perpetual::state::DISCRIMINATOR_LEN;
 
 /// Seeds of the vault state: `[VAULT_SEED, exchange, manager, vault_id (u16 LE)]`.
 pub const VAULT_SEED: &[u8] = b"vault";
@@ -43,7 +45,7 @@ const _: () = assert!(core::mem::size_of::<Vault>() == 6 * 32 + 3 * 8 + 8 + 64);
 const _: () = assert!(core::mem::align_of::<Vault>() <= 8);
 
 impl Vault {
-    pub const SPACE: usize = 8 + core::mem::size_of::<Vault>();
+    pub const SPACE: usize = DISCRIMINATOR_LEN + core::mem::size_of::<Vault>();
 }
 
 /// A shareholder's shares in one vault.
@@ -61,5 +63,28 @@ const _: () = assert!(core::mem::size_of::<ShareRecord>() == 2 * 32 + 8 + 8 + 32
 const _: () = assert!(core::mem::align_of::<ShareRecord>() <= 8);
 
 impl ShareRecord {
-    pub const SPACE: usize = 8 + core::mem::size_of::<ShareRecord>();
+    pub const SPACE: usize = DISCRIMINATOR_LEN + core::mem::size_of::<ShareRecord>();
+}
+
+/// Runs `f` with the signer seeds of `vault`'s authority PDA (bump `bump`), which signs
+/// every CPI as the margin account's owner.
+pub fn as_authority<T>(vault: &Pubkey, bump: u8, f: impl FnOnce(&[&[&[u8]]]) -> T) -> T {
+    let bump = [bump];
+    let seeds: &[&[u8]] = &[AUTHORITY_SEED, vault.as_ref(), &bump];
+    f(&[seeds])
+}
+
+/// Writes a newly created account's discriminator, then its fields (`init`, on the zeroed
+/// struct).
+pub fn init_account<T: Discriminator + bytemuck::Pod>(info: &AccountInfo, init: impl FnOnce(&mut T)) -> Result<()> {
+    let mut data = info.try_borrow_mut_data()?;
+    data[..DISCRIMINATOR_LEN].copy_from_slice(T::DISCRIMINATOR);
+    init(bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..DISCRIMINATOR_LEN + core::mem::size_of::<T>()]));
+    Ok(())
+}
+
+/// Decodes an account of type `T` from its bytes (`None` when too short or another type).
+pub fn parse_account<T: Discriminator + bytemuck::Pod>(data: &[u8]) -> Option<T> {
+    let end = DISCRIMINATOR_LEN + core::mem::size_of::<T>();
+    (data.len() >= end && &data[..DISCRIMINATOR_LEN] == T::DISCRIMINATOR).then(|| bytemuck::pod_read_unaligned(&data[DISCRIMINATOR_LEN..end]))
 }

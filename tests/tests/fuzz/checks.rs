@@ -1,6 +1,7 @@
 //! The invariants checked after every step.
 use super::*;
 use super::state::*;
+use client::Liabilities;
 
 // ---------------------------------------------------------------------------------------
 // Invariants after every step
@@ -10,7 +11,6 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
     let vault_key = env.vault;
     let vault = env.token_balance(&vault_key).await as i128;
     let ex = env.exchange_state().await;
-    let mut liabilities = ex.insurance_fund as i128 + ex.fee_balance as i128;
     let mut accounts: Vec<(Pubkey, i64, Vec<Position>)> = vec![];
     for a in env.margin_accounts.clone() {
         let (h, ps) = env.margin(&a).await;
@@ -20,24 +20,29 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
         for p in &ps {
             assert!(p.is_free() || !p.is_empty() || st.cleared.contains(&a), "account {a} keeps an empty position slot");
         }
-        liabilities += h.collateral as i128;
         accounts.push((a, h.collateral, ps));
     }
+    // The vault equation (`client::ledger`), plus what open positions in settled markets
+    // still owe at the locked price.
+    let mut liabilities = Liabilities::of(&ex, accounts.iter().map(|(_, collateral, _)| *collateral), []);
     let mut every_market_sums_to_zero = true;
     // Each op settles at most a handful of positions per market, each rounding by < 1 unit.
     let dust_bound = 16 * (st.steps_done as i128 + 1);
     for m in st.markets.iter().filter(|m| !m.closed) {
         let s = env.market_state(&m.cookie.market).await;
         let sym = s.symbol_str().to_string();
-        liabilities += s.fees_accrued as i128 + s.funding_pool as i128 + s.listing_deposit as i128 + s.insurance_accrued as i128;
+        liabilities.add_market(&s);
         let positions: Vec<&Position> = accounts.iter().flat_map(|(_, _, ps)| ps.iter()).filter(|p| !p.is_free() && p.market == m.cookie.market).collect();
         let sum: i128 = positions.iter().map(|p| p.base_lots as i128).sum();
         let longs: u128 = positions.iter().map(|p| p.base_lots.max(0) as u128).sum();
         assert_eq!(longs, s.open_interest_lots as u128, "open interest of {sym}");
         assert_eq!(positions.len() as u64, s.open_slots, "open position slots of {sym}");
-        if s.status == MarketStatus::FinalSettlement as u8 {
+        if s.is_final_settled() {
             // Closed positions were paid at the locked price; the open ones still owe it.
-            liabilities += sum * s.settlement_price.get().to_num::<i128>();
+            let price = s.settlement_price.get().to_num::<i128>();
+            for p in &positions {
+                liabilities.add_settled_position(p.base_lots, price);
+            }
         } else {
             assert_eq!(sum, 0, "positions in {sym} sum to {sum}");
         }
@@ -53,6 +58,7 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
         assert!(pool_after >= 0, "funding of {sym} is not zero-sum: pool {} - pending {pending} = {pool_after} < 0", s.funding_pool);
         assert!(pool_after <= dust_bound, "funding pool of {sym} keeps {pool_after} after settling everyone, more than rounding dust ({dust_bound})");
     }
+    let liabilities = liabilities.total();
     assert_eq!(vault, liabilities, "vault equation: vault {vault} != liabilities {liabilities}");
     if every_market_sums_to_zero {
         invariants::check(env).await;
@@ -82,7 +88,7 @@ pub(super) async fn check_books(env: &mut TestEnv, st: &mut State) {
         }
         drop(b);
         let m = &st.markets[mi];
-        let strict_market = !m.closed && env.market_state(&m.cookie.market).await.status != MarketStatus::FinalSettlement as u8;
+        let strict_market = !m.closed && !env.market_state(&m.cookie.market).await.is_final_settled();
         for u in &st.users {
             let epoch = env.margin(&u.margin_account).await.0.reservation_epoch;
             let live = orders.iter().filter(|o| o.margin_account == u.margin_account && o.epoch == epoch);

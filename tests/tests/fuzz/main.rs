@@ -1,4 +1,3 @@
-#![allow(deprecated)] // solana-program-test 3.x marks its API "unstable"
 //! Stateful fuzzing of the whole exchange on the native chain (issue 8, part 1).
 //!
 //! # Design
@@ -106,7 +105,7 @@ use orderbook::decode;
 use orderbook::instructions::OrderType;
 use orderbook::state::{BookRef, Side as BookSide};
 use orderbook::SelfTradeBehavior;
-use perpetual::instructions::ListMarketArgs;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::math::funding;
 use perpetual::sdk;
 use perpetual::state::Position;
@@ -546,7 +545,7 @@ async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCo
 /// 27 ops to 3: a 7x leveraged trade of 65,535 lots, a 12% adverse move, early
 /// deleveraging). When the book cannot absorb a short, `orderbook::matching::
 /// close_price_per_lot` reports `u64::MAX` as the price of buying it back, and
-/// `perpetual::controller::liquidation::early_deleverage_fee` multiplies the slippage
+/// `perpetual::math::liquidation::early_deleverage_fee` multiplies the slippage
 /// `u64::MAX - mark` by the lots in I80F48 (80 integer bits): above 2^79 / 2^64 = 32,768
 /// lots it overflows, and early deleveraging, meant exactly for a book too thin to close the
 /// position, is refused with `MathOverflow`. (A long is priced at 0 and never overflows.)

@@ -110,7 +110,7 @@ pub(super) async fn ref_price(env: &mut TestEnv, st: &State, mi: usize) -> i64 {
         return m.price;
     }
     let s = env.market_state(&m.cookie.market).await;
-    if s.status == MarketStatus::FinalSettlement as u8 {
+    if s.is_final_settled() {
         return s.settlement_price.get().to_num::<i64>();
     }
     if m.cookie.kind != OracleKind::None {
@@ -230,7 +230,7 @@ pub(super) async fn settled_first(env: &mut TestEnv, st: &State, m: u8, keep: im
     let mut settled = vec![];
     for (i, mk) in st.markets.iter().enumerate().filter(|(_, mk)| keep(mk)) {
         all.push(i);
-        if mk.closed || env.market_state(&mk.cookie.market).await.status == MarketStatus::FinalSettlement as u8 {
+        if mk.closed || env.market_state(&mk.cookie.market).await.is_final_settled() {
             settled.push(i);
         }
     }

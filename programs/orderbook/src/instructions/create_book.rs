@@ -1,10 +1,12 @@
+//! `create_book`: initialises a market's one book and registers it with perpetual.
 use anchor_lang::prelude::*;
 use perpetual::state::{Exchange, Market};
+use perpetual::trader_api::TRADER_SEED;
 
 use crate::error::BookError;
 use crate::events::BookCreated;
-use crate::perp_cpi::{TraderCall, TRADER_SEED};
-use crate::state::{Book, BookMut, MAX_SIDE_CAPACITY, MIN_SIDE_CAPACITY};
+use crate::perp_cpi::TraderCall;
+use crate::state::{Book, BookMut, MAX_SEAT_CAPACITY, MAX_SIDE_CAPACITY, MIN_SIDE_CAPACITY};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct CreateBookArgs {
@@ -47,7 +49,7 @@ pub fn handler<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookAr
         args.tick_size > 0
             && args.min_base_lots > 0
             && (MIN_SIDE_CAPACITY..=MAX_SIDE_CAPACITY).contains(&args.side_capacity)
-            && (1..=65_536).contains(&args.seat_capacity)
+            && (1..=MAX_SEAT_CAPACITY).contains(&args.seat_capacity)
             && args.max_orders_per_account > 0,
         BookError::InvalidBookParams
     );

@@ -1,17 +1,24 @@
-//! One file per instruction family; `accounts.rs` holds the accounts every order takes.
-#![allow(ambiguous_glob_reexports)]
-pub mod accounts;
-pub mod cancel;
+//! One file per instruction: its accounts (unless it takes the shared
+//! [`OrderAccounts`](crate::order_accounts::OrderAccounts)) and its handler. Logic several
+//! instructions share lives in [`crate::controller`].
+pub mod cancel_all_orders;
+pub mod cancel_order;
+pub mod cancel_order_by_client_id;
+pub mod close_book;
 pub mod create_book;
+pub mod early_deleverage;
+pub mod liquidate_order;
 pub mod place_order;
-pub mod prune;
-pub mod risk;
+pub mod prune_stale_orders;
+pub mod replace_order;
 pub mod sample_mark;
 
-pub use accounts::*;
-pub use cancel::*;
+pub use close_book::*;
 pub use create_book::*;
-pub use place_order::*;
-pub use prune::*;
-pub use risk::*;
+pub use early_deleverage::*;
+pub use prune_stale_orders::*;
 pub use sample_mark::*;
+
+// The order instructions' shared accounts and arguments, at their published paths.
+pub use crate::order_accounts::OrderAccounts;
+pub use crate::order_args::{OrderType, PlaceOrderArgs};

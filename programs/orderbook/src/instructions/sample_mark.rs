@@ -1,7 +1,7 @@
-//! The permissionless mark crank: reports this book's mid to perpetual once a minute.
+//! `sample_mark`: the permissionless mark crank; reports this book's mid to perpetual once a
+//! minute.
 use anchor_lang::prelude::*;
 
-use crate::error::BookError;
 use crate::perp_cpi::TraderCall;
 use crate::state::{price_of, BookMut, Side};
 
@@ -31,8 +31,7 @@ pub fn handler<'info>(ctx: Context<'info, SampleMark<'info>>) -> Result<()> {
         let book_info: &'info AccountInfo<'info> = a.book.as_ref();
         let mut book = BookMut::load(book_info)?;
         let parts = book.parts()?;
-        require_keys_eq!(parts.header.market, a.market.key(), BookError::WrongBook);
-        require_keys_eq!(parts.header.exchange, a.exchange.key(), BookError::WrongBook);
+        parts.header.check_venue(a.market.key, a.exchange.key)?;
         let bid = parts.bids.min().map(|(_, k)| price_of(Side::Bid, k));
         let ask = parts.asks.min().map(|(_, k)| price_of(Side::Ask, k));
         let mid = match (bid, ask) {

@@ -3,6 +3,7 @@ use core::cell::RefMut;
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 use critbit::{Critbit, CritbitRef};
+use perpetual::state::DISCRIMINATOR_LEN;
 
 use crate::error::BookError;
 use crate::state::keys::Side;
@@ -31,7 +32,7 @@ pub struct Book {
     pub reserved: [u8; 96],
 }
 const _: () = assert!(core::mem::size_of::<Book>() == 3 * 32 + 4 * 8 + 2 * 4 + 8 + 32 + 96);
-const _: () = assert!((8 + core::mem::size_of::<Book>()) % 8 == 0);
+const _: () = assert!(HEADER_LEN.is_multiple_of(8));
 
 /// A resting order: the critbit payload.
 #[zero_copy]
@@ -62,9 +63,11 @@ pub struct Seat {
 }
 const _: () = assert!(core::mem::size_of::<Seat>() == 56);
 
-pub const HEADER_LEN: usize = 8 + core::mem::size_of::<Book>();
+pub const HEADER_LEN: usize = DISCRIMINATOR_LEN + core::mem::size_of::<Book>();
 pub const MIN_SIDE_CAPACITY: u32 = 16;
 pub const MAX_SIDE_CAPACITY: u32 = 8_192;
+/// Most seats (distinct margin accounts with resting orders) a book may have.
+pub const MAX_SEAT_CAPACITY: u32 = 65_536;
 
 impl Book {
     pub fn side_space(capacity: u32) -> usize {
@@ -73,6 +76,13 @@ impl Book {
 
     pub fn space(side_capacity: u32, seat_capacity: u32) -> usize {
         HEADER_LEN + 2 * Self::side_space(side_capacity) + seat_capacity as usize * core::mem::size_of::<Seat>()
+    }
+
+    /// The book must trade `market` on `exchange`.
+    pub fn check_venue(&self, market: &Pubkey, exchange: &Pubkey) -> Result<()> {
+        require_keys_eq!(self.market, *market, BookError::WrongBook);
+        require_keys_eq!(self.exchange, *exchange, BookError::WrongBook);
+        Ok(())
     }
 }
 
@@ -118,7 +128,7 @@ impl<'a> BookMut<'a> {
     pub fn load(info: &'a AccountInfo<'a>) -> Result<Self> {
         require_keys_eq!(*info.owner, crate::ID, BookError::WrongOwner);
         let data = info.try_borrow_mut_data()?;
-        require!(data.len() >= HEADER_LEN && &data[..8] == Book::DISCRIMINATOR, BookError::InvalidBookData);
+        require!(data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == Book::DISCRIMINATOR, BookError::InvalidBookData);
         Ok(Self { data })
     }
 
@@ -128,12 +138,12 @@ impl<'a> BookMut<'a> {
     }
 
     pub fn header(&self) -> Result<&Book> {
-        bytemuck::try_from_bytes(&self.data[8..HEADER_LEN]).map_err(bad)
+        bytemuck::try_from_bytes(&self.data[DISCRIMINATOR_LEN..HEADER_LEN]).map_err(bad)
     }
 
     pub fn parts(&mut self) -> Result<BookParts<'_>> {
         let (head, rest) = self.data.split_at_mut(HEADER_LEN);
-        let header: &mut Book = bytemuck::try_from_bytes_mut(&mut head[8..]).map_err(bad)?;
+        let header: &mut Book = bytemuck::try_from_bytes_mut(&mut head[DISCRIMINATOR_LEN..]).map_err(bad)?;
         let side_len = Book::side_space(header.side_capacity);
         let seats_len = header.seat_capacity as usize * core::mem::size_of::<Seat>();
         require!(rest.len() >= 2 * side_len + seats_len, BookError::InvalidBookData);
@@ -170,8 +180,8 @@ pub struct BookRef<'a> {
 
 impl<'a> BookRef<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Self> {
-        require!(data.len() >= HEADER_LEN && &data[..8] == Book::DISCRIMINATOR, BookError::InvalidBookData);
-        let header: &Book = bytemuck::try_from_bytes(&data[8..HEADER_LEN]).map_err(bad)?;
+        require!(data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == Book::DISCRIMINATOR, BookError::InvalidBookData);
+        let header: &Book = bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..HEADER_LEN]).map_err(bad)?;
         let side_len = Book::side_space(header.side_capacity);
         let seats_len = header.seat_capacity as usize * core::mem::size_of::<Seat>();
         let rest = &data[HEADER_LEN..];

@@ -11,7 +11,7 @@ use crate::error::{checked, PerpError};
 use crate::math::health::{self, HealthKind, MarketPrice, RiskParams};
 use crate::math::I80F48;
 use crate::math::mark::conservative_price;
-use crate::state::{MarginAccount, Market, MarketStatus, Position};
+use crate::state::{MarginAccount, Market, Position};
 
 /// A market the instruction has already loaded and priced.
 #[derive(Clone, Copy)]
@@ -32,7 +32,7 @@ impl PricedMarket {
     /// Prices a loaded market: its settlement price once settled, else index and mark from
     /// the oracle, or from the cached index when no oracle account is given.
     pub fn new(key: Pubkey, market: &Market, oracle: Option<&AccountInfo>, now: i64) -> Result<Self> {
-        let (index, mark, stable) = if market.status == MarketStatus::FinalSettlement as u8 {
+        let (index, mark, stable) = if market.is_final_settled() {
             let p = market.settlement_price.get();
             (p, p, p)
         } else {
@@ -69,6 +69,13 @@ pub struct AccountHealth {
     pub equity: I80F48,
     /// Maintenance requirement of the positions alone.
     pub maint_requirement: I80F48,
+}
+
+impl AccountHealth {
+    /// True when the ratio of equity to maintenance requirement is no worse than `before`'s.
+    pub fn ratio_not_worse_than(&self, before: &AccountHealth) -> bool {
+        !health::ratio_improved(self.equity, self.maint_requirement, before.equity, before.maint_requirement)
+    }
 }
 
 /// Walks the positions, pricing each from `loaded` or from the next (market, oracle) pair.

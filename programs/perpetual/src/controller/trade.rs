@@ -1,56 +1,16 @@
+//! Fills and reservations: what a trade moves between two accounts.
 use anchor_lang::prelude::*;
 
 use crate::error::{checked, PerpError};
 use crate::math::fees;
+use crate::math::lots::long_part;
 use crate::state::{Market, Position};
-
-/// Which way the taker trades.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Side {
-    /// The taker buys from a resting ask.
-    Bid,
-    /// The taker sells into a resting bid.
-    Ask,
-}
-
-/// One fill of a batch. Makers are the instruction's remaining accounts `[0, maker_count)`.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
-pub struct Fill {
-    pub maker_index: u8,
-    pub taker_side: Side,
-    pub base_lots: u64,
-    /// Quote native units per base lot.
-    pub price_per_lot: u64,
-}
-
-/// Gives back a maker's reserved lots (an order cancelled or expired during matching).
-/// Decreases saturate at zero: liquidation may already have cleared the reservation.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
-pub struct Release {
-    pub maker_index: u8,
-    pub bid_lots: u64,
-    pub ask_lots: u64,
-}
-
-/// Per-fill outcome, one byte each in the instruction's return data.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub enum FillResult {
-    Applied = 0,
-    /// The maker holds no position slot or too small a reservation for this fill.
-    MakerReservationMissing = 1,
-    /// The market is reduce-only and this fill would grow the maker's position.
-    MakerWouldIncrease = 2,
-}
+use crate::trader_api::{Fill, Side};
 
 /// What one side of a fill pays, for events.
 pub struct FillAmounts {
     pub taker_fee: i64,
     pub maker_fee: i64,
-}
-
-fn long_part(lots: i64) -> u64 {
-    lots.max(0) as u64
 }
 
 /// Moves position and collateral for one fill and charges fees into the market.
@@ -105,12 +65,6 @@ pub fn apply_fill(
     Ok(FillAmounts { taker_fee, maker_fee })
 }
 
-/// True when adding `delta` lots to `lots` moves it toward zero without passing it.
-pub fn reduces(lots: i64, delta: i64) -> bool {
-    let after = lots.saturating_add(delta);
-    after.unsigned_abs() <= lots.unsigned_abs() && (after == 0 || (after > 0) == (lots > 0))
-}
-
 /// Consumes `fill.base_lots` of the maker's reservation on the side it trades.
 pub fn consume_reservation(maker_pos: &mut Position, fill: &Fill) -> bool {
     let slot = match fill.taker_side {
@@ -126,43 +80,7 @@ pub fn consume_reservation(maker_pos: &mut Position, fill: &Fill) -> bool {
     }
 }
 
-/// Applies a signed change to a reservation: increases are checked, decreases saturate.
-pub fn change_reservation(value: &mut u64, delta: i64) -> Result<()> {
-    if delta >= 0 {
-        *value = checked(value.checked_add(delta as u64))?;
-    } else {
-        *value = value.saturating_sub(delta.unsigned_abs());
-    }
-    Ok(())
-}
-
 pub fn require_positive(v: u64) -> Result<()> {
     require!(v > 0, PerpError::ZeroFillSize);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reduce_detection() {
-        assert!(reduces(10, -3));
-        assert!(reduces(10, -10));
-        assert!(!reduces(10, -11));
-        assert!(!reduces(10, 1));
-        assert!(reduces(-5, 5));
-        assert!(!reduces(0, 1));
-    }
-
-    #[test]
-    fn reservation_changes() {
-        let mut v = 5u64;
-        change_reservation(&mut v, 3).unwrap();
-        assert_eq!(v, 8);
-        change_reservation(&mut v, -10).unwrap();
-        assert_eq!(v, 0);
-        let mut m = u64::MAX;
-        assert!(change_reservation(&mut m, 1).is_err());
-    }
 }

@@ -3,8 +3,9 @@ use anchor_lang::prelude::*;
 
 use crate::error::PerpError;
 use crate::events::{AdminAccepted, AdminProposed};
-use crate::instructions::admin::AdminOnly;
-use crate::instructions::governance::{authorize, GovAction};
+use crate::shared_accounts::AdminOnly;
+use crate::controller::governance::authorize;
+use crate::state::GovAction;
 use crate::state::Exchange;
 
 pub fn propose(ctx: Context<AdminOnly>, new_admin: Pubkey) -> Result<()> {

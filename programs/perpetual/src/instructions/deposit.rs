@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Token, TokenAccount, TransferChecked};
-use anchor_spl::token::Mint;
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
+use crate::controller::vault::pay_in;
 use crate::error::{checked, PerpError};
 use crate::events::Deposited;
 use crate::state::{Exchange, MarginAccountMut};
@@ -34,19 +34,7 @@ pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
     let collateral_after = header.collateral;
     drop(account);
 
-    token::transfer_checked(
-        CpiContext::new(
-            token::ID,
-            TransferChecked {
-                from: accounts.depositor_token.to_account_info(),
-                mint: accounts.collateral_mint.to_account_info(),
-                to: accounts.vault.to_account_info(),
-                authority: accounts.depositor.to_account_info(),
-            },
-        ),
-        amount,
-        accounts.collateral_mint.decimals,
-    )?;
+    pay_in(accounts.depositor_token.as_ref(), accounts.depositor.as_ref(), accounts.vault.as_ref(), &accounts.collateral_mint, amount)?;
     emit!(Deposited { margin_account: info.key(), depositor: accounts.depositor.key(), amount, collateral_after });
     Ok(())
 }

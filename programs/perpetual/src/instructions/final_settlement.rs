@@ -3,16 +3,18 @@
 //! When nothing refers to the market any more, it closes and the lister gets rent and
 //! deposit back.
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::controller::funding::settle_position;
 use crate::error::{checked, PerpError};
-use crate::events::{InsuranceChanged, MarketClosed, MarketSettled, PositionSettled, ReservationsCleared};
-use crate::instructions::funding::update_index;
-use crate::instructions::governance::{authorize_change, GovAction};
+use crate::events::{InsuranceChanged, InsuranceReason, MarketClosed, MarketSettled, PositionSettled, ReservationsCleared};
+use crate::controller::funding::update_index;
+use crate::controller::governance::authorize_change;
+use crate::state::GovAction;
 use crate::math::fixed_point::floor_to_i64;
 use crate::math::I80F48;
-use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus, EXCHANGE_SEED};
+use crate::controller::vault::pay_out;
+use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
 
 #[derive(Accounts)]
 pub struct FinalSettleMarket<'info> {
@@ -32,7 +34,7 @@ pub fn final_settle(ctx: Context<FinalSettleMarket>, lo_per_lot: u64, hi_per_lot
     let key = ctx.accounts.market.key();
     authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::FinalSettleMarket, &key, &(lo_per_lot, hi_per_lot))?;
     let mut m = ctx.accounts.market.load_mut()?;
-    require!(m.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
+    require!(!m.is_final_settled(), PerpError::MarketInFinalSettlement);
     let prices = update_index(key, &mut m, &ctx.accounts.oracle, now)?;
     require!(!prices.jumped, PerpError::IndexJumped);
     // Whole quote units per lot, so every position closes exactly and the closes sum to zero.
@@ -61,7 +63,7 @@ pub struct SettleFinalPosition<'info> {
 pub fn settle_final_position<'info>(ctx: Context<'info, SettleFinalPosition<'info>>) -> Result<()> {
     let market_key = ctx.accounts.market.key();
     let mut m = ctx.accounts.market.load_mut()?;
-    require!(m.status == MarketStatus::FinalSettlement as u8, PerpError::MarketNotSettled);
+    require!(m.is_final_settled(), PerpError::MarketNotSettled);
     let info: &'info AccountInfo<'info> = ctx.accounts.margin_account.as_ref();
     let mut account = MarginAccountMut::load(info, &m.exchange)?;
     let (header, positions) = account.split_mut();
@@ -118,7 +120,7 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
     let a = &ctx.accounts;
     let (deposit, swept) = {
         let m = a.market.load()?;
-        require!(m.status == MarketStatus::FinalSettlement as u8, PerpError::MarketNotSettled);
+        require!(m.is_final_settled(), PerpError::MarketNotSettled);
         require!(
             m.open_slots == 0 && m.open_interest_lots == 0 && m.funding_pool >= 0 && m.fees_accrued >= 0 && m.insurance_accrued >= 0,
             PerpError::MarketNotEmpty
@@ -126,32 +128,17 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
         require!(m.book == Pubkey::default() || a.book.lamports() == 0, PerpError::MarketNotEmpty);
         (m.listing_deposit, ((m.fees_accrued + m.funding_pool) as u64, m.insurance_accrued as u64))
     };
-    let (mint, bump) = {
+    {
         let mut e = a.exchange.load_mut()?;
         e.fee_balance = checked(e.fee_balance.checked_add(swept.0))?;
         e.insurance_fund = checked(e.insurance_fund.checked_add(swept.1))?;
-        (e.collateral_mint, e.bump)
-    };
+    }
     if deposit > 0 {
-        let seeds: &[&[u8]] = &[EXCHANGE_SEED, mint.as_ref(), &[bump]];
-        token::transfer_checked(
-            CpiContext::new_with_signer(
-                token::ID,
-                TransferChecked {
-                    from: a.vault.to_account_info(),
-                    mint: a.collateral_mint.to_account_info(),
-                    to: a.lister_token.to_account_info(),
-                    authority: a.exchange.to_account_info(),
-                },
-                &[seeds],
-            ),
-            deposit,
-            a.collateral_mint.decimals,
-        )?;
+        pay_out(&a.exchange, a.vault.as_ref(), a.lister_token.as_ref(), &a.collateral_mint, deposit)?;
     }
     if swept.1 > 0 {
         let balance = a.exchange.load()?.insurance_fund;
-        emit!(InsuranceChanged { exchange: a.exchange.key(), delta: swept.1 as i64, balance, reason: 2 });
+        emit!(InsuranceChanged { exchange: a.exchange.key(), delta: swept.1 as i64, balance, reason: InsuranceReason::LiquidationFee });
     }
     emit!(MarketClosed { market: a.market.key(), deposit_returned: deposit });
     Ok(())

@@ -2,10 +2,9 @@
 use anchor_lang::prelude::*;
 
 use crate::error::PerpError;
-use crate::events::{FundingIndexUpdated, FundingRateSet};
-use crate::controller::funding::settle_position;
-use crate::controller::mark::Prices;
-use crate::state::{find_position, Exchange, MarginAccountMut, Market, MarketStatus};
+use crate::controller::funding::{settle_position, update_index};
+use crate::events::FundingRateSet;
+use crate::state::{find_position, Exchange, MarginAccountMut, Market};
 
 #[derive(Accounts)]
 pub struct UpdateFunding<'info> {
@@ -13,34 +12,6 @@ pub struct UpdateFunding<'info> {
     pub market: AccountLoader<'info, Market>,
     /// CHECK: must be `market.oracle`; guard rails apply.
     pub oracle: UncheckedAccount<'info>,
-}
-
-/// Reads index and mark, remembers an index that passed every check, and moves the funding
-/// index to now at the index price. Idempotent within one second.
-pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<Prices> {
-    if market.status == MarketStatus::FinalSettlement as u8 {
-        let p = market.settlement_price.get();
-        return Ok(Prices { index: p, raw_index: None, jumped: false, mark: p, stable: p });
-    }
-    let prices = market.prices(oracle, now)?;
-    if prices.raw_index.is_some() && !prices.jumped {
-        market.index_price.set(prices.index);
-        market.index_ts = now;
-        if market.stable_price.get() <= 0 {
-            market.stable_price.set(prices.index);
-        }
-    }
-    let delta = market.update_funding_index(prices.index, now)?;
-    if delta != 0 {
-        emit!(FundingIndexUpdated {
-            market: market_key,
-            index_bits: market.funding_index.get().to_bits(),
-            delta_bits: delta.to_bits(),
-            rate_ppbh: market.funding_rate_ppbh,
-            ts: now,
-        });
-    }
-    Ok(prices)
 }
 
 pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
@@ -65,7 +36,7 @@ pub struct SetFundingRate<'info> {
 pub fn set_funding_rate(ctx: Context<SetFundingRate>, rate_ppbh: i64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let mut m = ctx.accounts.market.load_mut()?;
-    require!(m.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
+    require!(!m.is_final_settled(), PerpError::MarketInFinalSettlement);
     require!(rate_ppbh.unsigned_abs() <= m.max_funding_rate_ppbh.unsigned_abs(), PerpError::FundingRateTooLarge);
     if now >= m.funding_window_start_ts.saturating_add(m.funding_window_secs) {
         m.funding_window_start_ts = now;

@@ -1,9 +1,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, InitializeAccount3, Mint, Token};
 
-use crate::controller::create_account::{create_pda, create_zero_copy};
+use crate::runtime::create_account::{create_pda, create_zero_copy};
 use crate::events::ExchangeInitialized;
-use crate::state::{Exchange, EXCHANGE_SEED, VAULT_SEED};
+use crate::state::{Exchange, DISCRIMINATOR_LEN, EXCHANGE_SEED, VAULT_SEED};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct InitializeExchangeArgs {
@@ -42,7 +42,7 @@ pub fn handler(ctx: Context<InitializeExchange>, args: InitializeExchangeArgs) -
     ))?;
 
     let mut data = a.exchange.try_borrow_mut_data()?;
-    let exchange: &mut Exchange = bytemuck::from_bytes_mut(&mut data[8..Exchange::SPACE]);
+    let exchange: &mut Exchange = bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..Exchange::SPACE]);
     exchange.admin = a.admin.key();
     exchange.collateral_mint = mint;
     exchange.vault = a.vault.key();
@@ -50,7 +50,7 @@ pub fn handler(ctx: Context<InitializeExchange>, args: InitializeExchangeArgs) -
     exchange.risk_authority = args.risk_authority;
     exchange.pause_guardian = args.pause_guardian;
     exchange.deleverage_authority = args.deleverage_authority;
-    exchange.deleverage_timelock_secs = crate::instructions::params::DEFAULT_DELEVERAGE_TIMELOCK_SECS;
+    exchange.deleverage_timelock_secs = crate::params::DEFAULT_DELEVERAGE_TIMELOCK_SECS;
     exchange.collateral_decimals = a.collateral_mint.decimals;
     exchange.bump = ctx.bumps.exchange;
     exchange.vault_bump = ctx.bumps.vault;

@@ -1,11 +1,13 @@
 //! The insurance fund: anyone deposits, only the admin withdraws.
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::error::{checked, PerpError};
-use crate::events::InsuranceChanged;
-use crate::instructions::governance::{authorize, GovAction};
-use crate::state::{Exchange, EXCHANGE_SEED};
+use crate::events::{InsuranceChanged, InsuranceReason};
+use crate::controller::governance::authorize;
+use crate::state::GovAction;
+use crate::controller::vault::{pay_in, pay_out};
+use crate::state::Exchange;
 
 #[derive(Accounts)]
 pub struct InsuranceTransfer<'info> {
@@ -26,49 +28,22 @@ pub struct InsuranceTransfer<'info> {
 pub fn deposit(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
     let a = &ctx.accounts;
-    token::transfer_checked(
-        CpiContext::new(
-            token::ID,
-            TransferChecked {
-                from: a.token_account.to_account_info(),
-                mint: a.collateral_mint.to_account_info(),
-                to: a.vault.to_account_info(),
-                authority: a.authority.to_account_info(),
-            },
-        ),
-        amount,
-        a.collateral_mint.decimals,
-    )?;
+    pay_in(a.token_account.as_ref(), a.authority.as_ref(), a.vault.as_ref(), &a.collateral_mint, amount)?;
     let mut exchange = a.exchange.load_mut()?;
     exchange.insurance_fund = checked(exchange.insurance_fund.checked_add(amount))?;
-    emit!(InsuranceChanged { exchange: a.exchange.key(), delta: amount as i64, balance: exchange.insurance_fund, reason: 0 });
+    emit!(InsuranceChanged { exchange: a.exchange.key(), delta: amount as i64, balance: exchange.insurance_fund, reason: InsuranceReason::Deposit });
     Ok(())
 }
 
 pub fn withdraw(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
     let a = &ctx.accounts;
-    let (mint, bump) = {
+    {
         let mut exchange = a.exchange.load_mut()?;
         require_keys_eq!(exchange.admin, a.authority.key(), PerpError::NotAdmin);
         authorize(&a.exchange.key(), exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::WithdrawInsurance, &a.token_account.key(), &amount)?;
         exchange.insurance_fund = exchange.insurance_fund.checked_sub(amount).ok_or_else(|| error!(PerpError::InsufficientInsurance))?;
-        emit!(InsuranceChanged { exchange: a.exchange.key(), delta: -(amount as i64), balance: exchange.insurance_fund, reason: 1 });
-        (exchange.collateral_mint, exchange.bump)
-    };
-    let seeds: &[&[u8]] = &[EXCHANGE_SEED, mint.as_ref(), &[bump]];
-    token::transfer_checked(
-        CpiContext::new_with_signer(
-            token::ID,
-            TransferChecked {
-                from: a.vault.to_account_info(),
-                mint: a.collateral_mint.to_account_info(),
-                to: a.token_account.to_account_info(),
-                authority: a.exchange.to_account_info(),
-            },
-            &[seeds],
-        ),
-        amount,
-        a.collateral_mint.decimals,
-    )
+        emit!(InsuranceChanged { exchange: a.exchange.key(), delta: -(amount as i64), balance: exchange.insurance_fund, reason: InsuranceReason::AdminWithdrawal });
+    }
+    pay_out(&a.exchange, a.vault.as_ref(), a.token_account.as_ref(), &a.collateral_mint, amount)
 }

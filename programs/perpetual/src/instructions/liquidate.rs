@@ -3,15 +3,16 @@
 use anchor_lang::prelude::*;
 
 use crate::controller::funding::settle_position;
-use crate::controller::health::{account_health, require_initial, AccountHealth, PricedMarket};
-use crate::controller::liquidation::{clear_reservations, discounted, lots_to_restore, transfer_position};
+use crate::controller::health::{account_health, require_initial};
+use crate::controller::liquidation::{clear_reservations, transfer_position};
+use crate::controller::risk_opening::{load_pair, price_live_market, settle_existing_position};
 use crate::error::{checked, PerpError};
-use crate::events::{InsuranceChanged, Liquidated, ReservationsCleared};
-use crate::instructions::funding::update_index;
+use crate::events::{InsuranceChanged, InsuranceReason, Liquidated};
 use crate::math::fixed_point::{ceil_to_i64, mul_bps};
-use crate::math::health::{ratio_improved, HealthKind};
+use crate::math::health::HealthKind;
+use crate::math::liquidation::{discounted, lots_to_restore};
 use crate::math::I80F48;
-use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
+use crate::state::{find_or_open_position, release_if_empty, Exchange, Market};
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
@@ -31,11 +32,6 @@ pub struct Liquidate<'info> {
     pub liquidator_authority: Signer<'info>,
 }
 
-/// True when `after` is no worse than `before` (equity over maintenance requirement).
-pub fn ratio_not_worse(before: &AccountHealth, after: &AccountHealth) -> bool {
-    !ratio_improved(after.equity, after.maint_requirement, before.equity, before.maint_requirement)
-}
-
 /// Remaining accounts: the liquidatee's health accounts (`liquidatee_health_count` of them),
 /// then the liquidator's.
 pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64, liquidatee_health_count: u8) -> Result<()> {
@@ -48,26 +44,19 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64,
     let now = Clock::get()?.unix_timestamp;
 
     let mut market = a.market.load_mut()?;
-    require!(market.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
-    update_index(market_key, &mut market, &a.oracle, now)?;
-    let priced = PricedMarket::new(market_key, &market, Some(&a.oracle), now)?;
+    let priced = price_live_market(market_key, &mut market, &a.oracle, now)?;
 
     let liquidatee_info: &'info AccountInfo<'info> = a.liquidatee.as_ref();
     let liquidator_info: &'info AccountInfo<'info> = a.liquidator.as_ref();
-    let mut liquidatee = MarginAccountMut::load(liquidatee_info, &exchange_key)?;
-    let mut liquidator = MarginAccountMut::load(liquidator_info, &exchange_key)?;
+    let (mut liquidatee, mut liquidator) = load_pair(liquidatee_info, liquidator_info, &exchange_key)?;
     require!(liquidator.header().may_trade(a.liquidator_authority.key), PerpError::NotOwnerOrDelegate);
     let (lq_header, lq_positions) = liquidatee.split_mut();
     let (lr_header, lr_positions) = liquidator.split_mut();
 
     let before = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
     require!(before.maintenance < 0, PerpError::NotLiquidatable);
-    let cleared = clear_reservations(lq_header, lq_positions);
-    if cleared > 0 {
-        emit!(ReservationsCleared { margin_account: liquidatee_info.key(), lots: cleared });
-    }
-    let i = find_position(lq_positions, &market_key).ok_or_else(|| error!(PerpError::NoPositionInMarket))?;
-    settle_position(liquidatee_info.key, &mut lq_header.collateral, &mut lq_positions[i], &market_key, &mut market)?;
+    clear_reservations(liquidatee_info.key, lq_header, lq_positions);
+    let i = settle_existing_position(liquidatee_info.key, lq_header, lq_positions, &market_key, &mut market)?;
     let cleared_health = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
     if cleared_health.maintenance >= 0 || lq_positions[i].base_lots == 0 {
         // Cancelling its orders was enough.
@@ -110,16 +99,16 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64,
         after = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
         covered = shortfall;
     }
-    require!(covered > 0 || ratio_not_worse(&cleared_health, &after), PerpError::LiquidationWorsensRatio);
+    require!(covered > 0 || after.ratio_not_worse_than(&cleared_health), PerpError::LiquidationWorsensRatio);
     let liquidator_after = account_health(lr_header, lr_positions, &[priced], liquidator_health, now)?;
     require_initial(&liquidator_after)?;
     release_if_empty(&mut lq_positions[i], &mut market);
     release_if_empty(&mut lr_positions[j], &mut market);
 
     exchange.insurance_fund = checked(exchange.insurance_fund.checked_add(fee as u64))?;
-    emit!(InsuranceChanged { exchange: exchange_key, delta: fee, balance: exchange.insurance_fund, reason: 2 });
+    emit!(InsuranceChanged { exchange: exchange_key, delta: fee, balance: exchange.insurance_fund, reason: InsuranceReason::LiquidationFee });
     if covered > 0 {
-        emit!(InsuranceChanged { exchange: exchange_key, delta: -(covered as i64), balance: exchange.insurance_fund, reason: 3 });
+        emit!(InsuranceChanged { exchange: exchange_key, delta: -(covered as i64), balance: exchange.insurance_fund, reason: InsuranceReason::Shortfall });
     }
     emit!(Liquidated {
         market: market_key,

@@ -2,15 +2,16 @@
 //! index, under conservative defaults. The lister pays the rent and a listing deposit in
 //! collateral, returned when the market is closed.
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::controller::create_account::create_zero_copy;
+use crate::runtime::create_account::create_zero_copy;
+use crate::controller::vault::pay_in;
 use crate::error::{checked, PerpError};
 use crate::events::MarketCreated;
-use crate::instructions::create_market::{write_market, CreateMarketArgs};
-use crate::instructions::params;
+use crate::controller::listing::write_market;
+use crate::params;
 use crate::math::var::margins_from_history;
-use crate::state::{read_oracle_account, Exchange, Market, OracleKind, MARKET_SEED};
+use crate::state::{read_oracle_account, CreateMarketArgs, Exchange, Market, OracleKind, DISCRIMINATOR_LEN, MARKET_SEED};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct ListMarketArgs {
@@ -87,29 +88,17 @@ pub fn handler(ctx: Context<ListMarket>, args: ListMarketArgs) -> Result<()> {
         require_keys_eq!(a.oracle.key(), Pubkey::default(), PerpError::WrongOracle);
         require!(args.initial_price_per_lot > 0, PerpError::ParameterOutOfRange);
     } else {
-        read_oracle_account(args.oracle_kind as u8, &a.oracle)?;
+        read_oracle_account(Some(args.oracle_kind), &a.oracle)?;
     }
     let exchange_key = a.exchange.key();
     let seeds: &[&[u8]] = &[MARKET_SEED, exchange_key.as_ref(), args.symbol.as_ref(), &[ctx.bumps.market]];
     create_zero_copy::<Market>(a.lister.as_ref(), a.market.as_ref(), a.system_program.as_ref(), Market::SPACE, seeds)?;
     if deposit > 0 {
-        token::transfer_checked(
-            CpiContext::new(
-                token::ID,
-                TransferChecked {
-                    from: a.lister_token.to_account_info(),
-                    mint: a.collateral_mint.to_account_info(),
-                    to: a.vault.to_account_info(),
-                    authority: a.lister.to_account_info(),
-                },
-            ),
-            deposit,
-            a.collateral_mint.decimals,
-        )?;
+        pay_in(a.lister_token.as_ref(), a.lister.as_ref(), a.vault.as_ref(), &a.collateral_mint, deposit)?;
     }
     let now = Clock::get()?.unix_timestamp;
     let mut data = a.market.try_borrow_mut_data()?;
-    let m: &mut Market = bytemuck::from_bytes_mut(&mut data[8..Market::SPACE]);
+    let m: &mut Market = bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..Market::SPACE]);
     write_market(m, exchange_key, a.oracle.key(), &market_args, now, ctx.bumps.market, decimals)?;
     m.lister = a.lister.key();
     m.listing_deposit = checked(Some(deposit))?;

@@ -2,10 +2,10 @@
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 
-use crate::controller::create_account::create_zero_copy;
+use crate::runtime::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::{DelegateSet, MarginAccountCreated};
-use crate::state::{Exchange, MarginAccount, MarginAccountMut, HEADER_LEN, MARGIN_SEED, MAX_POSITION_CAPACITY, MIN_POSITION_CAPACITY};
+use crate::state::{Exchange, MarginAccount, MarginAccountMut, DISCRIMINATOR_LEN, HEADER_LEN, MARGIN_SEED, MAX_POSITION_CAPACITY, MIN_POSITION_CAPACITY};
 
 #[derive(Accounts)]
 #[instruction(account_num: u16, capacity: u16)]
@@ -33,7 +33,7 @@ pub fn create(ctx: Context<CreateMarginAccount>, account_num: u16, capacity: u16
         seeds,
     )?;
     let mut data = accounts.margin_account.try_borrow_mut_data()?;
-    let a: &mut MarginAccount = bytemuck::from_bytes_mut(&mut data[8..HEADER_LEN]);
+    let a: &mut MarginAccount = bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..HEADER_LEN]);
     a.exchange = ctx.accounts.exchange.key();
     a.owner = ctx.accounts.owner.key();
     a.account_num = account_num;

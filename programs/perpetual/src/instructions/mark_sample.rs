@@ -4,11 +4,11 @@ use anchor_lang::prelude::*;
 
 use crate::error::PerpError;
 use crate::events::MarkSampled;
-use crate::instructions::funding::update_index;
-use crate::instructions::trader_auth::check_trader;
+use crate::controller::funding::update_index;
+use crate::controller::trader_auth::check_trader;
 use crate::math::mark::{self, MarkSample};
 use crate::math::I80F48;
-use crate::state::{Exchange, Market, MarketStatus};
+use crate::state::{Exchange, Market};
 
 #[derive(Accounts)]
 pub struct RecordMarkSample<'info> {
@@ -29,7 +29,7 @@ pub fn handler(ctx: Context<RecordMarkSample>, mid_per_lot: Option<u64>) -> Resu
     check_trader(&a.approval, &a.exchange.key(), &a.trader_authority)?;
     let now = Clock::get()?.unix_timestamp;
     let mut m = a.market.load_mut()?;
-    require!(m.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
+    require!(!m.is_final_settled(), PerpError::MarketInFinalSettlement);
     let (slot, too_early) = mark::sample_slot(now, m.mark_last_sample_ts);
     require!(!too_early, PerpError::MarkSampleTooEarly);
 

@@ -47,9 +47,9 @@ pub fn set_market_status(ctx: Context<SetMarketStatus>, status: MarketStatus) ->
     require!(status != MarketStatus::FinalSettlement, PerpError::ParameterOutOfRange);
     let exchange = ctx.accounts.exchange.load()?;
     let mut market = ctx.accounts.market.load_mut()?;
-    require!(market.status != MarketStatus::FinalSettlement as u8, PerpError::MarketInFinalSettlement);
+    require!(!market.is_final_settled(), PerpError::MarketInFinalSettlement);
     check_authority(&exchange, ctx.accounts.authority.key, status == MarketStatus::Paused)?;
     market.status = status as u8;
-    emit!(MarketStatusChanged { market: ctx.accounts.market.key(), status: status as u8 });
+    emit!(MarketStatusChanged { market: ctx.accounts.market.key(), status });
     Ok(())
 }

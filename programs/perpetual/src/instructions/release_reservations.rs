@@ -2,9 +2,9 @@
 //! a book removing expired or stale orders gives back what they reserved.
 use anchor_lang::prelude::*;
 
-use crate::controller::trade::Release;
+use crate::trader_api::Release;
 use crate::error::PerpError;
-use crate::instructions::trader_auth::check_trader;
+use crate::controller::trader_auth::check_trader;
 use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market};
 
 #[derive(Accounts)]

@@ -1,8 +1,9 @@
 use anchor_lang::prelude::*;
 
 use crate::events::AuthoritiesSet;
-use crate::instructions::admin::AdminOnly;
-use crate::instructions::governance::{authorize, GovAction};
+use crate::shared_accounts::AdminOnly;
+use crate::controller::governance::authorize;
+use crate::state::GovAction;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct SetAuthoritiesArgs {
@@ -40,7 +41,7 @@ pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> 
 
 /// Admin: the collateral a permissionless lister deposits (returned when the market closes).
 pub fn set_listing_deposit(ctx: Context<AdminOnly>, amount: u64) -> Result<()> {
-    require!(amount <= crate::instructions::params::MAX_LISTING_DEPOSIT, crate::error::PerpError::ParameterOutOfRange);
+    require!(amount <= crate::params::MAX_LISTING_DEPOSIT, crate::error::PerpError::ParameterOutOfRange);
     let exchange_key = ctx.accounts.exchange.key();
     let mut exchange = ctx.accounts.exchange.load_mut()?;
     authorize(&exchange_key, exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::SetListingDeposit, &exchange_key, &amount)?;

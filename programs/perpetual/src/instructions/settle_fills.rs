@@ -1,39 +1,19 @@
 //! Batch settlement of fills from an approved trader program.
 use anchor_lang::prelude::*;
-use crate::controller::return_data::set_return_data;
 
-use crate::controller::funding::settle_position;
-use crate::controller::liquidation::clear_reservations;
-use crate::events::ReservationsCleared;
-use crate::instructions::liquidate::ratio_not_worse;
+use crate::controller::funding::{settle_position, update_index};
 use crate::controller::health::{account_health, PricedMarket};
-use crate::controller::trade::{self, apply_fill, consume_reservation, reduces, Fill, FillResult, Release, Side};
+use crate::controller::liquidation::clear_reservations;
+use crate::controller::margin_rule::{require_margin_rule, TakerChange};
+use crate::controller::trade::{self, apply_fill, consume_reservation};
+use crate::math::lots::{change_reservation, reduces, reservation_reduces};
+use crate::controller::trader_auth::check_trader;
 use crate::error::{checked, PerpError};
 use crate::events::{FillRefused, FillSettled};
-use crate::instructions::funding::update_index;
-use crate::instructions::trader_auth::check_trader;
-use crate::math::health::{ratio_improved, requirement, shrank_without_flip, HealthKind};
 use crate::math::price::within_band;
-use crate::math::I80F48;
+use crate::runtime::return_data::set_return_data;
 use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
-
-pub const MAX_FILLS: usize = 64;
-
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
-pub struct SettleFillsArgs {
-    /// Remaining accounts `[0, maker_count)` are makers; the rest are the taker's health accounts.
-    pub maker_count: u8,
-    pub fills: Vec<Fill>,
-    pub releases: Vec<Release>,
-    /// Change of the taker's own reservation in this market (a resting remainder).
-    pub taker_bid_delta: i64,
-    pub taker_ask_delta: i64,
-    /// A liquidation through the book: the taker is an account below maintenance, anyone
-    /// may sign as `taker_authority`, its reservations are cleared, every fill must shrink
-    /// its position without flipping it, and it pays the liquidation fee to the insurance
-    /// fund instead of the taker fee.
-    pub liquidation: bool,
-}
+use crate::trader_api::{FillResult, SettleFillsArgs, Side, MAX_FILLS};
 
 #[derive(Accounts)]
 pub struct SettleFills<'info> {
@@ -100,10 +80,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let before = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
         require!(before.maintenance < 0, PerpError::NotLiquidatable);
-        let cleared = clear_reservations(taker_header, taker_positions);
-        if cleared > 0 {
-            emit!(ReservationsCleared { margin_account: taker_info.key(), lots: cleared });
-        }
+        clear_reservations(taker_info.key, taker_header, taker_positions);
         Some(before)
     } else {
         None
@@ -123,10 +100,8 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             Side::Bid => lots,
             Side::Ask => -lots,
         };
-        if reduce_only {
-            if !reduces(taker_positions[ti].base_lots, taker_delta) {
-                return Err(error!(reduce_only_error));
-            }
+        if reduce_only && !reduces(taker_positions[ti].base_lots, taker_delta) {
+            return Err(error!(reduce_only_error));
         }
         if args.liquidation {
             require!(reduces(taker_positions[ti].base_lots, taker_delta), PerpError::LiquidationMustReduce);
@@ -173,7 +148,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             }
         };
         if outcome != FillResult::Applied {
-            emit!(FillRefused { market: market_key, maker: *maker_info.key, reason: outcome as u8 });
+            emit!(FillRefused { market: market_key, maker: *maker_info.key, reason: outcome });
         }
         results.push(outcome as u8);
     }
@@ -196,15 +171,15 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         if increases {
             require!(status == MarketStatus::Active || reservation_reduces(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta), PerpError::MarketReduceOnly);
         }
-        trade::change_reservation(&mut pos.open_bid_lots, args.taker_bid_delta)?;
-        trade::change_reservation(&mut pos.open_ask_lots, args.taker_ask_delta)?;
+        change_reservation(&mut pos.open_bid_lots, args.taker_bid_delta)?;
+        change_reservation(&mut pos.open_ask_lots, args.taker_ask_delta)?;
     }
     let lots_after = taker_positions[ti].base_lots;
     let collateral_after = taker_header.collateral;
     require!(!market.grows_disabled_side(lots_before, lots_after), PerpError::SideDisabled);
     if increases {
         let pos = &taker_positions[ti];
-        require!(!reservation_grows_disabled_side(&market, pos.base_lots, args.taker_bid_delta, args.taker_ask_delta), PerpError::SideDisabled);
+        require!(!market.reservation_grows_disabled_side(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta), PerpError::SideDisabled);
     }
     let traded = lots_after != lots_before || collateral_after != collateral_before;
 
@@ -212,49 +187,14 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let after = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
         require!(after.equity >= 0, PerpError::LiquidationWouldBankrupt);
-        require!(ratio_not_worse(&before, &after), PerpError::LiquidationWorsensRatio);
+        require!(after.ratio_not_worse_than(&before), PerpError::LiquidationWorsensRatio);
     } else if traded || increases {
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let health = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
-        if health.initial < 0 {
-            // The dYdX rule: otherwise the ratio must improve while the position shrinks.
-            require!(!increases && shrank_without_flip(lots_before, lots_after), PerpError::MarginRuleViolated);
-            let p = priced.mark;
-            let trade_equity = checked(
-                lots_after
-                    .checked_sub(lots_before)
-                    .and_then(|d| p.checked_mul(I80F48::from_num(d)))
-                    .zip(collateral_after.checked_sub(collateral_before))
-                    .and_then(|(v, c)| v.checked_add(I80F48::from_num(c))),
-            )?;
-            let equity_before = checked(health.equity.checked_sub(trade_equity))?;
-            let req_after_here = requirement(lots_after, &priced.risk, &priced.at_mark(), HealthKind::Maintenance)?;
-            let req_before_here = requirement(lots_before, &priced.risk, &priced.at_mark(), HealthKind::Maintenance)?;
-            let req_before = checked(
-                health.maint_requirement.checked_sub(req_after_here).and_then(|v| v.checked_add(req_before_here)),
-            )?;
-            require!(
-                ratio_improved(equity_before, req_before, health.equity, health.maint_requirement),
-                PerpError::MarginRuleViolated
-            );
-        }
+        let change = TakerChange { lots_before, lots_after, collateral_before, collateral_after, increases };
+        require_margin_rule(&health, &priced, &change)?;
     }
     release_if_empty(&mut taker_positions[ti], &mut market);
     set_return_data(&results);
     Ok(())
-}
-
-/// True when a larger reservation could grow a side whose leverage is disabled: a bid
-/// may only close a short there, an ask only close a long.
-pub fn reservation_grows_disabled_side(market: &Market, base_lots: i64, bid_delta: i64, ask_delta: i64) -> bool {
-    let long_off = market.init_margin_long_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
-    let short_off = market.init_margin_short_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
-    (long_off && bid_delta > 0 && !reservation_reduces(base_lots, bid_delta, 0))
-        || (short_off && ask_delta > 0 && !reservation_reduces(base_lots, 0, ask_delta))
-}
-
-/// In a reduce-only market, a larger reservation is allowed only on the side that
-/// closes the position, and no further than closing it.
-pub fn reservation_reduces(base_lots: i64, bid_delta: i64, ask_delta: i64) -> bool {
-    (bid_delta <= 0 || (base_lots < 0 && bid_delta <= -base_lots)) && (ask_delta <= 0 || (base_lots > 0 && ask_delta <= base_lots))
 }

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::{checked, PerpError};
-use crate::events::{FeesSwept, InsuranceChanged};
+use crate::events::{FeesSwept, InsuranceChanged, InsuranceReason};
 use crate::state::{Exchange, Market};
 
 #[derive(Accounts)]
@@ -26,7 +26,7 @@ pub fn handler(ctx: Context<SweepFees>) -> Result<()> {
     market.insurance_accrued = 0;
     emit!(FeesSwept { market: ctx.accounts.market.key(), amount });
     if insurance > 0 {
-        emit!(InsuranceChanged { exchange: ctx.accounts.exchange.key(), delta: insurance as i64, balance: exchange.insurance_fund, reason: 2 });
+        emit!(InsuranceChanged { exchange: ctx.accounts.exchange.key(), delta: insurance as i64, balance: exchange.insurance_fund, reason: InsuranceReason::LiquidationFee });
     }
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! The admin approves and revokes trader programs.
 use anchor_lang::prelude::*;
 
-use crate::controller::create_account::create_zero_copy;
+use crate::runtime::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::TraderApprovalChanged;
-use crate::instructions::governance::{authorize_change, GovAction};
-use crate::state::{Exchange, TraderApproval, TRADER_APPROVAL_SEED, TRADER_SEED};
+use crate::controller::governance::authorize_change;
+use crate::state::GovAction;
+use crate::state::{Exchange, TraderApproval, DISCRIMINATOR_LEN, TRADER_APPROVAL_SEED};
+use crate::trader_api::TRADER_SEED;
 
 #[derive(Accounts)]
 pub struct ApproveTrader<'info> {
@@ -31,7 +33,7 @@ pub fn approve(ctx: Context<ApproveTrader>) -> Result<()> {
     let seeds: &[&[u8]] = &[TRADER_APPROVAL_SEED, exchange.as_ref(), program.as_ref(), &[ctx.bumps.approval]];
     create_zero_copy::<TraderApproval>(accounts.admin.as_ref(), accounts.approval.as_ref(), accounts.system_program.as_ref(), TraderApproval::SPACE, seeds)?;
     let mut data = accounts.approval.try_borrow_mut_data()?;
-    let a: &mut TraderApproval = bytemuck::from_bytes_mut(&mut data[8..TraderApproval::SPACE]);
+    let a: &mut TraderApproval = bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..TraderApproval::SPACE]);
     a.exchange = ctx.accounts.exchange.key();
     a.trader_program = program;
     a.trader_authority = authority;

@@ -2,8 +2,9 @@ use anchor_lang::prelude::*;
 
 use crate::error::PerpError;
 use crate::events::MarketParamsChanged;
-use crate::instructions::governance::{authorize_change, GovAction};
-use crate::instructions::params;
+use crate::controller::governance::authorize_change;
+use crate::state::GovAction;
+use crate::params;
 use crate::state::{Exchange, Market};
 
 /// Admin changes; `None` leaves a field as it is. Every value is bounds-checked.

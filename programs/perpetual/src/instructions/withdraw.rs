@@ -1,10 +1,11 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::controller::health::{account_health, require_initial};
 use crate::error::{checked, PerpError};
 use crate::events::Withdrew;
-use crate::state::{Exchange, MarginAccountMut, EXCHANGE_SEED};
+use crate::controller::vault::pay_out;
+use crate::state::{Exchange, MarginAccountMut};
 
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
@@ -44,25 +45,7 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
     let collateral_after = account.header().collateral;
     drop(account);
 
-    let (mint, bump) = {
-        let exchange = accounts.exchange.load()?;
-        (exchange.collateral_mint, exchange.bump)
-    };
-    let seeds: &[&[u8]] = &[EXCHANGE_SEED, mint.as_ref(), &[bump]];
-    token::transfer_checked(
-        CpiContext::new_with_signer(
-            token::ID,
-            TransferChecked {
-                from: accounts.vault.to_account_info(),
-                mint: accounts.collateral_mint.to_account_info(),
-                to: accounts.destination.to_account_info(),
-                authority: accounts.exchange.to_account_info(),
-            },
-            &[seeds],
-        ),
-        amount,
-        accounts.collateral_mint.decimals,
-    )?;
+    pay_out(&accounts.exchange, accounts.vault.as_ref(), accounts.destination.as_ref(), &accounts.collateral_mint, amount)?;
     emit!(Withdrew { margin_account: info.key(), destination: accounts.destination.key(), amount, collateral_after });
     Ok(())
 }

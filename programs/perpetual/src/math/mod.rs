@@ -4,6 +4,8 @@ pub mod fees;
 pub mod fixed_point;
 pub mod funding;
 pub mod health;
+pub mod liquidation;
+pub mod lots;
 pub mod mark;
 pub mod price;
 pub mod var;

@@ -6,28 +6,27 @@
 //! 40%; without a spot market longs are disabled and shorts need at least 80%. Maintenance is half
 //! of initial (computed by the caller).
 //!
-//! Integer arithmetic only: returns are kept at a 1e9 scale in a stack array of `i64` and sorted
-//! with `sort_unstable`; the quantile element is then converted to basis points with the rounding
-//! that favours the protocol, exactly (see [`historical_var_bps`]).
+//! Integer arithmetic only: returns are kept at a 1e9 scale in a heap `Vec<i64>` (not on the stack:
+//! SBF's call frame is 4 KiB, see `.ci/stack-frames`) and sorted with `sort_unstable`; the quantile
+//! element is then converted to basis points with the rounding that favours the protocol, exactly
+//! (see [`historical_var_bps`]).
 use anchor_lang::prelude::*;
 
 use crate::error::{checked, PerpError};
+use crate::math::fixed_point::BPS_DENOM;
+use crate::params::{MAX_MARGIN_BPS, MIN_INIT_MARGIN_BPS, NO_LEVERAGE_BPS};
 
 pub const VAR_HORIZON_DAYS: usize = 10;
 pub const VAR_CONFIDENCE_BPS: u32 = 9_900; // 99%
 pub const MAX_VAR_HISTORY: usize = 365;
 pub const MIN_HISTORY_DAYS: usize = 90;
-pub const MIN_INIT_MARGIN_BPS: u16 = 1_000; // 10% floor
-pub const NO_LEVERAGE_BPS: u16 = 9_000; // >= 90% disables leverage on that side
 pub const DEFAULT_INIT_MARGIN_BPS: u16 = 4_000; // < 90 days of data
 pub const NO_INDEX_SHORT_INIT_BPS: u16 = 8_000; // no spot market: shorts 80%, longs disabled
-/// Initial margin of a side whose leverage is disabled: the full position value.
-pub const FULL_MARGIN_BPS: u16 = 10_000;
 
 const RETURN_SCALE: i128 = 1_000_000_000;
 /// Scaled return per basis point: 1e9 / 1e4.
 const SCALE_PER_BPS: i64 = 100_000;
-const BPS: u32 = 10_000;
+const BPS: u64 = BPS_DENOM as u64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SideMargins {
@@ -102,16 +101,19 @@ pub fn historical_var_bps(closes: &[u64]) -> Result<(u32, u32)> {
     }
     let n = closes.len() - VAR_HORIZON_DAYS;
 
-    let mut sorted = [0i64; MAX_VAR_HISTORY];
-    for (i, slot) in sorted.iter_mut().enumerate().take(n) {
-        *slot = scaled_return(closes, i)?.0;
+    // On the heap, not in a `[i64; MAX_VAR_HISTORY]` on the stack (2,920 bytes, which put this
+    // function's frame near SBF's 4 KiB limit): one allocation of `n * 8` bytes, at most
+    // 355 * 8 = 2,840 bytes, out of SBF's 32 KiB bump heap (never freed within an instruction).
+    let mut sorted: Vec<i64> = Vec::with_capacity(n);
+    for i in 0..n {
+        sorted.push(scaled_return(closes, i)?.0);
     }
-    let sorted = checked(sorted.get_mut(..n))?;
+    let sorted = sorted.as_mut_slice();
     sorted.sort_unstable();
 
     let last = (n - 1) as u64;
-    let k_lo = (last * u64::from(BPS - VAR_CONFIDENCE_BPS) / u64::from(BPS)) as usize;
-    let k_hi = (last * u64::from(VAR_CONFIDENCE_BPS) / u64::from(BPS)) as usize;
+    let k_lo = (last * (BPS - u64::from(VAR_CONFIDENCE_BPS)) / BPS) as usize;
+    let k_hi = (last * u64::from(VAR_CONFIDENCE_BPS) / BPS) as usize;
     let lo = *checked(sorted.get(k_lo))?;
     let hi = *checked(sorted.get(k_hi))?;
 
@@ -184,7 +186,7 @@ pub fn margins_from_history(closes: &[u64], has_index: bool) -> Result<SideMargi
     };
     Ok(match (has_index, from_var) {
         (false, var) => SideMargins {
-            init_long_bps: FULL_MARGIN_BPS,
+            init_long_bps: MAX_MARGIN_BPS,
             init_short_bps: var.map_or(NO_INDEX_SHORT_INIT_BPS, |m| {
                 m.init_short_bps.max(NO_INDEX_SHORT_INIT_BPS)
             }),
@@ -199,9 +201,9 @@ pub fn margins_from_history(closes: &[u64], has_index: bool) -> Result<SideMargi
 
 /// `max(var, 10%)` capped at 100%, with 90% or more becoming 100% (no leverage).
 fn side_margin(var_bps: u32) -> u16 {
-    let capped = var_bps.clamp(u32::from(MIN_INIT_MARGIN_BPS), u32::from(FULL_MARGIN_BPS)) as u16;
+    let capped = var_bps.clamp(u32::from(MIN_INIT_MARGIN_BPS), u32::from(MAX_MARGIN_BPS)) as u16;
     if leverage_disabled(capped) {
-        FULL_MARGIN_BPS
+        MAX_MARGIN_BPS
     } else {
         capped
     }

@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+use super::DISCRIMINATOR_LEN;
+
 use crate::error::PerpError;
 
 /// Global configuration. Read-only on the trading path: fees accrue in each market so
@@ -41,7 +43,7 @@ pub struct Exchange {
 const _: () = assert!(core::mem::size_of::<Exchange>() == 8 * 32 + 32 + 8 + 16 + 240);
 
 impl Exchange {
-    pub const SPACE: usize = 8 + core::mem::size_of::<Exchange>();
+    pub const SPACE: usize = DISCRIMINATOR_LEN + core::mem::size_of::<Exchange>();
 
     pub fn check_not_paused(&self) -> Result<()> {
         require!(self.paused == 0, PerpError::ExchangePaused);

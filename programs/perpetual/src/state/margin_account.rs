@@ -1,6 +1,8 @@
 use core::cell::RefMut;
 
 use anchor_lang::prelude::*;
+
+use super::DISCRIMINATOR_LEN;
 use anchor_lang::Discriminator;
 
 use crate::error::PerpError;
@@ -54,7 +56,7 @@ pub struct Position {
 }
 const _: () = assert!(core::mem::size_of::<Position>() == 80);
 
-pub const HEADER_LEN: usize = 8 + core::mem::size_of::<MarginAccount>();
+pub const HEADER_LEN: usize = DISCRIMINATOR_LEN + core::mem::size_of::<MarginAccount>();
 pub const POSITION_LEN: usize = core::mem::size_of::<Position>();
 
 impl MarginAccount {
@@ -105,7 +107,7 @@ impl<'a> MarginAccountMut<'a> {
 
     fn from_data(data: RefMut<'a, &'a mut [u8]>) -> Result<Self> {
         require!(
-            data.len() >= HEADER_LEN && &data[..8] == MarginAccount::DISCRIMINATOR,
+            data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == MarginAccount::DISCRIMINATOR,
             PerpError::NotMarginAccount
         );
         let this = Self { data };
@@ -115,11 +117,11 @@ impl<'a> MarginAccountMut<'a> {
     }
 
     pub fn header(&self) -> &MarginAccount {
-        bytemuck::from_bytes(&self.data[8..HEADER_LEN])
+        bytemuck::from_bytes(&self.data[DISCRIMINATOR_LEN..HEADER_LEN])
     }
 
     pub fn header_mut(&mut self) -> &mut MarginAccount {
-        bytemuck::from_bytes_mut(&mut self.data[8..HEADER_LEN])
+        bytemuck::from_bytes_mut(&mut self.data[DISCRIMINATOR_LEN..HEADER_LEN])
     }
 
     pub fn positions(&self) -> &[Position] {
@@ -131,7 +133,7 @@ impl<'a> MarginAccountMut<'a> {
     pub fn split_mut(&mut self) -> (&mut MarginAccount, &mut [Position]) {
         let capacity = self.header().position_capacity;
         let end = MarginAccount::space(capacity);
-        let (head, tail) = self.data[8..end].split_at_mut(HEADER_LEN - 8);
+        let (head, tail) = self.data[DISCRIMINATOR_LEN..end].split_at_mut(HEADER_LEN - DISCRIMINATOR_LEN);
         (bytemuck::from_bytes_mut(head), bytemuck::cast_slice_mut(tail))
     }
 }
@@ -139,10 +141,10 @@ impl<'a> MarginAccountMut<'a> {
 /// Read-only view of a margin account's bytes (for health checks and off-chain decoding).
 pub fn parse_margin_account(data: &[u8]) -> Result<(&MarginAccount, &[Position])> {
     require!(
-        data.len() >= HEADER_LEN && &data[..8] == MarginAccount::DISCRIMINATOR,
+        data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == MarginAccount::DISCRIMINATOR,
         PerpError::NotMarginAccount
     );
-    let header: &MarginAccount = bytemuck::try_from_bytes(&data[8..HEADER_LEN])
+    let header: &MarginAccount = bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..HEADER_LEN])
         .map_err(|_| error!(PerpError::AccountDataInvalid))?;
     let end = MarginAccount::space(header.position_capacity);
     require!(data.len() >= end, PerpError::AccountDataInvalid);

@@ -1,10 +1,37 @@
 use anchor_lang::prelude::*;
 
+use super::DISCRIMINATOR_LEN;
+
 use crate::error::{checked, PerpError};
 use crate::math::funding;
 use crate::math::health::RiskParams;
 use crate::math::mark::{MarkSample, MARK_SAMPLES};
+use crate::math::lots::reservation_reduces;
+use crate::math::var::leverage_disabled;
 use crate::math::{PodI80F48, I80F48};
+
+/// The parameters a market is created with (by the admin, or from listing defaults).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct CreateMarketArgs {
+    pub symbol: [u8; 16],
+    pub oracle_kind: OracleKind,
+    pub base_decimals: u8,
+    pub base_lot_size: u64,
+    pub oracle_max_age_secs: u32,
+    pub oracle_max_conf_bps: u16,
+    pub price_band_bps: u16,
+    /// Maintenance is half of each.
+    pub init_margin_long_bps: u16,
+    pub init_margin_short_bps: u16,
+    pub maker_fee_ppm: i32,
+    pub taker_fee_ppm: i32,
+    pub max_funding_rate_ppbh: i64,
+    pub max_funding_rate_change_ppbh: i64,
+    pub funding_window_secs: i64,
+    /// `PythPull` only: the Pyth feed id to pin, which the update account must hold now.
+    /// `None` pins the feed the update account holds.
+    pub oracle_feed_id: Option<[u8; 32]>,
+}
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
 /// Stored as its variant index (declaration order is the on-chain value).
@@ -44,6 +71,12 @@ pub enum OracleKind {
     /// Pyth pull oracle: a `PriceUpdateV2` account of the Pyth Solana Receiver, fully
     /// verified and holding the feed pinned in `Market::oracle_feed_id`.
     PythPull,
+}
+
+impl OracleKind {
+    pub fn from_u8(v: u8) -> Option<Self> {
+        [Self::PythLegacy, Self::SetPrice, Self::None, Self::PythPull].get(v as usize).copied()
+    }
 }
 
 /// One perpetual market.
@@ -159,10 +192,15 @@ const _: () = assert!(
 );
 
 impl Market {
-    pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
+    pub const SPACE: usize = DISCRIMINATOR_LEN + core::mem::size_of::<Market>();
 
     pub fn status(&self) -> Result<MarketStatus> {
         MarketStatus::from_u8(self.status)
+    }
+
+    /// True once final settlement locked price and index (a one-way switch).
+    pub fn is_final_settled(&self) -> bool {
+        self.status == MarketStatus::FinalSettlement as u8
     }
 
     pub fn risk_params(&self) -> RiskParams {
@@ -178,7 +216,7 @@ impl Market {
     /// Funding index as it would be at `now`, without writing it.
     pub fn projected_funding_index(&self, price_per_lot: I80F48, now: i64) -> Result<I80F48> {
         let index = self.funding_index.get();
-        if self.status == MarketStatus::FinalSettlement as u8 || now <= self.funding_last_update_ts {
+        if self.is_final_settled() || now <= self.funding_last_update_ts {
             return Ok(index);
         }
         let elapsed = now - self.funding_last_update_ts;
@@ -188,7 +226,7 @@ impl Market {
 
     /// `I += T * R * P`. Returns the index delta applied.
     pub fn update_funding_index(&mut self, price_per_lot: I80F48, now: i64) -> Result<I80F48> {
-        if self.status == MarketStatus::FinalSettlement as u8 || now <= self.funding_last_update_ts {
+        if self.is_final_settled() || now <= self.funding_last_update_ts {
             return Ok(I80F48::ZERO);
         }
         let elapsed = now - self.funding_last_update_ts;
@@ -198,16 +236,33 @@ impl Market {
         Ok(delta)
     }
 
+    /// The stored oracle kind; `None` for a byte no kind has.
+    pub fn oracle_kind(&self) -> Option<OracleKind> {
+        OracleKind::from_u8(self.oracle_kind)
+    }
+
     pub fn has_index(&self) -> bool {
-        self.oracle_kind != OracleKind::None as u8
+        self.oracle_kind() != Some(OracleKind::None)
     }
 
     /// True when moving from `before` to `after` lots grows a side whose initial margin
     /// disables leverage (90% or more): only reducing trades are allowed there.
     pub fn grows_disabled_side(&self, before: i64, after: i64) -> bool {
-        let long_off = self.init_margin_long_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
-        let short_off = self.init_margin_short_bps >= crate::instructions::params::NO_LEVERAGE_BPS;
+        let (long_off, short_off) = self.leverage_disabled();
         (long_off && after > before.max(0)) || (short_off && after < before.min(0))
+    }
+
+    /// Whether leverage is disabled on the long and on the short side.
+    pub fn leverage_disabled(&self) -> (bool, bool) {
+        (leverage_disabled(self.init_margin_long_bps), leverage_disabled(self.init_margin_short_bps))
+    }
+
+    /// True when a larger reservation could grow a side whose leverage is disabled: a bid
+    /// may only close a short there, an ask only close a long.
+    pub fn reservation_grows_disabled_side(&self, base_lots: i64, bid_delta: i64, ask_delta: i64) -> bool {
+        let (long_off, short_off) = self.leverage_disabled();
+        (long_off && bid_delta > 0 && !reservation_reduces(base_lots, bid_delta, 0))
+            || (short_off && ask_delta > 0 && !reservation_reduces(base_lots, 0, ask_delta))
     }
 
     pub fn symbol_str(&self) -> &str {

@@ -3,6 +3,7 @@
 pub mod exchange;
 pub mod margin_account;
 pub mod market;
+pub mod market_prices;
 pub mod oracle;
 pub mod proposal;
 pub mod trader;
@@ -10,6 +11,7 @@ pub mod trader;
 pub use exchange::*;
 pub use margin_account::*;
 pub use market::*;
+pub use market_prices::*;
 pub use oracle::*;
 pub use proposal::*;
 pub use trader::*;
@@ -19,8 +21,6 @@ pub const VAULT_SEED: &[u8] = b"vault";
 pub const MARKET_SEED: &[u8] = b"market";
 pub const MARGIN_SEED: &[u8] = b"margin";
 pub const TRADER_APPROVAL_SEED: &[u8] = b"trader_approval";
-/// Seed of the PDA with which an approved trader program signs settlements.
-pub const TRADER_SEED: &[u8] = b"trader";
 pub const ORACLE_SEED: &[u8] = b"oracle";
 pub const PROPOSAL_SEED: &[u8] = b"proposal";
 

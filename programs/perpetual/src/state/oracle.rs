@@ -1,4 +1,6 @@
 use anchor_lang::prelude::*;
+
+use super::DISCRIMINATOR_LEN;
 use anchor_lang::Discriminator;
 
 use crate::error::PerpError;
@@ -58,18 +60,18 @@ pub struct PythPriceUpdateV2 {
 }
 
 impl PythPriceUpdateV2 {
-    /// `sha256("account:PriceUpdateV2")[..8]`.
+    /// `sha256("account:PriceUpdateV2")[..DISCRIMINATOR_LEN]`.
     pub const DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
     /// The account size the receiver allocates (`PriceUpdateV2::LEN`).
-    pub const SPACE: usize = 8 + 32 + 2 + 32 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 8;
+    pub const SPACE: usize = DISCRIMINATOR_LEN + 32 + 2 + 32 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 8;
 
     /// Parses account data: discriminator, then borsh (trailing bytes ignored, as Anchor does).
     pub fn parse(data: &[u8]) -> Result<Self> {
         require!(
-            data.len() > 8 && data[..8] == Self::DISCRIMINATOR,
+            data.len() > 8 && data[..DISCRIMINATOR_LEN] == Self::DISCRIMINATOR,
             PerpError::InvalidOracleAccount
         );
-        Self::deserialize(&mut &data[8..]).map_err(|_| error!(PerpError::InvalidOracleAccount))
+        Self::deserialize(&mut &data[DISCRIMINATOR_LEN..]).map_err(|_| error!(PerpError::InvalidOracleAccount))
     }
 }
 
@@ -91,7 +93,7 @@ pub struct PriceOracle {
 const _: () = assert!(core::mem::size_of::<PriceOracle>() == 32 + 16 + 32 + 64);
 
 impl PriceOracle {
-    pub const SPACE: usize = 8 + core::mem::size_of::<PriceOracle>();
+    pub const SPACE: usize = DISCRIMINATOR_LEN + core::mem::size_of::<PriceOracle>();
 }
 
 /// A raw oracle reading before guard rails.
@@ -105,10 +107,11 @@ pub struct OracleReading {
     pub feed_id: Option<[u8; 32]>,
 }
 
-/// Parses an oracle account of the given kind, checking its owner and layout.
-pub fn read_oracle_account(kind: u8, info: &AccountInfo) -> Result<OracleReading> {
+/// Parses an oracle account of the given kind, checking its owner and layout (a kind the
+/// program does not know is refused as an invalid oracle).
+pub fn read_oracle_account(kind: Option<OracleKind>, info: &AccountInfo) -> Result<OracleReading> {
     let data = info.try_borrow_data()?;
-    if kind == OracleKind::PythLegacy as u8 {
+    if kind == Some(OracleKind::PythLegacy) {
         require!(PYTH_PROGRAM_IDS.contains(info.owner), PerpError::WrongOwner);
         let account = pyth_sdk_solana::state::load_price_account::<32, ()>(&data)
             .map_err(|_| error!(PerpError::InvalidOracleAccount))?;
@@ -123,16 +126,16 @@ pub fn read_oracle_account(kind: u8, info: &AccountInfo) -> Result<OracleReading
             publish_ts: account.timestamp,
             feed_id: None,
         })
-    } else if kind == OracleKind::SetPrice as u8 {
+    } else if kind == Some(OracleKind::SetPrice) {
         require_keys_eq!(*info.owner, crate::ID, PerpError::WrongOwner);
         require!(
-            data.len() >= PriceOracle::SPACE && &data[..8] == PriceOracle::DISCRIMINATOR,
+            data.len() >= PriceOracle::SPACE && &data[..DISCRIMINATOR_LEN] == PriceOracle::DISCRIMINATOR,
             PerpError::InvalidOracleAccount
         );
-        let oracle: &PriceOracle = bytemuck::try_from_bytes(&data[8..PriceOracle::SPACE])
+        let oracle: &PriceOracle = bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..PriceOracle::SPACE])
             .map_err(|_| error!(PerpError::AccountDataInvalid))?;
         Ok(OracleReading { price: oracle.price, conf: oracle.conf, expo: oracle.expo, publish_ts: oracle.publish_ts, feed_id: None })
-    } else if kind == OracleKind::PythPull as u8 {
+    } else if kind == Some(OracleKind::PythPull) {
         require_keys_eq!(*info.owner, PYTH_RECEIVER_PROGRAM_ID, PerpError::WrongOwner);
         let update = PythPriceUpdateV2::parse(&data)?;
         require!(update.verification_level == PythVerificationLevel::Full, PerpError::OracleNotFullyVerified);
@@ -146,7 +149,7 @@ pub fn read_oracle_account(kind: u8, info: &AccountInfo) -> Result<OracleReading
 /// Checks a reading against the market's guard rails.
 pub fn check_reading(market: &Market, reading: &OracleReading, now: i64) -> Result<()> {
     // The update account's write authority may re-post any verified feed into it.
-    if market.oracle_kind == OracleKind::PythPull as u8 {
+    if market.oracle_kind() == Some(OracleKind::PythPull) {
         require!(reading.feed_id == Some(market.oracle_feed_id), PerpError::WrongOracleFeed);
     }
     require!(reading.price > 0, PerpError::NonPositiveOraclePrice);
@@ -162,7 +165,7 @@ pub fn check_reading(market: &Market, reading: &OracleReading, now: i64) -> Resu
 /// The market's oracle price in quote native per lot, after every guard rail.
 pub fn oracle_price_per_lot(market: &Market, info: &AccountInfo, now: i64) -> Result<I80F48> {
     require_keys_eq!(*info.key, market.oracle, PerpError::WrongOracle);
-    let reading = read_oracle_account(market.oracle_kind, info)?;
+    let reading = read_oracle_account(market.oracle_kind(), info)?;
     check_reading(market, &reading, now)?;
     price_per_lot(reading.price, reading.expo, market.base_decimals, market.quote_decimals, market.base_lot_size)
 }
@@ -177,7 +180,7 @@ pub fn check_new_oracle(kind: OracleKind, info: &AccountInfo, feed_id: Option<[u
         require_keys_eq!(*info.key, Pubkey::default(), PerpError::WrongOracle);
         return Ok([0; 32]);
     }
-    let reading = read_oracle_account(kind as u8, info)?;
+    let reading = read_oracle_account(Some(kind), info)?;
     match (reading.feed_id, feed_id) {
         (Some(held), Some(wanted)) => {
             require!(held == wanted, PerpError::WrongOracleFeed);
@@ -240,7 +243,7 @@ mod tests {
         assert!(PythPriceUpdateV2::parse(&bad_disc).is_err());
         let short = hand_built(&[1], FEED, 5_000, 1_000);
         assert!(PythPriceUpdateV2::parse(&short[..132]).is_err());
-        assert!(PythPriceUpdateV2::parse(&short[..8]).is_err());
+        assert!(PythPriceUpdateV2::parse(&short[..DISCRIMINATOR_LEN]).is_err());
     }
 
     #[test]

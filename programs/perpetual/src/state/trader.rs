@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+use super::DISCRIMINATOR_LEN;
+
 /// The admin's approval of one trader program. Settlement requires the signer to be
 /// `trader_authority`, the program's `trader` PDA, which is derived once at approval.
 #[account(zero_copy)]
@@ -17,5 +19,5 @@ pub struct TraderApproval {
 const _: () = assert!(core::mem::size_of::<TraderApproval>() == 3 * 32 + 8 + 64);
 
 impl TraderApproval {
-    pub const SPACE: usize = 8 + core::mem::size_of::<TraderApproval>();
+    pub const SPACE: usize = DISCRIMINATOR_LEN + core::mem::size_of::<TraderApproval>();
 }

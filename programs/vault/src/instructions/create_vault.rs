@@ -2,14 +2,13 @@
 //! its authority PDA (`perpetual::cpi::create_margin_account`).
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{self, Transfer};
-use anchor_lang::Discriminator;
 use anchor_spl::token::{self, InitializeAccount3, Mint, Token, TokenAccount};
-use perpetual::controller::create_account::create_pda;
+use perpetual::runtime::create_account::create_pda;
 use perpetual::state::{Exchange, MarginAccount, MAX_POSITION_CAPACITY, MIN_POSITION_CAPACITY};
 
 use crate::error::VaultError;
 use crate::events::VaultCreated;
-use crate::state::{Vault, AUTHORITY_SEED, MARGIN_ACCOUNT_NUM, TOKEN_SEED, VAULT_SEED};
+use crate::state::{as_authority, init_account, Vault, AUTHORITY_SEED, MARGIN_ACCOUNT_NUM, TOKEN_SEED, VAULT_SEED};
 
 #[derive(Accounts)]
 #[instruction(vault_id: u16)]
@@ -52,10 +51,8 @@ pub fn handler<'info>(ctx: Context<'info, CreateVault<'info>>, vault_id: u16, po
     let (exchange, manager, vault) = (a.exchange.key(), a.manager.key(), a.vault.key());
     let id = vault_id.to_le_bytes();
     let vault_bump = [ctx.bumps.vault];
-    let authority_bump = [ctx.bumps.authority];
     let token_bump = [ctx.bumps.vault_token];
     let vault_seeds: &[&[u8]] = &[VAULT_SEED, exchange.as_ref(), manager.as_ref(), &id, &vault_bump];
-    let authority_seeds: &[&[u8]] = &[AUTHORITY_SEED, vault.as_ref(), &authority_bump];
     let token_seeds: &[&[u8]] = &[TOKEN_SEED, vault.as_ref(), &token_bump];
     let system = a.system_program.to_account_info();
 
@@ -82,34 +79,28 @@ pub fn handler<'info>(ctx: Context<'info, CreateVault<'info>>, vault_id: u16, po
             needed,
         )?;
     }
-    perpetual::cpi::create_margin_account(
-        CpiContext::new_with_signer(
-            perpetual::ID,
-            perpetual::cpi::accounts::CreateMarginAccount {
-                owner: a.authority.to_account_info(),
-                exchange: a.exchange.to_account_info(),
-                margin_account: a.margin_account.to_account_info(),
-                system_program: system.clone(),
-            },
-            &[authority_seeds],
-        ),
-        MARGIN_ACCOUNT_NUM,
-        position_capacity,
-    )?;
+    let accounts = perpetual::cpi::accounts::CreateMarginAccount {
+        owner: a.authority.to_account_info(),
+        exchange: a.exchange.to_account_info(),
+        margin_account: a.margin_account.to_account_info(),
+        system_program: system.clone(),
+    };
+    as_authority(&vault, ctx.bumps.authority, |signer| {
+        perpetual::cpi::create_margin_account(CpiContext::new_with_signer(perpetual::ID, accounts, signer), MARGIN_ACCOUNT_NUM, position_capacity)
+    })?;
 
-    let mut data = a.vault.try_borrow_mut_data()?;
-    data[..8].copy_from_slice(Vault::DISCRIMINATOR);
-    let v: &mut Vault = bytemuck::from_bytes_mut(&mut data[8..Vault::SPACE]);
-    v.exchange = exchange;
-    v.manager = manager;
-    v.authority = a.authority.key();
-    v.margin_account = a.margin_account.key();
-    v.vault_token = a.vault_token.key();
-    v.collateral_mint = a.collateral_mint.key();
-    v.vault_id = vault_id;
-    v.bump = ctx.bumps.vault;
-    v.authority_bump = ctx.bumps.authority;
-    v.token_bump = ctx.bumps.vault_token;
-    emit!(VaultCreated { vault, manager, exchange, margin_account: v.margin_account });
+    init_account(a.vault.as_ref(), |v: &mut Vault| {
+        v.exchange = exchange;
+        v.manager = manager;
+        v.authority = a.authority.key();
+        v.margin_account = a.margin_account.key();
+        v.vault_token = a.vault_token.key();
+        v.collateral_mint = a.collateral_mint.key();
+        v.vault_id = vault_id;
+        v.bump = ctx.bumps.vault;
+        v.authority_bump = ctx.bumps.authority;
+        v.token_bump = ctx.bumps.vault_token;
+    })?;
+    emit!(VaultCreated { vault, manager, exchange, margin_account: a.margin_account.key() });
     Ok(())
 }

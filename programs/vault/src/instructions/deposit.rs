@@ -2,14 +2,13 @@
 //! account (`perpetual::cpi::deposit`, the authority PDA signing as depositor), and the
 //! user's share record is credited.
 use anchor_lang::prelude::*;
-use anchor_lang::Discriminator;
 use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
-use perpetual::controller::create_account::create_pda;
+use perpetual::runtime::create_account::create_pda;
 
 use crate::equity::{ceil_units, margin_equity, shares_for_deposit};
 use crate::error::VaultError;
 use crate::events::VaultDeposited;
-use crate::state::{ShareRecord, Vault, AUTHORITY_SEED, SHARES_SEED};
+use crate::state::{as_authority, init_account, ShareRecord, Vault, SHARES_SEED};
 
 #[derive(Accounts)]
 pub struct Deposit<'info> {
@@ -81,24 +80,16 @@ pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
         amount,
         a.collateral_mint.decimals,
     )?;
-    let bump = [authority_bump];
-    let seeds: &[&[u8]] = &[AUTHORITY_SEED, vault_key.as_ref(), &bump];
-    perpetual::cpi::deposit(
-        CpiContext::new_with_signer(
-            perpetual::ID,
-            perpetual::cpi::accounts::Deposit {
-                depositor: a.authority.to_account_info(),
-                exchange: a.exchange.to_account_info(),
-                margin_account: a.margin_account.to_account_info(),
-                depositor_token: a.vault_token.to_account_info(),
-                vault: a.collateral_vault.to_account_info(),
-                collateral_mint: a.collateral_mint.to_account_info(),
-                token_program: a.token_program.to_account_info(),
-            },
-            &[seeds],
-        ),
-        amount,
-    )?;
+    let accounts = perpetual::cpi::accounts::Deposit {
+        depositor: a.authority.to_account_info(),
+        exchange: a.exchange.to_account_info(),
+        margin_account: a.margin_account.to_account_info(),
+        depositor_token: a.vault_token.to_account_info(),
+        vault: a.collateral_vault.to_account_info(),
+        collateral_mint: a.collateral_mint.to_account_info(),
+        token_program: a.token_program.to_account_info(),
+    };
+    as_authority(&vault_key, authority_bump, |signer| perpetual::cpi::deposit(CpiContext::new_with_signer(perpetual::ID, accounts, signer), amount))?;
 
     let overflow = || error!(VaultError::MathOverflow);
     let mut r = record.load_mut()?;
@@ -118,12 +109,11 @@ fn load_or_create_record<'info>(a: &'info Deposit<'info>, bump: u8) -> Result<Ac
         let bump_bytes = [bump];
         let seeds: &[&[u8]] = &[SHARES_SEED, vault.as_ref(), user.as_ref(), &bump_bytes];
         create_pda(a.user.as_ref(), info, a.system_program.as_ref(), &crate::ID, ShareRecord::SPACE, seeds)?;
-        let mut data = info.try_borrow_mut_data()?;
-        data[..8].copy_from_slice(ShareRecord::DISCRIMINATOR);
-        let r: &mut ShareRecord = bytemuck::from_bytes_mut(&mut data[8..ShareRecord::SPACE]);
-        r.vault = vault;
-        r.owner = user;
-        r.bump = bump;
+        init_account(info, |r: &mut ShareRecord| {
+            r.vault = vault;
+            r.owner = user;
+            r.bump = bump;
+        })?;
     }
     let loader = AccountLoader::<ShareRecord>::try_from(info)?;
     {

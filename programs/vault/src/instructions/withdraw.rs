@@ -9,7 +9,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::equity::{amount_for_shares, floor_units, margin_equity};
 use crate::error::VaultError;
 use crate::events::VaultWithdrew;
-use crate::state::{ShareRecord, Vault, AUTHORITY_SEED, SHARES_SEED};
+use crate::state::{as_authority, ShareRecord, Vault, SHARES_SEED};
 
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
@@ -74,23 +74,17 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, shares: u64) -> Resu
         emit!(VaultWithdrew { vault: vault_key, user: a.user.key(), amount, shares, equity_before: equity, total_shares_after: v.total_shares });
     }
 
-    let bump = [authority_bump];
-    let seeds: &[&[u8]] = &[AUTHORITY_SEED, vault_key.as_ref(), &bump];
-    perpetual::cpi::withdraw(
-        CpiContext::new_with_signer(
-            perpetual::ID,
-            perpetual::cpi::accounts::Withdraw {
-                owner: a.authority.to_account_info(),
-                exchange: a.exchange.to_account_info(),
-                margin_account: a.margin_account.to_account_info(),
-                vault: a.collateral_vault.to_account_info(),
-                destination: a.destination.to_account_info(),
-                collateral_mint: a.collateral_mint.to_account_info(),
-                token_program: a.token_program.to_account_info(),
-            },
-            &[seeds],
-        )
-        .with_remaining_accounts(ctx.remaining_accounts.to_vec()),
-        amount,
-    )
+    let accounts = perpetual::cpi::accounts::Withdraw {
+        owner: a.authority.to_account_info(),
+        exchange: a.exchange.to_account_info(),
+        margin_account: a.margin_account.to_account_info(),
+        vault: a.collateral_vault.to_account_info(),
+        destination: a.destination.to_account_info(),
+        collateral_mint: a.collateral_mint.to_account_info(),
+        token_program: a.token_program.to_account_info(),
+    };
+    as_authority(&vault_key, authority_bump, |signer| {
+        let cpi = CpiContext::new_with_signer(perpetual::ID, accounts, signer).with_remaining_accounts(ctx.remaining_accounts.to_vec());
+        perpetual::cpi::withdraw(cpi, amount)
+    })
 }

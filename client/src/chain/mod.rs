@@ -1,6 +1,7 @@
 //! One interface to a chain, with two implementations: a cluster through RPC
-//! (`rpc::RpcChain`) and the embedded `solana-program-test` chain (`embedded::EmbeddedChain`).
-#![allow(async_fn_in_trait)]
+//! (`rpc::RpcChain`) and, with the `embedded` feature, the embedded `solana-program-test`
+//! chain (`embedded::EmbeddedChain`).
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod rpc;
 
@@ -24,9 +25,17 @@ impl ChainError {
     /// The program's custom error code, when a program refused the transaction.
     pub fn custom_code(&self) -> Option<u32> {
         match self {
-            ChainError::Transaction(TransactionError::InstructionError(_, solana_instruction::error::InstructionError::Custom(c))) => Some(*c),
+            ChainError::Transaction(e) => custom_code(e),
             _ => None,
         }
+    }
+}
+
+/// The custom program error code of a failed transaction, if it has one.
+pub fn custom_code(err: &TransactionError) -> Option<u32> {
+    match err {
+        TransactionError::InstructionError(_, solana_instruction::error::InstructionError::Custom(code)) => Some(*code),
+        _ => None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Account checks shared by admin-only instructions.
+//! Accounts structs that several instructions take (Anchor needs them at the crate root).
 use anchor_lang::prelude::*;
 
 use crate::error::PerpError;

@@ -1,22 +1,22 @@
 //! Finding the exchange's accounts with getProgramAccounts filters. Every offset comes from
 //! the account structs (`offset_of!` plus Anchor's 8-byte discriminator), never by hand.
+//! The fetchers return the accounts decoded by [`crate::accounts`].
 use core::mem::offset_of;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use orderbook::state::Book;
-use perpetual::state::{MarginAccount, Market, Position, HEADER_LEN, POSITION_LEN};
+use perpetual::state::{Exchange, MarginAccount, Market};
 
+use crate::accounts::{decode_exchange, decode_margin, decode_market, MarginView, DISCRIMINATOR_LEN};
 use crate::chain::{Chain, ChainError, Filter};
-
-const DISC: usize = 8;
 
 fn discriminator<T: Discriminator>() -> Filter {
     Filter::Memcmp { offset: 0, bytes: T::DISCRIMINATOR.to_vec() }
 }
 
 fn key_at(offset: usize, key: &Pubkey) -> Filter {
-    Filter::Memcmp { offset: DISC + offset, bytes: key.to_bytes().to_vec() }
+    Filter::Memcmp { offset: DISCRIMINATOR_LEN + offset, bytes: key.to_bytes().to_vec() }
 }
 
 pub fn margin_account_filters(exchange: &Pubkey) -> Vec<Filter> {
@@ -31,30 +31,10 @@ pub fn book_filters(market: &Pubkey) -> Vec<Filter> {
     vec![discriminator::<Book>(), key_at(offset_of!(Book, market), market)]
 }
 
-/// A decoded margin account.
-#[derive(Clone, Debug)]
-pub struct MarginView {
-    pub key: Pubkey,
-    pub header: MarginAccount,
-    pub positions: Vec<Position>,
-}
-
-/// Reads a margin account's bytes (any alignment).
-pub fn decode_margin(key: Pubkey, data: &[u8]) -> Option<MarginView> {
-    if data.len() < HEADER_LEN || &data[..DISC] != MarginAccount::DISCRIMINATOR {
-        return None;
-    }
-    let header: MarginAccount = bytemuck::pod_read_unaligned(&data[DISC..HEADER_LEN]);
-    let end = HEADER_LEN + header.position_capacity as usize * POSITION_LEN;
-    let tail = data.get(HEADER_LEN..end)?;
-    let positions = tail.chunks_exact(POSITION_LEN).map(bytemuck::pod_read_unaligned).collect();
-    Some(MarginView { key, header, positions })
-}
-
-/// Reads a market's bytes (any alignment).
-pub fn decode_market(data: &[u8]) -> Option<Market> {
-    let end = DISC + core::mem::size_of::<Market>();
-    (data.len() >= end && &data[..DISC] == Market::DISCRIMINATOR).then(|| bytemuck::pod_read_unaligned(&data[DISC..end]))
+/// The exchange account, decoded (an error when it is missing or not an exchange).
+pub async fn exchange<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Exchange, ChainError> {
+    let data = chain.account_data(exchange).await?;
+    decode_exchange(&data).ok_or_else(|| ChainError::Rpc(format!("{exchange} is not an exchange account")))
 }
 
 pub async fn margin_accounts<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Vec<MarginView>, ChainError> {
@@ -76,6 +56,7 @@ pub async fn book_of<C: Chain>(chain: &mut C, market: &Pubkey) -> Result<Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use perpetual::state::POSITION_LEN;
 
     #[test]
     fn filters_match_the_bytes_the_programs_write() {

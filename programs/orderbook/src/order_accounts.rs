@@ -1,10 +1,11 @@
-//! The accounts every order instruction takes, and the checks they share.
+//! The accounts every order instruction takes (`OrderAccounts`: place, liquidate, cancel,
+//! replace), and the margin-account reads the instructions share.
 use anchor_lang::prelude::*;
-use perpetual::state::{find_position, parse_margin_account};
+use perpetual::state::{find_position, parse_margin_account, MarginAccount, Position};
 
 use crate::error::BookError;
 use crate::perp_cpi::PerpAccounts;
-use crate::state::Book;
+use crate::state::{Book, BookMut};
 
 #[derive(Accounts)]
 pub struct OrderAccounts<'info> {
@@ -49,40 +50,29 @@ impl<'info> OrderAccounts<'info> {
 
     /// Loads the book only to check it trades this market on this exchange.
     pub fn check_book_account(&'info self) -> Result<()> {
-        let mut book = crate::state::BookMut::load(self.book.as_ref())?;
+        let mut book = BookMut::load(self.book.as_ref())?;
         let parts = book.parts()?;
         self.check_book(parts.header)
     }
 
     /// The book must trade this market on this exchange.
     pub fn check_book(&self, book: &Book) -> Result<()> {
-        require_keys_eq!(book.market, self.market.key(), BookError::WrongBook);
-        require_keys_eq!(book.exchange, self.exchange.key(), BookError::WrongBook);
-        Ok(())
+        book.check_venue(self.market.key, self.exchange.key)
     }
 
     /// The margin account's position in the market and its reservation epoch, without
     /// checking who signed (for liquidation orders, which anyone may send).
     pub fn position(&self) -> Result<AccountView> {
-        self.view(false)
+        self.view(Signature::NotChecked)
     }
 
     /// Checks the signer may trade the margin account; returns its position and epoch.
     pub fn check_authority(&self) -> Result<AccountView> {
-        self.view(true)
+        self.view(Signature::OwnerOrDelegate(self.authority.key))
     }
 
-    fn view(&self, signed: bool) -> Result<AccountView> {
-        let info: &AccountInfo = self.margin_account.as_ref();
-        require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
-        let data = info.try_borrow_data()?;
-        let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::NotMarginAccount))?;
-        require_keys_eq!(header.exchange, self.exchange.key(), BookError::WrongExchange);
-        if signed {
-            require!(header.may_trade(self.authority.key), BookError::NotOwnerOrDelegate);
-        }
-        let base_lots = find_position(positions, &self.market.key()).map(|i| positions[i].base_lots).unwrap_or(0);
-        Ok(AccountView { base_lots, epoch: header.reservation_epoch })
+    fn view(&self, signature: Signature) -> Result<AccountView> {
+        account_view(self.margin_account.as_ref(), self.exchange.key, self.market.key, signature)
     }
 }
 
@@ -92,6 +82,36 @@ pub struct AccountView {
     /// Signed position in the book's market, in base lots.
     pub base_lots: i64,
     pub epoch: u32,
+}
+
+/// Whether a margin account read also checks who signed for it.
+#[derive(Clone, Copy, Debug)]
+pub enum Signature<'a> {
+    /// Anyone may act on the account (liquidation, deleveraging).
+    NotChecked,
+    /// The signer must be the account's owner or delegate.
+    OwnerOrDelegate(&'a Pubkey),
+}
+
+/// Reads a margin account owned by `perpetual` (`WrongOwner`, `NotMarginAccount` otherwise).
+pub fn read_margin_account<T>(info: &AccountInfo, read: impl FnOnce(&MarginAccount, &[Position]) -> Result<T>) -> Result<T> {
+    require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
+    let data = info.try_borrow_data()?;
+    let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::NotMarginAccount))?;
+    read(header, positions)
+}
+
+/// A margin account of `exchange`: its position in `market` and its reservation epoch,
+/// after the `signature` check.
+pub fn account_view(info: &AccountInfo, exchange: &Pubkey, market: &Pubkey, signature: Signature) -> Result<AccountView> {
+    read_margin_account(info, |header, positions| {
+        require_keys_eq!(header.exchange, *exchange, BookError::WrongExchange);
+        if let Signature::OwnerOrDelegate(signer) = signature {
+            require!(header.may_trade(signer), BookError::NotOwnerOrDelegate);
+        }
+        let base_lots = find_position(positions, market).map(|i| positions[i].base_lots).unwrap_or(0);
+        Ok(AccountView { base_lots, epoch: header.reservation_epoch })
+    })
 }
 
 /// The reservation epoch of a maker's margin account (already checked to be owned by

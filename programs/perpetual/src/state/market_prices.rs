@@ -3,10 +3,12 @@
 //! at the less favourable of index and mark for opening risk and withdrawing.
 use anchor_lang::prelude::*;
 
-use crate::error::PerpError;
+use crate::error::{checked, PerpError};
+use crate::math::fixed_point::mul_bps;
+use crate::params::STABLE_PRICE_STEP_BPS;
 use crate::math::mark::{self, MA_WINDOW_SECS};
 use crate::math::I80F48;
-use crate::state::{oracle_price_per_lot, Market};
+use super::{oracle_price_per_lot, Market};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Prices {
@@ -100,12 +102,8 @@ impl Market {
             self.stable_price.set(target);
             return Ok(());
         }
-        let step = crate::error::checked(
-            stable
-                .checked_mul_int(crate::instructions::params::STABLE_PRICE_STEP_BPS as i128)
-                .and_then(|v| v.checked_div_int(10_000)),
-        )?;
-        let (lo, hi) = crate::error::checked(stable.checked_sub(step).zip(stable.checked_add(step)))?;
+        let step = mul_bps(stable, STABLE_PRICE_STEP_BPS)?;
+        let (lo, hi) = checked(stable.checked_sub(step).zip(stable.checked_add(step)))?;
         self.stable_price.set(target.clamp(lo, hi));
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! Hard bounds on every market parameter. Nothing outside them can be set, by anyone.
+//! Every bound and default, once: hard bounds on every parameter (nothing outside them can
+//! be set, by anyone), the governance time lock, and the defaults of a listed market.
 use anchor_lang::prelude::*;
 
 use crate::error::PerpError;
@@ -32,6 +33,12 @@ pub const STABLE_PRICE_STEP_BPS: u16 = 10;
 pub const MARGIN_UPDATE_INTERVAL_SECS: i64 = 86_400;
 /// An initial margin at or above this disables leverage on that side: only reducing trades.
 pub const NO_LEVERAGE_BPS: u16 = 9_000;
+
+// The governance time lock.
+pub const MIN_TIMELOCK_SECS: i64 = 3_600;
+pub const MAX_TIMELOCK_SECS: i64 = 30 * 86_400;
+/// A matured proposal must run within this window, or be queued again.
+pub const PROPOSAL_GRACE_SECS: i64 = 14 * 86_400;
 
 // Defaults of a permissionlessly listed market.
 pub const LISTING_ORACLE_MAX_AGE_SECS: u32 = 60;

@@ -3,29 +3,18 @@
 //! same filters to every account any transaction has named.
 use std::collections::BTreeSet;
 
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use solana_account::Account;
 use solana_clock::Clock;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
-use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_program_test::{ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
 use super::{required_signers, Chain, ChainError, Filter, TxOutput};
-
-// Anchor's `entry` ties its arguments to one lifetime; `processor!` wants them independent.
-fn perpetual_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    perpetual::entry(program_id, accounts, data)
-}
-
-fn orderbook_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    orderbook::entry(program_id, accounts, data)
-}
+use crate::harness;
 
 pub struct EmbeddedChain {
     ctx: ProgramTestContext,
@@ -39,9 +28,11 @@ pub struct EmbeddedChain {
 impl EmbeddedChain {
     /// Boots a chain with `perpetual` and `orderbook` loaded natively.
     pub async fn start() -> Self {
-        let mut pt = ProgramTest::new("perpetual", perpetual::ID, processor!(perpetual_entry));
-        pt.add_program("orderbook", orderbook::ID, processor!(orderbook_entry));
-        pt.prefer_bpf(false);
+        Self::start_with(harness::program_test(harness::EXCHANGE)).await
+    }
+
+    /// Boots a chain from `pt` (see [`harness::program_test`]).
+    pub async fn start_with(pt: ProgramTest) -> Self {
         let ctx = pt.start_with_context().await;
         let payer = ctx.payer.insecure_clone();
         Self { ctx, payer, nonce: 0, known: BTreeSet::new(), transactions: 0, failed_transactions: 0 }

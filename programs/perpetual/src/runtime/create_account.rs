@@ -11,6 +11,7 @@ use anchor_lang::system_program::{self, Allocate, Assign, CreateAccount, Transfe
 use anchor_lang::Discriminator;
 
 use crate::error::PerpError;
+use crate::state::DISCRIMINATOR_LEN;
 
 pub fn create_pda<'info>(
     payer: &AccountInfo<'info>,
@@ -47,6 +48,6 @@ pub fn create_zero_copy<'info, T: Discriminator>(
     seeds: &[&[u8]],
 ) -> Result<()> {
     create_pda(payer, target, system, &crate::ID, space, seeds)?;
-    target.try_borrow_mut_data()?[..8].copy_from_slice(T::DISCRIMINATOR);
+    target.try_borrow_mut_data()?[..DISCRIMINATOR_LEN].copy_from_slice(T::DISCRIMINATOR);
     Ok(())
 }

@@ -1,12 +1,12 @@
-//! Pruning: anyone may remove an account's orders that its liquidation or deleveraging left
+//! `prune_stale_orders`: anyone may remove an account's orders that its liquidation or deleveraging left
 //! without a reservation (an older `reservation_epoch`), so they stop showing as depth.
 use anchor_lang::prelude::*;
-use perpetual::controller::return_data::set_return_data;
-use perpetual::state::parse_margin_account;
+use perpetual::runtime::return_data::set_return_data;
 
 use crate::error::BookError;
-use crate::events::OrderCancelled;
-use crate::matching::{remove_order, CancelReason};
+use crate::events::{CancelReason, OrderCancelled};
+use crate::matching::remove_order;
+use crate::order_accounts::read_margin_account;
 use crate::state::{BookMut, Side};
 
 #[derive(Accounts)]
@@ -23,12 +23,7 @@ pub struct PruneStaleOrders<'info> {
 /// number removed (u16); 0 when there is nothing to prune.
 pub fn handler<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) -> Result<()> {
     let info: &AccountInfo = ctx.accounts.margin_account.as_ref();
-    require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
-    let (exchange, epoch) = {
-        let data = info.try_borrow_data()?;
-        let (header, _) = parse_margin_account(&data).map_err(|_| error!(BookError::NotMarginAccount))?;
-        (header.exchange, header.reservation_epoch)
-    };
+    let (exchange, epoch) = read_margin_account(info, |header, _| Ok((header.exchange, header.reservation_epoch)))?;
     let book_info: &'info AccountInfo<'info> = ctx.accounts.book.as_ref();
     let mut book = BookMut::load(book_info)?;
     let mut parts = book.parts()?;
@@ -48,7 +43,7 @@ pub fn handler<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) 
     }
     for (side, key, lots) in &stale {
         remove_order(&mut parts, *side, *key)?;
-        emit!(OrderCancelled { book: book_info.key(), order_key: *key, margin_account: *info.key, base_lots: *lots, reason: CancelReason::ReservationCleared as u8 });
+        emit!(OrderCancelled::new(book_info.key(), *key, *info.key, *lots, CancelReason::ReservationCleared));
     }
     set_return_data(&(stale.len() as u16).to_le_bytes());
     Ok(())

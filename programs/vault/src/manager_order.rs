@@ -9,12 +9,9 @@
 //! wind-down, a way for shareholders to replace the manager, and a delegate key for hot
 //! trading instead of the manager's own key.
 use anchor_lang::prelude::*;
-use orderbook::instructions::PlaceOrderArgs;
-use orderbook::Side;
-use perpetual::controller::return_data::{get_return_data, set_return_data};
 
 use crate::error::VaultError;
-use crate::state::{Vault, AUTHORITY_SEED};
+use crate::state::{as_authority, Vault};
 
 /// The accounts of `orderbook`'s order instructions (`OrderAccounts`), behind the vault and
 /// its manager.
@@ -56,6 +53,19 @@ pub struct ManagerOrder<'info> {
 }
 
 impl<'info> ManagerOrder<'info> {
+    /// Calls the order book through `call` with its `OrderAccounts`, the vault's authority
+    /// PDA signing as the margin account's owner, `remaining` passed through.
+    pub fn call_book<T>(
+        &self,
+        remaining: &[AccountInfo<'info>],
+        call: impl FnOnce(CpiContext<'_, '_, '_, 'info, orderbook::cpi::accounts::OrderAccounts<'info>>) -> Result<T>,
+    ) -> Result<T> {
+        let bump = self.vault.load()?.authority_bump;
+        as_authority(&self.vault.key(), bump, |signer| {
+            call(CpiContext::new_with_signer(orderbook::ID, self.order_accounts(), signer).with_remaining_accounts(remaining.to_vec()))
+        })
+    }
+
     fn order_accounts(&self) -> orderbook::cpi::accounts::OrderAccounts<'info> {
         orderbook::cpi::accounts::OrderAccounts {
             book: self.book.to_account_info(),
@@ -69,29 +79,4 @@ impl<'info> ManagerOrder<'info> {
             perpetual_program: self.perpetual_program.to_account_info(),
         }
     }
-}
-
-/// Remaining accounts pass through: makers, then health accounts.
-pub fn place_order<'info>(ctx: Context<'info, ManagerOrder<'info>>, args: PlaceOrderArgs) -> Result<()> {
-    let a = &*ctx.accounts;
-    let vault = a.vault.key();
-    let bump = [a.vault.load()?.authority_bump];
-    let seeds: &[&[u8]] = &[AUTHORITY_SEED, vault.as_ref(), &bump];
-    let signer = [seeds];
-    let cpi = CpiContext::new_with_signer(orderbook::ID, a.order_accounts(), &signer).with_remaining_accounts(ctx.remaining_accounts.to_vec());
-    orderbook::cpi::place_order(cpi, args)?;
-    // Relay the book's (resting key, filled lots) as this program's return data.
-    match get_return_data() {
-        Some((program, data)) if program == orderbook::ID => set_return_data(&data),
-        _ => return err!(VaultError::MissingOrderResult),
-    }
-    Ok(())
-}
-
-pub fn cancel_order<'info>(ctx: Context<'info, ManagerOrder<'info>>, side: Side, order_key: u128) -> Result<()> {
-    let a = &*ctx.accounts;
-    let vault = a.vault.key();
-    let bump = [a.vault.load()?.authority_bump];
-    let seeds: &[&[u8]] = &[AUTHORITY_SEED, vault.as_ref(), &bump];
-    orderbook::cpi::cancel_order(CpiContext::new_with_signer(orderbook::ID, a.order_accounts(), &[seeds]), side, order_key)
 }
