@@ -101,7 +101,10 @@ impl Profile {
     /// Inclusive cost: self plus every call it makes (recursive self-calls excluded, as
     /// callgrind does). 0 for a function that never ran.
     pub fn inclusive(&self, name: &str) -> u64 {
-        self.functions.get(name).map(|f| f.self_ir + f.callees.iter().filter(|(c, _)| c.as_str() != name).map(|(_, v)| v).sum::<u64>()).unwrap_or(0)
+        self.functions
+            .get(name)
+            .map(|f| f.self_ir + f.callees.iter().filter(|(c, _)| c.as_str() != name).map(|(_, v)| v).sum::<u64>())
+            .unwrap_or(0)
     }
 
     pub fn calls(&self, name: &str) -> u64 {

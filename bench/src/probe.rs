@@ -158,7 +158,12 @@ impl SyscallStubs for Probe {
     fn sol_remaining_compute_units(&self) -> u64 {
         sys(false, || self.inner.sol_remaining_compute_units())
     }
-    fn sol_invoke_signed(&self, instruction: &Instruction, account_infos: &[AccountInfo], signers_seeds: &[&[&[u8]]]) -> ProgramResult {
+    fn sol_invoke_signed(
+        &self,
+        instruction: &Instruction,
+        account_infos: &[AccountInfo],
+        signers_seeds: &[&[&[u8]]],
+    ) -> ProgramResult {
         sys(true, || self.inner.sol_invoke_signed(instruction, account_infos, signers_seeds))
     }
     fn sol_get_sysvar(&self, sysvar_id_addr: *const u8, var_addr: *mut u8, offset: u64, length: u64) -> u64 {

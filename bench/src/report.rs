@@ -45,15 +45,24 @@ fn goal(phase: Phase) -> Option<u64> {
 /// orderbook events [(ref fn, count)], perpetual events).
 fn composition(phase: Phase) -> (&'static str, &'static str, Vec<(&'static str, u64)>, Vec<(&'static str, u64)>) {
     match phase {
-        Phase::place => ("ref_log_place_order", "ref_log_update_reservation", vec![("ref_event_order_placed", 1)], vec![]),
-        Phase::cancel => ("ref_log_cancel_order", "ref_log_update_reservation", vec![("ref_event_order_cancelled", 1)], vec![]),
+        Phase::place => {
+            ("ref_log_place_order", "ref_log_update_reservation", vec![("ref_event_order_placed", 1)], vec![])
+        }
+        Phase::cancel => {
+            ("ref_log_cancel_order", "ref_log_update_reservation", vec![("ref_event_order_cancelled", 1)], vec![])
+        }
         Phase::take1 | Phase::take5 | Phase::take10 => {
             let n = match phase {
                 Phase::take1 => 1,
                 Phase::take5 => 5,
                 _ => 10,
             };
-            ("ref_log_place_order", "ref_log_settle_fills", vec![("ref_event_order_filled", n)], vec![("ref_event_fill_settled", n)])
+            (
+                "ref_log_place_order",
+                "ref_log_settle_fills",
+                vec![("ref_event_order_filled", n)],
+                vec![("ref_event_fill_settled", n)],
+            )
         }
         Phase::setup => unreachable!(),
     }
@@ -173,9 +182,23 @@ pub fn space_table() -> String {
     writeln!(s, "| book of {cap} orders per side | bytes | bytes per resting order |").unwrap();
     writeln!(s, "| --- | --- | --- |").unwrap();
     writeln!(s, "| header (`HEADER_LEN`) | {} | |", fmt(HEADER_LEN as f64)).unwrap();
-    writeln!(s, "| one side (`Book::side_space({cap})`) | {} | {:.2} |", fmt(side as f64), side as f64 / cap as f64).unwrap();
-    writeln!(s, "| `Book::space({cap}, 0)`, no seat table | {} | {:.2} |", fmt(no_seats as f64), no_seats as f64 / orders as f64).unwrap();
-    writeln!(s, "| `Book::space({cap}, {SEAT_CAPACITY})`, {SEAT_CAPACITY} seats of {} bytes | {} | {:.2} |", std::mem::size_of::<orderbook::state::Seat>(), fmt(with_seats as f64), with_seats as f64 / orders as f64).unwrap();
+    writeln!(s, "| one side (`Book::side_space({cap})`) | {} | {:.2} |", fmt(side as f64), side as f64 / cap as f64)
+        .unwrap();
+    writeln!(
+        s,
+        "| `Book::space({cap}, 0)`, no seat table | {} | {:.2} |",
+        fmt(no_seats as f64),
+        no_seats as f64 / orders as f64
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "| `Book::space({cap}, {SEAT_CAPACITY})`, {SEAT_CAPACITY} seats of {} bytes | {} | {:.2} |",
+        std::mem::size_of::<orderbook::state::Seat>(),
+        fmt(with_seats as f64),
+        with_seats as f64 / orders as f64
+    )
+    .unwrap();
     let lamports = rent.minimum_balance(with_seats);
     writeln!(s).unwrap();
     writeln!(
@@ -256,25 +279,65 @@ pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>, t
             Some(g) => format!("≤ {} ({})", fmt(g as f64), if total <= g as f64 { "met" } else { "not met" }),
             None => "—".into(),
         };
-        writeln!(out, "| {} | {} | {} | {} | **{}** | {} | {} |", r.label, r.ops, fmt(r.orderbook - r.ob_events), fmt(r.perpetual - r.pp_events), fmt(total), goal, fmt(manifest(r.phase).0 as f64)).unwrap();
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | **{}** | {} | {} |",
+            r.label,
+            r.ops,
+            fmt(r.orderbook - r.ob_events),
+            fmt(r.perpetual - r.pp_events),
+            fmt(total),
+            goal,
+            fmt(manifest(r.phase).0 as f64)
+        )
+        .unwrap();
     }
     if let Some(path) = tsv {
         // Machine-readable rows for bench/compare.sh: ours, phase, K, events excluded, with events.
         let mut t = String::new();
         for r in &rows {
             let name = PHASES.iter().find(|(ph, _, _)| *ph == r.phase).map(|(_, n, _)| *n).unwrap_or("?");
-            writeln!(t, "ours\t{name}\t{}\t{:.0}\t{:.0}\t{:.0}\t{:.0}", r.ops, r.orderbook - r.ob_events + r.perpetual - r.pp_events, r.orderbook + r.perpetual, r.orderbook - r.ob_events, r.perpetual - r.pp_events).unwrap();
+            writeln!(
+                t,
+                "ours\t{name}\t{}\t{:.0}\t{:.0}\t{:.0}\t{:.0}",
+                r.ops,
+                r.orderbook - r.ob_events + r.perpetual - r.pp_events,
+                r.orderbook + r.perpetual,
+                r.orderbook - r.ob_events,
+                r.perpetual - r.pp_events
+            )
+            .unwrap();
         }
         std::fs::write(path, t).unwrap_or_else(|e| panic!("{path}: {e}"));
     }
-    let take = |ph: Phase| rows.iter().find(|r| r.phase == ph).map(|r| r.orderbook - r.ob_events + r.perpetual - r.pp_events).unwrap_or(0.0);
-    writeln!(out, "\nPer extra fill (10-fill take − 1-fill take) / 9: {} Ir (Manifest: about 580).\n", fmt((take(Phase::take10) - take(Phase::take1)) / 9.0)).unwrap();
+    let take = |ph: Phase| {
+        rows.iter()
+            .find(|r| r.phase == ph)
+            .map(|r| r.orderbook - r.ob_events + r.perpetual - r.pp_events)
+            .unwrap_or(0.0)
+    };
+    writeln!(
+        out,
+        "\nPer extra fill (10-fill take − 1-fill take) / 9: {} Ir (Manifest: about 580).\n",
+        fmt((take(Phase::take10) - take(Phase::take1)) / 9.0)
+    )
+    .unwrap();
 
-    writeln!(out, "### With events (each `emit!` natively builds and serializes the event; the log call is a no-op)\n").unwrap();
+    writeln!(out, "### With events (each `emit!` natively builds and serializes the event; the log call is a no-op)\n")
+        .unwrap();
     writeln!(out, "| operation | orderbook Ir | perpetual Ir | total program Ir | of which events |").unwrap();
     writeln!(out, "| --- | --- | --- | --- | --- |").unwrap();
     for r in &rows {
-        writeln!(out, "| {} | {} | {} | **{}** | {} |", r.label, fmt(r.orderbook), fmt(r.perpetual), fmt(r.orderbook + r.perpetual), fmt(r.ob_events + r.pp_events)).unwrap();
+        writeln!(
+            out,
+            "| {} | {} | {} | **{}** | {} |",
+            r.label,
+            fmt(r.orderbook),
+            fmt(r.perpetual),
+            fmt(r.orderbook + r.perpetual),
+            fmt(r.ob_events + r.pp_events)
+        )
+        .unwrap();
     }
     writeln!(out, "\nManifest's \"with its log events\" figures (8,846 place … 88,526 10-fill take) include the native log stub (~6k Ir per event) and are not comparable with these.\n").unwrap();
 
@@ -282,7 +345,17 @@ pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>, t
     writeln!(out, "| operation | whole orderbook entry, inclusive | CPI stub (`sol_invoke_signed`, without perpetual) | other syscall stubs (clock, return data) | `msg!` instruction-name lines (`println!`) | perpetual entries per operation |").unwrap();
     writeln!(out, "| --- | --- | --- | --- | --- | --- |").unwrap();
     for r in &rows {
-        writeln!(out, "| {} | {} | {} | {} | {} | {} |", r.label, fmt(r.entry_incl), fmt(r.cpi_stub), fmt(r.syscalls), fmt(r.logs), r.perp_calls).unwrap();
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.label,
+            fmt(r.entry_incl),
+            fmt(r.cpi_stub),
+            fmt(r.syscalls),
+            fmt(r.logs),
+            r.perp_calls
+        )
+        .unwrap();
     }
     writeln!(out, "\n### Book space\n").unwrap();
     out.push_str(&space_table());
@@ -291,16 +364,22 @@ pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>, t
     if let Some(path) = results {
         let mut md = String::new();
         writeln!(md, "# Order-book benchmark results\n").unwrap();
-        writeln!(md, "Generated by `bench/run.sh` (see `bench/README.md` for the method). Do not edit by hand.\n").unwrap();
+        writeln!(md, "Generated by `bench/run.sh` (see `bench/README.md` for the method). Do not edit by hand.\n")
+            .unwrap();
         let dirty = cmd("git", &["status", "--porcelain", "--", "programs", "tests"]);
         writeln!(md, "- date: {}", cmd("date", &["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap();
         writeln!(md, "- machine: `{}`, {}", cmd("uname", &["-m"]), cmd("valgrind", &["--version"])).unwrap();
-        writeln!(md, "- compiler: `{}`, release profile (`overflow-checks = true`)", cmd("rustc", &["--version"])).unwrap();
+        writeln!(md, "- compiler: `{}`, release profile (`overflow-checks = true`)", cmd("rustc", &["--version"]))
+            .unwrap();
         writeln!(
             md,
             "- commit: `{}`{}",
             cmd("git", &["rev-parse", "--short=12", "HEAD"]),
-            if dirty.is_empty() || dirty == "unknown" { String::new() } else { " with uncommitted changes in programs/ or tests/".into() }
+            if dirty.is_empty() || dirty == "unknown" {
+                String::new()
+            } else {
+                " with uncommitted changes in programs/ or tests/".into()
+            }
         )
         .unwrap();
         writeln!(md, "- book: {} resting orders per side ({} per tick over {} ticks, 10 lots each, every order backed by its maker's reservation), capacity 1,024 per side\n", fmt((LEVELS as usize * PER_LEVEL) as f64), PER_LEVEL, LEVELS).unwrap();
@@ -313,8 +392,28 @@ pub fn report(callgrind_path: &str, summary_path: &str, results: Option<&str>, t
 /// Functions that are the driver, the runtime or the framework, not program work (they
 /// appear in a toggled profile only as callers of the collected code).
 const NOT_PROGRAM: &[&str] = &[
-    "book::", "<book::", "tokio::", "<tokio::", "std::rt::", "std::sys::backtrace", "std::thread::local", "solana_", "<solana_", "tarpc", "<tarpc", "tracing", "<tracing",
-    "main", "(below main)", "__libc_start", "0x", "core::ops::function", "<core::future", "futures", "<futures", "<alloc::boxed::Box<F,A> as core::ops::function",
+    "book::",
+    "<book::",
+    "tokio::",
+    "<tokio::",
+    "std::rt::",
+    "std::sys::backtrace",
+    "std::thread::local",
+    "solana_",
+    "<solana_",
+    "tarpc",
+    "<tarpc",
+    "tracing",
+    "<tracing",
+    "main",
+    "(below main)",
+    "__libc_start",
+    "0x",
+    "core::ops::function",
+    "<core::future",
+    "futures",
+    "<futures",
+    "<alloc::boxed::Box<F,A> as core::ops::function",
 ];
 
 /// Top functions of a program-only profile (`bench/run.sh --profile PHASE`), aggregated by

@@ -104,7 +104,13 @@ impl Bench {
         let mut args = market_args("BENCH-PERP", perpetual::OracleKind::SetPrice);
         args.price_band_bps = 2_500;
         let market = env.create_market_with(args, ORACLE_PRICE).await;
-        let book_args = CreateBookArgs { tick_size: TICK_SIZE, min_base_lots: 1, side_capacity: SIDE_CAPACITY, seat_capacity: SEAT_CAPACITY, max_orders_per_account: 512 };
+        let book_args = CreateBookArgs {
+            tick_size: TICK_SIZE,
+            min_base_lots: 1,
+            side_capacity: SIDE_CAPACITY,
+            seat_capacity: SEAT_CAPACITY,
+            max_orders_per_account: 512,
+        };
         let book = env.create_book(&market, book_args).await;
         let mut makers = vec![];
         for _ in 0..PER_LEVEL {
@@ -131,7 +137,8 @@ impl Bench {
     async fn send(&mut self, phase: Phase, who: Who, ixs: &[Instruction]) -> Vec<u8> {
         let payer = self.env.ctx.payer.insecure_clone();
         let signer = self.user(who).owner.insecure_clone();
-        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000)];
+        let mut all =
+            vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000)];
         all.extend_from_slice(ixs);
         let blockhash = self.env.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
         let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &[&payer, &signer], blockhash);
@@ -148,7 +155,9 @@ impl Bench {
         let out = self.send(s.phase, s.who, &[s.ix]).await;
         let p = placed(&out);
         match s.expect {
-            Expect::Rests(key) => assert_eq!((p.key, p.filled), (key, 0), "{:?}: the order rests with the predicted key", s.phase),
+            Expect::Rests(key) => {
+                assert_eq!((p.key, p.filled), (key, 0), "{:?}: the order rests with the predicted key", s.phase)
+            }
             Expect::Fills(lots) => assert_eq!((p.key, p.filled), (0, lots), "{:?}: the take fills in full", s.phase),
             Expect::Succeeds => {}
         }
@@ -203,7 +212,12 @@ impl Bench {
             client_id += 1;
             let key = order_key(side, tick, seq);
             seq += 1;
-            steps.push(Step { phase: Phase::place, who: Who::Maker(0), ix: self.place_ix(Who::Maker(0), post(side, tick, client_id, seats[0]), &[]), expect: Expect::Rests(key) });
+            steps.push(Step {
+                phase: Phase::place,
+                who: Who::Maker(0),
+                ix: self.place_ix(Who::Maker(0), post(side, tick, client_id, seats[0]), &[]),
+                expect: Expect::Rests(key),
+            });
             let m = &self.makers[0];
             let cancel = sdk::cancel_order(&self.book.venue, &m.key(), &m.margin_account, side, key);
             steps.push(Step { phase: Phase::cancel, who: Who::Maker(0), ix: cancel, expect: Expect::Succeeds });
@@ -218,12 +232,22 @@ impl Bench {
                 client_id += 1;
                 let mut args = order(Side::Bid, BEST_ASK, fills as u64 * LOTS, OrderType::ImmediateOrCancel);
                 args.client_order_id = client_id;
-                steps.push(Step { phase, who: Who::Taker, ix: self.place_ix(Who::Taker, args, &maker_keys), expect: Expect::Fills(fills as u64 * LOTS) });
+                steps.push(Step {
+                    phase,
+                    who: Who::Taker,
+                    ix: self.place_ix(Who::Taker, args, &maker_keys),
+                    expect: Expect::Fills(fills as u64 * LOTS),
+                });
                 for j in hit {
                     client_id += 1;
                     let key = order_key(Side::Ask, BEST_ASK, seq);
                     seq += 1;
-                    steps.push(Step { phase: Phase::setup, who: Who::Maker(j), ix: self.place_ix(Who::Maker(j), post(Side::Ask, BEST_ASK, client_id, seats[j]), &[]), expect: Expect::Rests(key) });
+                    steps.push(Step {
+                        phase: Phase::setup,
+                        who: Who::Maker(j),
+                        ix: self.place_ix(Who::Maker(j), post(Side::Ask, BEST_ASK, client_id, seats[j]), &[]),
+                        expect: Expect::Rests(key),
+                    });
                     queue.push_back(j);
                 }
             }
@@ -259,7 +283,11 @@ pub async fn run(cfg: Config) {
         b.run_step(s).await;
     }
     let (bids, asks) = b.book_view(|bk| (bk.bids.iter().count(), bk.asks.iter().count())).await;
-    assert_eq!((bids, asks), (LEVELS as usize * PER_LEVEL, LEVELS as usize * PER_LEVEL), "the book is back at its size");
+    assert_eq!(
+        (bids, asks),
+        (LEVELS as usize * PER_LEVEL, LEVELS as usize * PER_LEVEL),
+        "the book is back at its size"
+    );
     check_book(&mut b.env, &b.book).await;
     calibrate();
     eprintln!("done ({:.1?})", t0.elapsed());

@@ -28,6 +28,11 @@ fn space_figures_come_from_the_real_sizes() {
     let out = Command::new(env!("CARGO_BIN_EXE_book")).args(["space", "--tsv"]).output().expect("book space");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    let get = |k: &str| -> usize { text.lines().find_map(|l| l.strip_prefix(&format!("{k}\t"))).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{k} in\n{text}")) };
+    let get = |k: &str| -> usize {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}\t")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{k} in\n{text}"))
+    };
     assert!(get("book_bytes") > get("side_bytes") && get("market_bytes") > 0 && get("book_rent") > 0);
 }

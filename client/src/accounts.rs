@@ -15,7 +15,8 @@ pub const DISCRIMINATOR_LEN: usize = 8;
 /// the bytes are too short or the discriminator is another type's.
 pub fn decode<T: Pod + Discriminator>(data: &[u8]) -> Option<T> {
     let end = DISCRIMINATOR_LEN + core::mem::size_of::<T>();
-    (data.len() >= end && data[..DISCRIMINATOR_LEN] == *T::DISCRIMINATOR).then(|| bytemuck::pod_read_unaligned(&data[DISCRIMINATOR_LEN..end]))
+    (data.len() >= end && data[..DISCRIMINATOR_LEN] == *T::DISCRIMINATOR)
+        .then(|| bytemuck::pod_read_unaligned(&data[DISCRIMINATOR_LEN..end]))
 }
 
 pub fn decode_exchange(data: &[u8]) -> Option<Exchange> {

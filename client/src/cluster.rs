@@ -66,7 +66,9 @@ pub mod pubkey_str {
             match Option::<String>::deserialize(d)? {
                 None => Ok(None),
                 Some(s) if s.is_empty() => Ok(None),
-                Some(s) => Pubkey::from_str(&s).map(Some).map_err(|e| serde::de::Error::custom(format!("{s:?} is not a pubkey: {e}"))),
+                Some(s) => Pubkey::from_str(&s)
+                    .map(Some)
+                    .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a pubkey: {e}"))),
             }
         }
     }
@@ -163,7 +165,8 @@ pub fn expand_home(p: &Path) -> PathBuf {
 pub fn read_keypair(path: &Path) -> Result<Keypair, ConfigError> {
     let path = expand_home(path);
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
-    let bytes: Vec<u8> = serde_json::from_str(&text).map_err(|e| invalid(&path.display().to_string(), format!("not a keypair file: {e}")))?;
+    let bytes: Vec<u8> = serde_json::from_str(&text)
+        .map_err(|e| invalid(&path.display().to_string(), format!("not a keypair file: {e}")))?;
     Keypair::try_from(bytes.as_slice()).map_err(|e| invalid(&path.display().to_string(), format!("not a keypair: {e}")))
 }
 
@@ -245,11 +248,19 @@ mod tests {
         let kp = Keypair::new();
         let path = std::env::temp_dir().join(format!("client-cluster-{}.json", std::process::id()));
         std::fs::write(&path, serde_json::to_string(&kp.to_bytes().to_vec()).unwrap()).unwrap();
-        let cluster = ClusterConfig { keypair: path.clone(), max_attempts: 0, priority_fee_micro_lamports: 3, ..Default::default() };
+        let cluster = ClusterConfig {
+            keypair: path.clone(),
+            max_attempts: 0,
+            priority_fee_micro_lamports: 3,
+            ..Default::default()
+        };
         use solana_signer::Signer;
         assert_eq!(cluster.read_keypair().unwrap().pubkey(), kp.pubkey());
         let s = cluster.rpc_settings();
-        assert_eq!((s.retry.max_attempts, s.priority_fee_micro_lamports, s.commitment), (1, 3, CommitmentLevel::Confirmed));
+        assert_eq!(
+            (s.retry.max_attempts, s.priority_fee_micro_lamports, s.commitment),
+            (1, 3, CommitmentLevel::Confirmed)
+        );
         std::fs::remove_file(path).ok();
         assert!(read_keypair(Path::new("/nonexistent/id.json")).is_err());
     }
@@ -265,6 +276,8 @@ mod tests {
         let mut c = ClusterConfig::default();
         c.apply_env(&vars).unwrap();
         assert_eq!((c.rpc_url.as_str(), c.commitment, c.max_attempts), ("http://env:8899", Commitment::Finalized, 9));
-        assert!(ClusterConfig::default().apply_env(&|k: &str| (k == "KEEPER_PRIORITY_FEE").then(|| "lots".to_string())).is_err());
+        assert!(ClusterConfig::default()
+            .apply_env(&|k: &str| (k == "KEEPER_PRIORITY_FEE").then(|| "lots".to_string()))
+            .is_err());
     }
 }

@@ -28,8 +28,16 @@ pub struct Liabilities {
 
 impl Liabilities {
     /// The terms of `exchange`, the margin accounts' `collateral` and `markets`.
-    pub fn of<'a>(exchange: &Exchange, collateral: impl IntoIterator<Item = i64>, markets: impl IntoIterator<Item = &'a Market>) -> Self {
-        let mut l = Liabilities { insurance_fund: exchange.insurance_fund, fee_balance: exchange.fee_balance, ..Default::default() };
+    pub fn of<'a>(
+        exchange: &Exchange,
+        collateral: impl IntoIterator<Item = i64>,
+        markets: impl IntoIterator<Item = &'a Market>,
+    ) -> Self {
+        let mut l = Liabilities {
+            insurance_fund: exchange.insurance_fund,
+            fee_balance: exchange.fee_balance,
+            ..Default::default()
+        };
         l.sum_collateral = collateral.into_iter().map(i128::from).sum();
         for m in markets {
             l.add_market(m);
@@ -57,7 +65,13 @@ impl Liabilities {
 
     /// The sum: what the vault must hold.
     pub fn total(&self) -> i128 {
-        self.sum_collateral + self.insurance_fund as i128 + self.fee_balance as i128 + self.market_fees + self.funding_pools + self.listing_deposits + self.insurance_accrued
+        self.sum_collateral
+            + self.insurance_fund as i128
+            + self.fee_balance as i128
+            + self.market_fees
+            + self.funding_pools
+            + self.listing_deposits
+            + self.insurance_accrued
             + self.settled_open
     }
 
@@ -74,7 +88,13 @@ mod tests {
     #[test]
     fn every_term_counts_once() {
         let exchange = Exchange { insurance_fund: 1, fee_balance: 2, ..bytemuck::Zeroable::zeroed() };
-        let market = Market { fees_accrued: 3, funding_pool: 4, listing_deposit: 5, insurance_accrued: 6, ..bytemuck::Zeroable::zeroed() };
+        let market = Market {
+            fees_accrued: 3,
+            funding_pool: 4,
+            listing_deposit: 5,
+            insurance_accrued: 6,
+            ..bytemuck::Zeroable::zeroed()
+        };
         let l = Liabilities::of(&exchange, [10, -1], [&market, &market]);
         assert_eq!(l.total(), 9 + 1 + 2 + 2 * (3 + 4 + 5 + 6));
         assert_eq!(Liabilities::market_terms(&market), 18);

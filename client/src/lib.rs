@@ -19,6 +19,8 @@ pub mod discovery;
 pub mod harness;
 pub mod ledger;
 
-pub use accounts::{decode, decode_book, decode_exchange, decode_margin, decode_market, decode_token_amount, MarginView};
+pub use accounts::{
+    decode, decode_book, decode_exchange, decode_margin, decode_market, decode_token_amount, MarginView,
+};
 pub use chain::{Chain, ChainError, Filter, TxOutput};
 pub use ledger::Liabilities;

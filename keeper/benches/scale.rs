@@ -50,12 +50,51 @@ pub fn markets(n: usize) -> Vec<PricedMarket> {
         .map(|i| {
             let px = I80F48::from_num(1_000 + i as u64);
             PricedMarket {
-                key: Pubkey::new_from_array([(i % 251) as u8 + 1, (i / 251) as u8, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]),
+                key: Pubkey::new_from_array([
+                    (i % 251) as u8 + 1,
+                    (i / 251) as u8,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                    7,
+                ]),
                 index: px,
                 mark: px,
                 stable: px,
                 funding_index: I80F48::ZERO,
-                risk: RiskParams { init_long_bps: 1_000, maint_long_bps: 500, init_short_bps: 1_000, maint_short_bps: 500, band_bps: 2_500 },
+                risk: RiskParams {
+                    init_long_bps: 1_000,
+                    maint_long_bps: 500,
+                    init_short_bps: 1_000,
+                    maint_short_bps: 500,
+                    band_bps: 2_500,
+                },
             }
         })
         .collect()
@@ -115,7 +154,8 @@ pub fn health_scan(n: usize, m: usize) -> Timed {
     let scan = || {
         let mut ok = 0usize;
         for (i, data) in buf.chunks_exact(stride).enumerate() {
-            let view = client::decode_margin(Pubkey::new_from_array([(i % 256) as u8; 32]), data).expect("a margin account");
+            let view =
+                client::decode_margin(Pubkey::new_from_array([(i % 256) as u8; 32]), data).expect("a margin account");
             let h = health_from_priced(&view.header, &view.positions, &priced).expect("priced");
             if h.maintenance >= I80F48::ZERO {
                 ok += 1;
@@ -132,7 +172,15 @@ pub fn health_scan(n: usize, m: usize) -> Timed {
     Timed {
         seconds,
         bound_seconds: buf.len() as f64 / bandwidth,
-        detail: format!("{} accounts of {} bytes ({} of {} positions open) = {:.1} MB; sum-pass bandwidth {:.2} GB/s", n, stride, OPEN, CAPACITY, buf.len() as f64 / 1e6, bandwidth / 1e9),
+        detail: format!(
+            "{} accounts of {} bytes ({} of {} positions open) = {:.1} MB; sum-pass bandwidth {:.2} GB/s",
+            n,
+            stride,
+            OPEN,
+            CAPACITY,
+            buf.len() as f64 / 1e6,
+            bandwidth / 1e9
+        ),
     }
 }
 
@@ -165,11 +213,21 @@ fn reference_var(closes: &[u64]) -> (f64, f64) {
 
 pub fn var(markets: usize) -> Timed {
     let c = closes(markets);
-    let run = || c.iter().map(|h| perpetual::math::var::margins_from_history(h, true).expect("VaR").init_long_bps as u64).sum::<u64>();
+    let run = || {
+        c.iter()
+            .map(|h| perpetual::math::var::margins_from_history(h, true).expect("VaR").init_long_bps as u64)
+            .sum::<u64>()
+    };
     let reps = if markets >= 100 { 3 } else { 1 };
     let seconds = best(reps, run);
     let bound_seconds = best(reps, || c.iter().map(|h| reference_var(h).0).sum::<f64>());
-    Timed { seconds, bound_seconds, detail: format!("{markets} markets × 365 daily closes; bound: f64 returns + two select_nth_unstable per market") }
+    Timed {
+        seconds,
+        bound_seconds,
+        detail: format!(
+            "{markets} markets × 365 daily closes; bound: f64 returns + two select_nth_unstable per market"
+        ),
+    }
 }
 
 /// Transactions of `keeper simulate` for `minutes`, and the framework floor.
@@ -181,7 +239,14 @@ pub async fn simulation(minutes: u32) -> (Timed, u64) {
     assert!(report.invariants_ok, "simulation invariants: {:?}", report.invariant_failures);
     let txs = report.transactions;
     let bound_seconds = transfer_floor(txs.min(2_000)).await * txs as f64;
-    (Timed { seconds, bound_seconds, detail: format!("{minutes} simulated minutes, {txs} transactions ({} failed)", report.failed_transactions) }, txs)
+    (
+        Timed {
+            seconds,
+            bound_seconds,
+            detail: format!("{minutes} simulated minutes, {txs} transactions ({} failed)", report.failed_transactions),
+        },
+        txs,
+    )
 }
 
 /// Seconds per plain SOL transfer sent through the simulation's own chain
@@ -195,7 +260,10 @@ async fn transfer_floor(n: u64) -> f64 {
     chain.send(&[solana_system_interface::instruction::transfer(&payer, &to, 1_000_000)], &[]).await.expect("transfer");
     let t = Instant::now();
     for i in 0..n {
-        chain.send(&[solana_system_interface::instruction::transfer(&payer, &to, 1_000_000 + i)], &[]).await.expect("transfer");
+        chain
+            .send(&[solana_system_interface::instruction::transfer(&payer, &to, 1_000_000 + i)], &[])
+            .await
+            .expect("transfer");
     }
     t.elapsed().as_secs_f64() / n.max(1) as f64
 }

@@ -111,7 +111,14 @@ pub struct LoopsConfig {
 
 impl Default for LoopsConfig {
     fn default() -> Self {
-        Self { funding_secs: 300, mark_secs: 60, margins_secs: 86_400, risk_secs: 10, final_settlement_secs: 60, listing_secs: 0 }
+        Self {
+            funding_secs: 300,
+            mark_secs: 60,
+            margins_secs: 86_400,
+            risk_secs: 10,
+            final_settlement_secs: 60,
+            listing_secs: 0,
+        }
     }
 }
 
@@ -232,7 +239,8 @@ pub struct Config {
 impl Config {
     /// Parses TOML (no environment applied).
     pub fn from_toml_str(text: &str, origin: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Toml { path: origin.to_path_buf(), source: Box::new(e) })?;
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Toml { path: origin.to_path_buf(), source: Box::new(e) })?;
         config.validate()?;
         Ok(config)
     }
@@ -261,7 +269,8 @@ impl Config {
     pub fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         self.cluster.apply_env(var)?;
         if let Some(v) = var("KEEPER_COLLATERAL_MINT") {
-            self.exchange.collateral_mint = Some(Pubkey::from_str(&v).map_err(|e| invalid("KEEPER_COLLATERAL_MINT", e))?);
+            self.exchange.collateral_mint =
+                Some(Pubkey::from_str(&v).map_err(|e| invalid("KEEPER_COLLATERAL_MINT", e))?);
         }
         if let Some(v) = var("KEEPER_EXCHANGE") {
             self.exchange.exchange = Some(Pubkey::from_str(&v).map_err(|e| invalid("KEEPER_EXCHANGE", e))?);
@@ -385,7 +394,11 @@ mod tests {
     fn write(text: &str) -> PathBuf {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!("keeper-config-{}-{}.toml", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let p = std::env::temp_dir().join(format!(
+            "keeper-config-{}-{}.toml",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(&p, text).unwrap();
         p
     }
@@ -445,7 +458,10 @@ mod tests {
             ("KEEPER_RISK_SECS", "5"),
         ]);
         let c = Config::load_with_env(Some(&path), &vars).unwrap();
-        assert_eq!((c.cluster.rpc_url.as_str(), c.cluster.keypair.to_str().unwrap()), ("http://env:8899", "/env/id.json"));
+        assert_eq!(
+            (c.cluster.rpc_url.as_str(), c.cluster.keypair.to_str().unwrap()),
+            ("http://env:8899", "/env/id.json")
+        );
         assert_eq!((c.cluster.priority_fee_micro_lamports, c.loops.risk_secs), (20, 5));
         assert_eq!(c.metrics.target().unwrap(), Some(MetricsTarget::Listen("127.0.0.1:9100".parse().unwrap())));
         assert_eq!(c.cluster.commitment, Commitment::Finalized, "untouched keys keep the file's value");
@@ -486,8 +502,19 @@ mod tests {
         }
         let mint = Pubkey::new_unique();
         let cli = Cli::try_parse_from([
-            "keeper", "--rpc-url", "http://x", "--keypair", "k.json", "--metrics", "0.0.0.0:9000", "--commitment", "finalized",
-            "--priority-fee", "7", "--collateral-mint", &mint.to_string(),
+            "keeper",
+            "--rpc-url",
+            "http://x",
+            "--keypair",
+            "k.json",
+            "--metrics",
+            "0.0.0.0:9000",
+            "--commitment",
+            "finalized",
+            "--priority-fee",
+            "7",
+            "--collateral-mint",
+            &mint.to_string(),
         ])
         .unwrap();
         let mut c = Config::default();

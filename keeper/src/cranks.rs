@@ -3,8 +3,8 @@
 //! minute, funding already current, a position already settled) and has no further effect.
 use anchor_lang::prelude::Pubkey;
 use orderbook::sdk::Venue;
-use perpetual::health::PricedMarket;
 use perpetual::error::PerpError;
+use perpetual::health::PricedMarket;
 use perpetual::sdk;
 use perpetual::state::Market;
 use solana_keypair::Keypair;
@@ -149,7 +149,11 @@ pub fn funding_rate_ppbh(m: &Market, now: i64) -> i64 {
 }
 
 /// Sets every live market's funding rate from its premium (funding authority).
-pub async fn set_funding_rates<C: Chain>(chain: &mut C, exchange: &Pubkey, authority: &Keypair) -> Result<CrankResult, ChainError> {
+pub async fn set_funding_rates<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    authority: &Keypair,
+) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
     let now = chain.unix_time().await?;
     for (key, m) in discovery::markets(chain, exchange).await? {
@@ -161,17 +165,26 @@ pub async fn set_funding_rates<C: Chain>(chain: &mut C, exchange: &Pubkey, autho
             result.skipped += 1;
             continue;
         }
-        let r = chain.send(&[sdk::set_funding_rate(&authority.pubkey(), exchange, &key, &m.oracle, rate)], &[authority]).await;
+        let r = chain
+            .send(&[sdk::set_funding_rate(&authority.pubkey(), exchange, &key, &m.oracle, rate)], &[authority])
+            .await;
         result.record(r, &[PerpError::FundingRateChangeTooLarge]);
     }
     Ok(result)
 }
 
 /// Sets a market's margins from its daily closes (risk authority, at most once a day).
-pub async fn update_margins<C: Chain>(chain: &mut C, exchange: &Pubkey, market: &Pubkey, authority: &Keypair, closes: &[u64]) -> Result<CrankResult, ChainError> {
+pub async fn update_margins<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    authority: &Keypair,
+    closes: &[u64],
+) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
     let Some(m) = client::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
-    let margins = perpetual::math::var::margins_from_history(closes, m.has_index()).map_err(|e| ChainError::Rpc(e.to_string()))?;
+    let margins = perpetual::math::var::margins_from_history(closes, m.has_index())
+        .map_err(|e| ChainError::Rpc(e.to_string()))?;
     if (margins.init_long_bps, margins.init_short_bps) == (m.init_margin_long_bps, m.init_margin_short_bps) {
         result.skipped += 1;
         return Ok(result);
@@ -236,12 +249,22 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     Ok(result)
 }
 
-async fn execute<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>, markets: &[MarketView], accounts: &[MarginView], account: &MarginView, action: &Action) -> Result<TxOutput, ChainError> {
+async fn execute<C: Chain>(
+    chain: &mut C,
+    k: &RiskKeeper<'_>,
+    markets: &[MarketView],
+    accounts: &[MarginView],
+    account: &MarginView,
+    action: &Action,
+) -> Result<TxOutput, ChainError> {
     let market_of = |key: &Pubkey| markets.iter().find(|m| m.key == *key);
     match action {
         Action::Liquidate { market, lots, .. } => {
             let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
-            let liquidator = accounts.iter().find(|a| a.key == k.liquidator_account).ok_or(ChainError::Rpc("no liquidator account".into()))?;
+            let liquidator = accounts
+                .iter()
+                .find(|a| a.key == k.liquidator_account)
+                .ok_or(ChainError::Rpc("no liquidator account".into()))?;
             let ix = sdk::liquidate(
                 &k.exchange,
                 market,
@@ -258,16 +281,37 @@ async fn execute<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>, markets: &[MarketV
         Action::EarlyDeleverage { market, counterparty, lots, .. } => {
             let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
             let venue = Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange: k.exchange };
-            let ix = orderbook::sdk::early_deleverage(&venue, &account.key, counterparty, &k.authority.pubkey(), *lots, health_accounts(account, markets, market));
+            let ix = orderbook::sdk::early_deleverage(
+                &venue,
+                &account.key,
+                counterparty,
+                &k.authority.pubkey(),
+                *lots,
+                health_accounts(account, markets, market),
+            );
             chain.send(&[ix], &[k.authority]).await
         }
         Action::CoverWithInsurance { .. } => {
             let health = health_accounts(account, markets, &Pubkey::default());
-            chain.send(&[sdk::cover_with_insurance(&k.exchange, &account.key, &k.authority.pubkey(), health)], &[k.authority]).await
+            chain
+                .send(
+                    &[sdk::cover_with_insurance(&k.exchange, &account.key, &k.authority.pubkey(), health)],
+                    &[k.authority],
+                )
+                .await
         }
         Action::Deleverage { market, counterparty, lots, .. } => {
             let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
-            let ix = sdk::deleverage(&k.exchange, market, &m.market.oracle, &account.key, counterparty, &k.authority.pubkey(), *lots, health_accounts(account, markets, market));
+            let ix = sdk::deleverage(
+                &k.exchange,
+                market,
+                &m.market.oracle,
+                &account.key,
+                counterparty,
+                &k.authority.pubkey(),
+                *lots,
+                health_accounts(account, markets, market),
+            );
             chain.send(&[ix], &[k.authority]).await
         }
     }
@@ -275,7 +319,13 @@ async fn execute<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>, markets: &[MarketV
 
 /// Closes every position of a market in final settlement, then its book and the market.
 /// `lister` / `lister_token` receive the market's rent and deposit, `book_creator` the book's.
-pub async fn final_settlement<C: Chain>(chain: &mut C, exchange: &Pubkey, market: &Pubkey, mint: &Pubkey, lister_token: &Pubkey) -> Result<CrankResult, ChainError> {
+pub async fn final_settlement<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    mint: &Pubkey,
+    lister_token: &Pubkey,
+) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
     let Some(m) = client::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
     if !settled(&m) {
@@ -288,7 +338,9 @@ pub async fn final_settlement<C: Chain>(chain: &mut C, exchange: &Pubkey, market
         }
     }
     if m.book != Pubkey::default() && chain.account(&m.book).await?.is_some() {
-        let creator = orderbook::state::BookRef::parse(&chain.account_data(&m.book).await?).map(|b| b.header.creator).unwrap_or_default();
+        let creator = orderbook::state::BookRef::parse(&chain.account_data(&m.book).await?)
+            .map(|b| b.header.creator)
+            .unwrap_or_default();
         let r = chain.send(&[orderbook::sdk::close_book(&creator, &m.book, market)], &[]).await;
         result.record(r, &[]);
     }
@@ -327,13 +379,19 @@ pub async fn list_assets<C: Chain>(
         if chain.account(&market).await?.is_none() {
             let args = perpetual::sdk::ListMarketArgs {
                 symbol,
-                oracle_kind: if asset.pyth_oracle.is_some() { perpetual::OracleKind::PythLegacy } else { perpetual::OracleKind::None },
+                oracle_kind: if asset.pyth_oracle.is_some() {
+                    perpetual::OracleKind::PythLegacy
+                } else {
+                    perpetual::OracleKind::None
+                },
                 base_decimals: asset.base_decimals,
                 base_lot_size: asset.base_lot_size,
                 initial_price_per_lot: asset.initial_price_per_lot,
             };
             let oracle = asset.pyth_oracle.unwrap_or_default();
-            let r = chain.send(&[sdk::list_market(&lister.pubkey(), exchange, mint, lister_token, &oracle, args)], &[lister]).await;
+            let r = chain
+                .send(&[sdk::list_market(&lister.pubkey(), exchange, mint, lister_token, &oracle, args)], &[lister])
+                .await;
             result.record(r, &[PerpError::AccountAlreadyInitialized]);
         } else {
             result.skipped += 1;

@@ -44,7 +44,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "keeper=info,error".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "keeper=info,error".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
@@ -71,7 +73,11 @@ async fn main() -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                     println!("report: {}\nchart: {}", report.display(), chart.display());
-                    if r.invariants_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                    if r.invariants_ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
                 }
                 Err(e) => {
                     eprintln!("simulation failed: {e}");
@@ -88,7 +94,12 @@ async fn run_cluster(args: keeper::config::ConfigArgs, once: bool) -> Result<(),
     let mut chain = cfg.cluster.rpc_chain().map_err(|e| e.to_string())?;
     let metrics = keeper::metrics::Metrics::new();
     let _exporter = match cfg.metrics.target().map_err(|e| e.to_string())? {
-        Some(target) => Some(metrics.export(&target, std::time::Duration::from_secs(cfg.metrics.write_interval_secs)).await.map_err(|e| e.to_string())?),
+        Some(target) => Some(
+            metrics
+                .export(&target, std::time::Duration::from_secs(cfg.metrics.write_interval_secs))
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
         None => None,
     };
     keeper::runner::run(&mut chain, &cfg, &keeper, &metrics, once).await.map_err(|e| e.to_string())

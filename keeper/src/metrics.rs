@@ -59,13 +59,25 @@ pub fn format_value(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
 }
 
-fn family<V: Copy>(out: &mut String, name: &str, kind: &str, help: &str, label: &str, samples: &BTreeMap<String, V>, fmt: impl Fn(V) -> String) {
+fn family<V: Copy>(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    label: &str,
+    samples: &BTreeMap<String, V>,
+    fmt: impl Fn(V) -> String,
+) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
     for (k, v) in samples {
@@ -102,7 +114,9 @@ impl Metrics {
 
     /// `(successes, failures)` of `crank` so far.
     pub fn crank_counts(&self, crank: &str) -> (u64, u64) {
-        self.with(|s| (s.crank_success.get(crank).copied().unwrap_or(0), s.crank_failure.get(crank).copied().unwrap_or(0)))
+        self.with(|s| {
+            (s.crank_success.get(crank).copied().unwrap_or(0), s.crank_failure.get(crank).copied().unwrap_or(0))
+        })
     }
 
     pub fn set_lag(&self, crank: &str, seconds: f64) {
@@ -127,16 +141,56 @@ impl Metrics {
         let s = self.with(|s| s.clone());
         let mut out = String::new();
         let int = |v: u64| v.to_string();
-        family(&mut out, "keeper_crank_success_total", "counter", "Crank transactions that succeeded.", "crank", &s.crank_success, int);
-        family(&mut out, "keeper_crank_failure_total", "counter", "Crank transactions that failed.", "crank", &s.crank_failure, int);
-        family(&mut out, "keeper_lag_seconds", "gauge", "How far behind its schedule each crank is, in seconds.", "crank", &s.lag_seconds, format_value);
-        family(&mut out, "keeper_oracle_age_seconds", "gauge", "Age of each market's oracle price, in seconds.", "market", &s.oracle_age_seconds, format_value);
+        family(
+            &mut out,
+            "keeper_crank_success_total",
+            "counter",
+            "Crank transactions that succeeded.",
+            "crank",
+            &s.crank_success,
+            int,
+        );
+        family(
+            &mut out,
+            "keeper_crank_failure_total",
+            "counter",
+            "Crank transactions that failed.",
+            "crank",
+            &s.crank_failure,
+            int,
+        );
+        family(
+            &mut out,
+            "keeper_lag_seconds",
+            "gauge",
+            "How far behind its schedule each crank is, in seconds.",
+            "crank",
+            &s.lag_seconds,
+            format_value,
+        );
+        family(
+            &mut out,
+            "keeper_oracle_age_seconds",
+            "gauge",
+            "Age of each market's oracle price, in seconds.",
+            "market",
+            &s.oracle_age_seconds,
+            format_value,
+        );
         let _ = writeln!(out, "# HELP keeper_insurance_fund Insurance fund balance, collateral native units.");
         let _ = writeln!(out, "# TYPE keeper_insurance_fund gauge");
         if let Some(v) = s.insurance_fund {
             let _ = writeln!(out, "keeper_insurance_fund {v}");
         }
-        family(&mut out, "keeper_open_interest_lots", "gauge", "Open interest of each market, in base lots.", "market", &s.open_interest_lots, int);
+        family(
+            &mut out,
+            "keeper_open_interest_lots",
+            "gauge",
+            "Open interest of each market, in base lots.",
+            "market",
+            &s.open_interest_lots,
+            int,
+        );
         out
     }
 
@@ -313,7 +367,10 @@ keeper_open_interest_lots{market=\"SOL-PERP\"} 42
     #[test]
     fn escapes_labels_and_special_values() {
         assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-        assert_eq!((format_value(f64::INFINITY), format_value(f64::NEG_INFINITY), format_value(f64::NAN)), ("+Inf".into(), "-Inf".into(), "NaN".into()));
+        assert_eq!(
+            (format_value(f64::INFINITY), format_value(f64::NEG_INFINITY), format_value(f64::NAN)),
+            ("+Inf".into(), "-Inf".into(), "NaN".into())
+        );
         let m = Metrics::new();
         m.set_oracle_age("X\"Y", 0.25);
         assert!(m.render().contains("keeper_oracle_age_seconds{market=\"X\\\"Y\"} 0.25\n"));

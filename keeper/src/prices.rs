@@ -35,7 +35,9 @@ pub fn parse_csv(text: &str) -> Result<Vec<u64>, PriceError> {
             continue;
         }
         let close = line.rsplit(',').next().unwrap_or_default();
-        let v = millionths(close).filter(|v| *v > 0).ok_or(PriceError::Csv { line: i + 1, what: format!("bad close {close:?}") })?;
+        let v = millionths(close)
+            .filter(|v| *v > 0)
+            .ok_or(PriceError::Csv { line: i + 1, what: format!("bad close {close:?}") })?;
         out.push(v);
     }
     Ok(out)
@@ -68,7 +70,10 @@ pub fn parse_market_chart(text: &str) -> Result<Vec<u64>, PriceError> {
 /// Loads closes from a `.csv` file, a `.json` file, or an `http(s)://` URL serving JSON.
 pub async fn load(source: &str) -> Result<Vec<u64>, PriceError> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        let text = reqwest::get(source).await.and_then(|r| r.error_for_status()).map_err(|e| PriceError::Http(source.into(), e.to_string()))?;
+        let text = reqwest::get(source)
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| PriceError::Http(source.into(), e.to_string()))?;
         let text = text.text().await.map_err(|e| PriceError::Http(source.into(), e.to_string()))?;
         return parse_market_chart(&text);
     }

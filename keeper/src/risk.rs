@@ -7,8 +7,8 @@ use anchor_lang::prelude::Pubkey;
 use orderbook::matching::close_price_per_lot;
 use orderbook::state::BookRef;
 use perpetual::health::{health_from_priced, AccountHealth, PricedMarket};
-use perpetual::math::liquidation::{early_deleverage_fee, lots_to_restore};
 use perpetual::math::health::HealthKind;
+use perpetual::math::liquidation::{early_deleverage_fee, lots_to_restore};
 use perpetual::math::I80F48;
 use perpetual::state::Market;
 
@@ -42,12 +42,19 @@ pub fn health(account: &MarginView, markets: &[MarketView]) -> Option<AccountHea
 
 /// Accounts holding the opposite of `long` in `market`, best absorbers first: ranked by
 /// unrealized profit at the mark times leverage, as the paper ranks them.
-pub fn rank_counterparties<'a>(accounts: &'a [MarginView], markets: &[MarketView], market: &MarketView, long: bool, exclude: &Pubkey) -> Vec<(&'a MarginView, u64)> {
+pub fn rank_counterparties<'a>(
+    accounts: &'a [MarginView],
+    markets: &[MarketView],
+    market: &MarketView,
+    long: bool,
+    exclude: &Pubkey,
+) -> Vec<(&'a MarginView, u64)> {
     let mut ranked: Vec<(I80F48, &MarginView, u64)> = accounts
         .iter()
         .filter(|a| a.key != *exclude)
         .filter_map(|a| {
-            let p = a.positions.iter().find(|p| p.market == market.key && p.base_lots != 0 && (p.base_lots > 0) != long)?;
+            let p =
+                a.positions.iter().find(|p| p.market == market.key && p.base_lots != 0 && (p.base_lots > 0) != long)?;
             let h = health(a, markets)?;
             if h.equity <= 0 {
                 return None;
@@ -84,7 +91,12 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
             return Some(Action::CoverWithInsurance { account: account.key });
         }
         let (cp, cp_lots) = rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next()?;
-        return Some(Action::Deleverage { account: account.key, market: market.key, counterparty: cp.key, lots: size.min(cp_lots) });
+        return Some(Action::Deleverage {
+            account: account.key,
+            market: market.key,
+            counterparty: cp.key,
+            lots: size.min(cp_lots),
+        });
     }
 
     let m = &market.market;
@@ -106,8 +118,15 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
             let price = close_price_per_lot(&book.bids, &book.asks, long, needed, book.header.tick_size);
             let fee_bps = m.liquidation_discount_bps.saturating_add(m.liquidation_insurance_fee_bps);
             if let Ok(Some(_)) = early_deleverage_fee(h.equity, market.priced.mark, price, long, needed, fee_bps) {
-                if let Some((cp, cp_lots)) = rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next() {
-                    return Some(Action::EarlyDeleverage { account: account.key, market: market.key, counterparty: cp.key, lots: needed.min(cp_lots) });
+                if let Some((cp, cp_lots)) =
+                    rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next()
+                {
+                    return Some(Action::EarlyDeleverage {
+                        account: account.key,
+                        market: market.key,
+                        counterparty: cp.key,
+                        lots: needed.min(cp_lots),
+                    });
                 }
             }
         }

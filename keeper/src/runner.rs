@@ -41,7 +41,14 @@ fn record(metrics: &Metrics, name: &str, r: &Result<CrankResult, ChainError>) {
 }
 
 /// One run of the loop `name`.
-pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, keeper: &Keypair, metrics: &Metrics, name: &str) -> Result<CrankResult, ChainError> {
+pub async fn run_loop<C: Chain>(
+    chain: &mut C,
+    cfg: &Config,
+    exchange: &Pubkey,
+    keeper: &Keypair,
+    metrics: &Metrics,
+    name: &str,
+) -> Result<CrankResult, ChainError> {
     let r = match name {
         "funding" => {
             let mut r = cranks::update_funding(chain, exchange).await?;
@@ -54,7 +61,12 @@ pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, 
             let markets = discovery::markets(chain, exchange).await?;
             for entry in &cfg.margins.markets {
                 let Some((key, _)) = markets.iter().find(|(_, m)| m.symbol_str() == entry.symbol) else { continue };
-                let source = entry.csv.as_ref().map(|p| p.display().to_string()).or_else(|| entry.coingecko.clone()).unwrap_or_default();
+                let source = entry
+                    .csv
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .or_else(|| entry.coingecko.clone())
+                    .unwrap_or_default();
                 let closes = crate::prices::load(&source).await.map_err(|e| ChainError::Rpc(e.to_string()))?;
                 let keep = cfg.margins.lookback_days as usize;
                 let closes = &closes[closes.len().saturating_sub(keep)..];
@@ -88,7 +100,11 @@ pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, 
             let liquidator_account = perpetual::sdk::margin_account_address(exchange, &keeper.pubkey(), 0);
             let k = RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account };
             let s = cranks::risk_scan(chain, &k).await?;
-            let mut r = CrankResult { sent: s.liquidations + s.early_deleverages + s.deleverages, skipped: 0, failed: s.failed };
+            let mut r = CrankResult {
+                sent: s.liquidations + s.early_deleverages + s.deleverages,
+                skipped: 0,
+                failed: s.failed,
+            };
             r.add(cranks::prune_stale_orders(chain, exchange).await?);
             Ok(r)
         }
@@ -118,16 +134,29 @@ pub async fn run_loop<C: Chain>(chain: &mut C, cfg: &Config, exchange: &Pubkey, 
     r
 }
 
-async fn gauges<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<(Vec<(Pubkey, perpetual::state::Market)>, u64), ChainError> {
+async fn gauges<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+) -> Result<(Vec<(Pubkey, perpetual::state::Market)>, u64), ChainError> {
     let markets = discovery::markets(chain, exchange).await?;
     let insurance = client::decode_exchange(&chain.account_data(exchange).await?).map_or(0, |e| e.insurance_fund);
     Ok((markets, insurance))
 }
 
 /// Runs every enabled loop on its interval until stopped; with `once`, each enabled loop once.
-pub async fn run<C: Chain>(chain: &mut C, cfg: &Config, keeper: &Keypair, metrics: &Metrics, once: bool) -> Result<(), ChainError> {
-    let exchange = cfg.exchange.exchange_address().ok_or(ChainError::Rpc("set exchange.collateral_mint or exchange.exchange".into()))?;
-    let enabled: Vec<(&str, Duration)> = LOOPS.iter().filter_map(|n| interval(&cfg.loops, n).map(|d| (*n, d))).collect();
+pub async fn run<C: Chain>(
+    chain: &mut C,
+    cfg: &Config,
+    keeper: &Keypair,
+    metrics: &Metrics,
+    once: bool,
+) -> Result<(), ChainError> {
+    let exchange = cfg
+        .exchange
+        .exchange_address()
+        .ok_or(ChainError::Rpc("set exchange.collateral_mint or exchange.exchange".into()))?;
+    let enabled: Vec<(&str, Duration)> =
+        LOOPS.iter().filter_map(|n| interval(&cfg.loops, n).map(|d| (*n, d))).collect();
     let mut next: Vec<Instant> = enabled.iter().map(|_| Instant::now()).collect();
     loop {
         for (i, (name, every)) in enabled.iter().enumerate() {
@@ -137,7 +166,9 @@ pub async fn run<C: Chain>(chain: &mut C, cfg: &Config, keeper: &Keypair, metric
             }
             metrics.set_lag(name, now.duration_since(next[i]).as_secs_f64());
             match run_loop(chain, cfg, &exchange, keeper, metrics, name).await {
-                Ok(r) => tracing::info!(crank = name, sent = r.sent, skipped = r.skipped, failed = r.failed, "crank ran"),
+                Ok(r) => {
+                    tracing::info!(crank = name, sent = r.sent, skipped = r.skipped, failed = r.failed, "crank ran")
+                }
                 Err(e) => tracing::warn!(crank = name, error = %e, "crank failed"),
             }
             next[i] = now + *every;

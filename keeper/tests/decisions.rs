@@ -29,7 +29,6 @@ use solana_signer::Signer;
 mod common;
 use common::*;
 
-
 // ---------------------------------------------------------------------------------------
 // Chain reading and instruction building, the way `cranks::risk_scan` does it.
 
@@ -69,7 +68,10 @@ async fn market_state(w: &mut World, i: usize) -> Market {
 
 /// `cranks::risk_scan`'s health accounts: the account's markets (cached index), skipping one.
 fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> Vec<AccountMeta> {
-    sdk::health_metas(&view.positions, &[*skip], |_| None).into_iter().filter(|m| markets.iter().any(|v| v.key == m.pubkey)).collect()
+    sdk::health_metas(&view.positions, &[*skip], |_| None)
+        .into_iter()
+        .filter(|m| markets.iter().any(|v| v.key == m.pubkey))
+        .collect()
 }
 
 /// The program's health of an account, recomputed here from the market and margin bytes on
@@ -110,8 +112,16 @@ async fn send_action(w: &mut World, s: &Snapshot, action: &Action, liquidator: &
         }
         Action::EarlyDeleverage { account, market, counterparty, lots } => {
             let m = s.market(market);
-            let venue = orderbook::sdk::Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange };
-            let ix = orderbook::sdk::early_deleverage(&venue, account, counterparty, &keeper.pubkey(), *lots, health_accounts(s.account(account), &s.markets, market));
+            let venue =
+                orderbook::sdk::Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange };
+            let ix = orderbook::sdk::early_deleverage(
+                &venue,
+                account,
+                counterparty,
+                &keeper.pubkey(),
+                *lots,
+                health_accounts(s.account(account), &s.markets, market),
+            );
             w.chain.send(&[ix], &[&keeper]).await
         }
         Action::CoverWithInsurance { account } => {
@@ -120,7 +130,16 @@ async fn send_action(w: &mut World, s: &Snapshot, action: &Action, liquidator: &
         }
         Action::Deleverage { account, market, counterparty, lots } => {
             let m = s.market(market);
-            let ix = sdk::deleverage(&exchange, market, &m.market.oracle, account, counterparty, &keeper.pubkey(), *lots, health_accounts(s.account(account), &s.markets, market));
+            let ix = sdk::deleverage(
+                &exchange,
+                market,
+                &m.market.oracle,
+                account,
+                counterparty,
+                &keeper.pubkey(),
+                *lots,
+                health_accounts(s.account(account), &s.markets, market),
+            );
             w.chain.send(&[ix], &[&keeper]).await
         }
     }
@@ -135,7 +154,8 @@ async fn world_with_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
     let mut w = World::build(seed).await.unwrap();
     w.chain.warp(60).await.unwrap();
     set_price(&mut w, SOL, 150.0).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[])
+        .await;
     let maker = w.makers[0].margin;
     let mut longs = vec![];
     for d in deposits {
@@ -143,12 +163,16 @@ async fn world_with_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
         longs.push(a.margin);
         w.leveraged.push(a);
         let idx = w.leveraged.len() - 1;
-        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker]).await;
+        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker])
+            .await;
     }
     for l in &longs {
         assert_eq!(lots_in(&margin(&mut w, l).await, &w.markets[SOL].market), LOTS as i64);
     }
-    assert_eq!(lots_in(&margin(&mut w, &maker).await, &w.markets[SOL].market), -((LOTS * deposits.len() as u64) as i64));
+    assert_eq!(
+        lots_in(&margin(&mut w, &maker).await, &w.markets[SOL].market),
+        -((LOTS * deposits.len() as u64) as i64)
+    );
     (w, longs)
 }
 
@@ -166,15 +190,27 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     let (mut w, longs) = world_with_longs(11, &[200, 200, 200]).await;
     let (b, b2, c) = (longs[0], longs[1], longs[2]);
     let sol = w.markets[SOL].market;
-    let liquidator = Actor { wallet: w.liquidator.wallet.insecure_clone(), tokens: w.liquidator.tokens, margin: w.liquidator.margin };
+    let liquidator = Actor {
+        wallet: w.liquidator.wallet.insecure_clone(),
+        tokens: w.liquidator.tokens,
+        margin: w.liquidator.margin,
+    };
     let maker0 = w.makers[0].margin;
 
     // --- A healthy account: the keeper does nothing, and the program refuses a liquidation.
     let s = snapshot(&mut w).await;
     let (h, _) = chain_health(&mut w, &b).await;
     assert!(h.maintenance >= 0, "B starts healthy: {h:?}");
-    assert_eq!(risk::health(s.account(&b), &s.markets).unwrap().maintenance, h.maintenance, "the keeper's health is the program's");
-    assert_eq!(risk::decide(s.account(&b), &s.accounts, &s.markets, s.insurance), None, "a healthy account is left alone");
+    assert_eq!(
+        risk::health(s.account(&b), &s.markets).unwrap().maintenance,
+        h.maintenance,
+        "the keeper's health is the program's"
+    );
+    assert_eq!(
+        risk::decide(s.account(&b), &s.accounts, &s.markets, s.insurance),
+        None,
+        "a healthy account is left alone"
+    );
     let forced = Action::Liquidate { account: b, market: sol, lots: 100 };
     let before = margin(&mut w, &b).await;
     assert_refused(send_action(&mut w, &s, &forced, &liquidator).await, PerpError::NotLiquidatable);
@@ -195,12 +231,25 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     assert!(h.maintenance < 0 && h.equity > 0, "B is liquidatable, not underwater: {h:?}");
 
     let action = risk::decide(s.account(&b), &s.accounts, &s.markets, s.insurance).expect("B needs action");
-    let Action::Liquidate { account, market, lots } = action.clone() else { panic!("a deep book means a takeover, got {action:?}") };
+    let Action::Liquidate { account, market, lots } = action.clone() else {
+        panic!("a deep book means a takeover, got {action:?}")
+    };
     assert_eq!((account, market), (b, sol));
     // The lots are the program's `lots_to_restore` on the chain's numbers.
     let m = &mv.market;
     let mm = m.risk_params().margin_bps(LOTS as i64, HealthKind::Maintenance);
-    let expected = lots_to_restore(h.maintenance, h.maint_requirement, mv.priced.mark, mm, m.liquidation_discount_bps, m.liquidation_insurance_fee_bps, m.liquidation_buffer_bps, LOTS).unwrap().max(1);
+    let expected = lots_to_restore(
+        h.maintenance,
+        h.maint_requirement,
+        mv.priced.mark,
+        mm,
+        m.liquidation_discount_bps,
+        m.liquidation_insurance_fee_bps,
+        m.liquidation_buffer_bps,
+        LOTS,
+    )
+    .unwrap()
+    .max(1);
     assert_eq!(lots, expected);
     assert!(lots > 1 && lots < LOTS, "a partial takeover: {lots}");
 
@@ -208,7 +257,10 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     // the program refuses early deleveraging...
     let book = BookRef::parse(mv.book.as_ref().unwrap().1.as_slice()).unwrap();
     let close = close_price_per_lot(&book.bids, &book.asks, true, lots, book.header.tick_size);
-    assert!(close > 0 && I80F48::from_num(close) < mv.priced.mark, "the book fills {lots} lots just under the mark: {close}");
+    assert!(
+        close > 0 && I80F48::from_num(close) < mv.priced.mark,
+        "the book fills {lots} lots just under the mark: {close}"
+    );
     let fee_bps = m.liquidation_discount_bps + m.liquidation_insurance_fee_bps;
     assert_eq!(early_deleverage_fee(h.equity, mv.priced.mark, close, true, lots, fee_bps).unwrap(), None);
     let edl = Action::EarlyDeleverage { account: b, market: sol, counterparty: maker0, lots };
@@ -226,7 +278,8 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     assert_eq!(lots_in(&after, &sol), (LOTS - lots) as i64);
     assert_eq!(lots_in(&lr_after, &sol), lots as i64);
     let cash = discounted(mv.priced.mark, true, m.liquidation_discount_bps).unwrap() * I80F48::from_num(lots);
-    let fee = ceil_to_i64(mul_bps(mv.priced.mark * I80F48::from_num(lots), m.liquidation_insurance_fee_bps).unwrap()).unwrap();
+    let fee = ceil_to_i64(mul_bps(mv.priced.mark * I80F48::from_num(lots), m.liquidation_insurance_fee_bps).unwrap())
+        .unwrap();
     assert_eq!(after.header.collateral - lq_before, floor_to_i64(cash).unwrap() - fee);
     assert_eq!(lr_after.header.collateral - lr_before, -ceil_to_i64(cash).unwrap());
     assert_eq!(exchange_state(&mut w).await.insurance_fund, insurance_before + fee as u64);
@@ -241,10 +294,17 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     // B2 is B's twin: left to choose its own size (max lots unbounded), the program moves
     // exactly the lots the keeper chose for B.
     assert_eq!(s.account(&b2).header.collateral, lq_before);
-    assert_eq!(risk::decide(s.account(&b2), &s.accounts, &s.markets, s.insurance), Some(Action::Liquidate { account: b2, market: sol, lots }));
+    assert_eq!(
+        risk::decide(s.account(&b2), &s.accounts, &s.markets, s.insurance),
+        Some(Action::Liquidate { account: b2, market: sol, lots })
+    );
     let unbounded = Action::Liquidate { account: b2, market: sol, lots: u64::MAX };
     assert_accepted(send_action(&mut w, &s, &unbounded, &liquidator).await, "B2's liquidation");
-    assert_eq!(lots_in(&margin(&mut w, &b2).await, &sol), (LOTS - lots) as i64, "the program's own size is the keeper's");
+    assert_eq!(
+        lots_in(&margin(&mut w, &b2).await, &sol),
+        (LOTS - lots) as i64,
+        "the program's own size is the keeper's"
+    );
 
     // --- A thin book: maker 1 pulls its bids and leaves one lot at $135.95.
     cancel_all(&mut w, Group::Maker, 1, SOL).await;
@@ -254,19 +314,35 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     let (h, _) = chain_health(&mut w, &c).await;
     assert!(h.maintenance < 0 && h.equity > 0, "C is liquidatable, not underwater: {h:?}");
     let action = risk::decide(s.account(&c), &s.accounts, &s.markets, s.insurance).expect("C needs action");
-    let Action::EarlyDeleverage { account, market, counterparty, lots } = action.clone() else { panic!("a thin book means early deleveraging, got {action:?}") };
+    let Action::EarlyDeleverage { account, market, counterparty, lots } = action.clone() else {
+        panic!("a thin book means early deleveraging, got {action:?}")
+    };
     assert_eq!((account, market), (c, sol));
     assert_eq!(counterparty, maker0, "the only short absorbs it");
-    let expected = lots_to_restore(h.maintenance, h.maint_requirement, mv.priced.mark, mm, m.liquidation_discount_bps, m.liquidation_insurance_fee_bps, m.liquidation_buffer_bps, LOTS).unwrap().max(1);
+    let expected = lots_to_restore(
+        h.maintenance,
+        h.maint_requirement,
+        mv.priced.mark,
+        mm,
+        m.liquidation_discount_bps,
+        m.liquidation_insurance_fee_bps,
+        m.liquidation_buffer_bps,
+        LOTS,
+    )
+    .unwrap()
+    .max(1);
     assert_eq!(lots, expected, "the keeper's early-deleverage size is lots_to_restore on the chain's numbers");
     let cp_lots = lots_in(s.account(&maker0), &sol);
     assert!(cp_lots.unsigned_abs() > lots, "the counterparty's size did not cap it");
     let book = BookRef::parse(mv.book.as_ref().unwrap().1.as_slice()).unwrap();
     let close = close_price_per_lot(&book.bids, &book.asks, true, lots, book.header.tick_size);
     assert_eq!(close, 0, "the book cannot fill {lots} lots");
-    let full_fee = early_deleverage_fee(h.equity, mv.priced.mark, close, true, lots, fee_bps).unwrap().expect("the program's condition holds");
+    let full_fee = early_deleverage_fee(h.equity, mv.priced.mark, close, true, lots, fee_bps)
+        .unwrap()
+        .expect("the program's condition holds");
 
-    let (c_before, cp_before, insurance_before) = (s.account(&c).header.collateral, s.account(&maker0).header.collateral, s.insurance);
+    let (c_before, cp_before, insurance_before) =
+        (s.account(&c).header.collateral, s.account(&maker0).header.collateral, s.insurance);
     assert_accepted(send_action(&mut w, &s, &action, &liquidator).await, "the keeper's early deleveraging");
     let c_after = margin(&mut w, &c).await;
     let cp_after = margin(&mut w, &maker0).await;
@@ -290,7 +366,11 @@ async fn underwater_decisions_match_the_program() {
     let (d, e) = (longs[0], longs[1]);
     let sol = w.markets[SOL].market;
     let maker0 = w.makers[0].margin;
-    let liquidator = Actor { wallet: w.liquidator.wallet.insecure_clone(), tokens: w.liquidator.tokens, margin: w.liquidator.margin };
+    let liquidator = Actor {
+        wallet: w.liquidator.wallet.insecure_clone(),
+        tokens: w.liquidator.tokens,
+        margin: w.liquidator.margin,
+    };
 
     // SOL gaps to $130: D and E are underwater.
     w.chain.warp(30).await.unwrap();
@@ -315,7 +395,10 @@ async fn underwater_decisions_match_the_program() {
     assert_refused(send_action(&mut w, &s, &action, &liquidator).await, PerpError::NotUnderwater);
 
     // With the fund still holding money, E would be covered too; a deleveraging is refused.
-    assert_eq!(risk::decide(s.account(&e), &s.accounts, &s.markets, s.insurance), Some(Action::CoverWithInsurance { account: e }));
+    assert_eq!(
+        risk::decide(s.account(&e), &s.accounts, &s.markets, s.insurance),
+        Some(Action::CoverWithInsurance { account: e })
+    );
     let premature = Action::Deleverage { account: e, market: sol, counterparty: maker0, lots: LOTS };
     assert_refused(send_action(&mut w, &s, &premature, &liquidator).await, PerpError::InsufficientInsurance);
 
@@ -345,7 +428,11 @@ async fn underwater_decisions_match_the_program() {
     let cash = price * I80F48::from_num(LOTS);
     assert_eq!(e_after.header.collateral - e_before, floor_to_i64(cash).unwrap());
     assert_eq!(cp_after.header.collateral - cp_before, -ceil_to_i64(cash).unwrap());
-    assert!((-1..=0).contains(&e_after.header.collateral), "bankruptcy price leaves E at zero: {}", e_after.header.collateral);
+    assert!(
+        (-1..=0).contains(&e_after.header.collateral),
+        "bankruptcy price leaves E at zero: {}",
+        e_after.header.collateral
+    );
     // Nothing is left to do about E.
     let s = snapshot(&mut w).await;
     assert_eq!(risk::decide(s.account(&e), &s.accounts, &s.markets, s.insurance), None);
@@ -362,7 +449,11 @@ fn expected_rate(m: &Market, now: i64) -> i64 {
     let fresh = m.mark_sample_count > 0 && now - m.mark_last_sample_ts < 3_600;
     let (ma, index) = (m.mark_ma.get().to_bits(), m.index_price.get().to_bits());
     let wanted = if fresh && index > 0 { (ma * 1_000_000_000).div_euclid(index * 8) } else { 0 } as i64;
-    let base = if now < m.funding_window_start_ts + m.funding_window_secs { m.funding_window_start_rate_ppbh } else { m.funding_rate_ppbh };
+    let base = if now < m.funding_window_start_ts + m.funding_window_secs {
+        m.funding_window_start_rate_ppbh
+    } else {
+        m.funding_rate_ppbh
+    };
     let (step, max) = (m.max_funding_rate_change_ppbh, m.max_funding_rate_ppbh);
     wanted.max(base - step).min(base + step).max(-max).min(max)
 }
@@ -410,7 +501,10 @@ async fn funding_rates_are_the_clamped_premium_and_within_the_programs_bounds() 
     assert_eq!(ms.mark_ma.get(), I80F48::from_num(500));
     assert_eq!(me.mark_ma.get(), I80F48::from_num(15_000));
     assert_eq!((ms.mark_sample_count, me.mark_sample_count), (3, 3));
-    assert_eq!((ms.index_price.get(), me.index_price.get()), (I80F48::from_num(1_500_000), I80F48::from_num(3_000_000)));
+    assert_eq!(
+        (ms.index_price.get(), me.index_price.get()),
+        (I80F48::from_num(1_500_000), I80F48::from_num(3_000_000))
+    );
 
     // SOL: 0.05 / 150 / 8 * 1e9 = 41,666.67 -> 41,666 ppbh, inside every bound.
     assert_eq!(cranks::funding_rate_ppbh(&ms, now), expected_rate(&ms, now));

@@ -26,14 +26,20 @@ use solana_signer::Signer;
 mod common;
 use common::*;
 
-
 // ---------------------------------------------------------------------------------------
 // Account snapshots.
 
 /// Names the accounts whose bytes differ, for a readable failure.
 #[track_caller]
 fn assert_same(before: &Bytes, after: &Bytes, what: &str) {
-    let changed: Vec<String> = before.keys().chain(after.keys()).collect::<BTreeSet<_>>().into_iter().filter(|k| before.get(k) != after.get(k)).map(|k| k.to_string()).collect();
+    let changed: Vec<String> = before
+        .keys()
+        .chain(after.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| before.get(k) != after.get(k))
+        .map(|k| k.to_string())
+        .collect();
     assert!(changed.is_empty(), "{what} changed accounts: {changed:?}");
 }
 
@@ -48,7 +54,12 @@ async fn insurance(w: &mut World) -> u64 {
 /// One `cranks::risk_scan` as the world's keeper (the deleveraging authority).
 async fn scan(w: &mut World, liquidator: &Actor) -> ScanResult {
     let authority = w.keeper.insecure_clone();
-    let k = RiskKeeper { exchange: w.exchange, authority: &authority, liquidator: &liquidator.wallet, liquidator_account: liquidator.margin };
+    let k = RiskKeeper {
+        exchange: w.exchange,
+        authority: &authority,
+        liquidator: &liquidator.wallet,
+        liquidator_account: liquidator.margin,
+    };
     cranks::risk_scan(&mut w.chain, &k).await.unwrap()
 }
 
@@ -189,7 +200,10 @@ async fn stale_orders_are_pruned_once() {
     let book = w.markets[SOL].venue(&exchange).book;
     let data = w.chain.account_data(&book).await.unwrap();
     let parsed = orderbook::state::BookRef::parse(&data).unwrap();
-    assert!(orderbook::decode::l3(&parsed, Side::Ask).iter().all(|o| o.margin_account != long), "the stale ask is gone");
+    assert!(
+        orderbook::decode::l3(&parsed, Side::Ask).iter().all(|o| o.margin_account != long),
+        "the stale ask is gone"
+    );
     let s1 = bytes(&mut w).await;
     let sent_before = w.chain.transactions;
     let r2 = cranks::prune_stale_orders(&mut w.chain, &exchange).await.unwrap();
@@ -243,7 +257,12 @@ async fn two_keepers_sampling_in_the_same_minute_record_one_sample() {
         let mut ixs = vec![];
         for (key, m) in discovery::markets(&mut w.chain, &exchange).await.unwrap() {
             if m.book != Pubkey::default() && !m.is_final_settled() {
-                ixs.push(orderbook::sdk::sample_mark(&orderbook::sdk::Venue { book: m.book, market: key, oracle: m.oracle, exchange }));
+                ixs.push(orderbook::sdk::sample_mark(&orderbook::sdk::Venue {
+                    book: m.book,
+                    market: key,
+                    oracle: m.oracle,
+                    exchange,
+                }));
             }
         }
         plans.push(ixs);
@@ -291,7 +310,13 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
     let mut plans: Vec<Vec<_>> = vec![];
     for _keeper in 0..2 {
         let views = discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap();
-        plans.push(views.iter().filter(|v| v.positions.iter().any(|p| p.market == eth.market)).map(|v| (v.key, sdk::settle_final_position(&eth.market, &v.key))).collect());
+        plans.push(
+            views
+                .iter()
+                .filter(|v| v.positions.iter().any(|p| p.market == eth.market))
+                .map(|v| (v.key, sdk::settle_final_position(&eth.market, &v.key)))
+                .collect(),
+        );
     }
     assert_eq!(plans[0].len(), 3);
     let mut closed: BTreeMap<Pubkey, u32> = BTreeMap::new();
@@ -332,10 +357,19 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
 }
 
 /// What one scanner would send for `action`, built as `cranks::risk_scan` builds it.
-fn scanner_ix(w: &World, markets: &[MarketView], accounts: &[MarginView], action: &Action, liquidator: &Actor) -> anchor_lang::solana_program::instruction::Instruction {
+fn scanner_ix(
+    w: &World,
+    markets: &[MarketView],
+    accounts: &[MarginView],
+    action: &Action,
+    liquidator: &Actor,
+) -> anchor_lang::solana_program::instruction::Instruction {
     let health = |key: &Pubkey, skip: &Pubkey| -> Vec<AccountMeta> {
         let view = accounts.iter().find(|a| a.key == *key).unwrap();
-        sdk::health_metas(&view.positions, &[*skip], |_| None).into_iter().filter(|m| markets.iter().any(|v| v.key == m.pubkey)).collect()
+        sdk::health_metas(&view.positions, &[*skip], |_| None)
+            .into_iter()
+            .filter(|m| markets.iter().any(|v| v.key == m.pubkey))
+            .collect()
     };
     let market_of = |key: &Pubkey| markets.iter().find(|m| m.key == *key).unwrap();
     match action {
@@ -352,8 +386,20 @@ fn scanner_ix(w: &World, markets: &[MarketView], accounts: &[MarginView], action
         ),
         Action::EarlyDeleverage { account, market, counterparty, lots } => {
             let m = market_of(market);
-            let venue = orderbook::sdk::Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange: w.exchange };
-            orderbook::sdk::early_deleverage(&venue, account, counterparty, &w.keeper.pubkey(), *lots, health(account, market))
+            let venue = orderbook::sdk::Venue {
+                book: m.market.book,
+                market: *market,
+                oracle: m.market.oracle,
+                exchange: w.exchange,
+            };
+            orderbook::sdk::early_deleverage(
+                &venue,
+                account,
+                counterparty,
+                &w.keeper.pubkey(),
+                *lots,
+                health(account, market),
+            )
         }
         other => panic!("not expected here: {other:?}"),
     }

@@ -30,7 +30,6 @@ use solana_keypair::Keypair;
 mod common;
 use common::*;
 
-
 // ---------------------------------------------------------------------------------------
 // A keeper that stops.
 
@@ -70,7 +69,11 @@ impl Chain for StopsAfter<'_> {
         self.chain.account(key).await
     }
 
-    async fn program_accounts(&mut self, program: &Pubkey, filters: &[Filter]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+    async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        filters: &[Filter],
+    ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
         self.chain.program_accounts(program, filters).await
     }
 
@@ -151,7 +154,8 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
         let v = margin(&mut reference, h).await;
         settled_collateral.insert(*h, v.header.collateral + price * lots_in(&v, &eth.market));
     }
-    let r = cranks::final_settlement(&mut reference.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    let r =
+        cranks::final_settlement(&mut reference.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
     assert_eq!(r, CrankResult { sent: JOB as u32, skipped: 0, failed: 0 });
     let done = bytes(&mut reference).await;
     assert_eq!(done[&eth.market], None, "the market closed");
@@ -169,8 +173,16 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
             assert_eq!((dying.reached, dying.lost), (stop, JOB - stop), "stop after {stop}");
             r
         };
-        assert_eq!(first, CrankResult { sent: stop as u32, skipped: 0, failed: (JOB - stop) as u32 }, "stop after {stop}");
-        assert_eq!(w.chain.transactions - sent0, stop as u64, "stop after {stop}: only {stop} transactions reached the chain");
+        assert_eq!(
+            first,
+            CrankResult { sent: stop as u32, skipped: 0, failed: (JOB - stop) as u32 },
+            "stop after {stop}"
+        );
+        assert_eq!(
+            w.chain.transactions - sent0,
+            stop as u64,
+            "stop after {stop}: only {stop} transactions reached the chain"
+        );
         let s1 = bytes(&mut w).await;
         let first_touched = changed(&s0, &s1);
         // The positions the first run closed (in discovery order, before book and market).
@@ -179,7 +191,8 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
 
         // The restart: a new crank, nothing carried over but the chain.
         let sent1 = w.chain.transactions;
-        let second = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+        let second =
+            cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
         assert_eq!(second.failed, 0, "stop after {stop}: {second:?}");
         assert_eq!(second.skipped, 0, "stop after {stop}: a closed position is not even tried again: {second:?}");
         // What is left, plus the fee sweep again when the stop fell between the sweep and
@@ -205,7 +218,8 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
 
         // And once more: nothing to do.
         let sent2 = w.chain.transactions;
-        let third = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+        let third =
+            cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
         assert_eq!(third, CrankResult::default(), "stop after {stop}");
         assert_eq!(w.chain.transactions, sent2, "stop after {stop}: no transaction at all");
         assert_same(&s2, &bytes(&mut w).await, &format!("stop after {stop}: a third run"));
@@ -263,15 +277,27 @@ async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart()
         let sent1 = w.chain.transactions;
         let second = scan(&mut w.chain, exchange, &keeper_key, &liquidator).await;
         assert_eq!(scan_counts(&second), [(2 - stop) as u32, 0, 0, 0, 0], "stop after {stop}: {second:?}");
-        assert_eq!((w.chain.transactions - sent1) as usize, 2 - stop, "stop after {stop}: one transaction per account left");
+        assert_eq!(
+            (w.chain.transactions - sent1) as usize,
+            2 - stop,
+            "stop after {stop}: one transaction per account left"
+        );
         let s2 = bytes(&mut w).await;
         for a in &handled {
             assert_eq!(s1[a], s2[a], "stop after {stop}: {a} was liquidated again by the restart");
         }
         for (a, t) in longs.iter().zip(&taken) {
-            assert_eq!(lots_in(&margin(&mut w, a).await, &sol), LOTS as i64 - t, "stop after {stop}: {a} taken over once");
+            assert_eq!(
+                lots_in(&margin(&mut w, a).await, &sol),
+                LOTS as i64 - t,
+                "stop after {stop}: {a} taken over once"
+            );
         }
-        assert_eq!(lots_in(&margin(&mut w, &liquidator.margin).await, &sol), liquidator_lots, "stop after {stop}: the liquidator holds both takeovers, once each");
+        assert_eq!(
+            lots_in(&margin(&mut w, &liquidator.margin).await, &sol),
+            liquidator_lots,
+            "stop after {stop}: the liquidator holds both takeovers, once each"
+        );
         let c = changed(&across_worlds(&done), &across_worlds(&s2));
         assert!(c.is_empty(), "stop after {stop}: the end state differs from a scan that never stopped in {c:?}");
 
@@ -324,7 +350,11 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     w.chain.warp(20).await.unwrap();
     assert_eq!(w.chain.unix_time().await.unwrap() / 60, minute);
     let second = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
-    assert_eq!(second, CrankResult { sent: 2, skipped: 1, failed: 0 }, "the sampled market is refused, the others sampled");
+    assert_eq!(
+        second,
+        CrankResult { sent: 2, skipped: 1, failed: 0 },
+        "the sampled market is refused, the others sampled"
+    );
     let s2 = bytes(&mut w).await;
     assert_eq!(s1[&sampled[0]], s2[&sampled[0]], "the market sampled before the stop is untouched");
     for i in 0..w.markets.len() {
@@ -349,7 +379,10 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     w.chain.warp(1).await.unwrap();
     w.publish_prices().await.unwrap();
     assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
-    assert_eq!(cranks::sample_marks(&mut w.chain, &exchange).await.unwrap(), CrankResult { sent: 3, skipped: 0, failed: 0 });
+    assert_eq!(
+        cranks::sample_marks(&mut w.chain, &exchange).await.unwrap(),
+        CrankResult { sent: 3, skipped: 0, failed: 0 }
+    );
     for i in 0..w.markets.len() {
         let m = market_state(&mut w, i).await.unwrap();
         assert_eq!(count(&m), (2, 2), "{}: one sample a minute", m.symbol_str());

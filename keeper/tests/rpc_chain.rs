@@ -122,11 +122,18 @@ async fn connection(mut stream: tokio::net::TcpStream, log: Arc<Mutex<Vec<Reques
         log.lock().unwrap().push(Request { method: method.clone(), params: params.clone() });
         let reply = (script.lock().unwrap())(&method, &params);
         let (status, body) = match reply {
-            Reply::Result(v) => ("200 OK".to_string(), json!({"jsonrpc": "2.0", "id": request["id"], "result": v}).to_string()),
-            Reply::Error(e) => ("200 OK".to_string(), json!({"jsonrpc": "2.0", "id": request["id"], "error": e}).to_string()),
+            Reply::Result(v) => {
+                ("200 OK".to_string(), json!({"jsonrpc": "2.0", "id": request["id"], "result": v}).to_string())
+            }
+            Reply::Error(e) => {
+                ("200 OK".to_string(), json!({"jsonrpc": "2.0", "id": request["id"], "error": e}).to_string())
+            }
             Reply::Http(code) => (format!("{code} Scripted"), String::new()),
         };
-        let response = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let response = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
         if stream.write_all(response.as_bytes()).await.is_err() {
             return;
         }
@@ -197,7 +204,11 @@ fn settings(url: String, max_attempts: u32) -> RpcSettings {
 
 /// A memo-like instruction that an extra signer must sign.
 fn instruction(signer: &Pubkey) -> Instruction {
-    Instruction { program_id: Pubkey::new_unique(), accounts: vec![AccountMeta::new_readonly(*signer, true)], data: vec![1, 2, 3] }
+    Instruction {
+        program_id: Pubkey::new_unique(),
+        accounts: vec![AccountMeta::new_readonly(*signer, true)],
+        data: vec![1, 2, 3],
+    }
 }
 
 fn unknown(method: &str) -> Reply {
@@ -238,7 +249,10 @@ async fn transient_errors_are_retried_and_one_transaction_lands() {
 
     let signer = Keypair::new();
     let mut chain = RpcChain::new(settings(server.url(), 3), Keypair::new());
-    let out = tokio::time::timeout(LIMIT, chain.send(&[instruction(&signer.pubkey())], &[&signer])).await.expect("bounded").expect("lands");
+    let out = tokio::time::timeout(LIMIT, chain.send(&[instruction(&signer.pubkey())], &[&signer]))
+        .await
+        .expect("bounded")
+        .expect("lands");
     assert_eq!(out.return_data, vec![7, 8, 9]);
     assert_eq!(out.logs, vec!["Program log: hi".to_string()]);
 
@@ -284,7 +298,11 @@ async fn resigns_once_with_a_new_blockhash_only_after_the_old_one_expired() {
             Reply::Result(json!(sig))
         }
         "getSignatureStatuses" => {
-            if Some(queried(params)) == first_sig { statuses(None) } else { statuses(Some(status_confirmed(None))) }
+            if Some(queried(params)) == first_sig {
+                statuses(None)
+            } else {
+                statuses(Some(status_confirmed(None)))
+            }
         }
         "getBlockHeight" => {
             let mut s = st.lock().unwrap();
@@ -308,11 +326,18 @@ async fn resigns_once_with_a_new_blockhash_only_after_the_old_one_expired() {
 
     let mut chain = RpcChain::new(settings(server.url(), 3), Keypair::new());
     let ix = instruction(&chain.payer().pubkey());
-    tokio::time::timeout(LIMIT, chain.send(&[ix], &[])).await.expect("bounded").expect("the re-signed transaction lands");
+    tokio::time::timeout(LIMIT, chain.send(&[ix], &[]))
+        .await
+        .expect("bounded")
+        .expect("the re-signed transaction lands");
 
     let requests = server.requests();
-    let sends: Vec<(usize, Transaction)> =
-        requests.iter().enumerate().filter(|(_, r)| r.method == "sendTransaction").map(|(i, r)| (i, sent_transaction(&r.params))).collect();
+    let sends: Vec<(usize, Transaction)> = requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.method == "sendTransaction")
+        .map(|(i, r)| (i, sent_transaction(&r.params)))
+        .collect();
     let signatures: Vec<String> = sends.iter().map(|(_, t)| t.signatures[0].to_string()).collect();
     let distinct: BTreeSet<&String> = signatures.iter().collect();
     assert_eq!(distinct.len(), 2, "exactly one re-sign");
@@ -464,7 +489,10 @@ async fn program_accounts_carry_the_discovery_filters_and_reads_decode() {
 
     let found = tokio::time::timeout(LIMIT, client::discovery::markets(&mut chain, &exchange)).await.unwrap().unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!((found[0].0, found[0].1.exchange, found[0].1.symbol), (market_key, exchange, perpetual::sdk::symbol("SOL-PERP")));
+    assert_eq!(
+        (found[0].0, found[0].1.exchange, found[0].1.symbol),
+        (market_key, exchange, perpetual::sdk::symbol("SOL-PERP"))
+    );
 
     // The request as the server received it (the 502 was retried with the same request).
     let gpa: Vec<Request> = server.requests().into_iter().filter(|r| r.method == "getProgramAccounts").collect();

@@ -11,7 +11,11 @@ async fn a_short_simulation_exercises_every_path_and_keeps_the_invariants() {
         assert_eq!(m.sum_positions, 0, "{m:?}");
     }
     assert!(r.markets.iter().any(|m| m.final_settled), "one market ends in final settlement");
-    assert!(r.liquidations > 0 && r.early_deleverages > 0 && r.deleverages > 0, "{:?}", (r.liquidations, r.early_deleverages, r.deleverages));
+    assert!(
+        r.liquidations > 0 && r.early_deleverages > 0 && r.deleverages > 0,
+        "{:?}",
+        (r.liquidations, r.early_deleverages, r.deleverages)
+    );
     assert!(r.insurance_fund.end != r.insurance_fund.start, "the insurance fund was used");
 
     let again = keeper::sim::run(&cfg).await.expect("simulation runs");

@@ -77,7 +77,10 @@ mod pubkeys {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Pubkey>, D::Error> {
-        Vec::<String>::deserialize(d)?.iter().map(|s| Pubkey::from_str(s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}")))).collect()
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| Pubkey::from_str(s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}"))))
+            .collect()
     }
 }
 
@@ -250,7 +253,9 @@ impl MigrationConfig {
         use perpetual::params::{MAX_TIMELOCK_SECS, MIN_TIMELOCK_SECS};
         let delay = self.exchange.timelock_delay_secs;
         if delay != 0 && !(MIN_TIMELOCK_SECS..=MAX_TIMELOCK_SECS).contains(&delay) {
-            return Err(config_err(format!("exchange.timelock_delay_secs {delay}: 0 (bootstrap) or {MIN_TIMELOCK_SECS} to {MAX_TIMELOCK_SECS}")));
+            return Err(config_err(format!(
+                "exchange.timelock_delay_secs {delay}: 0 (bootstrap) or {MIN_TIMELOCK_SECS} to {MAX_TIMELOCK_SECS}"
+            )));
         }
         let mut seen = std::collections::BTreeSet::new();
         for m in &self.markets {
@@ -262,14 +267,18 @@ impl MigrationConfig {
                 return Err(config_err(format!("market {s} appears twice")));
             }
             match (m.oracle, m.pyth_price_account) {
-                (OracleSpec::Pyth, None) => return Err(config_err(format!("market {s}: oracle = \"pyth\" needs pyth_price_account"))),
+                (OracleSpec::Pyth, None) => {
+                    return Err(config_err(format!("market {s}: oracle = \"pyth\" needs pyth_price_account")))
+                }
                 (OracleSpec::SetPrice | OracleSpec::None, Some(_)) => {
                     return Err(config_err(format!("market {s}: pyth_price_account is only for oracle = \"pyth\"")))
                 }
                 _ => {}
             }
             if m.book.is_some() && !self.exchange.approve_orderbook {
-                return Err(config_err(format!("market {s} has a book, which needs exchange.approve_orderbook = true")));
+                return Err(config_err(format!(
+                    "market {s} has a book, which needs exchange.approve_orderbook = true"
+                )));
             }
         }
         Ok(())
@@ -297,9 +306,15 @@ mod tests {
     fn defaults_and_refusals() {
         let mint = Pubkey::new_unique();
         let base = format!("[exchange]\ncollateral_mint = \"{mint}\"\n");
-        let c = MigrationConfig::from_toml_str(&format!("{base}[[markets]]\nsymbol = \"X\"\noracle = \"none\"\nbase_decimals = 6\nbase_lot_size = 1\n")).unwrap();
+        let c = MigrationConfig::from_toml_str(&format!(
+            "{base}[[markets]]\nsymbol = \"X\"\noracle = \"none\"\nbase_decimals = 6\nbase_lot_size = 1\n"
+        ))
+        .unwrap();
         let m = &c.markets[0];
-        assert_eq!((m.oracle_max_age_secs, m.price_band_bps, m.init_margin_long_bps, m.taker_fee_ppm), (60, 500, 1_000, 500));
+        assert_eq!(
+            (m.oracle_max_age_secs, m.price_band_bps, m.init_margin_long_bps, m.taker_fee_ppm),
+            (60, 500, 1_000, 500)
+        );
         assert!(c.exchange.approve_orderbook && c.exchange.admin_keypair.is_none());
         assert_eq!(m.create_args().oracle_kind, OracleKind::None);
 

@@ -58,7 +58,8 @@ impl Report {
 
     /// A human-readable table.
     pub fn render(&self) -> String {
-        let mut out = format!("exchange {}{}\n", self.exchange, if self.dry_run { " (dry run: nothing sent)" } else { "" });
+        let mut out =
+            format!("exchange {}{}\n", self.exchange, if self.dry_run { " (dry run: nothing sent)" } else { "" });
         let width = self.entries.iter().map(|e| e.object.len()).max().unwrap_or(0);
         for e in &self.entries {
             let (verb, detail) = match &e.outcome {
@@ -68,7 +69,12 @@ impl Report {
                 Outcome::Drift(d) => ("drift", d.clone()),
                 Outcome::Conflict(d) => ("CONFLICT", d.clone()),
             };
-            out += &format!("  {:width$}  {:44}  {verb}{}{detail}\n", e.object, e.address.to_string(), if detail.is_empty() { "" } else { ": " });
+            out += &format!(
+                "  {:width$}  {:44}  {verb}{}{detail}\n",
+                e.object,
+                e.address.to_string(),
+                if detail.is_empty() { "" } else { ": " }
+            );
         }
         out += &format!("{} transaction(s) sent\n", self.transactions);
         out
@@ -86,7 +92,10 @@ mod tests {
         r.push("market A", k, Outcome::Updated("taker_fee_ppm 1 -> 2".into()));
         r.push("book A", k, Outcome::Unchanged);
         let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(v["entries"][0], serde_json::json!({"object": "market A", "address": k.to_string(), "outcome": "updated", "detail": "taker_fee_ppm 1 -> 2"}));
+        assert_eq!(
+            v["entries"][0],
+            serde_json::json!({"object": "market A", "address": k.to_string(), "outcome": "updated", "detail": "taker_fee_ppm 1 -> 2"})
+        );
         assert_eq!(v["entries"][1]["outcome"], "unchanged");
         assert!(r.changed() && r.conflicts().is_empty());
         assert!(r.render().contains("updated: taker_fee_ppm 1 -> 2"));

@@ -37,7 +37,14 @@ impl<C: Chain> Run<'_, C> {
 
     /// A time-locked change: sent while the exchange is in bootstrap, otherwise reported
     /// as drift for governance to queue.
-    async fn risky(&mut self, what: &str, ix: Instruction, object: String, address: Pubkey, change: String) -> Result<(), MigrateError> {
+    async fn risky(
+        &mut self,
+        what: &str,
+        ix: Instruction,
+        object: String,
+        address: Pubkey,
+        change: String,
+    ) -> Result<(), MigrateError> {
         if self.locked {
             self.report.push(object, address, Outcome::Drift(format!("{change} ({what} needs a proposal)")));
             return Ok(());
@@ -65,7 +72,9 @@ impl<C: Chain> Run<'_, C> {
         let exchange_key = sdk::exchange_address(&mint);
         let mint_account = self.read(&mint, "collateral mint").await?;
         match mint_account {
-            Some(a) if a.owner == spl_token_interface::ID && a.data.len() == <spl_token_interface::state::Mint as solana_program_pack::Pack>::LEN => {}
+            Some(a)
+                if a.owner == spl_token_interface::ID
+                    && a.data.len() == <spl_token_interface::state::Mint as solana_program_pack::Pack>::LEN => {}
             Some(_) => return Err(MigrateError::Conflict(format!("collateral mint {mint} is not an SPL Token mint"))),
             None => return Err(MigrateError::Conflict(format!("collateral mint {mint} does not exist"))),
         }
@@ -79,24 +88,40 @@ impl<C: Chain> Run<'_, C> {
         let existing = self.read(&exchange_key, "exchange").await?;
         let existing = match existing {
             None => {
-                self.send("initialize_exchange", &[sdk::initialize_exchange(&admin, &mint, wanted)], &[&admin_kp]).await?;
+                self.send("initialize_exchange", &[sdk::initialize_exchange(&admin, &mint, wanted)], &[&admin_kp])
+                    .await?;
                 self.report.push("exchange", exchange_key, Outcome::Created);
                 if self.opts.dry_run {
                     if spec.listing_deposit != 0 {
-                        self.report.push("listing deposit", exchange_key, Outcome::Updated(format!("listing_deposit 0 -> {}", spec.listing_deposit)));
+                        self.report.push(
+                            "listing deposit",
+                            exchange_key,
+                            Outcome::Updated(format!("listing_deposit 0 -> {}", spec.listing_deposit)),
+                        );
                     }
                     return Ok(None);
                 }
                 let data = self.read(&exchange_key, "exchange").await?.map(|a| a.data).unwrap_or_default();
-                decode::<Exchange>(&data).ok_or_else(|| MigrateError::Conflict(format!("exchange {exchange_key} unreadable after creation")))?
+                decode::<Exchange>(&data).ok_or_else(|| {
+                    MigrateError::Conflict(format!("exchange {exchange_key} unreadable after creation"))
+                })?
             }
             Some(account) => {
-                let ex = decode::<Exchange>(&account.data).ok_or_else(|| MigrateError::Conflict(format!("{exchange_key} is not an exchange account")))?;
+                let ex = decode::<Exchange>(&account.data)
+                    .ok_or_else(|| MigrateError::Conflict(format!("{exchange_key} is not an exchange account")))?;
                 if ex.admin != admin {
-                    return Err(MigrateError::Conflict(format!("exchange {exchange_key} has admin {}, not the configured admin {admin}", ex.admin)));
+                    return Err(MigrateError::Conflict(format!(
+                        "exchange {exchange_key} has admin {}, not the configured admin {admin}",
+                        ex.admin
+                    )));
                 }
                 self.locked = ex.timelock_delay_secs != 0;
-                let mut args = SetAuthoritiesArgs { funding_authority: None, risk_authority: None, pause_guardian: None, deleverage_authority: None };
+                let mut args = SetAuthoritiesArgs {
+                    funding_authority: None,
+                    risk_authority: None,
+                    pause_guardian: None,
+                    deleverage_authority: None,
+                };
                 let mut changed = vec![];
                 let mut diff = |name: &str, have: Pubkey, want: Pubkey, slot: &mut Option<Pubkey>| {
                     if have != want {
@@ -107,11 +132,23 @@ impl<C: Chain> Run<'_, C> {
                 diff("funding_authority", ex.funding_authority, wanted.funding_authority, &mut args.funding_authority);
                 diff("risk_authority", ex.risk_authority, wanted.risk_authority, &mut args.risk_authority);
                 diff("pause_guardian", ex.pause_guardian, wanted.pause_guardian, &mut args.pause_guardian);
-                diff("deleverage_authority", ex.deleverage_authority, wanted.deleverage_authority, &mut args.deleverage_authority);
+                diff(
+                    "deleverage_authority",
+                    ex.deleverage_authority,
+                    wanted.deleverage_authority,
+                    &mut args.deleverage_authority,
+                );
                 if changed.is_empty() {
                     self.report.push("exchange", exchange_key, Outcome::Unchanged);
                 } else {
-                    self.risky("set_authorities", sdk::set_authorities(&admin, &exchange_key, args), "exchange".into(), exchange_key, changed.join(", ")).await?;
+                    self.risky(
+                        "set_authorities",
+                        sdk::set_authorities(&admin, &exchange_key, args),
+                        "exchange".into(),
+                        exchange_key,
+                        changed.join(", "),
+                    )
+                    .await?;
                 }
                 ex
             }
@@ -120,7 +157,14 @@ impl<C: Chain> Run<'_, C> {
             self.report.push("listing deposit", exchange_key, Outcome::Unchanged);
         } else {
             let change = format!("listing_deposit {} -> {}", existing.listing_deposit, spec.listing_deposit);
-            self.risky("set_listing_deposit", sdk::set_listing_deposit(&admin, &exchange_key, spec.listing_deposit), "listing deposit".into(), exchange_key, change).await?;
+            self.risky(
+                "set_listing_deposit",
+                sdk::set_listing_deposit(&admin, &exchange_key, spec.listing_deposit),
+                "listing deposit".into(),
+                exchange_key,
+                change,
+            )
+            .await?;
         }
         Ok(Some(existing))
     }
@@ -138,7 +182,11 @@ impl<C: Chain> Run<'_, C> {
             self.send("set_timelock", &[sdk::set_timelock(&admin_kp.pubkey(), exchange, wanted)], &[&admin_kp]).await?;
             self.report.push("time lock", *exchange, Outcome::Updated(format!("timelock_delay_secs 0 -> {wanted}")));
         } else {
-            self.report.push("time lock", *exchange, Outcome::Drift(format!("timelock_delay_secs {have}, config {wanted}: needs a proposal")));
+            self.report.push(
+                "time lock",
+                *exchange,
+                Outcome::Drift(format!("timelock_delay_secs {have}, config {wanted}: needs a proposal")),
+            );
         }
         Ok(())
     }
@@ -148,8 +196,13 @@ impl<C: Chain> Run<'_, C> {
         let object = format!("trader approval {name}");
         match self.read(&key, "trader approval").await? {
             Some(a) => {
-                let ok = decode::<TraderApproval>(&a.data).is_some_and(|t| t.exchange == *exchange && t.trader_program == *program && t.active == 1);
-                let outcome = if ok { Outcome::Unchanged } else { Outcome::Conflict("approval account unreadable or inactive".into()) };
+                let ok = decode::<TraderApproval>(&a.data)
+                    .is_some_and(|t| t.exchange == *exchange && t.trader_program == *program && t.active == 1);
+                let outcome = if ok {
+                    Outcome::Unchanged
+                } else {
+                    Outcome::Conflict("approval account unreadable or inactive".into())
+                };
                 self.report.push(object, key, outcome);
             }
             None => {
@@ -205,7 +258,12 @@ impl<C: Chain> Run<'_, C> {
         let admin = self.keys.admin.insecure_clone();
         let existing = match self.read(&key, "market").await? {
             None => {
-                self.send("create_market", &[sdk::create_market(&admin.pubkey(), exchange, &oracle, m.create_args())], &[&admin]).await?;
+                self.send(
+                    "create_market",
+                    &[sdk::create_market(&admin.pubkey(), exchange, &oracle, m.create_args())],
+                    &[&admin],
+                )
+                .await?;
                 self.report.push(object, key, Outcome::Created);
                 if self.opts.dry_run {
                     if m.book.is_some() {
@@ -214,10 +272,12 @@ impl<C: Chain> Run<'_, C> {
                     return Ok(());
                 }
                 let data = self.read(&key, "market").await?.map(|a| a.data).unwrap_or_default();
-                client::decode_market(&data).ok_or_else(|| MigrateError::Conflict(format!("market {key} unreadable after creation")))?
+                client::decode_market(&data)
+                    .ok_or_else(|| MigrateError::Conflict(format!("market {key} unreadable after creation")))?
             }
             Some(account) => {
-                let have = client::decode_market(&account.data).ok_or_else(|| MigrateError::Conflict(format!("{key} is not a market")))?;
+                let have = client::decode_market(&account.data)
+                    .ok_or_else(|| MigrateError::Conflict(format!("{key} is not a market")))?;
                 self.reconcile_market(exchange, &key, &object, &have, m, &oracle, &admin).await?;
                 have
             }
@@ -227,7 +287,16 @@ impl<C: Chain> Run<'_, C> {
         }
         Ok(())
     }
-    async fn reconcile_market(&mut self, exchange: &Pubkey, key: &Pubkey, object: &str, have: &Market, m: &MarketSpec, oracle: &Pubkey, admin: &Keypair) -> Result<(), MigrateError> {
+    async fn reconcile_market(
+        &mut self,
+        exchange: &Pubkey,
+        key: &Pubkey,
+        object: &str,
+        have: &Market,
+        m: &MarketSpec,
+        oracle: &Pubkey,
+        admin: &Keypair,
+    ) -> Result<(), MigrateError> {
         // Fixed at creation.
         let mut conflicts = vec![];
         if have.exchange != *exchange {
@@ -271,16 +340,27 @@ impl<C: Chain> Run<'_, C> {
         if changed.is_empty() {
             self.report.push(object, *key, Outcome::Unchanged);
         } else {
-            self.risky("update_market", sdk::update_market(&admin.pubkey(), exchange, key, args), object.to_string(), *key, changed.join(", ")).await?;
+            self.risky(
+                "update_market",
+                sdk::update_market(&admin.pubkey(), exchange, key, args),
+                object.to_string(),
+                *key,
+                changed.join(", "),
+            )
+            .await?;
         }
         // Margins belong to the risk authority after creation (once a day, from history).
-        if (have.init_margin_long_bps, have.init_margin_short_bps) != (m.init_margin_long_bps, m.init_margin_short_bps) {
+        if (have.init_margin_long_bps, have.init_margin_short_bps) != (m.init_margin_long_bps, m.init_margin_short_bps)
+        {
             self.report.push(
                 format!("margins {}", m.symbol),
                 *key,
                 Outcome::Drift(format!(
                     "initial margins long/short {}/{} bps on chain, {}/{} configured (the risk authority sets them)",
-                    have.init_margin_long_bps, have.init_margin_short_bps, m.init_margin_long_bps, m.init_margin_short_bps
+                    have.init_margin_long_bps,
+                    have.init_margin_short_bps,
+                    m.init_margin_long_bps,
+                    m.init_margin_short_bps
                 )),
             );
         }
@@ -289,21 +369,54 @@ impl<C: Chain> Run<'_, C> {
 
     /// One book per market: perpetual registers it in `Market.book`, so an existing
     /// registration means there is nothing to create.
-    async fn book(&mut self, exchange: &Pubkey, market: &Pubkey, have: &Market, m: &MarketSpec, spec: &BookSpec) -> Result<(), MigrateError> {
+    async fn book(
+        &mut self,
+        exchange: &Pubkey,
+        market: &Pubkey,
+        have: &Market,
+        m: &MarketSpec,
+        spec: &BookSpec,
+    ) -> Result<(), MigrateError> {
         let object = format!("book {}", m.symbol);
         if have.book != Pubkey::default() {
-            let outcome = match self.read(&have.book, "book").await?.and_then(|a| (a.owner == orderbook::ID).then(|| decode::<Book>(&a.data)).flatten()) {
+            let outcome = match self
+                .read(&have.book, "book")
+                .await?
+                .and_then(|a| (a.owner == orderbook::ID).then(|| decode::<Book>(&a.data)).flatten())
+            {
                 None => Outcome::Conflict("registered book is missing or unreadable".into()),
                 Some(b) => {
-                    let have_args = (b.market, b.tick_size, b.min_base_lots, b.side_capacity, b.seat_capacity, b.max_orders_per_account);
-                    let want = (*market, spec.tick_size, spec.min_base_lots, spec.side_capacity, spec.seat_capacity, spec.max_orders_per_account);
+                    let have_args = (
+                        b.market,
+                        b.tick_size,
+                        b.min_base_lots,
+                        b.side_capacity,
+                        b.seat_capacity,
+                        b.max_orders_per_account,
+                    );
+                    let want = (
+                        *market,
+                        spec.tick_size,
+                        spec.min_base_lots,
+                        spec.side_capacity,
+                        spec.seat_capacity,
+                        spec.max_orders_per_account,
+                    );
                     if have_args == want {
                         Outcome::Unchanged
                     } else {
                         Outcome::Conflict(format!(
                             "tick/min lots/side/seats/max orders are {}/{}/{}/{}/{}, configured {}/{}/{}/{}/{}",
-                            b.tick_size, b.min_base_lots, b.side_capacity, b.seat_capacity, b.max_orders_per_account,
-                            spec.tick_size, spec.min_base_lots, spec.side_capacity, spec.seat_capacity, spec.max_orders_per_account
+                            b.tick_size,
+                            b.min_base_lots,
+                            b.side_capacity,
+                            b.seat_capacity,
+                            b.max_orders_per_account,
+                            spec.tick_size,
+                            spec.min_base_lots,
+                            spec.side_capacity,
+                            spec.seat_capacity,
+                            spec.max_orders_per_account
                         ))
                     }
                 }
@@ -316,7 +429,8 @@ impl<C: Chain> Run<'_, C> {
         let rent = self.chain.minimum_balance(space).await.context(|| "rent for the book".into())?;
         let admin = self.keys.admin.insecure_clone();
         let payer = self.chain.payer().pubkey();
-        let ixs = orderbook::sdk::create_book(&payer, &admin.pubkey(), exchange, market, &book.pubkey(), rent, spec.args());
+        let ixs =
+            orderbook::sdk::create_book(&payer, &admin.pubkey(), exchange, market, &book.pubkey(), rent, spec.args());
         self.send("create_book", &ixs, &[&admin, &book]).await?;
         // A dry run has no book address yet: it is the keypair a real run makes.
         let address = if self.opts.dry_run { Pubkey::default() } else { book.pubkey() };
@@ -326,23 +440,42 @@ impl<C: Chain> Run<'_, C> {
 }
 
 /// Brings the cluster to `config`. See the module docs.
-pub async fn migrate<C: Chain>(chain: &mut C, config: &MigrationConfig, keys: &Keys, opts: Options) -> Result<Report, MigrateError> {
+pub async fn migrate<C: Chain>(
+    chain: &mut C,
+    config: &MigrationConfig,
+    keys: &Keys,
+    opts: Options,
+) -> Result<Report, MigrateError> {
     config.validate()?;
     let exchange = sdk::exchange_address(&config.exchange.collateral_mint);
-    let mut run = Run { chain, keys, opts, report: Report { dry_run: opts.dry_run, exchange, ..Default::default() }, locked: false };
+    let mut run = Run {
+        chain,
+        keys,
+        opts,
+        report: Report { dry_run: opts.dry_run, exchange, ..Default::default() },
+        locked: false,
+    };
     let created = run.exchange(config).await?;
     if created.is_none() {
         // Dry run of a new exchange: everything after it would be created.
         let approvals: Vec<(Pubkey, String)> = approvals(config);
         for (program, name) in approvals {
-            run.report.push(format!("trader approval {name}"), sdk::approval_address(&exchange, &program), Outcome::Created);
+            run.report.push(
+                format!("trader approval {name}"),
+                sdk::approval_address(&exchange, &program),
+                Outcome::Created,
+            );
         }
         for m in &config.markets {
             if m.oracle == OracleSpec::SetPrice {
                 let key = sdk::price_oracle_address(&keys.oracle_authority().pubkey(), &m.symbol_bytes());
                 run.report.push(format!("oracle {}", m.symbol), key, Outcome::Created);
             }
-            run.report.push(format!("market {}", m.symbol), sdk::market_address(&exchange, &m.symbol_bytes()), Outcome::Created);
+            run.report.push(
+                format!("market {}", m.symbol),
+                sdk::market_address(&exchange, &m.symbol_bytes()),
+                Outcome::Created,
+            );
             if m.book.is_some() {
                 run.report.push(format!("book {}", m.symbol), Pubkey::default(), Outcome::Created);
             }

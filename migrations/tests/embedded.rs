@@ -4,7 +4,7 @@
 use anchor_lang::prelude::Pubkey;
 use client::chain::embedded::EmbeddedChain;
 use client::chain::Chain;
-use migrations::{decode, migrate, Keys, MigrateError, MigrationConfig, OracleSpec, Options, Outcome, Report};
+use migrations::{decode, migrate, Keys, MigrateError, MigrationConfig, Options, OracleSpec, Outcome, Report};
 use orderbook::state::Book;
 use perpetual::sdk;
 use perpetual::state::{Exchange, PriceOracle, TraderApproval, PYTH_PROGRAM_IDS};
@@ -37,14 +37,24 @@ async fn setup() -> Setup {
     let space = spl_token_interface::state::Mint::LEN;
     let rent = chain.minimum_balance(space).await.unwrap();
     let ixs = [
-        solana_system_interface::instruction::create_account(&payer, &mint.pubkey(), rent, space as u64, &spl_token_interface::ID),
-        spl_token_interface::instruction::initialize_mint2(&spl_token_interface::ID, &mint.pubkey(), &payer, None, 6).unwrap(),
+        solana_system_interface::instruction::create_account(
+            &payer,
+            &mint.pubkey(),
+            rent,
+            space as u64,
+            &spl_token_interface::ID,
+        ),
+        spl_token_interface::instruction::initialize_mint2(&spl_token_interface::ID, &mint.pubkey(), &payer, None, 6)
+            .unwrap(),
     ];
     chain.send(&ixs, &[&mint]).await.expect("create mint");
 
     let (admin, oracle_authority) = (Keypair::new(), Keypair::new());
     for k in [admin.pubkey(), oracle_authority.pubkey()] {
-        chain.send(&[solana_system_interface::instruction::transfer(&payer, &k, 100_000_000_000)], &[]).await.expect("fund");
+        chain
+            .send(&[solana_system_interface::instruction::transfer(&payer, &k, 100_000_000_000)], &[])
+            .await
+            .expect("fund");
     }
 
     let mut config = MigrationConfig::from_toml_str(EXAMPLE).expect("example parses");
@@ -52,7 +62,10 @@ async fn setup() -> Setup {
     let now = chain.unix_time().await.unwrap();
     for m in config.markets.iter().filter(|m| m.oracle == OracleSpec::Pyth) {
         let data = pyth_price_account(150_000_000, 50_000, -6, now);
-        chain.set_account(&m.pyth_price_account.unwrap(), Account { lamports: 1_000_000_000, data, owner: PYTH_PROGRAM_IDS[0], executable: false, rent_epoch: 0 });
+        chain.set_account(
+            &m.pyth_price_account.unwrap(),
+            Account { lamports: 1_000_000_000, data, owner: PYTH_PROGRAM_IDS[0], executable: false, rent_epoch: 0 },
+        );
     }
     Setup { chain, config, keys: Keys { admin, oracle_authority: Some(oracle_authority) } }
 }
@@ -69,7 +82,8 @@ fn oracle_of(s: &Setup, m: &migrations::MarketSpec) -> Pubkey {
 async fn touched(s: &mut Setup) -> Vec<Pubkey> {
     let mint = s.config.exchange.collateral_mint;
     let exchange = sdk::exchange_address(&mint);
-    let mut keys = vec![mint, exchange, sdk::vault_address(&exchange), sdk::approval_address(&exchange, &orderbook::ID)];
+    let mut keys =
+        vec![mint, exchange, sdk::vault_address(&exchange), sdk::approval_address(&exchange, &orderbook::ID)];
     for m in s.config.markets.clone() {
         let market = sdk::market_address(&exchange, &m.symbol_bytes());
         keys.push(market);
@@ -100,7 +114,10 @@ async fn assert_matches_config(s: &mut Setup) {
     let admin = s.keys.admin.pubkey();
     let exchange_key = sdk::exchange_address(&c.exchange.collateral_mint);
     let ex: Exchange = decode(&s.chain.account_data(&exchange_key).await.unwrap()).expect("exchange exists");
-    assert_eq!((ex.admin, ex.collateral_mint, ex.vault), (admin, c.exchange.collateral_mint, sdk::vault_address(&exchange_key)));
+    assert_eq!(
+        (ex.admin, ex.collateral_mint, ex.vault),
+        (admin, c.exchange.collateral_mint, sdk::vault_address(&exchange_key))
+    );
     assert_eq!(ex.funding_authority, c.exchange.funding_authority.unwrap_or(admin));
     assert_eq!(ex.risk_authority, c.exchange.risk_authority.unwrap_or(admin));
     assert_eq!(ex.pause_guardian, c.exchange.pause_guardian.unwrap_or(admin));
@@ -109,24 +126,48 @@ async fn assert_matches_config(s: &mut Setup) {
     assert_eq!(ex.timelock_delay_secs, c.exchange.timelock_delay_secs);
     assert_eq!(ex.collateral_decimals, 6);
 
-    let approval: TraderApproval = decode(&s.chain.account_data(&sdk::approval_address(&exchange_key, &orderbook::ID)).await.unwrap()).expect("approval");
+    let approval: TraderApproval =
+        decode(&s.chain.account_data(&sdk::approval_address(&exchange_key, &orderbook::ID)).await.unwrap())
+            .expect("approval");
     assert_eq!((approval.exchange, approval.trader_program, approval.active), (exchange_key, orderbook::ID, 1));
 
     for m in &c.markets {
         let key = sdk::market_address(&exchange_key, &m.symbol_bytes());
-        let mk = client::decode_market(&s.chain.account_data(&key).await.unwrap()).unwrap_or_else(|| panic!("market {}", m.symbol));
-        assert_eq!((mk.exchange, mk.oracle, mk.symbol, mk.lister), (exchange_key, oracle_of(s, m), m.symbol_bytes(), admin));
-        assert_eq!((mk.oracle_kind, mk.base_decimals, mk.base_lot_size), (m.oracle.kind() as u8, m.base_decimals, m.base_lot_size));
-        assert_eq!((mk.oracle_max_age_secs, mk.oracle_max_conf_bps, mk.price_band_bps), (m.oracle_max_age_secs, m.oracle_max_conf_bps, m.price_band_bps));
-        assert_eq!((mk.init_margin_long_bps, mk.init_margin_short_bps), (m.init_margin_long_bps, m.init_margin_short_bps));
-        assert_eq!((mk.maint_margin_long_bps, mk.maint_margin_short_bps), (m.init_margin_long_bps.div_ceil(2), m.init_margin_short_bps.div_ceil(2)));
+        let mk = client::decode_market(&s.chain.account_data(&key).await.unwrap())
+            .unwrap_or_else(|| panic!("market {}", m.symbol));
+        assert_eq!(
+            (mk.exchange, mk.oracle, mk.symbol, mk.lister),
+            (exchange_key, oracle_of(s, m), m.symbol_bytes(), admin)
+        );
+        assert_eq!(
+            (mk.oracle_kind, mk.base_decimals, mk.base_lot_size),
+            (m.oracle.kind() as u8, m.base_decimals, m.base_lot_size)
+        );
+        assert_eq!(
+            (mk.oracle_max_age_secs, mk.oracle_max_conf_bps, mk.price_band_bps),
+            (m.oracle_max_age_secs, m.oracle_max_conf_bps, m.price_band_bps)
+        );
+        assert_eq!(
+            (mk.init_margin_long_bps, mk.init_margin_short_bps),
+            (m.init_margin_long_bps, m.init_margin_short_bps)
+        );
+        assert_eq!(
+            (mk.maint_margin_long_bps, mk.maint_margin_short_bps),
+            (m.init_margin_long_bps.div_ceil(2), m.init_margin_short_bps.div_ceil(2))
+        );
         assert_eq!((mk.maker_fee_ppm, mk.taker_fee_ppm), (m.maker_fee_ppm, m.taker_fee_ppm));
-        assert_eq!((mk.max_funding_rate_ppbh, mk.max_funding_rate_change_ppbh, mk.funding_window_secs), (m.max_funding_rate_ppbh, m.max_funding_rate_change_ppbh, m.funding_window_secs));
+        assert_eq!(
+            (mk.max_funding_rate_ppbh, mk.max_funding_rate_change_ppbh, mk.funding_window_secs),
+            (m.max_funding_rate_ppbh, m.max_funding_rate_change_ppbh, m.funding_window_secs)
+        );
         assert_eq!(mk.status, MarketStatus::Active as u8);
 
         if m.oracle == OracleSpec::SetPrice {
             let o: PriceOracle = decode(&s.chain.account_data(&mk.oracle).await.unwrap()).expect("price oracle");
-            assert_eq!((o.authority, o.expo, o.symbol), (s.keys.oracle_authority().pubkey(), m.oracle_expo, m.symbol_bytes()));
+            assert_eq!(
+                (o.authority, o.expo, o.symbol),
+                (s.keys.oracle_authority().pubkey(), m.oracle_expo, m.symbol_bytes())
+            );
         }
 
         let spec = m.book.as_ref().expect("every example market has a book");
@@ -137,7 +178,10 @@ async fn assert_matches_config(s: &mut Setup) {
         let b: Book = decode(&account.data).expect("initialised book");
         assert_eq!((b.exchange, b.market, b.oracle), (exchange_key, key, mk.oracle));
         assert_eq!((b.tick_size, b.min_base_lots), (spec.tick_size, spec.min_base_lots));
-        assert_eq!((b.side_capacity, b.seat_capacity, b.max_orders_per_account), (spec.side_capacity, spec.seat_capacity, spec.max_orders_per_account));
+        assert_eq!(
+            (b.side_capacity, b.seat_capacity, b.max_orders_per_account),
+            (spec.side_capacity, spec.seat_capacity, spec.max_orders_per_account)
+        );
         assert_eq!(b.creator, s.chain.payer().pubkey());
     }
 }
@@ -169,7 +213,10 @@ async fn creates_everything_once_and_a_second_run_changes_nothing() {
     // The report names each book's address, which the market registered.
     let exchange = sdk::exchange_address(&s.config.exchange.collateral_mint);
     for m in &s.config.markets {
-        let mk = client::decode_market(&s.chain.account_data(&sdk::market_address(&exchange, &m.symbol_bytes())).await.unwrap()).unwrap();
+        let mk = client::decode_market(
+            &s.chain.account_data(&sdk::market_address(&exchange, &m.symbol_bytes())).await.unwrap(),
+        )
+        .unwrap();
         assert_eq!(first.entry(&format!("book {}", m.symbol)).unwrap().address, mk.book);
     }
 
@@ -206,14 +253,19 @@ async fn later_runs_update_what_the_admin_may_change_and_report_the_rest() {
     let r = migrate(&mut s.chain, &s.config, &s.keys, Options::default()).await.expect("update run");
     println!("{}", r.render());
     assert!(matches!(outcome(&r, "exchange"), Outcome::Updated(d) if d.contains("funding_authority")));
-    assert!(matches!(outcome(&r, "market BTC-PERP"), Outcome::Updated(d) if d.contains("taker_fee_ppm 700 -> 800") && d.contains("funding_window_secs 7200 -> 3600")));
+    assert!(
+        matches!(outcome(&r, "market BTC-PERP"), Outcome::Updated(d) if d.contains("taker_fee_ppm 700 -> 800") && d.contains("funding_window_secs 7200 -> 3600"))
+    );
     assert!(matches!(outcome(&r, "margins SOL-PERP"), Outcome::Drift(_)));
     assert_eq!(outcome(&r, "market SOL-PERP"), &Outcome::Unchanged);
     assert_eq!((r.transactions, s.chain.transactions - sent), (2, 2));
     let exchange = sdk::exchange_address(&s.config.exchange.collateral_mint);
     let ex: Exchange = decode(&s.chain.account_data(&exchange).await.unwrap()).unwrap();
     assert_eq!(ex.funding_authority, new_funding);
-    let btc = client::decode_market(&s.chain.account_data(&sdk::market_address(&exchange, &sdk::symbol("BTC-PERP"))).await.unwrap()).unwrap();
+    let btc = client::decode_market(
+        &s.chain.account_data(&sdk::market_address(&exchange, &sdk::symbol("BTC-PERP"))).await.unwrap(),
+    )
+    .unwrap();
     assert_eq!((btc.taker_fee_ppm, btc.funding_window_secs), (800, 3_600));
 
     // What can never change is a conflict, and nothing is sent for it.
@@ -277,7 +329,11 @@ async fn a_time_locked_exchange_reports_risky_changes_as_drift() {
     let r = migrate(&mut s.chain, &s.config, &s.keys, Options::default()).await.expect("run on a locked exchange");
     println!("{}", r.render());
     for object in ["exchange", "listing deposit", "market BTC-PERP"] {
-        assert!(matches!(outcome(&r, object), Outcome::Drift(d) if d.contains("needs a proposal")), "{object}: {}", r.render());
+        assert!(
+            matches!(outcome(&r, object), Outcome::Drift(d) if d.contains("needs a proposal")),
+            "{object}: {}",
+            r.render()
+        );
     }
     assert_eq!(outcome(&r, "time lock"), &Outcome::Unchanged);
     assert_eq!((r.transactions, s.chain.transactions), (0, sent), "nothing sent");

@@ -62,11 +62,23 @@ pub fn index_of(ix: &Instruction, key: &Pubkey) -> usize {
 /// `assert_refused`, after a simulation has shown that `program` raised the error (the
 /// first program to fail in the logs): perpetual and the order book number their errors
 /// from 6000 alike, so an exact code is exact only with the program that returned it.
-pub async fn assert_refused_by(env: &mut TestEnv, ixs: &[Instruction], signers: &[&Keypair], expected: u32, program: &Pubkey, what: &str) {
+pub async fn assert_refused_by(
+    env: &mut TestEnv,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    expected: u32,
+    program: &Pubkey,
+    what: &str,
+) {
     let (res, logs) = env.simulate_with_logs(ixs, signers).await;
     let err = res.err().unwrap_or_else(|| panic!("{what}: simulation unexpectedly succeeded"));
     assert_eq!(custom_code(&err), Some(expected), "{what}: wrong error {err:?}");
     let raised_by = crate::env::failing_program(&logs);
-    assert_eq!(raised_by.as_ref(), Some(program), "{what}: error {expected} raised by another program:\n  {}", logs.join("\n  "));
+    assert_eq!(
+        raised_by.as_ref(),
+        Some(program),
+        "{what}: error {expected} raised by another program:\n  {}",
+        logs.join("\n  ")
+    );
     assert_refused(env, ixs, signers, expected, what).await;
 }

@@ -84,26 +84,54 @@ impl TestEnv {
     }
 
     /// `place_order` for `user` with `makers` and the user's health accounts.
-    pub async fn place_ix(&mut self, user: &UserCookie, book: &BookCookie, mut args: PlaceOrderArgs, makers: &[Pubkey]) -> Instruction {
+    pub async fn place_ix(
+        &mut self,
+        user: &UserCookie,
+        book: &BookCookie,
+        mut args: PlaceOrderArgs,
+        makers: &[Pubkey],
+    ) -> Instruction {
         args.seat_hint = self.seat_for(book, &user.margin_account).await;
         let health = self.health_metas(&user.margin_account, &[book.market.market]).await;
         sdk::place_order(&book.venue, &user.key(), &user.margin_account, args, makers, health)
     }
 
-    pub async fn place(&mut self, user: &UserCookie, book: &BookCookie, args: PlaceOrderArgs, makers: &[Pubkey]) -> Result<Placed, TransactionError> {
+    pub async fn place(
+        &mut self,
+        user: &UserCookie,
+        book: &BookCookie,
+        args: PlaceOrderArgs,
+        makers: &[Pubkey],
+    ) -> Result<Placed, TransactionError> {
         let ix = self.place_ix(user, book, args, makers).await;
         let out = self.process(&[ix], &[&user.owner]).await?;
         Ok(placed(&out.return_data))
     }
 
     /// Rests a maker order (post-only) and returns its key.
-    pub async fn rest(&mut self, user: &UserCookie, book: &BookCookie, side: Side, price_ticks: u64, lots: u64) -> u128 {
-        let placed = self.place(user, book, order(side, price_ticks, lots, OrderType::PostOnly), &[]).await.expect("resting order");
+    pub async fn rest(
+        &mut self,
+        user: &UserCookie,
+        book: &BookCookie,
+        side: Side,
+        price_ticks: u64,
+        lots: u64,
+    ) -> u128 {
+        let placed = self
+            .place(user, book, order(side, price_ticks, lots, OrderType::PostOnly), &[])
+            .await
+            .expect("resting order");
         assert_ne!(placed.key, 0, "order rests");
         placed.key
     }
 
-    pub async fn cancel(&mut self, user: &UserCookie, book: &BookCookie, side: Side, key: u128) -> Result<(), TransactionError> {
+    pub async fn cancel(
+        &mut self,
+        user: &UserCookie,
+        book: &BookCookie,
+        side: Side,
+        key: u128,
+    ) -> Result<(), TransactionError> {
         let ix = sdk::cancel_order(&book.venue, &user.key(), &user.margin_account, side, key);
         self.process(&[ix], &[&user.owner]).await.map(|_| ())
     }
@@ -144,11 +172,20 @@ pub async fn check_book(env: &mut TestEnv, book: &BookCookie) {
         if seat.is_free() {
             continue;
         }
-        assert_eq!((seat.open_bid_lots, seat.open_ask_lots, seat.order_count as usize), (bids, asks, orders.len()), "seat {i}");
+        assert_eq!(
+            (seat.open_bid_lots, seat.open_ask_lots, seat.order_count as usize),
+            (bids, asks, orders.len()),
+            "seat {i}"
+        );
         let epoch = env.margin(&seat.margin_account).await.0.reservation_epoch;
-        let live = |side| orders.iter().filter(|o| o.side == side && o.epoch == epoch).map(|o| o.base_lots).sum::<u64>();
+        let live =
+            |side| orders.iter().filter(|o| o.side == side && o.epoch == epoch).map(|o| o.base_lots).sum::<u64>();
         let pos = env.position(&seat.margin_account, &book.market.market).await;
-        assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (live(Side::Bid), live(Side::Ask)), "reservation of seat {i} matches its live orders");
+        assert_eq!(
+            (pos.open_bid_lots, pos.open_ask_lots),
+            (live(Side::Bid), live(Side::Ask)),
+            "reservation of seat {i} matches its live orders"
+        );
     }
 }
 
@@ -156,12 +193,18 @@ pub async fn check_book(env: &mut TestEnv, book: &BookCookie) {
 
 impl TestEnv {
     /// Creates `market`'s book signed by `authority` (the market's lister or the admin).
-    pub async fn create_book_as(&mut self, market: &MarketCookie, args: CreateBookArgs, authority: &Keypair) -> Result<BookCookie, TransactionError> {
+    pub async fn create_book_as(
+        &mut self,
+        market: &MarketCookie,
+        args: CreateBookArgs,
+        authority: &Keypair,
+    ) -> Result<BookCookie, TransactionError> {
         let book = Keypair::new();
         let space = orderbook::state::Book::space(args.side_capacity, args.seat_capacity);
         let rent = self.ctx.banks_client.get_rent().await.unwrap().minimum_balance(space);
         let payer = self.ctx.payer.pubkey();
-        let ixs = sdk::create_book(&payer, &authority.pubkey(), &self.exchange, &market.market, &book.pubkey(), rent, args);
+        let ixs =
+            sdk::create_book(&payer, &authority.pubkey(), &self.exchange, &market.market, &book.pubkey(), rent, args);
         self.process(&ixs, &[authority, &book]).await?;
         let cookie = BookCookie {
             venue: Venue { book: book.pubkey(), market: market.market, oracle: market.oracle, exchange: self.exchange },

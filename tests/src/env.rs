@@ -154,7 +154,9 @@ impl TestEnv {
     /// extras.
     async fn signed_tx(&mut self, ixs: &[Instruction], fee_payer: &Keypair, signers: &[&Keypair]) -> Transaction {
         self.nonce += 1;
-        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000 - self.nonce)];
+        let mut all = vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(
+            1_400_000 - self.nonce,
+        )];
         all.extend_from_slice(ixs);
         let keys = required_signers(fee_payer, &all, signers);
         let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
@@ -162,7 +164,12 @@ impl TestEnv {
     }
 
     /// Sends the transaction and returns its result with its logs.
-    async fn send_paid_by(&mut self, ixs: &[Instruction], fee_payer: &Keypair, signers: &[&Keypair]) -> (Result<TxOutput, TransactionError>, Vec<String>) {
+    async fn send_paid_by(
+        &mut self,
+        ixs: &[Instruction],
+        fee_payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> (Result<TxOutput, TransactionError>, Vec<String>) {
         let tx = self.signed_tx(ixs, fee_payer, signers).await;
         let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.expect("banks client");
         let meta = res.metadata.unwrap_or_default_meta();
@@ -209,8 +216,21 @@ impl TestEnv {
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
         let space = spl_token_interface::state::Mint::LEN;
         let ixs = [
-            solana_system_interface::instruction::create_account(&payer, &mint.pubkey(), rent.minimum_balance(space), space as u64, &spl_token_interface::ID),
-            spl_token_interface::instruction::initialize_mint2(&spl_token_interface::ID, &mint.pubkey(), &self.mint_authority.pubkey(), None, COLLATERAL_DECIMALS).unwrap(),
+            solana_system_interface::instruction::create_account(
+                &payer,
+                &mint.pubkey(),
+                rent.minimum_balance(space),
+                space as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_mint2(
+                &spl_token_interface::ID,
+                &mint.pubkey(),
+                &self.mint_authority.pubkey(),
+                None,
+                COLLATERAL_DECIMALS,
+            )
+            .unwrap(),
         ];
         self.process(&ixs, &[&mint]).await.expect("create mint");
         mint.pubkey()
@@ -223,11 +243,33 @@ impl TestEnv {
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
         let space = spl_token_interface::state::Account::LEN;
         let mut ixs = vec![
-            solana_system_interface::instruction::create_account(&payer, &account.pubkey(), rent.minimum_balance(space), space as u64, &spl_token_interface::ID),
-            spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &account.pubkey(), &self.mint, owner).unwrap(),
+            solana_system_interface::instruction::create_account(
+                &payer,
+                &account.pubkey(),
+                rent.minimum_balance(space),
+                space as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_account3(
+                &spl_token_interface::ID,
+                &account.pubkey(),
+                &self.mint,
+                owner,
+            )
+            .unwrap(),
         ];
         if amount > 0 {
-            ixs.push(spl_token_interface::instruction::mint_to(&spl_token_interface::ID, &self.mint, &account.pubkey(), &self.mint_authority.pubkey(), &[], amount).unwrap());
+            ixs.push(
+                spl_token_interface::instruction::mint_to(
+                    &spl_token_interface::ID,
+                    &self.mint,
+                    &account.pubkey(),
+                    &self.mint_authority.pubkey(),
+                    &[],
+                    amount,
+                )
+                .unwrap(),
+            );
         }
         let mint_authority = self.mint_authority.insecure_clone();
         self.process(&ixs, &[&account, &mint_authority]).await.expect("token account");
@@ -262,13 +304,22 @@ impl TestEnv {
     }
 
     pub async fn deposit(&mut self, user: &UserCookie, amount: u64) -> Result<TxOutput, TransactionError> {
-        let ix = sdk::deposit(&user.key(), &self.exchange, &self.mint, &user.margin_account, &user.token_account, amount);
+        let ix =
+            sdk::deposit(&user.key(), &self.exchange, &self.mint, &user.margin_account, &user.token_account, amount);
         self.process(&[ix], &[&user.owner]).await
     }
 
     pub async fn withdraw(&mut self, user: &UserCookie, amount: u64) -> Result<TxOutput, TransactionError> {
         let health = self.health_metas(&user.margin_account, &[]).await;
-        let ix = sdk::withdraw(&user.key(), &self.exchange, &self.mint, &user.margin_account, &user.token_account, amount, health);
+        let ix = sdk::withdraw(
+            &user.key(),
+            &self.exchange,
+            &self.mint,
+            &user.margin_account,
+            &user.token_account,
+            amount,
+            health,
+        );
         self.process(&[ix], &[&user.owner]).await
     }
 
@@ -332,8 +383,12 @@ impl TestEnv {
                 let now = self.now().await;
                 // Keeps the feed the account holds (the market pins it).
                 let held = self.account_data(&market.oracle).await;
-                let feed = perpetual::state::PythPriceUpdateV2::parse(&held).expect("a price update").price_message.feed_id;
-                self.write_pull(&market.oracle, &pyth::price_update_bytes(feed, price, 0, market.expo, now, pyth::FULL));
+                let feed =
+                    perpetual::state::PythPriceUpdateV2::parse(&held).expect("a price update").price_message.feed_id;
+                self.write_pull(
+                    &market.oracle,
+                    &pyth::price_update_bytes(feed, price, 0, market.expo, now, pyth::FULL),
+                );
             }
             // No spot index: the book alone prices the market.
             OracleKind::None => {}
@@ -343,13 +398,20 @@ impl TestEnv {
     /// Overwrites a Pyth price account with the given fields.
     pub fn write_pyth(&mut self, key: &Pubkey, price: i64, conf: u64, expo: i32, ts: i64, status: PriceStatus) {
         let data = pyth::price_account_bytes(price, conf, expo, ts, status);
-        let account = Account { lamports: 1_000_000_000, data, owner: pyth::PYTH_PROGRAM, executable: false, rent_epoch: 0 };
+        let account =
+            Account { lamports: 1_000_000_000, data, owner: pyth::PYTH_PROGRAM, executable: false, rent_epoch: 0 };
         self.ctx.set_account(key, &account.into());
     }
 
     /// Overwrites a Pyth pull-oracle update account (receiver-owned) with `data`.
     pub fn write_pull(&mut self, key: &Pubkey, data: &[u8]) {
-        let account = Account { lamports: 1_000_000_000, data: data.to_vec(), owner: pyth::PYTH_RECEIVER_PROGRAM, executable: false, rent_epoch: 0 };
+        let account = Account {
+            lamports: 1_000_000_000,
+            data: data.to_vec(),
+            owner: pyth::PYTH_RECEIVER_PROGRAM,
+            executable: false,
+            rent_epoch: 0,
+        };
         self.ctx.set_account(key, &account.into());
     }
 
@@ -381,36 +443,82 @@ impl TestEnv {
     }
 
     /// The test trader's `reserve` for `user`'s margin account, with health accounts.
-    pub async fn reserve_ix(&mut self, user: &UserCookie, market: &MarketCookie, bid_delta: i64, ask_delta: i64) -> Instruction {
+    pub async fn reserve_ix(
+        &mut self,
+        user: &UserCookie,
+        market: &MarketCookie,
+        bid_delta: i64,
+        ask_delta: i64,
+    ) -> Instruction {
         let mut accounts = self.relay_accounts(market, &user.margin_account, &user.key());
         if bid_delta > 0 || ask_delta > 0 {
             accounts.extend(self.health_metas(&user.margin_account, &[market.market]).await);
         }
-        Instruction { program_id: test_trader::ID, accounts, data: test_trader::instruction::Reserve { bid_delta, ask_delta }.data() }
+        Instruction {
+            program_id: test_trader::ID,
+            accounts,
+            data: test_trader::instruction::Reserve { bid_delta, ask_delta }.data(),
+        }
     }
 
-    pub async fn reserve(&mut self, user: &UserCookie, market: &MarketCookie, bid_delta: i64, ask_delta: i64) -> Result<TxOutput, TransactionError> {
+    pub async fn reserve(
+        &mut self,
+        user: &UserCookie,
+        market: &MarketCookie,
+        bid_delta: i64,
+        ask_delta: i64,
+    ) -> Result<TxOutput, TransactionError> {
         let ix = self.reserve_ix(user, market, bid_delta, ask_delta).await;
         self.process(&[ix], &[&user.owner]).await
     }
 
     /// The test trader's `settle` with `taker` against `makers` (remaining accounts in that order).
-    pub async fn settle_ix(&mut self, taker: &UserCookie, market: &MarketCookie, makers: &[Pubkey], fills: Vec<Fill>, releases: Vec<Release>, bid_delta: i64, ask_delta: i64) -> Instruction {
+    pub async fn settle_ix(
+        &mut self,
+        taker: &UserCookie,
+        market: &MarketCookie,
+        makers: &[Pubkey],
+        fills: Vec<Fill>,
+        releases: Vec<Release>,
+        bid_delta: i64,
+        ask_delta: i64,
+    ) -> Instruction {
         let mut accounts = self.relay_accounts(market, &taker.margin_account, &taker.key());
         accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
         // The taker may open this market now; health skips it either way.
         accounts.extend(self.health_metas(&taker.margin_account, &[market.market]).await);
-        let args = SettleFillsArgs { maker_count: makers.len() as u8, fills, releases, taker_bid_delta: bid_delta, taker_ask_delta: ask_delta, liquidation: false };
+        let args = SettleFillsArgs {
+            maker_count: makers.len() as u8,
+            fills,
+            releases,
+            taker_bid_delta: bid_delta,
+            taker_ask_delta: ask_delta,
+            liquidation: false,
+        };
         Instruction { program_id: test_trader::ID, accounts, data: test_trader::instruction::Settle { args }.data() }
     }
 
-    pub async fn settle(&mut self, taker: &UserCookie, market: &MarketCookie, makers: &[Pubkey], fills: Vec<Fill>) -> Result<TxOutput, TransactionError> {
+    pub async fn settle(
+        &mut self,
+        taker: &UserCookie,
+        market: &MarketCookie,
+        makers: &[Pubkey],
+        fills: Vec<Fill>,
+    ) -> Result<TxOutput, TransactionError> {
         let ix = self.settle_ix(taker, market, makers, fills, vec![], 0, 0).await;
         self.process(&[ix], &[&taker.owner]).await
     }
 
     /// A maker reserves `lots` on the side opposite `taker_side`, then the taker fills it at `price`.
-    pub async fn trade(&mut self, taker: &UserCookie, maker: &UserCookie, market: &MarketCookie, taker_side: perpetual::Side, lots: u64, price_per_lot: u64) -> Result<TxOutput, TransactionError> {
+    pub async fn trade(
+        &mut self,
+        taker: &UserCookie,
+        maker: &UserCookie,
+        market: &MarketCookie,
+        taker_side: perpetual::Side,
+        lots: u64,
+        price_per_lot: u64,
+    ) -> Result<TxOutput, TransactionError> {
         let (bid, ask) = match taker_side {
             perpetual::Side::Bid => (0, lots as i64),
             perpetual::Side::Ask => (lots as i64, 0),
@@ -459,7 +567,8 @@ impl TestEnv {
 /// Copies a zero-copy account out of its bytes ([`client::decode`]); panics when they are
 /// too short or carry another type's discriminator.
 pub fn load_zero_copy<T: bytemuck::Pod + Discriminator>(data: &[u8]) -> T {
-    client::decode(data).unwrap_or_else(|| panic!("not a {} account: too small or wrong discriminator", std::any::type_name::<T>()))
+    client::decode(data)
+        .unwrap_or_else(|| panic!("not a {} account: too small or wrong discriminator", std::any::type_name::<T>()))
 }
 
 /// The custom program error code of a failed transaction, if it has one.
@@ -482,7 +591,9 @@ trait MetaExt {
 impl MetaExt for Option<solana_banks_interface::TransactionMetadata> {
     fn unwrap_or_default_meta(self) -> TxOutput {
         match self {
-            Some(m) => TxOutput { logs: m.log_messages, return_data: m.return_data.map(|r| r.data).unwrap_or_default() },
+            Some(m) => {
+                TxOutput { logs: m.log_messages, return_data: m.return_data.map(|r| r.data).unwrap_or_default() }
+            }
             None => TxOutput::default(),
         }
     }
@@ -541,7 +652,12 @@ impl TestEnv {
 impl TestEnv {
     /// Sends one transaction whose fee `fee_payer` pays instead of the context payer (so
     /// that the context payer's lamports change only by what the instructions move).
-    pub async fn process_paid_by(&mut self, ixs: &[Instruction], fee_payer: &Keypair, signers: &[&Keypair]) -> Result<TxOutput, TransactionError> {
+    pub async fn process_paid_by(
+        &mut self,
+        ixs: &[Instruction],
+        fee_payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<TxOutput, TransactionError> {
         self.send_paid_by(ixs, fee_payer, signers).await.0
     }
 
@@ -562,7 +678,11 @@ impl TestEnv {
     /// Like [`TestEnv::process`], but also returns the transaction's logs when it fails, so
     /// that a refusal can be named by the program that raised it (`perpetual` and
     /// `orderbook` both number their errors from 6000).
-    pub async fn process_logged(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (Result<TxOutput, TransactionError>, Vec<String>) {
+    pub async fn process_logged(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> (Result<TxOutput, TransactionError>, Vec<String>) {
         let payer = self.ctx.payer.insecure_clone();
         self.send_paid_by(ixs, &payer, signers).await
     }
@@ -574,7 +694,11 @@ impl TestEnv {
     /// Simulates one transaction built as `process` builds it (nothing is committed) and
     /// returns its result with its log messages, so that a refusal can be checked against
     /// the program that raised it (see [`failing_program`]).
-    pub async fn simulate_with_logs(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> (Result<(), TransactionError>, Vec<String>) {
+    pub async fn simulate_with_logs(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> (Result<(), TransactionError>, Vec<String>) {
         let payer = self.ctx.payer.insecure_clone();
         let tx = self.signed_tx(ixs, &payer, signers).await;
         let sim = self.ctx.banks_client.simulate_transaction(tx).await.expect("simulate");
@@ -600,7 +724,15 @@ impl TestEnv {
     /// Like [`TestEnv::trade`], with health accounts of markets only (priced from their cached
     /// index): transactions stay within Solana's size limits however many positions the
     /// taker holds.
-    pub async fn trade_compact(&mut self, taker: &UserCookie, maker: &UserCookie, market: &MarketCookie, taker_side: perpetual::Side, lots: u64, price_per_lot: u64) -> Result<TxOutput, TransactionError> {
+    pub async fn trade_compact(
+        &mut self,
+        taker: &UserCookie,
+        maker: &UserCookie,
+        market: &MarketCookie,
+        taker_side: perpetual::Side,
+        lots: u64,
+        price_per_lot: u64,
+    ) -> Result<TxOutput, TransactionError> {
         let (bid, ask) = match taker_side {
             perpetual::Side::Bid => (0, lots as i64),
             perpetual::Side::Ask => (lots as i64, 0),
@@ -610,9 +742,20 @@ impl TestEnv {
         let (_, maker_positions) = self.margin(&maker.margin_account).await;
         reserve.accounts.extend(sdk::health_metas(&maker_positions, &[market.market], |_| None));
         self.process(&[reserve], &[&maker.owner]).await?;
-        let mut settle = self.settle_ix(taker, market, &[maker.margin_account], vec![Fill { maker_index: 0, taker_side, base_lots: lots, price_per_lot }], vec![], 0, 0).await;
+        let mut settle = self
+            .settle_ix(
+                taker,
+                market,
+                &[maker.margin_account],
+                vec![Fill { maker_index: 0, taker_side, base_lots: lots, price_per_lot }],
+                vec![],
+                0,
+                0,
+            )
+            .await;
         let (_, taker_positions) = self.margin(&taker.margin_account).await;
-        let relay_and_maker = settle.accounts.len() - self.health_metas(&taker.margin_account, &[market.market]).await.len();
+        let relay_and_maker =
+            settle.accounts.len() - self.health_metas(&taker.margin_account, &[market.market]).await.len();
         settle.accounts.truncate(relay_and_maker);
         settle.accounts.extend(sdk::health_metas(&taker_positions, &[market.market], |_| None));
         self.process(&[settle], &[&taker.owner]).await

@@ -42,7 +42,8 @@ pub async fn check(env: &mut TestEnv) -> Totals {
         let market = env.market_state(&m.market).await;
         l.add_market(&market);
         let positions = all.iter().flatten().filter(|p| p.market == m.market);
-        let (sum, longs) = positions.fold((0i128, 0u128), |(s, l), p| (s + p.base_lots as i128, l + p.base_lots.max(0) as u128));
+        let (sum, longs) =
+            positions.fold((0i128, 0u128), |(s, l), p| (s + p.base_lots as i128, l + p.base_lots.max(0) as u128));
         assert_eq!(sum, 0, "positions in {} sum to {sum}", market.symbol_str());
         assert_eq!(longs, market.open_interest_lots as u128, "open interest of {}", market.symbol_str());
         // Every slot naming the market is counted, so it closes only when none is left. (A
@@ -51,9 +52,6 @@ pub async fn check(env: &mut TestEnv) -> Totals {
         let slots = all.iter().flatten().filter(|p| p.market == m.market).count() as u64;
         assert_eq!(slots, market.open_slots, "open slots of {}", market.symbol_str());
     }
-    assert!(
-        l.balances(vault),
-        "vault equation: vault {vault} != {l:?}"
-    );
+    assert!(l.balances(vault), "vault equation: vault {vault} != {l:?}");
     Totals { vault, ledger: l }
 }

@@ -19,13 +19,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use anchor_lang::prelude::Pubkey;
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
+use perpetual::error::PerpError;
+use perpetual::math::health::{self, HealthKind, MarketPrice, PositionInput, RiskParams};
 use perpetual::math::liquidation;
 use perpetual::math::lots as trade;
-use perpetual::error::PerpError;
-use perpetual::sdk::CreateMarketArgs;
-use perpetual::math::health::{self, HealthKind, MarketPrice, PositionInput, RiskParams};
 use perpetual::math::mark::{self, MarkSample, MARK_SAMPLES};
 use perpetual::math::{fees, fixed_point, funding, price, var, I80F48};
+use perpetual::sdk::CreateMarketArgs;
 use perpetual::{sdk, Fill, OracleKind, Side};
 use solana_instruction::error::InstructionError;
 use solana_signer::Signer;
@@ -111,9 +111,13 @@ const NAMED: &[PerpError] = &[
 /// How a failed transaction reads in a message: its custom code's name, or "a panic".
 fn describe(err: &TransactionError) -> String {
     match err {
-        TransactionError::InstructionError(_, InstructionError::ProgramFailedToComplete) => format!("{err:?} (the program panicked)"),
+        TransactionError::InstructionError(_, InstructionError::ProgramFailedToComplete) => {
+            format!("{err:?} (the program panicked)")
+        }
         _ => match custom_code(err) {
-            Some(c) => format!("{err:?} ({})", perp_name(c).unwrap_or_else(|| "not an expected perpetual error".into())),
+            Some(c) => {
+                format!("{err:?} ({})", perp_name(c).unwrap_or_else(|| "not an expected perpetual error".into()))
+            }
             None => format!("{err:?}"),
         },
     }
@@ -126,7 +130,10 @@ fn expect_named(r: Result<TxOutput, TransactionError>, allowed: &[PerpError], wh
         Ok(_) => panic!("{what}: accepted, expected one of {allowed:?}"),
         Err(e) => {
             let c = custom_code(&e);
-            *allowed.iter().find(|a| Some(code(**a)) == c).unwrap_or_else(|| panic!("{what}: expected one of {allowed:?}, got {}", describe(&e)))
+            *allowed
+                .iter()
+                .find(|a| Some(code(**a)) == c)
+                .unwrap_or_else(|| panic!("{what}: expected one of {allowed:?}, got {}", describe(&e)))
         }
     }
 }
@@ -138,7 +145,12 @@ fn expect_ok_or_named(r: Result<TxOutput, TransactionError>, allowed: &[PerpErro
         Ok(_) => None,
         Err(e) => {
             let c = custom_code(&e);
-            Some(*allowed.iter().find(|a| Some(code(**a)) == c).unwrap_or_else(|| panic!("{what}: expected success or one of {allowed:?}, got {}", describe(&e))))
+            Some(
+                *allowed
+                    .iter()
+                    .find(|a| Some(code(**a)) == c)
+                    .unwrap_or_else(|| panic!("{what}: expected success or one of {allowed:?}, got {}", describe(&e))),
+            )
         }
     }
 }
@@ -150,11 +162,19 @@ fn args(symbol: &str) -> CreateMarketArgs {
     market_args(symbol, OracleKind::SetPrice)
 }
 
-async fn deposit_ix(env: &TestEnv, user: &UserCookie, amount: u64) -> anchor_lang::solana_program::instruction::Instruction {
+async fn deposit_ix(
+    env: &TestEnv,
+    user: &UserCookie,
+    amount: u64,
+) -> anchor_lang::solana_program::instruction::Instruction {
     sdk::deposit(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, amount)
 }
 
-async fn withdraw_ix(env: &mut TestEnv, user: &UserCookie, amount: u64) -> anchor_lang::solana_program::instruction::Instruction {
+async fn withdraw_ix(
+    env: &mut TestEnv,
+    user: &UserCookie,
+    amount: u64,
+) -> anchor_lang::solana_program::instruction::Instruction {
     let health = env.health_metas(&user.margin_account, &[]).await;
     sdk::withdraw(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, amount, health)
 }
@@ -175,7 +195,15 @@ async fn settle_funding(env: &mut TestEnv, m: &MarketCookie, account: &Pubkey) {
 }
 
 /// A one-fill settle instruction of `taker` against `maker`.
-async fn fill_ix(env: &mut TestEnv, taker: &UserCookie, maker: &UserCookie, m: &MarketCookie, side: Side, base_lots: u64, price_per_lot: u64) -> anchor_lang::solana_program::instruction::Instruction {
+async fn fill_ix(
+    env: &mut TestEnv,
+    taker: &UserCookie,
+    maker: &UserCookie,
+    m: &MarketCookie,
+    side: Side,
+    base_lots: u64,
+    price_per_lot: u64,
+) -> anchor_lang::solana_program::instruction::Instruction {
     let fill = Fill { maker_index: 0, taker_side: side, base_lots, price_per_lot };
     env.settle_ix(taker, m, &[maker.margin_account], vec![fill], vec![], 0, 0).await
 }
@@ -206,14 +234,26 @@ async fn deposit_then_withdraw_returns_every_unit() {
     let short = env.funded_user(10_000 * ONE_USDC).await;
     env.trade(&long, &short, &m, Side::Bid, 1_000, PRICE as u64).await.unwrap();
     let mint_authority = env.mint_authority.insecure_clone();
-    let ix = spl_token_interface::instruction::mint_to(&spl_token_interface::ID, &env.mint, &long.token_account, &mint_authority.pubkey(), &[], 5_000 * ONE_USDC).unwrap();
+    let ix = spl_token_interface::instruction::mint_to(
+        &spl_token_interface::ID,
+        &env.mint,
+        &long.token_account,
+        &mint_authority.pubkey(),
+        &[],
+        5_000 * ONE_USDC,
+    )
+    .unwrap();
     env.process(&[ix], &[&mint_authority]).await.unwrap();
     users.push(long);
 
     for case in 0..cases(24) {
         let u = &users[rng.range(0, users.len() as u64 - 1) as usize];
         let vault = env.vault;
-        let (tokens0, collateral0, vault0) = (env.token_balance(&u.token_account).await, env.collateral(&u.margin_account).await, env.token_balance(&vault).await);
+        let (tokens0, collateral0, vault0) = (
+            env.token_balance(&u.token_account).await,
+            env.collateral(&u.margin_account).await,
+            env.token_balance(&vault).await,
+        );
         // The total: one unit, everything, or anything between; then split in 1..=3 parts
         // each way, independently.
         let total = match rng.range(0, 3) {
@@ -235,7 +275,8 @@ async fn deposit_then_withdraw_returns_every_unit() {
             out
         };
         let (ins, outs) = (split(&mut rng), split(&mut rng));
-        let what = format!("case {case}: deposit {ins:?} then withdraw {outs:?} (wallet {tokens0}, collateral {collateral0})");
+        let what =
+            format!("case {case}: deposit {ins:?} then withdraw {outs:?} (wallet {tokens0}, collateral {collateral0})");
         let mut expected = collateral0;
         for a in &ins {
             env.deposit(u, *a).await.unwrap_or_else(|e| panic!("{what}: deposit {a}: {}", describe(&e)));
@@ -255,7 +296,14 @@ async fn deposit_then_withdraw_returns_every_unit() {
         // refused (a flat account's limit is its collateral exactly).
         if env.margin(&u.margin_account).await.1.iter().all(|p| p.is_free()) {
             let ix = withdraw_ix(&mut env, u, collateral0 as u64 + 1).await;
-            assert_refused(&mut env, &[ix], &[&u.owner], code(PerpError::InsufficientInitialMargin), &format!("{what}: one unit more")).await;
+            assert_refused(
+                &mut env,
+                &[ix],
+                &[&u.owner],
+                code(PerpError::InsufficientInitialMargin),
+                &format!("{what}: one unit more"),
+            )
+            .await;
         }
     }
     invariants::check(&mut env).await;
@@ -270,7 +318,9 @@ async fn open_then_close_at_one_price_costs_exactly_the_fees() {
     let mut rng = Rng::new("open-close");
     // (maker ppm, taker ppm): default, free, the widest rebate, the highest fees, a paying maker.
     let mut markets = vec![];
-    for (i, (maker_ppm, taker_ppm)) in [(-100, 500), (0, 0), (-1_000, 1_000), (10_000, 10_000), (300, 0)].into_iter().enumerate() {
+    for (i, (maker_ppm, taker_ppm)) in
+        [(-100, 500), (0, 0), (-1_000, 1_000), (10_000, 10_000), (300, 0)].into_iter().enumerate()
+    {
         let mut a = args(&format!("OC{i}"));
         a.maker_fee_ppm = maker_ppm;
         a.taker_fee_ppm = taker_ppm;
@@ -292,14 +342,20 @@ async fn open_then_close_at_one_price_costs_exactly_the_fees() {
         let price = rng.pick(&[lo, hi, PRICE as u64, any]);
         let chunks: Vec<u64> = (0..rng.range(1, 3)).map(|_| rng.range(1, 700)).collect();
         let total: u64 = chunks.iter().sum();
-        let what = format!("case {case}: {} taker {side:?} {chunks:?} lots at {price}, closed at the same price", m.symbol.iter().map(|b| *b as char).filter(|c| *c != '\0').collect::<String>());
+        let what = format!(
+            "case {case}: {} taker {side:?} {chunks:?} lots at {price}, closed at the same price",
+            m.symbol.iter().map(|b| *b as char).filter(|c| *c != '\0').collect::<String>()
+        );
 
         let state = env.market_state(&m.market).await;
-        let (taker0, maker0) = (env.collateral(&taker.margin_account).await, env.collateral(&maker.margin_account).await);
+        let (taker0, maker0) =
+            (env.collateral(&taker.margin_account).await, env.collateral(&maker.margin_account).await);
         let (fees0, pool0) = (state.fees_accrued, state.funding_pool);
         let (mut taker_fees, mut maker_fees) = (0i64, 0i64);
         for (lots, s) in chunks.iter().map(|l| (*l, side)).chain([(total, opposite(side))]) {
-            env.trade(taker, maker, &m, s, lots, price).await.unwrap_or_else(|e| panic!("{what}: {s:?} {lots}: {}", describe(&e)));
+            env.trade(taker, maker, &m, s, lots, price)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {s:?} {lots}: {}", describe(&e)));
             let notional = fees::notional(lots, price).unwrap();
             taker_fees += fees::fee(notional, state.taker_fee_ppm).unwrap();
             maker_fees += fees::fee(notional, state.maker_fee_ppm).unwrap();
@@ -339,7 +395,10 @@ async fn funding_there_and_back_never_pays_anyone() {
         let any = rng.range(1, 200_000) as i64;
         let t = rng.pick(&[1i64, 59, 3_600, any]);
         let settle_midway = rng.coin();
-        let what = format!("case {case}: {lots} lots at {price}, rate {r} for {t} s then {} (settled midway: {settle_midway})", -r);
+        let what = format!(
+            "case {case}: {lots} lots at {price}, rate {r} for {t} s then {} (settled midway: {settle_midway})",
+            -r
+        );
 
         set_rate(&mut env, &m, r).await.unwrap_or_else(|e| panic!("{what}: +R: {}", describe(&e)));
         let index0 = env.market_state(&m.market).await.funding_index.get();
@@ -369,7 +428,10 @@ async fn funding_there_and_back_never_pays_anyone() {
         let d_short = env.collateral(&short.margin_account).await - short0;
         let settlements = if settle_midway { 2 } else { 1 };
         assert!(d_long <= 0 && d_short <= 0, "{what}: long {d_long}, short {d_short}: someone gained");
-        assert!(d_long >= -settlements && d_short >= -settlements, "{what}: long {d_long}, short {d_short}: more than rounding dust");
+        assert!(
+            d_long >= -settlements && d_short >= -settlements,
+            "{what}: long {d_long}, short {d_short}: more than rounding dust"
+        );
         assert!(state.funding_pool >= 0, "{what}: funding pool {}", state.funding_pool);
         assert_eq!(state.funding_pool, -(d_long + d_short), "{what}: the pool holds exactly what the accounts lost");
     }
@@ -396,10 +458,18 @@ async fn deposits_and_withdrawals_at_the_integer_limits() {
     env.deposit(&whale, max).await.expect("deposit i64::MAX");
     assert_eq!(env.collateral(&whale.margin_account).await, i64::MAX);
     let ix = deposit_ix(&env, &whale, 1).await;
-    assert_refused(&mut env, &[ix], &[&whale.owner], code(PerpError::MathOverflow), "one unit past i64::MAX collateral").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&whale.owner],
+        code(PerpError::MathOverflow),
+        "one unit past i64::MAX collateral",
+    )
+    .await;
     for amount in [u64::MAX, max + 1] {
         let ix = withdraw_ix(&mut env, &whale, amount).await;
-        assert_refused(&mut env, &[ix], &[&whale.owner], code(PerpError::MathOverflow), &format!("withdraw {amount}")).await;
+        assert_refused(&mut env, &[ix], &[&whale.owner], code(PerpError::MathOverflow), &format!("withdraw {amount}"))
+            .await;
     }
     invariants::check(&mut env).await;
     env.withdraw(&whale, max).await.expect("withdraw i64::MAX");
@@ -409,22 +479,50 @@ async fn deposits_and_withdrawals_at_the_integer_limits() {
     // An ordinary wallet: beyond its balance the token program refuses; zero is ZeroAmount.
     let user = env.funded_user(1_000 * ONE_USDC).await;
     let mint_authority = env.mint_authority.insecure_clone();
-    let ix = spl_token_interface::instruction::mint_to(&spl_token_interface::ID, &env.mint, &user.token_account, &mint_authority.pubkey(), &[], 500 * ONE_USDC).unwrap();
+    let ix = spl_token_interface::instruction::mint_to(
+        &spl_token_interface::ID,
+        &env.mint,
+        &user.token_account,
+        &mint_authority.pubkey(),
+        &[],
+        500 * ONE_USDC,
+    )
+    .unwrap();
     env.process(&[ix], &[&mint_authority]).await.unwrap();
     // Up to collateral i64::MAX the amount fits and the token program refuses the transfer;
     // past it the collateral would overflow first.
     for amount in [500 * ONE_USDC + 1, max - 1_000 * ONE_USDC] {
         let ix = deposit_ix(&env, &user, amount).await;
         let token_insufficient_funds = spl_token_interface::error::TokenError::InsufficientFunds as u32;
-        assert_refused(&mut env, &[ix], &[&user.owner], token_insufficient_funds, &format!("deposit {amount} beyond the wallet")).await;
+        assert_refused(
+            &mut env,
+            &[ix],
+            &[&user.owner],
+            token_insufficient_funds,
+            &format!("deposit {amount} beyond the wallet"),
+        )
+        .await;
     }
     for amount in [max - 1_000 * ONE_USDC + 1, max, u64::MAX] {
         let ix = deposit_ix(&env, &user, amount).await;
-        assert_refused(&mut env, &[ix], &[&user.owner], code(PerpError::MathOverflow), &format!("deposit {amount} onto 1000 USDC")).await;
+        assert_refused(
+            &mut env,
+            &[ix],
+            &[&user.owner],
+            code(PerpError::MathOverflow),
+            &format!("deposit {amount} onto 1000 USDC"),
+        )
+        .await;
     }
     let ix = deposit_ix(&env, &user, 0).await;
     assert_refused(&mut env, &[ix], &[&user.owner], code(PerpError::ZeroAmount), "deposit 0").await;
-    for (amount, e) in [(0, PerpError::ZeroAmount), (u64::MAX, PerpError::MathOverflow), (max + 1, PerpError::MathOverflow), (max, PerpError::InsufficientInitialMargin), (1_000 * ONE_USDC + 1, PerpError::InsufficientInitialMargin)] {
+    for (amount, e) in [
+        (0, PerpError::ZeroAmount),
+        (u64::MAX, PerpError::MathOverflow),
+        (max + 1, PerpError::MathOverflow),
+        (max, PerpError::InsufficientInitialMargin),
+        (1_000 * ONE_USDC + 1, PerpError::InsufficientInitialMargin),
+    ] {
         let ix = withdraw_ix(&mut env, &user, amount).await;
         assert_refused(&mut env, &[ix], &[&user.owner], code(e), &format!("withdraw {amount} of 1000 USDC")).await;
     }
@@ -436,9 +534,23 @@ async fn deposits_and_withdrawals_at_the_integer_limits() {
     env.trade(&long, &maker, &m, Side::Bid, 500, PRICE as u64).await.unwrap();
     assert!(env.collateral(&long.margin_account).await < -1);
     let ix = withdraw_ix(&mut env, &long, max).await;
-    assert_refused(&mut env, &[ix], &[&long.owner], code(PerpError::MathOverflow), "withdraw i64::MAX from negative collateral").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&long.owner],
+        code(PerpError::MathOverflow),
+        "withdraw i64::MAX from negative collateral",
+    )
+    .await;
     let ix = withdraw_ix(&mut env, &long, 1_000 * ONE_USDC).await;
-    assert_refused(&mut env, &[ix], &[&long.owner], code(PerpError::InsufficientInitialMargin), "withdraw beyond a levered long's margin").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&long.owner],
+        code(PerpError::InsufficientInitialMargin),
+        "withdraw beyond a levered long's margin",
+    )
+    .await;
     invariants::check(&mut env).await;
 }
 
@@ -455,18 +567,28 @@ async fn oracle_prices_at_the_limits_give_named_errors() {
     env.trade(&taker, &maker, &m, Side::Bid, 10, PRICE as u64).await.unwrap();
     env.reserve(&maker, &m, 0, 10).await.unwrap();
 
-    for (price, e) in [(0, PerpError::NonPositiveOraclePrice), (-1, PerpError::NonPositiveOraclePrice), (i64::MIN, PerpError::NonPositiveOraclePrice), (i64::MAX, PerpError::MathOverflow)] {
+    for (price, e) in [
+        (0, PerpError::NonPositiveOraclePrice),
+        (-1, PerpError::NonPositiveOraclePrice),
+        (i64::MIN, PerpError::NonPositiveOraclePrice),
+        (i64::MAX, PerpError::MathOverflow),
+    ] {
         env.set_price(&m, price).await;
         let ix = sdk::update_funding(&m.market, &m.oracle);
         assert_refused(&mut env, &[ix], &[], code(e), &format!("update_funding at oracle price {price}")).await;
         let ix = fill_ix(&mut env, &taker, &maker, &m, Side::Bid, 1, PRICE as u64).await;
-        assert_refused(&mut env, &[ix], &[&taker.owner], code(e), &format!("settle_fills at oracle price {price}")).await;
+        assert_refused(&mut env, &[ix], &[&taker.owner], code(e), &format!("settle_fills at oracle price {price}"))
+            .await;
         let ix = sdk::settle_funding(&m.market, &m.oracle, &taker.margin_account);
         assert_refused(&mut env, &[ix], &[], code(e), &format!("settle_funding at oracle price {price}")).await;
     }
     // A price of 1 (one millionth of the index): the jump guard keeps the last good index.
     env.set_price(&m, 1).await;
-    expect_ok_or_named(update_funding(&mut env, &m).await, &[PerpError::IndexJumped], "update_funding at oracle price 1");
+    expect_ok_or_named(
+        update_funding(&mut env, &m).await,
+        &[PerpError::IndexJumped],
+        "update_funding at oracle price 1",
+    );
     let state = env.market_state(&m.market).await;
     assert_eq!(state.index_price.get(), I80F48::from_num(PRICE), "the jump was not taken as the index");
     env.set_price(&m, PRICE).await;
@@ -478,9 +600,17 @@ async fn oracle_prices_at_the_limits_give_named_errors() {
     let ix = sdk::update_funding(&huge.market, &huge.oracle);
     assert_refused(&mut env, &[ix], &[], code(PerpError::MathOverflow), "update_funding on a market at i64::MAX").await;
     let ix = env.reserve_ix(&maker, &huge, 0, 1).await;
-    assert_refused(&mut env, &[ix], &[&maker.owner], code(PerpError::MathOverflow), "a reservation on a market at i64::MAX").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&maker.owner],
+        code(PerpError::MathOverflow),
+        "a reservation on a market at i64::MAX",
+    )
+    .await;
     let ix = fill_ix(&mut env, &taker, &maker, &huge, Side::Bid, 1, u64::MAX).await;
-    assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::MathOverflow), "a fill on a market at i64::MAX").await;
+    assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::MathOverflow), "a fill on a market at i64::MAX")
+        .await;
 
     // A market at one unit per lot trades only at exactly 1.
     let tiny = env.create_market("TINY", 1).await;
@@ -488,10 +618,24 @@ async fn oracle_prices_at_the_limits_give_named_errors() {
     env.reserve(&maker, &tiny, 0, 1_000).await.unwrap();
     for p in [0, 2, u64::MAX] {
         let ix = fill_ix(&mut env, &taker, &maker, &tiny, Side::Bid, 10, p).await;
-        assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::FillPriceOutsideBand), &format!("a fill at {p} on a market at 1")).await;
+        assert_refused(
+            &mut env,
+            &[ix],
+            &[&taker.owner],
+            code(PerpError::FillPriceOutsideBand),
+            &format!("a fill at {p} on a market at 1"),
+        )
+        .await;
     }
     let (c0, m0) = (env.collateral(&taker.margin_account).await, env.collateral(&maker.margin_account).await);
-    env.settle(&taker, &tiny, &[maker.margin_account], vec![Fill { maker_index: 0, taker_side: Side::Bid, base_lots: 1_000, price_per_lot: 1 }]).await.unwrap();
+    env.settle(
+        &taker,
+        &tiny,
+        &[maker.margin_account],
+        vec![Fill { maker_index: 0, taker_side: Side::Bid, base_lots: 1_000, price_per_lot: 1 }],
+    )
+    .await
+    .unwrap();
     env.trade(&taker, &maker, &tiny, Side::Ask, 1_000, 1).await.unwrap();
     // Taker fee 500 ppm of 1_000 rounds up to 1 each way; the maker's 100 ppm rebate rounds to 0.
     assert_eq!(env.collateral(&taker.margin_account).await, c0 - 2);
@@ -505,7 +649,14 @@ async fn oracle_prices_at_the_limits_give_named_errors() {
     env.reserve(&maker, &micro, 0, 1).await.expect("a reservation on a sub-unit market");
     for p in [1, u64::MAX] {
         let ix = fill_ix(&mut env, &taker, &maker, &micro, Side::Bid, 1, p).await;
-        assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::FillPriceOutsideBand), &format!("a fill at {p} on a sub-unit market")).await;
+        assert_refused(
+            &mut env,
+            &[ix],
+            &[&taker.owner],
+            code(PerpError::FillPriceOutsideBand),
+            &format!("a fill at {p} on a sub-unit market"),
+        )
+        .await;
     }
     invariants::check(&mut env).await;
 }
@@ -532,7 +683,14 @@ async fn fills_and_lots_at_u64_max_give_named_errors() {
     assert_eq!(env.position(&maker.margin_account, &m.market).await.open_ask_lots, max);
     for delta in [1, i64::MAX] {
         let ix = env.reserve_ix(&maker, &m, 0, delta).await;
-        assert_refused(&mut env, &[ix], &[&maker.owner], code(PerpError::MathOverflow), &format!("{delta} more lots reserved past i64::MAX")).await;
+        assert_refused(
+            &mut env,
+            &[ix],
+            &[&maker.owner],
+            code(PerpError::MathOverflow),
+            &format!("{delta} more lots reserved past i64::MAX"),
+        )
+        .await;
     }
 
     let ix = fill_ix(&mut env, &taker, &maker, &m, Side::Bid, max, 1).await;
@@ -540,7 +698,8 @@ async fn fills_and_lots_at_u64_max_give_named_errors() {
     let ix = fill_ix(&mut env, &taker, &maker, &m, Side::Bid, 0, 1).await;
     assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::ZeroFillSize), "a fill of 0 lots").await;
 
-    let before = (env.margin(&taker.margin_account).await.0.collateral, env.margin(&maker.margin_account).await.0.collateral);
+    let before =
+        (env.margin(&taker.margin_account).await.0.collateral, env.margin(&maker.margin_account).await.0.collateral);
     for side in [Side::Bid, Side::Ask] {
         if side == Side::Ask {
             env.reserve(&maker, &m, i64::MAX, 0).await.expect("i64::MAX bids reserved");
@@ -549,12 +708,19 @@ async fn fills_and_lots_at_u64_max_give_named_errors() {
         let what = format!("a {side:?} fill of u64::MAX lots");
         let r = env.process(&[ix], &[&taker.owner]).await;
         match r {
-            Ok(out) => assert_eq!(out.return_data, vec![perpetual::FillResult::MakerReservationMissing as u8], "{what}: refused per fill"),
+            Ok(out) => assert_eq!(
+                out.return_data,
+                vec![perpetual::FillResult::MakerReservationMissing as u8],
+                "{what}: refused per fill"
+            ),
             Err(e) => {
                 expect_named(Err(e), &[PerpError::MathOverflow, PerpError::ZeroFillSize], &what);
             }
         }
-        let after = (env.margin(&taker.margin_account).await.0.collateral, env.margin(&maker.margin_account).await.0.collateral);
+        let after = (
+            env.margin(&taker.margin_account).await.0.collateral,
+            env.margin(&maker.margin_account).await.0.collateral,
+        );
         assert_eq!(before, after, "{what}: no collateral moved");
         assert_eq!(env.position(&taker.margin_account, &m.market).await.base_lots, 0, "{what}: no position");
     }
@@ -571,8 +737,13 @@ async fn fills_and_lots_at_u64_max_give_named_errors() {
     env.trade(&buyer, &seller, &big, Side::Ask, 1, big_price).await.expect("and sold back");
     let state = env.market_state(&big.market).await;
     let notional = fees::notional(1, big_price).unwrap();
-    let (tf, mf) = (fees::fee(notional, state.taker_fee_ppm).unwrap(), fees::fee(notional, state.maker_fee_ppm).unwrap());
-    assert_eq!(env.collateral(&buyer.margin_account).await - b0, -2 * tf, "a big lot round trip costs the taker its fees");
+    let (tf, mf) =
+        (fees::fee(notional, state.taker_fee_ppm).unwrap(), fees::fee(notional, state.maker_fee_ppm).unwrap());
+    assert_eq!(
+        env.collateral(&buyer.margin_account).await - b0,
+        -2 * tf,
+        "a big lot round trip costs the taker its fees"
+    );
     assert_eq!(env.collateral(&seller.margin_account).await - s0, -2 * mf, "and the maker its fees");
 
     // Lots of u64::MAX whole units (0 decimals) at 1 per unit: u64::MAX per lot.
@@ -583,7 +754,14 @@ async fn fills_and_lots_at_u64_max_give_named_errors() {
     let rich = env.funded_user(3_000_000_000_000_000_000).await;
     env.reserve(&rich, &maxlot, 0, 1).await.expect("one u64::MAX lot reserved");
     let ix = fill_ix(&mut env, &taker, &rich, &maxlot, Side::Bid, 1, u64::MAX).await;
-    assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::MathOverflow), "a fill whose notional is u64::MAX").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&taker.owner],
+        code(PerpError::MathOverflow),
+        "a fill whose notional is u64::MAX",
+    )
+    .await;
     // ... and at 10^6 per unit the price per lot passes I80F48.
     let mut a = args("OVERLOT");
     a.base_lot_size = u64::MAX;
@@ -592,7 +770,14 @@ async fn fills_and_lots_at_u64_max_give_named_errors() {
     let ix = sdk::update_funding(&over.market, &over.oracle);
     assert_refused(&mut env, &[ix], &[], code(PerpError::MathOverflow), "update_funding past I80F48 per lot").await;
     let ix = fill_ix(&mut env, &taker, &rich, &over, Side::Bid, 1, u64::MAX).await;
-    assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::MathOverflow), "a fill on a market priced past I80F48").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&taker.owner],
+        code(PerpError::MathOverflow),
+        "a fill on a market priced past I80F48",
+    )
+    .await;
     invariants::check(&mut env).await;
 }
 
@@ -671,7 +856,11 @@ struct Grid {
 
 impl Grid {
     /// Runs `f`, which must return an anchor `Result`, recording a panic or an unnamed error.
-    fn call<T>(&mut self, what: impl FnOnce() -> String, f: impl FnOnce() -> anchor_lang::Result<T>) -> Option<anchor_lang::Result<T>> {
+    fn call<T>(
+        &mut self,
+        what: impl FnOnce() -> String,
+        f: impl FnOnce() -> anchor_lang::Result<T>,
+    ) -> Option<anchor_lang::Result<T>> {
         self.calls += 1;
         match catch_unwind(AssertUnwindSafe(f)) {
             Ok(r) => {
@@ -697,15 +886,28 @@ impl Grid {
 
     #[track_caller]
     fn assert_clean(&self, what: &str) {
-        assert!(self.panics.is_empty(), "{what}: {} of {} calls panicked, e.g. {:?}", self.panics.len(), self.calls, &self.panics[..self.panics.len().min(10)]);
-        assert!(self.unnamed.is_empty(), "{what}: errors that are not the program's own: {:?}", &self.unnamed[..self.unnamed.len().min(10)]);
+        assert!(
+            self.panics.is_empty(),
+            "{what}: {} of {} calls panicked, e.g. {:?}",
+            self.panics.len(),
+            self.calls,
+            &self.panics[..self.panics.len().min(10)]
+        );
+        assert!(
+            self.unnamed.is_empty(),
+            "{what}: errors that are not the program's own: {:?}",
+            &self.unnamed[..self.unnamed.len().min(10)]
+        );
     }
 }
 
 /// An error the perpetual program names (its own code, not a generic program error).
 fn is_named(e: &anchor_lang::error::Error) -> bool {
     match e {
-        anchor_lang::error::Error::AnchorError(a) => a.error_code_number >= code(PerpError::MathOverflow) && a.error_code_number <= code(PerpError::MarketNotEmpty),
+        anchor_lang::error::Error::AnchorError(a) => {
+            a.error_code_number >= code(PerpError::MathOverflow)
+                && a.error_code_number <= code(PerpError::MarketNotEmpty)
+        }
         anchor_lang::error::Error::ProgramError(_) => false,
     }
 }
@@ -803,10 +1005,23 @@ fn funding_math_never_panics() {
         }
     }
     g.assert_clean("funding");
-    assert_err_is(funding::index_delta(i64::MAX, 2, I80F48::ONE), PerpError::MathOverflow, "index_delta(i64::MAX s, 2 ppb/h)");
-    assert_err_is(funding::index_delta(3_600, i64::MAX, I80F48::MAX), PerpError::MathOverflow, "index_delta at MAX price");
+    assert_err_is(
+        funding::index_delta(i64::MAX, 2, I80F48::ONE),
+        PerpError::MathOverflow,
+        "index_delta(i64::MAX s, 2 ppb/h)",
+    );
+    assert_err_is(
+        funding::index_delta(3_600, i64::MAX, I80F48::MAX),
+        PerpError::MathOverflow,
+        "index_delta at MAX price",
+    );
     assert_err_is(funding::owed(I80F48::MAX, I80F48::MIN, 1), PerpError::MathOverflow, "owed(MAX - MIN)");
-    assert_err_is(funding::owed(I80F48::ONE, I80F48::ZERO, i64::MAX).and_then(|o| funding::collateral_change(o * I80F48::from_num(2))), PerpError::MathOverflow, "settling twice i64::MAX");
+    assert_err_is(
+        funding::owed(I80F48::ONE, I80F48::ZERO, i64::MAX)
+            .and_then(|o| funding::collateral_change(o * I80F48::from_num(2))),
+        PerpError::MathOverflow,
+        "settling twice i64::MAX",
+    );
     assert_err_is(funding::collateral_change(I80F48::MAX), PerpError::MathOverflow, "collateral_change(MAX)");
 }
 
@@ -817,8 +1032,20 @@ fn health_math_never_panics() {
     let mut g = Grid::default();
     let fx = fxs();
     let risks = [
-        RiskParams { init_long_bps: 1_000, maint_long_bps: 500, init_short_bps: 1_000, maint_short_bps: 500, band_bps: 500 },
-        RiskParams { init_long_bps: u16::MAX, maint_long_bps: u16::MAX, init_short_bps: u16::MAX, maint_short_bps: u16::MAX, band_bps: u16::MAX },
+        RiskParams {
+            init_long_bps: 1_000,
+            maint_long_bps: 500,
+            init_short_bps: 1_000,
+            maint_short_bps: 500,
+            band_bps: 500,
+        },
+        RiskParams {
+            init_long_bps: u16::MAX,
+            maint_long_bps: u16::MAX,
+            init_short_bps: u16::MAX,
+            maint_short_bps: u16::MAX,
+            band_bps: u16::MAX,
+        },
         RiskParams::default(),
     ];
     let opens = [0u64, 1, i64::MAX as u64, 1 << 63, u64::MAX];
@@ -828,14 +1055,25 @@ fn health_math_never_panics() {
                 let price = MarketPrice { price_per_lot: *p, funding_index: fi };
                 for lots in I64S {
                     for kind in [HealthKind::Initial, HealthKind::Maintenance] {
-                        g.call(|| format!("requirement({lots}, {risk:?}, {p}, {kind:?})"), || health::requirement(lots, risk, &price, kind));
+                        g.call(
+                            || format!("requirement({lots}, {risk:?}, {p}, {kind:?})"),
+                            || health::requirement(lots, risk, &price, kind),
+                        );
                     }
                     for cached in [I80F48::ZERO, I80F48::MIN, I80F48::MAX] {
                         for bid in opens {
                             for ask in opens {
-                                let pos = PositionInput { base_lots: lots, open_bid_lots: bid, open_ask_lots: ask, cached_index: cached };
+                                let pos = PositionInput {
+                                    base_lots: lots,
+                                    open_bid_lots: bid,
+                                    open_ask_lots: ask,
+                                    cached_index: cached,
+                                };
                                 g.call(|| format!("equity({pos:?}, {price:?})"), || health::equity(&pos, &price));
-                                g.call(|| format!("position_health({pos:?}, {risk:?}, {price:?})"), || health::position_health(&pos, risk, &price, HealthKind::Initial));
+                                g.call(
+                                    || format!("position_health({pos:?}, {risk:?}, {price:?})"),
+                                    || health::position_health(&pos, risk, &price, HealthKind::Initial),
+                                );
                             }
                         }
                     }
@@ -860,10 +1098,18 @@ fn health_math_never_panics() {
     g.assert_clean("health");
     let price = MarketPrice { price_per_lot: I80F48::MAX, funding_index: I80F48::ZERO };
     let risk = risks[0];
-    assert_err_is(health::requirement(i64::MIN, &risk, &price, HealthKind::Initial), PerpError::MathOverflow, "requirement(i64::MIN at MAX)");
+    assert_err_is(
+        health::requirement(i64::MIN, &risk, &price, HealthKind::Initial),
+        PerpError::MathOverflow,
+        "requirement(i64::MIN at MAX)",
+    );
     let pos = PositionInput { base_lots: 0, open_bid_lots: u64::MAX, open_ask_lots: 0, cached_index: I80F48::ZERO };
     let unit = MarketPrice { price_per_lot: I80F48::ONE, funding_index: I80F48::ZERO };
-    assert_err_is(health::position_health(&pos, &risk, &unit, HealthKind::Initial), PerpError::MathOverflow, "u64::MAX open bids");
+    assert_err_is(
+        health::position_health(&pos, &risk, &unit, HealthKind::Initial),
+        PerpError::MathOverflow,
+        "u64::MAX open bids",
+    );
 }
 
 /// `math::price` and `math::mark`: conversions, bands, the mark and its moving averages.
@@ -877,14 +1123,20 @@ fn price_and_mark_math_never_panic() {
             for bd in [0u8, 6, 18, u8::MAX] {
                 for qd in [0u8, 6, u8::MAX] {
                     for lot in U64S {
-                        g.call(|| format!("price_per_lot({p}, {expo}, {bd}, {qd}, {lot})"), || price::price_per_lot(p, expo, bd, qd, lot));
+                        g.call(
+                            || format!("price_per_lot({p}, {expo}, {bd}, {qd}, {lot})"),
+                            || price::price_per_lot(p, expo, bd, qd, lot),
+                        );
                     }
                 }
             }
         }
         for conf in U64S {
             for bps in U16S {
-                g.total(|| format!("confidence_too_wide({p}, {conf}, {bps})"), || price::confidence_too_wide(p, conf, bps));
+                g.total(
+                    || format!("confidence_too_wide({p}, {conf}, {bps})"),
+                    || price::confidence_too_wide(p, conf, bps),
+                );
             }
         }
     }
@@ -910,17 +1162,36 @@ fn price_and_mark_math_never_panic() {
     for index in &opt {
         for f in fractions {
             for ma in &opt {
-                for last in [None, Some(I80F48::MIN), Some(-I80F48::ONE), Some(I80F48::ZERO), Some(I80F48::ONE), Some(I80F48::MAX)] {
-                    g.call(|| format!("mark_price({index:?}, {f}, {ma:?}, {last:?})"), || mark::mark_price(*index, f, *ma, last));
+                for last in [
+                    None,
+                    Some(I80F48::MIN),
+                    Some(-I80F48::ONE),
+                    Some(I80F48::ZERO),
+                    Some(I80F48::ONE),
+                    Some(I80F48::MAX),
+                ] {
+                    g.call(
+                        || format!("mark_price({index:?}, {f}, {ma:?}, {last:?})"),
+                        || mark::mark_price(*index, f, *ma, last),
+                    );
                 }
             }
         }
     }
     for v in &fx {
         for now in I64S {
-            for ts in [vec![], vec![now], vec![now; 60], vec![i64::MIN, i64::MAX, 0, -1, 1], (0..60).map(|k| now.saturating_sub(60 * k)).collect()] {
+            for ts in [
+                vec![],
+                vec![now],
+                vec![now; 60],
+                vec![i64::MIN, i64::MAX, 0, -1, 1],
+                (0..60).map(|k| now.saturating_sub(60 * k)).collect(),
+            ] {
                 let r = ring(*v, *v, &ts);
-                g.call(|| format!("moving_averages(value {v}, ts {ts:?}, now {now})"), || mark::moving_averages(&r, now));
+                g.call(
+                    || format!("moving_averages(value {v}, ts {ts:?}, now {now})"),
+                    || mark::moving_averages(&r, now),
+                );
             }
         }
         for ma in &opt {
@@ -946,12 +1217,24 @@ fn price_and_mark_math_never_panic() {
     g.assert_clean("price and mark");
     assert_err_is(price::price_per_lot(0, -6, 6, 6, 1), PerpError::NonPositiveOraclePrice, "a zero price");
     assert_err_is(price::price_per_lot(i64::MIN, -6, 6, 6, 1), PerpError::NonPositiveOraclePrice, "i64::MIN");
-    assert_err_is(price::price_per_lot(i64::MAX, -6, 6, 6, 1_000_000), PerpError::MathOverflow, "i64::MAX per unit, 1e6 a lot");
+    assert_err_is(
+        price::price_per_lot(i64::MAX, -6, 6, 6, 1_000_000),
+        PerpError::MathOverflow,
+        "i64::MAX per unit, 1e6 a lot",
+    );
     assert_err_is(price::price_per_lot(1, i32::MAX, 0, 6, 1), PerpError::MathOverflow, "expo i32::MAX");
     assert_err_is(price::price_per_lot(1, 30, 0, 6, 1), PerpError::OracleExponentOutOfRange, "expo 30");
-    assert_err_is(mark::mark_price(Some(I80F48::MAX), mark::funding_fraction(i64::MAX).unwrap(), None, None), PerpError::MathOverflow, "the mark at MAX with +4%");
+    assert_err_is(
+        mark::mark_price(Some(I80F48::MAX), mark::funding_fraction(i64::MAX).unwrap(), None, None),
+        PerpError::MathOverflow,
+        "the mark at MAX with +4%",
+    );
     assert_err_is(mark::mark_price(None, I80F48::ZERO, None, None), PerpError::NoMarkPrice, "no mark");
-    assert_err_is(mark::mark_price(Some(I80F48::ONE), -I80F48::ONE, None, None), PerpError::NonPositiveMarkPrice, "a mark of zero");
+    assert_err_is(
+        mark::mark_price(Some(I80F48::ONE), -I80F48::ONE, None, None),
+        PerpError::NonPositiveMarkPrice,
+        "a mark of zero",
+    );
     let r = ring(I80F48::MAX, I80F48::ONE, &[100, 40]);
     assert_err_is(mark::moving_averages(&r, 100), PerpError::MathOverflow, "two MAX samples");
 }
@@ -982,8 +1265,15 @@ fn var_and_liquidation_math_never_panic() {
         let what = || format!("{} closes from {:?}", h.len(), &h[..h.len().min(3)]);
         g.call(|| format!("historical_var_bps({})", what()), || var::historical_var_bps(h));
         for has_index in [true, false] {
-            if let Some(Ok(m)) = g.call(|| format!("margins_from_history({}, {has_index})", what()), || var::margins_from_history(h, has_index)) {
-                assert!((1_000..=10_000).contains(&m.init_long_bps) && (1_000..=10_000).contains(&m.init_short_bps), "{}: {m:?}", what());
+            if let Some(Ok(m)) = g.call(
+                || format!("margins_from_history({}, {has_index})", what()),
+                || var::margins_from_history(h, has_index),
+            ) {
+                assert!(
+                    (1_000..=10_000).contains(&m.init_long_bps) && (1_000..=10_000).contains(&m.init_short_bps),
+                    "{}: {m:?}",
+                    what()
+                );
             }
         }
     }
@@ -1004,7 +1294,10 @@ fn var_and_liquidation_math_never_panic() {
             for book in [0u64, 1, u64::MAX] {
                 for lots in [1u64, i64::MAX as u64, u64::MAX] {
                     for long in [true, false] {
-                        g.call(|| format!("early_deleverage_fee({equity}, {mark_p}, {book}, {long}, {lots})"), || liquidation::early_deleverage_fee(equity, mark_p, book, long, lots, 100));
+                        g.call(
+                            || format!("early_deleverage_fee({equity}, {mark_p}, {book}, {long}, {lots})"),
+                            || liquidation::early_deleverage_fee(equity, mark_p, book, long, lots, 100),
+                        );
                     }
                 }
             }
@@ -1015,7 +1308,10 @@ fn var_and_liquidation_math_never_panic() {
         for r0 in [I80F48::ZERO, I80F48::ONE, I80F48::from_num(1_000_000_000_000i64)] {
             for p in [I80F48::ONE, I80F48::from_num(1_000_000), I80F48::MAX] {
                 for lots in [1u64, u64::MAX] {
-                    g.call(|| format!("lots_to_restore({h0}, {r0}, {p}, .., {lots})"), || liquidation::lots_to_restore(h0, r0, p, 500, 100, 100, 1_000, lots));
+                    g.call(
+                        || format!("lots_to_restore({h0}, {r0}, {p}, .., {lots})"),
+                        || liquidation::lots_to_restore(h0, r0, p, 500, 100, 100, 1_000, lots),
+                    );
                 }
             }
         }
@@ -1050,7 +1346,9 @@ fn bug_collateral_change_of_i80f48_min_panics() {
 #[test]
 // Regression test for a panic this suite found (now a named error).
 fn bug_lots_to_restore_beyond_u64_panics() {
-    let r = catch_unwind(|| liquidation::lots_to_restore(I80F48::from_num(i64::MIN), I80F48::ZERO, I80F48::ONE, 500, 100, 100, 1_000, 10));
+    let r = catch_unwind(|| {
+        liquidation::lots_to_restore(I80F48::from_num(i64::MIN), I80F48::ZERO, I80F48::ONE, 500, 100, 100, 1_000, 10)
+    });
     assert!(r.is_ok(), "lots_to_restore panicked");
     let r = r.unwrap();
     assert!(matches!(r, Ok(10)) || r.is_err(), "{r:?}");
@@ -1078,9 +1376,23 @@ async fn bug_liquidating_a_small_position_of_a_deep_deficit_account_panics() {
     env.set_price(&deep, PRICE * 81 / 100).await;
     let lq = env.health_metas(&x.margin_account, &[penny.market]).await;
     let lr = env.health_metas(&liquidator.margin_account, &[penny.market]).await;
-    let ix = sdk::liquidate(&env.exchange, &penny.market, &penny.oracle, &x.margin_account, &liquidator.margin_account, &liquidator.key(), 1, lq, lr);
+    let ix = sdk::liquidate(
+        &env.exchange,
+        &penny.market,
+        &penny.oracle,
+        &x.margin_account,
+        &liquidator.margin_account,
+        &liquidator.key(),
+        1,
+        lq,
+        lr,
+    );
     let r = env.process(&[ix], &[&liquidator.owner]).await;
-    expect_ok_or_named(r, &[PerpError::LiquidationWouldBankrupt, PerpError::MathOverflow, PerpError::InsufficientInsurance], "liquidating one lot of a deep-deficit account");
+    expect_ok_or_named(
+        r,
+        &[PerpError::LiquidationWouldBankrupt, PerpError::MathOverflow, PerpError::InsufficientInsurance],
+        "liquidating one lot of a deep-deficit account",
+    );
     invariants::check(&mut env).await;
 }
 
@@ -1105,9 +1417,23 @@ async fn bug_clearing_reservations_past_u64_panics() {
     env.process(&[ix], &[&risk]).await.expect("margins to 50%");
     let lq = env.health_metas(&u.margin_account, &[other.market]).await;
     let lr = env.health_metas(&liquidator.margin_account, &[other.market]).await;
-    let ix = sdk::liquidate(&env.exchange, &other.market, &other.oracle, &u.margin_account, &liquidator.margin_account, &liquidator.key(), 1, lq, lr);
+    let ix = sdk::liquidate(
+        &env.exchange,
+        &other.market,
+        &other.oracle,
+        &u.margin_account,
+        &liquidator.margin_account,
+        &liquidator.key(),
+        1,
+        lq,
+        lr,
+    );
     let r = env.process(&[ix], &[&liquidator.owner]).await;
-    expect_ok_or_named(r, &[PerpError::MathOverflow, PerpError::NoPositionInMarket], "liquidating an account with 2^64 lots reserved");
+    expect_ok_or_named(
+        r,
+        &[PerpError::MathOverflow, PerpError::NoPositionInMarket],
+        "liquidating an account with 2^64 lots reserved",
+    );
     invariants::check(&mut env).await;
 }
 
@@ -1133,8 +1459,14 @@ async fn bug_shrinking_trade_moving_more_than_i64_max_panics() {
     for s in [&s1, &s2] {
         env.reserve(s, &m, 0, lots as i64).await.expect("asks at 1.44");
     }
-    let fills = (0..2).map(|i| Fill { maker_index: i, taker_side: Side::Bid, base_lots: lots, price_per_lot: 1_440_000 }).collect();
+    let fills = (0..2)
+        .map(|i| Fill { maker_index: i, taker_side: Side::Bid, base_lots: lots, price_per_lot: 1_440_000 })
+        .collect();
     let r = env.settle(&short, &m, &[s1.margin_account, s2.margin_account], fills).await;
-    expect_ok_or_named(r, &[PerpError::MathOverflow, PerpError::MarginRuleViolated], "buying back 9.58e18 of a short in one settlement");
+    expect_ok_or_named(
+        r,
+        &[PerpError::MathOverflow, PerpError::MarginRuleViolated],
+        "buying back 9.58e18 of a short in one settlement",
+    );
     invariants::check(&mut env).await;
 }

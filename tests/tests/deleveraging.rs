@@ -37,15 +37,44 @@ async fn equity(env: &mut TestEnv, account: &Pubkey, market: &Pubkey, price: u64
 }
 
 /// Early deleveraging through the book, signed by the deleveraging authority.
-async fn early_ix(env: &mut TestEnv, book: &BookCookie, account: &UserCookie, counterparty: &UserCookie, lots: u64) -> Instruction {
+async fn early_ix(
+    env: &mut TestEnv,
+    book: &BookCookie,
+    account: &UserCookie,
+    counterparty: &UserCookie,
+    lots: u64,
+) -> Instruction {
     let health = env.health_metas(&account.margin_account, &[book.market.market]).await;
     let authority = env.deleverage_authority.pubkey();
-    orderbook::sdk::early_deleverage(&book.venue, &account.margin_account, &counterparty.margin_account, &authority, lots, health)
+    orderbook::sdk::early_deleverage(
+        &book.venue,
+        &account.margin_account,
+        &counterparty.margin_account,
+        &authority,
+        lots,
+        health,
+    )
 }
 
-async fn deleverage_ix(env: &mut TestEnv, m: &MarketCookie, account: &UserCookie, counterparty: &UserCookie, authority: &Pubkey, lots: u64) -> Instruction {
+async fn deleverage_ix(
+    env: &mut TestEnv,
+    m: &MarketCookie,
+    account: &UserCookie,
+    counterparty: &UserCookie,
+    authority: &Pubkey,
+    lots: u64,
+) -> Instruction {
     let health = env.health_metas(&account.margin_account, &[m.market]).await;
-    sdk::deleverage(&env.exchange, &m.market, &m.oracle, &account.margin_account, &counterparty.margin_account, authority, lots, health)
+    sdk::deleverage(
+        &env.exchange,
+        &m.market,
+        &m.oracle,
+        &account.margin_account,
+        &counterparty.margin_account,
+        authority,
+        lots,
+        health,
+    )
 }
 
 async fn mark_ix(env: &mut TestEnv, account: &UserCookie, caller: &Pubkey) -> Instruction {
@@ -92,24 +121,50 @@ async fn early_deleveraging_on_a_thin_book_gives_half_the_fee_to_the_absorbing_a
 
     // Closing 150 through this book: 100 * 0.89 + 50 * 0.80 = 129, an average of 0.86 < 0.90.
     let data = env.book_data(&book).await;
-    assert_eq!(orderbook::matching::estimate_fill(&BookRef::parse(&data).unwrap().bids, BookSide::Bid, 150), (150, 100 * 89 + 50 * 80));
+    assert_eq!(
+        orderbook::matching::estimate_fill(&BookRef::parse(&data).unwrap().bids, BookSide::Bid, 150),
+        (150, 100 * 89 + 50 * 80)
+    );
     // That would lose 150 * 0.04 = 6.00 against the mark plus the 1% fee (1.29), more than
     // A's equity of 4.925: liquidation through the book would bankrupt A.
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 80, &[bidder.margin_account], health);
-    assert_refused(&mut env, &[ix], &[&keeper.owner], code(PerpError::LiquidationWouldBankrupt), "book liquidation into a thin book").await;
+    let ix = orderbook::sdk::liquidate_order(
+        &book.venue,
+        &keeper.key(),
+        &a.margin_account,
+        150,
+        80,
+        &[bidder.margin_account],
+        health,
+    );
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&keeper.owner],
+        code(PerpError::LiquidationWouldBankrupt),
+        "book liquidation into a thin book",
+    )
+    .await;
 
     // Refusals: only the deleveraging authority; an opposite account at least as large.
     let mut ix = early_ix(&mut env, &book, &a, &maker, 150).await;
     ix.accounts[8].pubkey = keeper.key();
-    assert_refused(&mut env, &[ix], &[&keeper.owner], code(PerpError::DeleverageNotAllowed), "early deleveraging by a stranger").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&keeper.owner],
+        code(PerpError::DeleverageNotAllowed),
+        "early deleveraging by a stranger",
+    )
+    .await;
     let da = env.deleverage_authority.insecure_clone();
     let ix = early_ix(&mut env, &book, &a, &l, 150).await;
     assert_refused(&mut env, &[ix], &[&da], code(PerpError::InvalidCounterparty), "same-side counterparty").await;
     let ix = early_ix(&mut env, &book, &a, &s, 150).await;
     assert_refused(&mut env, &[ix], &[&da], code(PerpError::InvalidCounterparty), "counterparty short 20 < 150").await;
     let ix = early_ix(&mut env, &book, &a, &bidder, 150).await;
-    assert_refused(&mut env, &[ix], &[&da], code(PerpError::InvalidCounterparty), "counterparty without a position").await;
+    assert_refused(&mut env, &[ix], &[&da], code(PerpError::InvalidCounterparty), "counterparty without a position")
+        .await;
 
     // The keeper's choice, M (short 150), absorbs all 150 lots at the mark, 0.90.
     // The fee is discount + insurance fee = 2% of 135 = 2.70: half (1.35) to M, half to
@@ -143,7 +198,14 @@ async fn early_deleveraging_is_refused_when_the_book_is_deep_enough() {
 
     // At $1 A is not even liquidatable.
     let ix = early_ix(&mut env, &book, &a, &maker, 150).await;
-    assert_refused(&mut env, &[ix], &[&da], code(PerpError::NotLiquidatable), "early deleveraging of a healthy account").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&da],
+        code(PerpError::NotLiquidatable),
+        "early deleveraging of a healthy account",
+    )
+    .await;
 
     env.set_price(&m, 900_000).await;
     let fund0 = env.insurance_fund().await;
@@ -155,7 +217,15 @@ async fn early_deleveraging_is_refused_when_the_book_is_deep_enough() {
     // And indeed liquidation through the book closes A without the fund paying:
     // -130.075 + 150 * 0.89 - 1% of 133.5 = -130.075 + 133.5 - 1.335 = 2.09.
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 89, &[bidder.margin_account], health);
+    let ix = orderbook::sdk::liquidate_order(
+        &book.venue,
+        &keeper.key(),
+        &a.margin_account,
+        150,
+        89,
+        &[bidder.margin_account],
+        health,
+    );
     env.process(&[ix], &[&keeper.owner]).await.expect("book liquidation");
     assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 0);
     assert_eq!(env.collateral(&a.margin_account).await, 2_090_000);
@@ -189,10 +259,18 @@ async fn the_insurance_fund_pays_first_then_ranked_accounts_absorb_the_rest() {
 
     // While the fund holds anything, ranked accounts are not touched.
     let ix = deleverage_ix(&mut env, &m, &a, &maker, &da.pubkey(), 100).await;
-    assert_refused(&mut env, &[ix], &[&da], code(PerpError::InsufficientInsurance), "deleveraging before the fund is spent").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&da],
+        code(PerpError::InsufficientInsurance),
+        "deleveraging before the fund is spent",
+    )
+    .await;
     // Only the deleveraging authority spends the fund.
     let ix = cover_ix(&mut env, &a, &stranger.key()).await;
-    assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "cover by a stranger").await;
+    assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "cover by a stranger")
+        .await;
 
     // The fund pays what it has, 1.00 of the 3.05 deficit.
     let ix = cover_ix(&mut env, &a, &da.pubkey()).await;
@@ -246,7 +324,17 @@ async fn the_insurance_fund_covers_the_whole_deficit_then_the_account_is_taken_o
     // the buffer needs (0.425 + 4.25) / (0.85 * 3.5%) = 157 lots: all 100 move at
     // 0.85 * 0.99 = 0.8415. A: -85 + 84.15 - 0.85 (fee) = -1.70, which the fund pays.
     let lq = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = sdk::liquidate(&env.exchange, &m.market, &m.oracle, &a.margin_account, &liquidator.margin_account, &liquidator.key(), u64::MAX, lq, vec![]);
+    let ix = sdk::liquidate(
+        &env.exchange,
+        &m.market,
+        &m.oracle,
+        &a.margin_account,
+        &liquidator.margin_account,
+        &liquidator.key(),
+        u64::MAX,
+        lq,
+        vec![],
+    );
     env.process(&[ix], &[&liquidator.owner]).await.expect("takeover of the covered account");
     assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 0);
     assert_eq!(env.collateral(&a.margin_account).await, 0);
@@ -279,13 +367,21 @@ async fn ranked_accounts_absorb_an_underwater_account_when_the_fund_is_empty() {
     let ix = deleverage_ix(&mut env, &m, &a, &s, &da.pubkey(), 100).await;
     assert_refused(&mut env, &[ix], &[&da], code(PerpError::InvalidCounterparty), "counterparty short 20 < 100").await;
     let ix = deleverage_ix(&mut env, &m, &a, &stranger, &da.pubkey(), 100).await;
-    assert_refused(&mut env, &[ix], &[&da], code(PerpError::InvalidCounterparty), "counterparty without a position").await;
+    assert_refused(&mut env, &[ix], &[&da], code(PerpError::InvalidCounterparty), "counterparty without a position")
+        .await;
     let ix = deleverage_ix(&mut env, &m, &a, &a, &da.pubkey(), 100).await;
     assert_refused(&mut env, &[ix], &[&da], code(PerpError::SelfLiquidation), "against itself").await;
     let ix = deleverage_ix(&mut env, &m, &l, &s, &da.pubkey(), 20).await;
     assert_refused(&mut env, &[ix], &[&da], code(PerpError::NotUnderwater), "L is not underwater").await;
     let ix = deleverage_ix(&mut env, &m, &a, &maker, &stranger.key(), 100).await;
-    assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "a stranger without a mark").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&stranger.owner],
+        code(PerpError::DeleverageNotAllowed),
+        "a stranger without a mark",
+    )
+    .await;
 
     // The keeper's ranking: first S for 20 lots, then M for 80. The bankruptcy price is
     // 0.85 + 3.05 / 100 = 0.8805, and stays so as A shrinks (its deficit shrinks with it).
@@ -339,7 +435,8 @@ async fn third_parties_deleverage_after_the_time_lock_and_not_once_recovered() {
 
     // Before the time lock: refused.
     let ix = deleverage_ix(&mut env, &m, &a, &maker, &stranger.key(), 100).await;
-    assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "before the time lock").await;
+    assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "before the time lock")
+        .await;
 
     // Past the time lock, but the price is back at 0.95: A's equity -88.05 + 95 = 6.95.
     let now = env.now().await;
@@ -366,7 +463,8 @@ async fn third_parties_deleverage_after_the_time_lock_and_not_once_recovered() {
     env.warp(t1 + timelock - 1 - now).await;
     env.set_price(&m, 850_000).await;
     let ix = deleverage_ix(&mut env, &m, &a, &maker, &stranger.key(), 100).await;
-    assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "one second early").await;
+    assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "one second early")
+        .await;
 
     // At the time lock: accepted, at the bankruptcy price 0.85 + 3.05 / 100 = 0.8805.
     env.warp(1).await;
@@ -410,4 +508,3 @@ async fn early_deleveraging_never_charges_more_than_the_accounts_equity() {
     assert_eq!(m_bonus + fund_in, 425_000 - a_after);
     invariants::check(&mut env).await;
 }
-

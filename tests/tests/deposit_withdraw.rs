@@ -36,11 +36,22 @@ async fn withdraw_is_refused_below_initial_margin() {
     // Collateral 100 - 500 - 0.25 fee = -400.25; value 500; initial requirement 50.
     // Free: -400.25 + 500 - 50 = 49.75 USDC.
     let health = env.health_metas(&user.margin_account, &[]).await;
-    let too_much = sdk::withdraw(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, 49_750_001, health.clone());
-    assert_refused(&mut env, &[too_much], &[&user.owner], code(PerpError::InsufficientInitialMargin), "over-withdraw").await;
+    let too_much = sdk::withdraw(
+        &user.key(),
+        &env.exchange,
+        &env.mint,
+        &user.margin_account,
+        &user.token_account,
+        49_750_001,
+        health.clone(),
+    );
+    assert_refused(&mut env, &[too_much], &[&user.owner], code(PerpError::InsufficientInitialMargin), "over-withdraw")
+        .await;
     // Without its market's health accounts the check cannot run.
-    let blind = sdk::withdraw(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, 1, vec![]);
-    assert_refused(&mut env, &[blind], &[&user.owner], code(PerpError::HealthAccountsMismatch), "no health accounts").await;
+    let blind =
+        sdk::withdraw(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, 1, vec![]);
+    assert_refused(&mut env, &[blind], &[&user.owner], code(PerpError::HealthAccountsMismatch), "no health accounts")
+        .await;
     env.withdraw(&user, 49_750_000).await.expect("exactly the free collateral");
     invariants::check(&mut env).await;
 }
@@ -52,7 +63,8 @@ async fn deposits_are_refused_for_wrong_mints_and_zero() {
     let ix = sdk::deposit(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, 0);
     assert_refused(&mut env, &[ix], &[&user.owner], code(PerpError::ZeroAmount), "zero").await;
     // More than the wallet holds: the token program refuses, nothing moves.
-    let ix = sdk::deposit(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, 11 * ONE_USDC);
+    let ix =
+        sdk::deposit(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, 11 * ONE_USDC);
     let before = env.account_data(&user.margin_account).await;
     assert!(env.process(&[ix], &[&user.owner]).await.is_err());
     assert_eq!(env.account_data(&user.margin_account).await, before);

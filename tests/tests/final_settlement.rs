@@ -10,9 +10,9 @@ use integration_tests::*;
 use orderbook::instructions::OrderType;
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
-use perpetual::sdk::ListMarketArgs;
 use perpetual::math::I80F48;
 use perpetual::sdk;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::state::Market;
 use perpetual::{Fill, MarketStatus, OracleKind, Side};
 use pyth_sdk_solana::state::PriceStatus;
@@ -39,13 +39,17 @@ async fn vault_equation(env: &mut TestEnv) {
     for a in env.margin_accounts.clone() {
         accounts.push(env.margin(&a).await);
     }
-    let mut liabilities = Liabilities::of(&e, accounts.iter().map(|(h, _)| h.collateral), markets.iter().map(|(_, s)| s));
+    let mut liabilities =
+        Liabilities::of(&e, accounts.iter().map(|(h, _)| h.collateral), markets.iter().map(|(_, s)| s));
     for p in accounts.iter().flat_map(|(_, ps)| ps.iter()).filter(|p| !p.is_free()) {
         if let Some((_, s)) = markets.iter().find(|(k, s)| *k == p.market && s.is_final_settled()) {
             liabilities.add_settled_position(p.base_lots, s.settlement_price.get().to_num::<i128>());
         }
     }
-    assert!(liabilities.balances(vault), "vault equation with open settled positions at their locked value: vault {vault}, {liabilities:?}");
+    assert!(
+        liabilities.balances(vault),
+        "vault equation with open settled positions at their locked value: vault {vault}, {liabilities:?}"
+    );
 }
 
 /// Sum over `accounts` of their positions in `market`.
@@ -75,7 +79,13 @@ async fn listed_market(env: &mut TestEnv) -> Listed {
     let oracle = Pubkey::new_unique();
     let now = env.now().await;
     env.write_pyth(&oracle, PRICE as i64, 0, -6, now, PriceStatus::Trading);
-    let args = ListMarketArgs { symbol: sdk::symbol("SETL"), oracle_kind: OracleKind::PythLegacy, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: PRICE };
+    let args = ListMarketArgs {
+        symbol: sdk::symbol("SETL"),
+        oracle_kind: OracleKind::PythLegacy,
+        base_decimals: 6,
+        base_lot_size: 1_000_000,
+        initial_price_per_lot: PRICE,
+    };
     let market = env.list_market(&lister, &lister_token, oracle, args).await.expect("permissionless listing");
     assert_eq!(env.token_balance(&lister_token).await, 0, "the deposit is in the vault");
     let state = env.market_state(&market.market).await;
@@ -120,9 +130,11 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
     let ix = sdk::final_settle_market(&l1.key(), &env.exchange, &m.market, &m.oracle, 1_050_000, 1_150_000);
     assert_refused(&mut env, &[ix], &[&l1.owner], code(PerpError::NotAdmin), "settlement by a user").await;
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &m.oracle, 1_000_000, 1_099_999);
-    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::SettlementPriceOutsideBand), "band below the index").await;
+    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::SettlementPriceOutsideBand), "band below the index")
+        .await;
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &m.oracle, 1_100_001, 1_200_000);
-    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::SettlementPriceOutsideBand), "band above the index").await;
+    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::SettlementPriceOutsideBand), "band above the index")
+        .await;
 
     // The admin settles with a band containing it: the price locks at 1.10.
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &m.oracle, 1_050_000, 1_150_000);
@@ -137,19 +149,76 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
 
     // Nothing trades any more: the test trader's reservation and settlement...
     let ix = env.reserve_ix(&s1, &m, 0, 10).await;
-    assert_refused(&mut env, &[ix], &[&s1.owner], code(PerpError::MarketInFinalSettlement), "reserving on a settled market").await;
-    let ix = env.settle_ix(&l1, &m, &[s1.margin_account], vec![Fill { maker_index: 0, taker_side: Side::Bid, base_lots: 1, price_per_lot: SETTLE }], vec![], 0, 0).await;
-    assert_refused(&mut env, &[ix], &[&l1.owner], code(PerpError::MarketInFinalSettlement), "trading on a settled market").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&s1.owner],
+        code(PerpError::MarketInFinalSettlement),
+        "reserving on a settled market",
+    )
+    .await;
+    let ix = env
+        .settle_ix(
+            &l1,
+            &m,
+            &[s1.margin_account],
+            vec![Fill { maker_index: 0, taker_side: Side::Bid, base_lots: 1, price_per_lot: SETTLE }],
+            vec![],
+            0,
+            0,
+        )
+        .await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&l1.owner],
+        code(PerpError::MarketInFinalSettlement),
+        "trading on a settled market",
+    )
+    .await;
     assert!(env.trade(&l1, &s1, &m, Side::Bid, 1, SETTLE).await.is_err());
     // ...and the book: a new resting order, and a taker crossing S2's old ask.
     let ix = env.place_ix(&outsider, &book, order(BookSide::Ask, 110, 1, OrderType::PostOnly), &[]).await;
-    assert_refused(&mut env, &[ix], &[&outsider.owner], code(PerpError::MarketInFinalSettlement), "resting an order on a settled market").await;
-    let ix = env.place_ix(&outsider, &book, order(BookSide::Bid, 110, 5, OrderType::ImmediateOrCancel), &[s2.margin_account]).await;
-    assert_refused(&mut env, &[ix], &[&outsider.owner], code(PerpError::MarketInFinalSettlement), "taking on a settled market").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&outsider.owner],
+        code(PerpError::MarketInFinalSettlement),
+        "resting an order on a settled market",
+    )
+    .await;
+    let ix = env
+        .place_ix(&outsider, &book, order(BookSide::Bid, 110, 5, OrderType::ImmediateOrCancel), &[s2.margin_account])
+        .await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&outsider.owner],
+        code(PerpError::MarketInFinalSettlement),
+        "taking on a settled market",
+    )
+    .await;
     // ...nor do liquidations.
     let lq = env.health_metas(&l1.margin_account, &[m.market]).await;
-    let ix = sdk::liquidate(&env.exchange, &m.market, &m.oracle, &l1.margin_account, &outsider.margin_account, &outsider.key(), 1, lq, vec![]);
-    assert_refused(&mut env, &[ix], &[&outsider.owner], code(PerpError::MarketInFinalSettlement), "liquidating on a settled market").await;
+    let ix = sdk::liquidate(
+        &env.exchange,
+        &m.market,
+        &m.oracle,
+        &l1.margin_account,
+        &outsider.margin_account,
+        &outsider.key(),
+        1,
+        lq,
+        vec![],
+    );
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&outsider.owner],
+        code(PerpError::MarketInFinalSettlement),
+        "liquidating on a settled market",
+    )
+    .await;
 
     // Withdrawals work with a settled position still open: L1 (long 30 at $1, now worth 33)
     // takes out $10.
@@ -165,7 +234,9 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
     for (who, lots) in [(&l1, 30i64), (&s1, -40), (&l2, 20), (&s2, -10)] {
         let before = env.collateral(&who.margin_account).await;
         assert_eq!(env.position(&who.margin_account, &m.market).await.base_lots, lots);
-        env.process(&[sdk::settle_final_position(&m.market, &who.margin_account)], &[]).await.expect("close at the locked price");
+        env.process(&[sdk::settle_final_position(&m.market, &who.margin_account)], &[])
+            .await
+            .expect("close at the locked price");
         let change = env.collateral(&who.margin_account).await - before;
         assert_eq!(change, lots * SETTLE as i64, "collateral change of a position of {lots}");
         let pos = env.position(&who.margin_account, &m.market).await;
@@ -191,7 +262,8 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
     // Only the admin withdraws from the insurance fund.
     let thief_token = env.create_token_account(&outsider.key(), 0).await;
     let ix = sdk::withdraw_insurance(&outsider.key(), &env.exchange, &env.mint, &thief_token, ONE_USDC);
-    assert_refused(&mut env, &[ix], &[&outsider.owner], code(PerpError::NotAdmin), "insurance withdrawal by a user").await;
+    assert_refused(&mut env, &[ix], &[&outsider.owner], code(PerpError::NotAdmin), "insurance withdrawal by a user")
+        .await;
     let admin_token = env.create_token_account(&admin.pubkey(), 0).await;
     let ix = sdk::withdraw_insurance(&admin.pubkey(), &env.exchange, &env.mint, &admin_token, 2 * ONE_USDC);
     env.process(&[ix], &[&admin]).await.expect("the admin withdraws");
@@ -254,9 +326,17 @@ async fn a_market_with_open_positions_cannot_close() {
     let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
     assert_refused(&mut env, &[ix], &[], code(PerpError::MarketNotSettled), "closing an active market").await;
     let ix = orderbook::sdk::close_book(&env.ctx.payer.pubkey(), &book.venue.book, &m.market);
-    assert_refused(&mut env, &[ix], &[], u32::from(orderbook::error::BookError::MarketNotSettled), "closing an active book").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[],
+        u32::from(orderbook::error::BookError::MarketNotSettled),
+        "closing an active book",
+    )
+    .await;
     let ix = sdk::settle_final_position(&m.market, &long.margin_account);
-    assert_refused(&mut env, &[ix], &[], code(PerpError::MarketNotSettled), "closing a position before settlement").await;
+    assert_refused(&mut env, &[ix], &[], code(PerpError::MarketNotSettled), "closing a position before settlement")
+        .await;
 
     // Settled with one position still open: the market stays.
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &m.oracle, PRICE, PRICE);
@@ -270,8 +350,15 @@ async fn a_market_with_open_positions_cannot_close() {
     // The market's book closes first (a book left open would name a re-listed market).
     let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
     assert_refused(&mut env, &[ix], &[], code(PerpError::MarketNotEmpty), "closing before the book").await;
-    env.process(&[orderbook::sdk::close_book(&env.ctx.payer.pubkey(), &book.venue.book, &m.market)], &[]).await.expect("close book");
-    env.process(&[sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token)], &[]).await.expect("close");
+    env.process(&[orderbook::sdk::close_book(&env.ctx.payer.pubkey(), &book.venue.book, &m.market)], &[])
+        .await
+        .expect("close book");
+    env.process(
+        &[sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token)],
+        &[],
+    )
+    .await
+    .expect("close");
     assert_eq!(env.token_balance(&lister_token).await, DEPOSIT);
     env.markets.retain(|c| c.market != m.market);
     env.books.retain(|b| b.venue.book != book.venue.book);
@@ -287,7 +374,8 @@ async fn the_market_closes_only_after_its_book() {
     let admin = env.admin.insecure_clone();
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &m.oracle, PRICE, PRICE);
     env.process(&[ix], &[&admin]).await.unwrap();
-    let close = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
+    let close =
+        sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
     assert_refused(&mut env, &[close.clone()], &[], code(PerpError::MarketNotEmpty), "the book is still open").await;
     let other_book = Keypair::new().pubkey();
     let wrong = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &other_book, &env.mint, &lister_token);

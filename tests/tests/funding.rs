@@ -10,7 +10,11 @@ use solana_signer::Signer;
 
 const PRICE: i64 = 1_000_000; // $1.00 per lot (expo -6, lot = one whole base unit)
 
-async fn set_rate(env: &mut TestEnv, m: &MarketCookie, rate: i64) -> Result<TxOutput, solana_transaction_error::TransactionError> {
+async fn set_rate(
+    env: &mut TestEnv,
+    m: &MarketCookie,
+    rate: i64,
+) -> Result<TxOutput, solana_transaction_error::TransactionError> {
     let auth = env.funding_authority.insecure_clone();
     let ix = sdk::set_funding_rate(&auth.pubkey(), &env.exchange, &m.market, &m.oracle, rate);
     env.process(&[ix], &[&auth]).await
@@ -109,6 +113,13 @@ async fn funding_rate_bounds_and_authority() {
 
     let stranger = solana_keypair::Keypair::new();
     let ix = sdk::set_funding_rate(&stranger.pubkey(), &env.exchange, &m.market, &m.oracle, 10);
-    adversarial::assert_refused(&mut env, &[ix], &[&stranger], code(PerpError::NotFundingAuthority), "stranger sets rate").await;
+    adversarial::assert_refused(
+        &mut env,
+        &[ix],
+        &[&stranger],
+        code(PerpError::NotFundingAuthority),
+        "stranger sets rate",
+    )
+    .await;
     invariants::check(&mut env).await;
 }

@@ -2,8 +2,8 @@
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use perpetual::error::PerpError;
-use perpetual::sdk::SetAuthoritiesArgs;
 use perpetual::sdk;
+use perpetual::sdk::SetAuthoritiesArgs;
 use perpetual::{MarketStatus, Side};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -49,7 +49,12 @@ async fn authorities_are_set_by_the_admin_only() {
     let mut env = TestEnv::new().await;
     let admin = env.admin.insecure_clone();
     let new_risk = Keypair::new();
-    let args = SetAuthoritiesArgs { funding_authority: None, risk_authority: Some(new_risk.pubkey()), pause_guardian: None, deleverage_authority: None };
+    let args = SetAuthoritiesArgs {
+        funding_authority: None,
+        risk_authority: Some(new_risk.pubkey()),
+        pause_guardian: None,
+        deleverage_authority: None,
+    };
     env.process(&[sdk::set_authorities(&admin.pubkey(), &env.exchange, args)], &[&admin]).await.unwrap();
     let e = env.exchange_state().await;
     assert_eq!(e.risk_authority, new_risk.pubkey());
@@ -81,12 +86,18 @@ async fn guardian_pauses_and_only_admin_unpauses() {
     env.trade(&taker, &maker, &m, Side::Bid, 5, 1_000_000).await.expect("trading resumes");
 
     // Per market: the guardian may pause but not reactivate.
-    env.process(&[sdk::set_market_status(&guardian.pubkey(), &env.exchange, &m.market, MarketStatus::Paused)], &[&guardian]).await.unwrap();
+    env.process(
+        &[sdk::set_market_status(&guardian.pubkey(), &env.exchange, &m.market, MarketStatus::Paused)],
+        &[&guardian],
+    )
+    .await
+    .unwrap();
     let ix = sdk::set_market_status(&guardian.pubkey(), &env.exchange, &m.market, MarketStatus::Active);
     assert_refused(&mut env, &[ix], &[&guardian], code(PerpError::NotAdmin), "guardian reactivates").await;
     // Cancelling a reservation still works in a paused market.
     env.reserve(&maker, &m, 0, 0).await.unwrap();
     let ix = sdk::set_market_status(&admin.pubkey(), &env.exchange, &m.market, MarketStatus::FinalSettlement);
-    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::ParameterOutOfRange), "final settlement by status").await;
+    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::ParameterOutOfRange), "final settlement by status")
+        .await;
     invariants::check(&mut env).await;
 }

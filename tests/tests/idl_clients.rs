@@ -101,12 +101,29 @@ impl J {
 }
 
 fn metas(accounts: &[AccountMeta]) -> J {
-    J::A(accounts.iter().map(|m| J::O(vec![("pubkey", J::key(&m.pubkey)), ("signer", J::B(m.is_signer)), ("writable", J::B(m.is_writable))])).collect())
+    J::A(
+        accounts
+            .iter()
+            .map(|m| {
+                J::O(vec![
+                    ("pubkey", J::key(&m.pubkey)),
+                    ("signer", J::B(m.is_signer)),
+                    ("writable", J::B(m.is_writable)),
+                ])
+            })
+            .collect(),
+    )
 }
 
 /// One instruction for the check: `accounts` are the IDL's named accounts (what a client
 /// passes to `accountsStrict`); metas past them are remaining accounts.
-fn instruction(idl: &str, name: &str, ix: &Instruction, args: Vec<(&'static str, J)>, accounts: Vec<(&'static str, Pubkey)>) -> J {
+fn instruction(
+    idl: &str,
+    name: &str,
+    ix: &Instruction,
+    args: Vec<(&'static str, J)>,
+    accounts: Vec<(&'static str, Pubkey)>,
+) -> J {
     for (i, (field, key)) in accounts.iter().enumerate() {
         assert_eq!(ix.accounts[i].pubkey, *key, "{name}: account {i} is {field}");
     }
@@ -162,7 +179,15 @@ fn margin_account_fixture(data: &[u8]) -> J {
                 ("type", J::S("Position".into())),
                 ("len", J::n(POSITION_LEN)),
                 // The used slots, then one free slot.
-                ("expect", J::A(used.iter().map(|p| position_fields(p)).chain(positions.get(used.len()).map(position_fields)).collect())),
+                (
+                    "expect",
+                    J::A(
+                        used.iter()
+                            .map(|p| position_fields(p))
+                            .chain(positions.get(used.len()).map(position_fields))
+                            .collect(),
+                    ),
+                ),
             ]),
         ),
     ])
@@ -244,7 +269,12 @@ fn run(cmd: &mut Command, what: &str) -> std::process::Output {
     let out = cmd.output().unwrap_or_else(|e| {
         panic!("{what}: cannot run it ({e}). The IDL client check needs Node.js 18+ with npm on PATH (CI has Node 20).")
     });
-    println!("$ {what}: {}\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!(
+        "$ {what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -255,7 +285,10 @@ fn install(check: &Path) {
     if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
         return;
     }
-    let out = run(Command::new("npm").args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"]).current_dir(check), "npm ci (idl/check)");
+    let out = run(
+        Command::new("npm").args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"]).current_dir(check),
+        "npm ci (idl/check)",
+    );
     assert!(out.status.success(), "npm ci in idl/check failed");
     std::fs::write(&stamp, lock).expect("write install stamp");
 }
@@ -270,7 +303,8 @@ async fn typescript_clients_encode_and_decode_like_rust() {
 
     // Deposit, with the Rust builder.
     let amount = 2_500 * ONE_USDC + 17;
-    let deposit = perp_sdk::deposit(&taker.key(), &exchange, &mint, &taker.margin_account, &taker.token_account, amount);
+    let deposit =
+        perp_sdk::deposit(&taker.key(), &exchange, &mint, &taker.margin_account, &taker.token_account, amount);
     env.process(&[deposit.clone()], &[&taker.owner]).await.expect("deposit");
     let deposit = instruction(
         "perpetual",
@@ -366,6 +400,9 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     let check = Path::new(env!("CARGO_MANIFEST_DIR")).join("../idl/check");
     run(Command::new("node").arg("--version"), "node --version");
     install(&check);
-    let out = run(Command::new("node").arg(check.join("check.mjs")).arg(&dir).current_dir(&check), "node idl/check/check.mjs");
+    let out = run(
+        Command::new("node").arg(check.join("check.mjs")).arg(&dir).current_dir(&check),
+        "node idl/check/check.mjs",
+    );
     assert!(out.status.success(), "the TypeScript IDL check failed (fixture in {})", dir.display());
 }

@@ -18,8 +18,8 @@ use integration_tests::*;
 use orderbook::decode;
 use orderbook::instructions::OrderType;
 use orderbook::state::{BookRef, Side as BookSide};
-use perpetual::math::liquidation::lots_to_restore;
 use perpetual::error::PerpError;
+use perpetual::math::liquidation::lots_to_restore;
 use perpetual::math::I80F48;
 use perpetual::sdk;
 use perpetual::Side;
@@ -37,10 +37,26 @@ async fn long_at_a_dollar(env: &mut TestEnv, m: &MarketCookie, deposit: u64, lot
     (user, maker)
 }
 
-async fn liquidate_ix(env: &mut TestEnv, m: &MarketCookie, liquidatee: &UserCookie, liquidator: &UserCookie, max_lots: u64) -> Instruction {
+async fn liquidate_ix(
+    env: &mut TestEnv,
+    m: &MarketCookie,
+    liquidatee: &UserCookie,
+    liquidator: &UserCookie,
+    max_lots: u64,
+) -> Instruction {
     let lq = env.health_metas(&liquidatee.margin_account, &[m.market]).await;
     let lr = env.health_metas(&liquidator.margin_account, &[m.market]).await;
-    sdk::liquidate(&env.exchange, &m.market, &m.oracle, &liquidatee.margin_account, &liquidator.margin_account, &liquidator.key(), max_lots, lq, lr)
+    sdk::liquidate(
+        &env.exchange,
+        &m.market,
+        &m.oracle,
+        &liquidatee.margin_account,
+        &liquidator.margin_account,
+        &liquidator.key(),
+        max_lots,
+        lq,
+        lr,
+    )
 }
 
 /// Collateral plus position value at `price` (no funding moves in these tests).
@@ -87,7 +103,17 @@ async fn partial_takeover_moves_what_restores_the_buffer() {
     //    buffer moves: each lot gains 0.90 * (5% - 1% - 1%) = 0.027 of health and frees
     //    0.90 * 5% * 10% = 0.0045 of buffer, so q >= (0.1 * 5.4 + 1.015) / 0.0315 = 49.37,
     //    i.e. 50 lots. The program's formula agrees.
-    let formula = lots_to_restore(I80F48::from_num(e1 - r1), I80F48::from_num(r1), I80F48::from_num(DROP), 500, 100, 100, 1_000, 120).unwrap();
+    let formula = lots_to_restore(
+        I80F48::from_num(e1 - r1),
+        I80F48::from_num(r1),
+        I80F48::from_num(DROP),
+        500,
+        100,
+        100,
+        1_000,
+        120,
+    )
+    .unwrap();
     assert_eq!(formula, 50);
     let ix = liquidate_ix(&mut env, &m, &a, &l2, 120).await;
     env.process(&[ix], &[&l2.owner]).await.expect("takeover to the buffer");
@@ -107,7 +133,8 @@ async fn partial_takeover_moves_what_restores_the_buffer() {
 
     // 3. A is healthy now: a further takeover is refused.
     let ix = liquidate_ix(&mut env, &m, &a, &l1, 10).await;
-    assert_refused(&mut env, &[ix], &[&l1.owner], code(PerpError::NotLiquidatable), "liquidating a restored account").await;
+    assert_refused(&mut env, &[ix], &[&l1.owner], code(PerpError::NotLiquidatable), "liquidating a restored account")
+        .await;
 
     // Insurance: fees in 1% of (30 + 50) * 0.90 = 0.72, nothing covered.
     let (fees_in, covered) = (270_000 + 450_000, 0);
@@ -128,7 +155,17 @@ async fn full_takeover_when_the_whole_position_is_needed() {
     // At $0.90: equity -88.19 + 90 = 1.81, requirement 4.5, health -2.69.
     // q >= (0.45 + 2.69) / 0.0315 = 99.7: the whole position, 100 lots. Taking it all
     // costs A 2% of 90 = 1.80, which its 1.81 of equity covers.
-    let needed = lots_to_restore(I80F48::from_num(1_810_000 - 4_500_000), I80F48::from_num(4_500_000), I80F48::from_num(DROP), 500, 100, 100, 1_000, 100).unwrap();
+    let needed = lots_to_restore(
+        I80F48::from_num(1_810_000 - 4_500_000),
+        I80F48::from_num(4_500_000),
+        I80F48::from_num(DROP),
+        500,
+        100,
+        100,
+        1_000,
+        100,
+    )
+    .unwrap();
     assert_eq!(needed, 100);
     let ix = liquidate_ix(&mut env, &m, &a, &liquidator, 100).await;
     env.process(&[ix], &[&liquidator.owner]).await.expect("full takeover");
@@ -167,7 +204,14 @@ async fn takeover_refusals_leave_state_untouched() {
     // 0.891: collateral 5 - 71.28 = -66.28, long 80 worth 72, initial requirement 7.2:
     // initial health -1.48.
     let ix = liquidate_ix(&mut env, &m, &a, &poor, u64::MAX).await;
-    assert_refused(&mut env, &[ix], &[&poor.owner], code(PerpError::InsufficientInitialMargin), "liquidator below initial margin").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&poor.owner],
+        code(PerpError::InsufficientInitialMargin),
+        "liquidator below initial margin",
+    )
+    .await;
 
     // An account cannot take over its own position.
     let ix = liquidate_ix(&mut env, &m, &a, &a, 150).await;
@@ -176,7 +220,14 @@ async fn takeover_refusals_leave_state_untouched() {
     // Only the liquidator account's owner (or delegate) commits it.
     let mut ix = liquidate_ix(&mut env, &m, &a, &rich, 150).await;
     ix.accounts[5].pubkey = poor.key();
-    assert_refused(&mut env, &[ix], &[&poor.owner], code(PerpError::NotOwnerOrDelegate), "someone else's liquidator account").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&poor.owner],
+        code(PerpError::NotOwnerOrDelegate),
+        "someone else's liquidator account",
+    )
+    .await;
 
     // Nothing was charged: the fund is unchanged; the rich liquidator still can.
     assert_eq!(env.insurance_fund().await, fund0);
@@ -204,8 +255,23 @@ async fn liquidation_through_the_book_pays_the_fee_into_insurance() {
 
     // Refused while A is healthy, whoever sends it (the perpetual error surfaces).
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 85, &[bidder.margin_account], health);
-    assert_refused(&mut env, &[ix], &[&keeper.owner], code(PerpError::NotLiquidatable), "book liquidation of a healthy account").await;
+    let ix = orderbook::sdk::liquidate_order(
+        &book.venue,
+        &keeper.key(),
+        &a.margin_account,
+        150,
+        85,
+        &[bidder.margin_account],
+        health,
+    );
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&keeper.owner],
+        code(PerpError::NotLiquidatable),
+        "book liquidation of a healthy account",
+    )
+    .await;
 
     env.set_price(&m, DROP as i64).await;
     // The book's own estimate of closing 150 lots: 100 at 90 ticks and 50 at 89, an
@@ -216,7 +282,15 @@ async fn liquidation_through_the_book_pays_the_fee_into_insurance() {
 
     // A stranger sends the liquidation order: sell 150, no worse than 85 ticks.
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 85, &[bidder.margin_account], health);
+    let ix = orderbook::sdk::liquidate_order(
+        &book.venue,
+        &keeper.key(),
+        &a.margin_account,
+        150,
+        85,
+        &[bidder.margin_account],
+        health,
+    );
     let out = env.process(&[ix], &[&keeper.owner]).await.expect("book liquidation");
     assert_eq!(placed(&out.return_data).filled, 150);
     // Fills: 100 at 0.90 (90.00) and 50 at 0.89 (44.50). A pays the 1% liquidation fee,
@@ -270,11 +344,21 @@ async fn a_liquidated_accounts_resting_order_is_cancelled_and_the_taker_fills_th
     // A's order is still in the book, now without a reservation behind it, so check_book's
     // reservation equality cannot hold for A until the order is met (skipped here).
     let data = env.book_data(&book).await;
-    assert!(decode::l3(&BookRef::parse(&data).unwrap(), BookSide::Ask).iter().any(|o| o.margin_account == a.margin_account));
+    assert!(decode::l3(&BookRef::parse(&data).unwrap(), BookSide::Ask)
+        .iter()
+        .any(|o| o.margin_account == a.margin_account));
 
     // A taker buys 10 up to 1.04: A's order at 1.03 comes first, perpetual refuses that
     // fill (no reservation), the book cancels it and the taker fills at 1.04 instead.
-    let p = env.place(&taker, &book, order(BookSide::Bid, 104, 10, OrderType::ImmediateOrCancel), &[a.margin_account, next.margin_account]).await.unwrap();
+    let p = env
+        .place(
+            &taker,
+            &book,
+            order(BookSide::Bid, 104, 10, OrderType::ImmediateOrCancel),
+            &[a.margin_account, next.margin_account],
+        )
+        .await
+        .unwrap();
     assert_eq!(p.filled, 10);
     assert_eq!(env.position(&taker.margin_account, &m.market).await.base_lots, 10);
     assert_eq!(env.position(&next.margin_account, &m.market).await.base_lots, -10);
@@ -283,7 +367,10 @@ async fn a_liquidated_accounts_resting_order_is_cancelled_and_the_taker_fills_th
     assert_eq!(env.collateral(&taker.margin_account).await, 10_000_000_000 - 10_400_000 - 5_200);
     let data = env.book_data(&book).await;
     let b = BookRef::parse(&data).unwrap();
-    assert!(decode::l3(&b, BookSide::Ask).iter().all(|o| o.margin_account != a.margin_account), "A's order is cancelled");
+    assert!(
+        decode::l3(&b, BookSide::Ask).iter().all(|o| o.margin_account != a.margin_account),
+        "A's order is cancelled"
+    );
     assert_eq!(decode::best(&b, BookSide::Ask), None);
 
     // Insurance: the takeover's fee, 1% of 80 * 0.90 = 0.72; nothing covered.

@@ -6,9 +6,9 @@ use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use orderbook::error::BookError;
 use perpetual::error::PerpError;
-use perpetual::sdk::ListMarketArgs;
 use perpetual::math::I80F48;
 use perpetual::sdk;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::state::Market;
 use perpetual::{Fill, MarketStatus, OracleKind, Side};
 use pyth_sdk_solana::state::PriceStatus;
@@ -19,7 +19,13 @@ use solana_transaction::Transaction;
 const DEPOSIT: u64 = 1_000 * ONE_USDC;
 
 fn list_args(symbol: &str, kind: OracleKind) -> ListMarketArgs {
-    ListMarketArgs { symbol: sdk::symbol(symbol), oracle_kind: kind, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: 1_000_000 }
+    ListMarketArgs {
+        symbol: sdk::symbol(symbol),
+        oracle_kind: kind,
+        base_decimals: 6,
+        base_lot_size: 1_000_000,
+        initial_price_per_lot: 1_000_000,
+    }
 }
 
 /// A wallet with SOL for rent and `tokens` of collateral, and nothing else.
@@ -56,8 +62,12 @@ async fn an_unprivileged_wallet_lists_markets_under_the_listing_defaults() {
     // 1. With a Pyth feed at $2.
     let pyth = pyth_account(&mut env, 2_000_000).await;
     let vault = env.vault;
-    let (vault_before, lamports_before) = (env.token_balance(&vault).await, env.account(&lister.pubkey()).await.unwrap().lamports);
-    let m = env.list_market(&lister, &token, pyth, list_args("PEPE", OracleKind::PythLegacy)).await.expect("list with Pyth");
+    let (vault_before, lamports_before) =
+        (env.token_balance(&vault).await, env.account(&lister.pubkey()).await.unwrap().lamports);
+    let m = env
+        .list_market(&lister, &token, pyth, list_args("PEPE", OracleKind::PythLegacy))
+        .await
+        .expect("list with Pyth");
     let s = env.market_state(&m.market).await;
     assert_eq!(s.symbol_str(), "PEPE");
     assert_eq!((s.oracle, s.oracle_kind, s.lister), (pyth, OracleKind::PythLegacy as u8, lister.pubkey()));
@@ -78,7 +88,10 @@ async fn an_unprivileged_wallet_lists_markets_under_the_listing_defaults() {
     assert_eq!(env.market_state(&m.market).await.index_price.get(), I80F48::from_num(2_000_000));
 
     // 2. Without a spot index: longs disabled (100%), shorts 80% (40% maintenance).
-    let n = env.list_market(&lister, &token, Pubkey::default(), list_args("NOIDX", OracleKind::None)).await.expect("list without index");
+    let n = env
+        .list_market(&lister, &token, Pubkey::default(), list_args("NOIDX", OracleKind::None))
+        .await
+        .expect("list without index");
     let s = env.market_state(&n.market).await;
     assert_eq!((s.oracle, s.oracle_kind), (Pubkey::default(), OracleKind::None as u8));
     assert_eq!(margins(&s), (10_000, 5_000, 8_000, 4_000));
@@ -87,7 +100,8 @@ async fn an_unprivileged_wallet_lists_markets_under_the_listing_defaults() {
     // Longs are disabled there: a bid may not even rest.
     let trader = env.funded_user(1_000 * ONE_USDC).await;
     let ix = env.reserve_ix(&trader, &n, 1, 0).await;
-    assert_refused(&mut env, &[ix], &[&trader.owner], code(PerpError::SideDisabled), "a bid on the no-index market").await;
+    assert_refused(&mut env, &[ix], &[&trader.owner], code(PerpError::SideDisabled), "a bid on the no-index market")
+        .await;
 
     // The book is created with it, by the lister; nobody else, and only one.
     let stranger = Keypair::new();
@@ -107,13 +121,21 @@ async fn an_unprivileged_wallet_lists_markets_under_the_listing_defaults() {
     let ix = list("PEPE", OracleKind::PythLegacy, pyth, &env);
     assert_refused(&mut env, &[ix], &[&lister], code(PerpError::AccountAlreadyInitialized), "duplicate symbol").await;
     let ix = list("PEPE", OracleKind::None, Pubkey::default(), &env);
-    assert_refused(&mut env, &[ix], &[&lister], code(PerpError::AccountAlreadyInitialized), "duplicate symbol, other kind").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&lister],
+        code(PerpError::AccountAlreadyInitialized),
+        "duplicate symbol, other kind",
+    )
+    .await;
     let ix = list("FAKE", OracleKind::PythLegacy, token, &env);
     assert_refused(&mut env, &[ix], &[&lister], code(PerpError::WrongOwner), "not a Pyth account").await;
     let ix = list("FAKE", OracleKind::None, pyth, &env);
     assert_refused(&mut env, &[ix], &[&lister], code(PerpError::WrongOracle), "no-index market naming an oracle").await;
     let ix = list("FAKE", OracleKind::SetPrice, pyth, &env);
-    assert_refused(&mut env, &[ix], &[&lister], code(PerpError::InvalidOracleAccount), "settable oracle by a lister").await;
+    assert_refused(&mut env, &[ix], &[&lister], code(PerpError::InvalidOracleAccount), "settable oracle by a lister")
+        .await;
 
     // Paused exchange: refused; unpaused: accepted.
     let guardian = env.guardian.insecure_clone();
@@ -154,7 +176,14 @@ async fn the_open_interest_cap_is_enforced_and_the_risk_authority_raises_it() {
     env.process(&[ix], &[&long.owner]).await.expect("exactly the cap");
     assert_eq!(env.market_state(&m.market).await.open_interest_lots, 10_000);
     let ix = env.settle_ix(&long, &m, &[short.margin_account], fill(1), vec![], 0, 0).await;
-    assert_refused(&mut env, &[ix.clone()], &[&long.owner], code(PerpError::OpenInterestCapExceeded), "one over the cap").await;
+    assert_refused(
+        &mut env,
+        &[ix.clone()],
+        &[&long.owner],
+        code(PerpError::OpenInterestCapExceeded),
+        "one over the cap",
+    )
+    .await;
 
     // A trade that lowers open interest passes at the cap.
     env.trade(&long, &short, &m, Side::Ask, 5, price).await.expect("reducing at the cap");
@@ -163,9 +192,12 @@ async fn the_open_interest_cap_is_enforced_and_the_risk_authority_raises_it() {
 
     // Only the risk authority raises it; then the refused fill passes.
     let ix_cap = sdk::set_open_interest_cap(&lister.pubkey(), &env.exchange, &m.market, 20_000);
-    assert_refused(&mut env, &[ix_cap], &[&lister], code(PerpError::NotRiskAuthority), "the lister raises the cap").await;
+    assert_refused(&mut env, &[ix_cap], &[&lister], code(PerpError::NotRiskAuthority), "the lister raises the cap")
+        .await;
     let risk = env.risk_authority.insecure_clone();
-    env.process(&[sdk::set_open_interest_cap(&risk.pubkey(), &env.exchange, &m.market, 20_000)], &[&risk]).await.unwrap();
+    env.process(&[sdk::set_open_interest_cap(&risk.pubkey(), &env.exchange, &m.market, 20_000)], &[&risk])
+        .await
+        .unwrap();
     assert_eq!(env.market_state(&m.market).await.open_interest_cap_lots, 20_000);
     env.process(&[ix], &[&long.owner]).await.expect("under the raised cap");
     assert_eq!(env.market_state(&m.market).await.open_interest_lots, 10_001);
@@ -236,7 +268,8 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
 
             // The check is real: every market's cached index must be fresh, ...
             env.warp(61).await;
-            assert_refused(&mut env, &[ix.clone()], &[&user.owner], code(PerpError::StaleOracle), "stale cached index").await;
+            assert_refused(&mut env, &[ix.clone()], &[&user.owner], code(PerpError::StaleOracle), "stale cached index")
+                .await;
             for c in env.markets.clone() {
                 env.set_price(&c, price as i64).await;
                 env.process(&[sdk::update_funding(&c.market, &c.oracle)], &[]).await.unwrap();
@@ -245,7 +278,14 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
             // 1_000 - 160 - fees (500 ppm of 160 = 0.08) = 839.92 USDC, positions worth 160
             // need 16: at most 983.92 USDC may leave.
             let too_much = withdraw_ix(&env, &user, 983_920_001, health.clone());
-            assert_refused(&mut env, &[too_much], &[&user.owner], code(PerpError::InsufficientInitialMargin), "beyond initial margin").await;
+            assert_refused(
+                &mut env,
+                &[too_much],
+                &[&user.owner],
+                code(PerpError::InsufficientInitialMargin),
+                "beyond initial margin",
+            )
+            .await;
             let exact = withdraw_ix(&env, &user, 983_920_000 - 100 * ONE_USDC, health);
             env.process(&[exact], &[&user.owner]).await.expect("16 markets checked in one instruction");
         }

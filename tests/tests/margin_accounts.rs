@@ -46,9 +46,22 @@ async fn a_full_account_refuses_a_new_market_until_it_grows() {
     }
     let seventeenth = markets[16];
     env.reserve(&maker, &seventeenth, 0, 1).await.unwrap();
-    let ix = env.settle_ix(&user, &seventeenth, &[maker.margin_account], vec![perpetual::Fill { maker_index: 0, taker_side: Side::Bid, base_lots: 1, price_per_lot: 1_000_000 }], vec![], 0, 0).await;
-    assert_refused(&mut env, &[ix.clone()], &[&user.owner], code(PerpError::PositionCapacityReached), "17th market").await;
-    env.process(&[sdk::resize_margin_account(&user.key(), &env.exchange, &user.margin_account, 17)], &[&user.owner]).await.unwrap();
+    let ix = env
+        .settle_ix(
+            &user,
+            &seventeenth,
+            &[maker.margin_account],
+            vec![perpetual::Fill { maker_index: 0, taker_side: Side::Bid, base_lots: 1, price_per_lot: 1_000_000 }],
+            vec![],
+            0,
+            0,
+        )
+        .await;
+    assert_refused(&mut env, &[ix.clone()], &[&user.owner], code(PerpError::PositionCapacityReached), "17th market")
+        .await;
+    env.process(&[sdk::resize_margin_account(&user.key(), &env.exchange, &user.margin_account, 17)], &[&user.owner])
+        .await
+        .unwrap();
     env.process(&[ix], &[&user.owner]).await.expect("fits after growing");
     assert_eq!(env.margin(&user.margin_account).await.1.iter().filter(|p| !p.is_free()).count(), 17);
     // Health over 17 markets in one instruction (34 health accounts).

@@ -23,7 +23,13 @@ async fn margins(env: &mut TestEnv, m: &MarketCookie) -> (u16, u16, u16, u16) {
     (s.init_margin_long_bps, s.maint_margin_long_bps, s.init_margin_short_bps, s.maint_margin_short_bps)
 }
 
-fn set_margins(env: &TestEnv, signer: &Keypair, m: &MarketCookie, long: u16, short: u16) -> anchor_lang::solana_program::instruction::Instruction {
+fn set_margins(
+    env: &TestEnv,
+    signer: &Keypair,
+    m: &MarketCookie,
+    long: u16,
+    short: u16,
+) -> anchor_lang::solana_program::instruction::Instruction {
     sdk::set_margins(&signer.pubkey(), &env.exchange, &m.market, long, short)
 }
 
@@ -45,7 +51,12 @@ async fn margin_bounds_daily_updates_and_a_disabled_long_side() {
     let admin = env.admin.insecure_clone();
     let stranger = Keypair::new();
     env.airdrop(&stranger.pubkey(), 1_000_000_000).await;
-    for (long_bps, short_bps, what) in [(500, 4_000, "5% long"), (4_000, 500, "5% short"), (999, 2_000, "just under 10%"), (10_001, 2_000, "over 100%")] {
+    for (long_bps, short_bps, what) in [
+        (500, 4_000, "5% long"),
+        (4_000, 500, "5% short"),
+        (999, 2_000, "just under 10%"),
+        (10_001, 2_000, "over 100%"),
+    ] {
         let ix = set_margins(&env, &risk, &m, long_bps, short_bps);
         assert_refused(&mut env, &[ix], &[&risk], code(PerpError::InvalidMargins), what).await;
     }
@@ -138,24 +149,37 @@ async fn a_disabled_side_through_the_order_book() {
     // Before: long buys 5 at 101 ticks from the maker; a flat bidder rests a bid at 99.
     env.rest(&maker, &book, BookSide::Ask, 101, 20).await;
     env.rest(&bidder, &book, BookSide::Bid, 99, 10).await;
-    env.place(&long, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel), &[maker.margin_account]).await.unwrap();
+    env.place(&long, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel), &[maker.margin_account])
+        .await
+        .unwrap();
     let risk = env.risk_authority.insecure_clone();
     env.process(&[set_margins(&env, &risk, &m, 9_500, 2_000)], &[&risk]).await.unwrap();
 
     // Buying is refused, whether it takes or rests.
-    let ix = env.place_ix(&newbie, &book, order(BookSide::Bid, 101, 1, OrderType::ImmediateOrCancel), &[maker.margin_account]).await;
+    let ix = env
+        .place_ix(&newbie, &book, order(BookSide::Bid, 101, 1, OrderType::ImmediateOrCancel), &[maker.margin_account])
+        .await;
     assert_refused(&mut env, &[ix], &[&newbie.owner], code(PerpError::SideDisabled), "buy").await;
     let ix = env.place_ix(&newbie, &book, order(BookSide::Bid, 98, 1, OrderType::PostOnly), &[]).await;
     assert_refused(&mut env, &[ix], &[&newbie.owner], code(PerpError::SideDisabled), "resting bid").await;
     // Selling into the bidder's old bid would make the bidder long: that fill is refused and
     // the book removes the bidder's order (the seller fills nothing and is not left short).
-    let p = env.place(&newbie, &book, order(BookSide::Ask, 99, 2, OrderType::ImmediateOrCancel), &[bidder.margin_account]).await.unwrap();
+    let p = env
+        .place(&newbie, &book, order(BookSide::Ask, 99, 2, OrderType::ImmediateOrCancel), &[bidder.margin_account])
+        .await
+        .unwrap();
     assert_eq!(p.filled, 0);
-    assert!(env.position(&bidder.margin_account, &m.market).await.is_free(), "the bidder's bid is gone, its slot released");
+    assert!(
+        env.position(&bidder.margin_account, &m.market).await.is_free(),
+        "the bidder's bid is gone, its slot released"
+    );
     assert!(env.position(&newbie.margin_account, &m.market).await.is_free(), "the seller is not short");
     // The maker (short 5) may still bid to close, and the long sells into it: 5 -> 2.
     env.rest(&maker, &book, BookSide::Bid, 100, 3).await;
-    let p = env.place(&long, &book, order(BookSide::Ask, 100, 3, OrderType::ImmediateOrCancel), &[maker.margin_account]).await.unwrap();
+    let p = env
+        .place(&long, &book, order(BookSide::Ask, 100, 3, OrderType::ImmediateOrCancel), &[maker.margin_account])
+        .await
+        .unwrap();
     assert_eq!(p.filled, 3);
     assert_eq!(env.position(&long.margin_account, &m.market).await.base_lots, 2);
     assert_eq!(env.position(&maker.margin_account, &m.market).await.base_lots, -2);

@@ -14,10 +14,10 @@ use integration_tests::*;
 use orderbook::instructions::OrderType;
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
-use perpetual::sdk::{ListMarketArgs, UpdateMarketArgs};
 use perpetual::math::mark::sample_slot;
 use perpetual::math::I80F48;
 use perpetual::sdk;
+use perpetual::sdk::{ListMarketArgs, UpdateMarketArgs};
 use perpetual::state::Market;
 use perpetual::{OracleKind, Side};
 use solana_signer::Signer;
@@ -213,8 +213,17 @@ async fn no_index_market(env: &mut TestEnv) -> (BookCookie, solana_keypair::Keyp
     let lister = solana_keypair::Keypair::new();
     env.airdrop(&lister.pubkey(), 10_000_000_000).await;
     let token = env.create_token_account(&lister.pubkey(), 0).await;
-    let args = ListMarketArgs { symbol: sdk::symbol("NOIDX"), oracle_kind: OracleKind::None, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: 1_000_000 };
-    let m = env.list_market(&lister, &token, anchor_lang::prelude::Pubkey::default(), args).await.expect("list without index");
+    let args = ListMarketArgs {
+        symbol: sdk::symbol("NOIDX"),
+        oracle_kind: OracleKind::None,
+        base_decimals: 6,
+        base_lot_size: 1_000_000,
+        initial_price_per_lot: 1_000_000,
+    };
+    let m = env
+        .list_market(&lister, &token, anchor_lang::prelude::Pubkey::default(), args)
+        .await
+        .expect("list without index");
     let book = env.create_book_as(&m, book_args(64, 16), &lister).await.expect("lister creates the book");
     let risk = env.risk_authority.insecure_clone();
     env.process(&[sdk::set_margins(&risk.pubkey(), &env.exchange, &m.market, 5_000, 8_000)], &[&risk]).await.unwrap();
@@ -377,7 +386,10 @@ async fn paper_case_2_last_trade_and_mid_pumped_while_index_stays() {
     // The accomplice offers 10 lots at the top of the 25% band (125 ticks = 1_250_000); the
     // pumper sweeps the honest asks at 101 and then these: the last trade is 1_250_000.
     env.rest(&accomplice, &book, BookSide::Ask, 125, 10).await;
-    let p = env.place(&pumper, &book, ioc(BookSide::Bid, 125, 510), &[maker.margin_account, accomplice.margin_account]).await.unwrap();
+    let p = env
+        .place(&pumper, &book, ioc(BookSide::Bid, 125, 510), &[maker.margin_account, accomplice.margin_account])
+        .await
+        .unwrap();
     assert_eq!(p.filled, 510);
     // The book is quoted at +25%: bid 124 (pumper) / ask 125 (accomplice):
     // mid = (124 + 125) / 2 * 10_000 = 1_245_000.
@@ -398,7 +410,11 @@ async fn paper_case_2_last_trade_and_mid_pumped_while_index_stays() {
     // rate 10_000_000 ppb/h * 8 h = 8% -> F = 4%, p1 = 1_040_000. Next sample: MA =
     // 2 * 245_000 / 60 = 8_166.67, p2 = 1_008_166.67, pl = 1_250_000 -> MP = 1_040_000.
     let admin = env.admin.insecure_clone();
-    let args = UpdateMarketArgs { max_funding_rate_ppbh: Some(10_000_000), max_funding_rate_change_ppbh: Some(10_000_000), ..Default::default() };
+    let args = UpdateMarketArgs {
+        max_funding_rate_ppbh: Some(10_000_000),
+        max_funding_rate_change_ppbh: Some(10_000_000),
+        ..Default::default()
+    };
     env.process(&[sdk::update_market(&admin.pubkey(), &env.exchange, &m.market, args)], &[&admin]).await.unwrap();
     let funding = env.funding_authority.insecure_clone();
     env.set_price(&m, USD).await;
@@ -456,7 +472,11 @@ async fn extract(env: &mut TestEnv, at: &Attack) -> (u64, u64) {
 }
 
 async fn assert_honest_untouched(env: &mut TestEnv, at: &Attack) {
-    assert_eq!(env.collateral(&at.honest.margin_account).await, 50_000 * ONE_USDC as i64, "honest collateral untouched");
+    assert_eq!(
+        env.collateral(&at.honest.margin_account).await,
+        50_000 * ONE_USDC as i64,
+        "honest collateral untouched"
+    );
     // The attacker leaves no bad debt at the true index ($1): A and B each still cover
     // their position at it.
     let a = env.collateral(&at.a.margin_account).await + LOTS as i64 * USD;
@@ -550,7 +570,12 @@ async fn mango_style_attack_with_the_pump_held_for_an_hour() {
         let s = next_minute(&mut env, &book, 10 * USD).await;
         if accepted_at.is_none() && s.index_price.get() != fx(USD) {
             accepted_at = Some(minute);
-            println!("minute {minute}: index {} accepted, index MA {}, MP {}", s.index_price.get(), s.index_ma.get(), s.mark_price.get());
+            println!(
+                "minute {minute}: index {} accepted, index MA {}, MP {}",
+                s.index_price.get(),
+                s.index_ma.get(),
+                s.mark_price.get()
+            );
         }
         let (a, b) = extract(&mut env, &at).await;
         total += a + b;

@@ -2,8 +2,8 @@
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use perpetual::error::PerpError;
-use perpetual::sdk::UpdateMarketArgs;
 use perpetual::sdk;
+use perpetual::sdk::UpdateMarketArgs;
 use perpetual::{MarketStatus, OracleKind, Side};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -28,7 +28,14 @@ async fn admin_lists_a_market_with_bounded_parameters() {
         ("stale allowance", Box::new(|a| a.oracle_max_age_secs = 3_601), PerpError::ParameterOutOfRange),
         ("confidence", Box::new(|a| a.oracle_max_conf_bps = 0), PerpError::ParameterOutOfRange),
         ("band", Box::new(|a| a.price_band_bps = 2_501), PerpError::ParameterOutOfRange),
-        ("rebate larger than fee", Box::new(|a| { a.maker_fee_ppm = -600; a.taker_fee_ppm = 500 }), PerpError::ParameterOutOfRange),
+        (
+            "rebate larger than fee",
+            Box::new(|a| {
+                a.maker_fee_ppm = -600;
+                a.taker_fee_ppm = 500
+            }),
+            PerpError::ParameterOutOfRange,
+        ),
         ("negative taker fee", Box::new(|a| a.taker_fee_ppm = -1), PerpError::ParameterOutOfRange),
         ("funding cap", Box::new(|a| a.max_funding_rate_ppbh = 10_000_001), PerpError::ParameterOutOfRange),
         ("funding window", Box::new(|a| a.funding_window_secs = 59), PerpError::ParameterOutOfRange),
@@ -78,17 +85,34 @@ async fn reduce_only_and_paused_markets() {
     let short = env.funded_user(1_000 * ONE_USDC).await;
     env.trade(&long, &short, &m, Side::Bid, 10, 1_000_000).await.unwrap();
     let admin = env.admin.insecure_clone();
-    env.process(&[sdk::set_market_status(&admin.pubkey(), &env.exchange, &m.market, MarketStatus::ReduceOnly)], &[&admin]).await.unwrap();
+    env.process(
+        &[sdk::set_market_status(&admin.pubkey(), &env.exchange, &m.market, MarketStatus::ReduceOnly)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
 
     // Growing is refused; reducing passes.
     let ix = env.reserve_ix(&short, &m, 0, 5).await;
     assert_refused(&mut env, &[ix], &[&short.owner], code(PerpError::MarketReduceOnly), "short adds asks").await;
     env.reserve(&short, &m, 4, 0).await.expect("the short may bid to close");
-    let ix = env.settle_ix(&long, &m, &[short.margin_account], vec![perpetual::Fill { maker_index: 0, taker_side: Side::Ask, base_lots: 4, price_per_lot: 1_000_000 }], vec![], 0, 0).await;
+    let ix = env
+        .settle_ix(
+            &long,
+            &m,
+            &[short.margin_account],
+            vec![perpetual::Fill { maker_index: 0, taker_side: Side::Ask, base_lots: 4, price_per_lot: 1_000_000 }],
+            vec![],
+            0,
+            0,
+        )
+        .await;
     env.process(&[ix], &[&long.owner]).await.expect("reducing fill");
     assert_eq!(env.position(&long.margin_account, &m.market).await.base_lots, 6);
 
-    env.process(&[sdk::set_market_status(&admin.pubkey(), &env.exchange, &m.market, MarketStatus::Paused)], &[&admin]).await.unwrap();
+    env.process(&[sdk::set_market_status(&admin.pubkey(), &env.exchange, &m.market, MarketStatus::Paused)], &[&admin])
+        .await
+        .unwrap();
     env.reserve(&short, &m, 2, 0).await.unwrap_err();
     invariants::check(&mut env).await;
 }

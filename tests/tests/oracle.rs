@@ -63,7 +63,12 @@ async fn settable_oracle_guard_rails() {
     env.set_price(&m, -1).await;
     assert_refused(&mut env, &[update.clone()], &[], code(PerpError::NonPositiveOraclePrice), "negative").await;
     let auth = env.oracle_authority.insecure_clone();
-    env.process(&[sdk::set_oracle_price(&solana_signer::Signer::pubkey(&auth), &m.oracle, PRICE, PRICE as u64 / 10)], &[&auth]).await.unwrap();
+    env.process(
+        &[sdk::set_oracle_price(&solana_signer::Signer::pubkey(&auth), &m.oracle, PRICE, PRICE as u64 / 10)],
+        &[&auth],
+    )
+    .await
+    .unwrap();
     assert_refused(&mut env, &[update.clone()], &[], code(PerpError::OracleConfidenceTooWide), "uncertain").await;
     // Only its authority writes it.
     let stranger = solana_keypair::Keypair::new();

@@ -39,7 +39,15 @@ async fn price_time_priority_across_and_within_levels() {
     env.rest(b, &book, Side::Ask, 100, 1).await;
     env.rest(c, &book, Side::Ask, 100, 1).await;
     // Two lots: both at 100, the earlier (b) first.
-    let p = env.place(taker, &book, order(Side::Bid, 101, 2, OrderType::ImmediateOrCancel), &[a.margin_account, b.margin_account, c.margin_account]).await.unwrap();
+    let p = env
+        .place(
+            taker,
+            &book,
+            order(Side::Bid, 101, 2, OrderType::ImmediateOrCancel),
+            &[a.margin_account, b.margin_account, c.margin_account],
+        )
+        .await
+        .unwrap();
     assert_eq!(p.filled, 2);
     assert_eq!(env.position(&b.margin_account, &book.market.market).await.base_lots, -1);
     assert_eq!(env.position(&c.margin_account, &book.market.market).await.base_lots, -1);
@@ -62,13 +70,17 @@ async fn partial_fills_on_both_sides() {
     let (mut env, book, u) = setup(2).await;
     let (maker, taker) = (&u[0], &u[1]);
     env.rest(maker, &book, Side::Ask, 100, 10).await;
-    let p = env.place(taker, &book, order(Side::Bid, 100, 4, OrderType::ImmediateOrCancel), &[maker.margin_account]).await.unwrap();
+    let p = env
+        .place(taker, &book, order(Side::Bid, 100, 4, OrderType::ImmediateOrCancel), &[maker.margin_account])
+        .await
+        .unwrap();
     assert_eq!(p, Placed { key: 0, filled: 4 });
     let data = env.book_data(&book).await;
     let b = BookRef::parse(&data).unwrap();
     assert_eq!(decode::best(&b, Side::Ask), Some((100, 6)), "the maker's order is partly filled");
     // A larger taker limit order takes the rest and rests its own remainder.
-    let p = env.place(taker, &book, order(Side::Bid, 100, 10, OrderType::Limit), &[maker.margin_account]).await.unwrap();
+    let p =
+        env.place(taker, &book, order(Side::Bid, 100, 10, OrderType::Limit), &[maker.margin_account]).await.unwrap();
     assert_eq!(p.filled, 6);
     assert_ne!(p.key, 0);
     let data = env.book_data(&book).await;
@@ -119,7 +131,14 @@ async fn order_types_behave_distinctly() {
     let p = env.place(taker, &book, ro, &m).await.unwrap();
     assert_eq!(p, Placed { key: 0, filled: 10 });
     let ix = env.place_ix(taker, &book, ro, &m).await;
-    assert_refused(&mut env, &[ix], &[&taker.owner], bcode(BookError::ReduceOnlyWouldIncrease), "reduce-only when flat").await;
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&taker.owner],
+        bcode(BookError::ReduceOnlyWouldIncrease),
+        "reduce-only when flat",
+    )
+    .await;
     finish(&mut env).await;
 }
 
@@ -162,7 +181,15 @@ async fn a_maker_without_reservation_is_skipped_and_cancelled() {
     env.rest(next, &book, Side::Ask, 101, 5).await;
     // The first maker's reservation disappears behind the book's back (as liquidation does).
     env.reserve(gone, &book.market, 0, -5).await.unwrap();
-    let p = env.place(taker, &book, order(Side::Bid, 101, 4, OrderType::ImmediateOrCancel), &[gone.margin_account, next.margin_account]).await.unwrap();
+    let p = env
+        .place(
+            taker,
+            &book,
+            order(Side::Bid, 101, 4, OrderType::ImmediateOrCancel),
+            &[gone.margin_account, next.margin_account],
+        )
+        .await
+        .unwrap();
     assert_eq!(p.filled, 4, "the taker still fills, against the next maker");
     assert_eq!(env.position(&next.margin_account, &book.market.market).await.base_lots, -4);
     assert_eq!(env.position(&gone.margin_account, &book.market.market).await.base_lots, 0);
@@ -213,10 +240,21 @@ async fn expired_orders_are_removed_when_met() {
     env.rest(fresh, &book, Side::Ask, 101, 5).await;
     env.warp(11).await;
     env.set_price(&book.market, 1_000_000).await;
-    let p = env.place(taker, &book, order(Side::Bid, 101, 3, OrderType::ImmediateOrCancel), &[old.margin_account, fresh.margin_account]).await.unwrap();
+    let p = env
+        .place(
+            taker,
+            &book,
+            order(Side::Bid, 101, 3, OrderType::ImmediateOrCancel),
+            &[old.margin_account, fresh.margin_account],
+        )
+        .await
+        .unwrap();
     assert_eq!(p.filled, 3);
     assert_eq!(env.position(&fresh.margin_account, &book.market.market).await.base_lots, -3);
-    assert!(env.position(&old.margin_account, &book.market.market).await.is_free(), "the expired order's reservation is released");
+    assert!(
+        env.position(&old.margin_account, &book.market.market).await.is_free(),
+        "the expired order's reservation is released"
+    );
     let mut past = order(Side::Ask, 100, 1, OrderType::PostOnly);
     past.expiry_ts = now;
     let ix = env.place_ix(old, &book, past, &[]).await;
@@ -263,7 +301,12 @@ async fn ten_makers_swept_in_one_transaction_within_limits() {
     let ix = env.place_ix(taker, &book, order(Side::Bid, 109, 20, OrderType::ImmediateOrCancel), &makers).await;
     let payer = env.ctx.payer.insecure_clone();
     let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
-    let tx = solana_transaction::Transaction::new_signed_with_payer(&[ix.clone()], Some(&payer.pubkey()), &[&payer, &taker.owner], blockhash);
+    let tx = solana_transaction::Transaction::new_signed_with_payer(
+        &[ix.clone()],
+        Some(&payer.pubkey()),
+        &[&payer, &taker.owner],
+        blockhash,
+    );
     let size = bincode::serialize(&tx).unwrap().len();
     let locked = tx.message.account_keys.len();
     println!("10-maker sweep: {size} bytes, {locked} accounts");
@@ -292,7 +335,9 @@ async fn a_market_maker_requotes_eight_markets_without_passing_the_others() {
     let mut keys = vec![];
     for b in &books {
         env.rest(&mm, b, Side::Ask, 101, 10).await;
-        env.place(&taker, b, order(Side::Bid, 101, 1, OrderType::ImmediateOrCancel), &[mm.margin_account]).await.unwrap();
+        env.place(&taker, b, order(Side::Bid, 101, 1, OrderType::ImmediateOrCancel), &[mm.margin_account])
+            .await
+            .unwrap();
         keys.push(env.rest(&mm, b, Side::Bid, 99, 10).await);
     }
     assert_eq!(env.margin(&mm.margin_account).await.1.iter().filter(|p| !p.is_free()).count(), 8);
@@ -300,13 +345,28 @@ async fn a_market_maker_requotes_eight_markets_without_passing_the_others() {
     for (b, key) in books.iter().zip(&keys) {
         let mut args = order(Side::Bid, 100, 10, OrderType::PostOnly);
         args.seat_hint = env.seat_for(b, &mm.margin_account).await;
-        let ix = orderbook::sdk::replace_order(&b.venue, &mm.key(), &mm.margin_account, Side::Bid, *key, args, &[], vec![]);
+        let ix =
+            orderbook::sdk::replace_order(&b.venue, &mm.key(), &mm.margin_account, Side::Bid, *key, args, &[], vec![]);
         assert_eq!(ix.accounts.len(), 9, "only the order accounts, no other market");
         env.process(&[ix], &[&mm.owner]).await.expect("re-quote without other markets");
     }
     // Growing a quote does need them.
-    let ix = orderbook::sdk::place_order(&books[0].venue, &mm.key(), &mm.margin_account, order(Side::Bid, 95, 5, OrderType::PostOnly), &[], vec![]);
-    assert_refused(&mut env, &[ix], &[&mm.owner], code(perpetual::error::PerpError::HealthAccountsMismatch), "growth without health").await;
+    let ix = orderbook::sdk::place_order(
+        &books[0].venue,
+        &mm.key(),
+        &mm.margin_account,
+        order(Side::Bid, 95, 5, OrderType::PostOnly),
+        &[],
+        vec![],
+    );
+    assert_refused(
+        &mut env,
+        &[ix],
+        &[&mm.owner],
+        code(perpetual::error::PerpError::HealthAccountsMismatch),
+        "growth without health",
+    )
+    .await;
     finish(&mut env).await;
 }
 
@@ -316,13 +376,17 @@ async fn bad_order_input_is_refused_untouched() {
     let (maker, taker, stranger) = (&u[0], &u[1], &u[2]);
     env.rest(maker, &book, Side::Ask, 100, 5).await;
     let other = env.market_with_book("ETH", 16).await;
-    let good = env.place_ix(taker, &book, order(Side::Bid, 100, 1, OrderType::ImmediateOrCancel), &[maker.margin_account]).await;
+    let good = env
+        .place_ix(taker, &book, order(Side::Bid, 100, 1, OrderType::ImmediateOrCancel), &[maker.margin_account])
+        .await;
 
     let wrong_book = with_account(&good, 0, other.venue.book);
-    assert_refused(&mut env, &[wrong_book], &[&taker.owner], bcode(BookError::WrongBook), "book of another market").await;
+    assert_refused(&mut env, &[wrong_book], &[&taker.owner], bcode(BookError::WrongBook), "book of another market")
+        .await;
     // A signer who is neither owner nor delegate.
     let not_delegate = with_account(&good, 1, stranger.key());
-    assert_refused(&mut env, &[not_delegate], &[&stranger.owner], bcode(BookError::NotOwnerOrDelegate), "non-delegate").await;
+    assert_refused(&mut env, &[not_delegate], &[&stranger.owner], bcode(BookError::NotOwnerOrDelegate), "non-delegate")
+        .await;
     // The margin account slot holds an account perpetual does not own.
     let wrong_owner = with_account(&good, 2, taker.token_account);
     assert_refused(&mut env, &[wrong_owner], &[&taker.owner], bcode(BookError::WrongOwner), "wrong margin owner").await;
@@ -337,7 +401,14 @@ async fn bad_order_input_is_refused_untouched() {
     args.maker_count = 0;
     let misplaced = orderbook::sdk::place_order(&book.venue, &taker.key(), &taker.margin_account, args, &[], vec![]);
     let misplaced = with_extra(&misplaced, vec![anchor_lang::prelude::AccountMeta::new(maker.margin_account, false)]);
-    assert_refused(&mut env, &[misplaced], &[&taker.owner], code(perpetual::error::PerpError::HealthAccountsMismatch), "maker in the health slot").await;
+    assert_refused(
+        &mut env,
+        &[misplaced],
+        &[&taker.owner],
+        code(perpetual::error::PerpError::HealthAccountsMismatch),
+        "maker in the health slot",
+    )
+    .await;
     // A foreign account among the makers.
     let foreign = with_account(&good, index_of(&good, &maker.margin_account), taker.token_account);
     assert_refused(&mut env, &[foreign], &[&taker.owner], bcode(BookError::InvalidMakerAccount), "foreign maker").await;
@@ -358,12 +429,21 @@ async fn a_delegate_places_and_cancels_but_a_stranger_cannot() {
     env.airdrop(&hot.pubkey(), 1_000_000_000).await;
     let ix = perp_sdk::set_delegate(&owner.key(), &env.exchange, &owner.margin_account, hot.pubkey());
     env.process(&[ix], &[&owner.owner]).await.unwrap();
-    let as_delegate = UserCookie { owner: hot.insecure_clone(), token_account: owner.token_account, margin_account: owner.margin_account };
+    let as_delegate = UserCookie {
+        owner: hot.insecure_clone(),
+        token_account: owner.token_account,
+        margin_account: owner.margin_account,
+    };
     let key = env.rest(&as_delegate, &book, Side::Bid, 95, 3).await;
     assert_eq!(env.position(&owner.margin_account, &book.market.market).await.open_bid_lots, 3);
-    let as_stranger = UserCookie { owner: stranger.owner.insecure_clone(), token_account: owner.token_account, margin_account: owner.margin_account };
+    let as_stranger = UserCookie {
+        owner: stranger.owner.insecure_clone(),
+        token_account: owner.token_account,
+        margin_account: owner.margin_account,
+    };
     let ix = orderbook::sdk::cancel_order(&book.venue, &as_stranger.key(), &owner.margin_account, Side::Bid, key);
-    assert_refused(&mut env, &[ix], &[&as_stranger.owner], bcode(BookError::NotOwnerOrDelegate), "stranger cancels").await;
+    assert_refused(&mut env, &[ix], &[&as_stranger.owner], bcode(BookError::NotOwnerOrDelegate), "stranger cancels")
+        .await;
     env.cancel(&as_delegate, &book, Side::Bid, key).await.expect("delegate cancels");
     assert!(env.position(&owner.margin_account, &book.market.market).await.is_free());
     finish(&mut env).await;

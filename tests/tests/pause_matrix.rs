@@ -1,18 +1,18 @@
 //! The pause matrix, action by action, for a paused market and for a paused exchange: a
 //! pause stops opening risk (new orders, position-increasing fills, listing) and never
 //! stops cancelling, reducing, closing, depositing or withdrawing. Only the admin unpauses.
+use anchor_lang::prelude::Pubkey;
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use orderbook::instructions::OrderType;
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
-use perpetual::sdk::ListMarketArgs;
 use perpetual::sdk;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::{MarketStatus, OracleKind, Side};
-use anchor_lang::prelude::Pubkey;
 use solana_keypair::Keypair;
-use solana_transaction_error::TransactionError;
 use solana_signer::Signer;
+use solana_transaction_error::TransactionError;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Pause {
@@ -29,7 +29,13 @@ impl Pause {
     }
 }
 
-async fn set_paused(env: &mut TestEnv, book: &BookCookie, how: Pause, paused: bool, signer: &Keypair) -> Result<TxOutput, TransactionError> {
+async fn set_paused(
+    env: &mut TestEnv,
+    book: &BookCookie,
+    how: Pause,
+    paused: bool,
+    signer: &Keypair,
+) -> Result<TxOutput, TransactionError> {
     let ix = match how {
         Pause::Market => {
             let status = if paused { MarketStatus::Paused } else { MarketStatus::Active };
@@ -65,7 +71,8 @@ async fn run_matrix(how: Pause) {
     let ix = env.place_ix(&c, &book, order(BookSide::Bid, 95, 5, OrderType::Limit), &[]).await;
     assert_refused(&mut env, &[ix], &[&c.owner], how.refusal(), "new resting order").await;
     rows.push(("new resting order", "refused"));
-    let ix = env.place_ix(&c, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel), &[mm.margin_account]).await;
+    let ix =
+        env.place_ix(&c, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel), &[mm.margin_account]).await;
     assert_refused(&mut env, &[ix], &[&c.owner], how.refusal(), "position-increasing fill").await;
     rows.push(("position-increasing fill", "refused"));
     let ix = env.reserve_ix(&c, &m, 3, 0).await;
@@ -75,7 +82,13 @@ async fn run_matrix(how: Pause) {
         let lister = Keypair::new();
         env.airdrop(&lister.pubkey(), 10_000_000_000).await;
         let token = env.create_token_account(&lister.pubkey(), 1_000 * ONE_USDC).await;
-        let args = ListMarketArgs { symbol: sdk::symbol("NEWCO"), oracle_kind: OracleKind::None, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: 1_000_000 };
+        let args = ListMarketArgs {
+            symbol: sdk::symbol("NEWCO"),
+            oracle_kind: OracleKind::None,
+            base_decimals: 6,
+            base_lot_size: 1_000_000,
+            initial_price_per_lot: 1_000_000,
+        };
         let ix = sdk::list_market(&lister.pubkey(), &env.exchange, &env.mint, &token, &Pubkey::default(), args);
         assert_refused(&mut env, &[ix], &[&lister], how.refusal(), "listing").await;
         rows.push(("listing", "refused"));

@@ -88,7 +88,10 @@ fn the_parser_reads_the_sdk_layout() {
         assert_eq!(u.verification_level, ours);
         let m = u.price_message;
         assert_eq!((m.feed_id, m.price, m.conf, m.exponent), (TEST_FEED_ID, -123, 456, -6));
-        assert_eq!((m.publish_time, m.prev_publish_time, m.ema_price, m.ema_conf), (1_700_000_000, 1_699_999_999, -120, 461));
+        assert_eq!(
+            (m.publish_time, m.prev_publish_time, m.ema_price, m.ema_conf),
+            (1_700_000_000, 1_699_999_999, -120, 461)
+        );
         assert_eq!(u.posted_slot, 42);
     }
     // The bytes the harness writes for pull markets are the sdk's bytes.
@@ -123,7 +126,8 @@ fn a_real_mainnet_update_parses() {
     let data = hex(REAL_SOL_USD);
     assert_eq!(data.len(), PythPriceUpdateV2::SPACE);
     let ours = PythPriceUpdateV2::parse(&data).expect("parses");
-    let theirs = <PriceUpdateV2 as anchor_lang::AccountDeserialize>::try_deserialize(&mut &data[..]).expect("sdk parses");
+    let theirs =
+        <PriceUpdateV2 as anchor_lang::AccountDeserialize>::try_deserialize(&mut &data[..]).expect("sdk parses");
     assert_eq!(ours.write_authority, theirs.write_authority);
     assert_eq!(ours.verification_level, PythVerificationLevel::Full);
     assert_eq!(theirs.verification_level, VerificationLevel::Full);
@@ -170,15 +174,30 @@ async fn creation_pins_a_fully_verified_feed() {
     let key = Pubkey::new_unique();
     let create = |env: &TestEnv, args| sdk::create_market(&admin.pubkey(), &env.exchange, &key, args);
 
-    write_update(&mut env, &key, update_bytes(TEST_FEED_ID, PRICE, 0, now, VerificationLevel::Partial { num_signatures: 12 }), PYTH_RECEIVER_PROGRAM);
+    write_update(
+        &mut env,
+        &key,
+        update_bytes(TEST_FEED_ID, PRICE, 0, now, VerificationLevel::Partial { num_signatures: 12 }),
+        PYTH_RECEIVER_PROGRAM,
+    );
     let ix = create(&env, market_args("PULL", OracleKind::PythPull));
     assert_refused(&mut env, &[ix], &[&admin], code(PerpError::OracleNotFullyVerified), "partial at creation").await;
 
-    write_update(&mut env, &key, update_bytes(TEST_FEED_ID, PRICE, 0, now, VerificationLevel::Full), Pubkey::new_unique());
+    write_update(
+        &mut env,
+        &key,
+        update_bytes(TEST_FEED_ID, PRICE, 0, now, VerificationLevel::Full),
+        Pubkey::new_unique(),
+    );
     let ix = create(&env, market_args("PULL", OracleKind::PythPull));
     assert_refused(&mut env, &[ix], &[&admin], code(PerpError::WrongOwner), "not the receiver's").await;
 
-    write_update(&mut env, &key, update_bytes(TEST_FEED_ID, PRICE, 0, now, VerificationLevel::Full), PYTH_RECEIVER_PROGRAM);
+    write_update(
+        &mut env,
+        &key,
+        update_bytes(TEST_FEED_ID, PRICE, 0, now, VerificationLevel::Full),
+        PYTH_RECEIVER_PROGRAM,
+    );
     let mut args = market_args("PULL", OracleKind::PythPull);
     args.oracle_feed_id = Some(ETH_FEED_ID);
     let ix = create(&env, args);
@@ -187,7 +206,8 @@ async fn creation_pins_a_fully_verified_feed() {
     let mut args = market_args("LEG", OracleKind::PythLegacy);
     args.oracle_feed_id = Some(TEST_FEED_ID);
     let ix = create(&env, args);
-    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::ParameterOutOfRange), "feed id on a legacy market").await;
+    assert_refused(&mut env, &[ix], &[&admin], code(PerpError::ParameterOutOfRange), "feed id on a legacy market")
+        .await;
     let ix = create(&env, market_args("LEG", OracleKind::PythLegacy));
     assert_refused(&mut env, &[ix], &[&admin], code(PerpError::WrongOwner), "pull account, legacy kind").await;
 
@@ -206,7 +226,12 @@ async fn a_fresh_update_prices_trades_and_marks() {
     let m = env.create_market_with(market_args("PULL", OracleKind::PythPull), PRICE).await;
     assert_eq!(env.market_state(&m.market).await.oracle_feed_id, TEST_FEED_ID);
     let now = env.now().await;
-    write_update(&mut env, &m.oracle, update_bytes(TEST_FEED_ID, PRICE, PRICE as u64 / 1_000, now, VerificationLevel::Full), PYTH_RECEIVER_PROGRAM);
+    write_update(
+        &mut env,
+        &m.oracle,
+        update_bytes(TEST_FEED_ID, PRICE, PRICE as u64 / 1_000, now, VerificationLevel::Full),
+        PYTH_RECEIVER_PROGRAM,
+    );
     env.process(&[sdk::update_funding(&m.market, &m.oracle)], &[]).await.expect("fresh update");
     assert_eq!(env.market_state(&m.market).await.index_price.get(), I80F48::from_num(PRICE));
 
@@ -237,19 +262,39 @@ async fn guard_rails_refuse_without_touching_any_account() {
     let fresh = |price: i64, conf: u64| update_bytes(TEST_FEED_ID, price, conf, now, VerificationLevel::Full);
 
     let cases: Vec<(&str, Vec<u8>, Pubkey, PerpError)> = vec![
-        ("stale", update_bytes(TEST_FEED_ID, PRICE, 0, now - 61, VerificationLevel::Full), PYTH_RECEIVER_PROGRAM, PerpError::StaleOracle),
+        (
+            "stale",
+            update_bytes(TEST_FEED_ID, PRICE, 0, now - 61, VerificationLevel::Full),
+            PYTH_RECEIVER_PROGRAM,
+            PerpError::StaleOracle,
+        ),
         (
             "partially verified",
             update_bytes(TEST_FEED_ID, PRICE, 0, now, VerificationLevel::Partial { num_signatures: 18 }),
             PYTH_RECEIVER_PROGRAM,
             PerpError::OracleNotFullyVerified,
         ),
-        ("another feed re-posted", update_bytes(ETH_FEED_ID, PRICE, 0, now, VerificationLevel::Full), PYTH_RECEIVER_PROGRAM, PerpError::WrongOracleFeed),
+        (
+            "another feed re-posted",
+            update_bytes(ETH_FEED_ID, PRICE, 0, now, VerificationLevel::Full),
+            PYTH_RECEIVER_PROGRAM,
+            PerpError::WrongOracleFeed,
+        ),
         ("not the receiver's", fresh(PRICE, 0), Pubkey::new_unique(), PerpError::WrongOwner),
         ("legacy program's", fresh(PRICE, 0), pyth::PYTH_PROGRAM, PerpError::WrongOwner),
-        ("confidence over 2%", fresh(PRICE, PRICE as u64 / 49), PYTH_RECEIVER_PROGRAM, PerpError::OracleConfidenceTooWide),
+        (
+            "confidence over 2%",
+            fresh(PRICE, PRICE as u64 / 49),
+            PYTH_RECEIVER_PROGRAM,
+            PerpError::OracleConfidenceTooWide,
+        ),
         ("zero price", fresh(0, 0), PYTH_RECEIVER_PROGRAM, PerpError::NonPositiveOraclePrice),
-        ("not a price update", sdk::pyth_price_account_bytes(PRICE, 0, -6, now, pyth_sdk_solana::state::PriceStatus::Trading), PYTH_RECEIVER_PROGRAM, PerpError::InvalidOracleAccount),
+        (
+            "not a price update",
+            sdk::pyth_price_account_bytes(PRICE, 0, -6, now, pyth_sdk_solana::state::PriceStatus::Trading),
+            PYTH_RECEIVER_PROGRAM,
+            PerpError::InvalidOracleAccount,
+        ),
     ];
     for (what, data, owner, error) in cases {
         write_update(&mut env, &m.oracle, data, owner);

@@ -5,9 +5,9 @@ use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use perpetual::error::PerpError;
 use perpetual::params::{MAX_TIMELOCK_SECS, MIN_TIMELOCK_SECS, PROPOSAL_GRACE_SECS};
-use perpetual::state::{payload, GovAction};
-use perpetual::sdk::{SetAuthoritiesArgs, UpdateMarketArgs};
 use perpetual::sdk;
+use perpetual::sdk::{SetAuthoritiesArgs, UpdateMarketArgs};
+use perpetual::state::{payload, GovAction};
 use solana_instruction::{AccountMeta, Instruction};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -17,7 +17,9 @@ const DELAY: i64 = 2 * 86_400;
 /// Takes the exchange out of bootstrap: from now on risky changes wait `DELAY`.
 async fn lock(env: &mut TestEnv) {
     let admin = env.admin.insecure_clone();
-    env.process(&[sdk::set_timelock(&admin.pubkey(), &env.exchange, DELAY)], &[&admin]).await.expect("set the time lock");
+    env.process(&[sdk::set_timelock(&admin.pubkey(), &env.exchange, DELAY)], &[&admin])
+        .await
+        .expect("set the time lock");
     assert_eq!(env.exchange_state().await.timelock_delay_secs, DELAY);
 }
 
@@ -43,11 +45,19 @@ async fn a_queued_change_runs_after_the_delay_and_not_before() {
     let change = sdk::update_market(&admin.pubkey(), &env.exchange, &m.market, args);
 
     // Without a proposal the admin alone can no longer change fees.
-    assert_refused(&mut env, &[change.clone()], &[&admin], code(PerpError::ProposalRequired), "fee change without a proposal").await;
+    assert_refused(
+        &mut env,
+        &[change.clone()],
+        &[&admin],
+        code(PerpError::ProposalRequired),
+        "fee change without a proposal",
+    )
+    .await;
 
     let id = queue(&mut env, payload(GovAction::UpdateMarket, &m.market, &args)).await;
     let with = sdk::with_proposal(change, &env.exchange, id);
-    assert_refused(&mut env, &[with.clone()], &[&admin], code(PerpError::TimelockNotElapsed), "right after queueing").await;
+    assert_refused(&mut env, &[with.clone()], &[&admin], code(PerpError::TimelockNotElapsed), "right after queueing")
+        .await;
     env.warp(DELAY - 10).await;
     assert_refused(&mut env, &[with.clone()], &[&admin], code(PerpError::TimelockNotElapsed), "10 s early").await;
     env.warp(10).await;
@@ -65,7 +75,12 @@ async fn a_cancelled_change_can_no_longer_run() {
     lock(&mut env).await;
     let admin = env.admin.insecure_clone();
     let thief = Keypair::new();
-    let args = SetAuthoritiesArgs { funding_authority: None, risk_authority: None, pause_guardian: Some(thief.pubkey()), deleverage_authority: None };
+    let args = SetAuthoritiesArgs {
+        funding_authority: None,
+        risk_authority: None,
+        pause_guardian: Some(thief.pubkey()),
+        deleverage_authority: None,
+    };
     let exchange = env.exchange;
     let id = queue(&mut env, payload(GovAction::SetAuthorities, &exchange, &args)).await;
     // Only the admin cancels.
@@ -116,12 +131,42 @@ async fn bounds_are_refused_even_through_the_time_lock() {
     let band = UpdateMarketArgs { price_band_bps: Some(0), ..Default::default() };
     let deposit = perpetual::params::MAX_LISTING_DEPOSIT + 1;
     let cases: Vec<(Vec<u8>, Instruction, u32, &str)> = vec![
-        (payload(GovAction::UpdateMarket, &m.market, &fees), sdk::update_market(&admin.pubkey(), &exchange, &m.market, fees), code(PerpError::ParameterOutOfRange), "taker fee above the bound"),
-        (payload(GovAction::UpdateMarket, &m.market, &band), sdk::update_market(&admin.pubkey(), &exchange, &m.market, band), code(PerpError::ParameterOutOfRange), "zero price band"),
-        (payload(GovAction::SetListingDeposit, &exchange, &deposit), sdk::set_listing_deposit(&admin.pubkey(), &exchange, deposit), code(PerpError::ParameterOutOfRange), "listing deposit above the bound"),
-        (payload(GovAction::SetTimelock, &exchange, &(MIN_TIMELOCK_SECS - 1)), sdk::set_timelock(&admin.pubkey(), &exchange, MIN_TIMELOCK_SECS - 1), code(PerpError::ParameterOutOfRange), "delay below the bound"),
-        (payload(GovAction::SetTimelock, &exchange, &0i64), sdk::set_timelock(&admin.pubkey(), &exchange, 0), code(PerpError::ParameterOutOfRange), "back to no delay"),
-        (payload(GovAction::SetTimelock, &exchange, &(MAX_TIMELOCK_SECS + 1)), sdk::set_timelock(&admin.pubkey(), &exchange, MAX_TIMELOCK_SECS + 1), code(PerpError::ParameterOutOfRange), "delay above the bound"),
+        (
+            payload(GovAction::UpdateMarket, &m.market, &fees),
+            sdk::update_market(&admin.pubkey(), &exchange, &m.market, fees),
+            code(PerpError::ParameterOutOfRange),
+            "taker fee above the bound",
+        ),
+        (
+            payload(GovAction::UpdateMarket, &m.market, &band),
+            sdk::update_market(&admin.pubkey(), &exchange, &m.market, band),
+            code(PerpError::ParameterOutOfRange),
+            "zero price band",
+        ),
+        (
+            payload(GovAction::SetListingDeposit, &exchange, &deposit),
+            sdk::set_listing_deposit(&admin.pubkey(), &exchange, deposit),
+            code(PerpError::ParameterOutOfRange),
+            "listing deposit above the bound",
+        ),
+        (
+            payload(GovAction::SetTimelock, &exchange, &(MIN_TIMELOCK_SECS - 1)),
+            sdk::set_timelock(&admin.pubkey(), &exchange, MIN_TIMELOCK_SECS - 1),
+            code(PerpError::ParameterOutOfRange),
+            "delay below the bound",
+        ),
+        (
+            payload(GovAction::SetTimelock, &exchange, &0i64),
+            sdk::set_timelock(&admin.pubkey(), &exchange, 0),
+            code(PerpError::ParameterOutOfRange),
+            "back to no delay",
+        ),
+        (
+            payload(GovAction::SetTimelock, &exchange, &(MAX_TIMELOCK_SECS + 1)),
+            sdk::set_timelock(&admin.pubkey(), &exchange, MAX_TIMELOCK_SECS + 1),
+            code(PerpError::ParameterOutOfRange),
+            "delay above the bound",
+        ),
     ];
     let mut queued = vec![];
     for (p, ix, expected, what) in cases {
@@ -149,7 +194,12 @@ async fn every_risky_change_needs_a_proposal_once_locked() {
     let risk = env.risk_authority.insecure_clone();
     let e = env.exchange;
     let dest = env.create_token_account(&admin.pubkey(), 0).await;
-    let none = SetAuthoritiesArgs { funding_authority: None, risk_authority: None, pause_guardian: None, deleverage_authority: None };
+    let none = SetAuthoritiesArgs {
+        funding_authority: None,
+        risk_authority: None,
+        pause_guardian: None,
+        deleverage_authority: None,
+    };
     let cases: Vec<(Instruction, &Keypair, &str)> = vec![
         (sdk::set_authorities(&admin.pubkey(), &e, none), &admin, "set_authorities"),
         (sdk::propose_admin(&admin.pubkey(), &e, Keypair::new().pubkey()), &admin, "propose_admin"),
@@ -159,7 +209,11 @@ async fn every_risky_change_needs_a_proposal_once_locked() {
         (sdk::set_index_jump(&risk.pubkey(), &e, &m.market, 3_000), &risk, "set_index_jump"),
         (sdk::set_listing_deposit(&admin.pubkey(), &e, 5), &admin, "set_listing_deposit"),
         (sdk::withdraw_insurance(&admin.pubkey(), &e, &env.mint, &dest, 1), &admin, "withdraw_insurance"),
-        (sdk::final_settle_market(&admin.pubkey(), &e, &m.market, &m.oracle, 0, u64::MAX), &admin, "final_settle_market"),
+        (
+            sdk::final_settle_market(&admin.pubkey(), &e, &m.market, &m.oracle, 0, u64::MAX),
+            &admin,
+            "final_settle_market",
+        ),
         (sdk::set_timelock(&admin.pubkey(), &e, MIN_TIMELOCK_SECS), &admin, "set_timelock"),
     ];
     for (ix, signer, what) in cases {
@@ -185,9 +239,17 @@ async fn insurance_withdrawal_waits_for_the_time_lock() {
     // The proposal names the destination: another account of the admin's does not match.
     let elsewhere = env.create_token_account(&admin.pubkey(), 0).await;
     env.warp(DELAY).await;
-    let ix = sdk::with_proposal(sdk::withdraw_insurance(&admin.pubkey(), &env.exchange, &env.mint, &elsewhere, amount), &env.exchange, id);
+    let ix = sdk::with_proposal(
+        sdk::withdraw_insurance(&admin.pubkey(), &env.exchange, &env.mint, &elsewhere, amount),
+        &env.exchange,
+        id,
+    );
     assert_refused(&mut env, &[ix], &[&admin], code(PerpError::ProposalMismatch), "other destination").await;
-    let ix = sdk::with_proposal(sdk::withdraw_insurance(&admin.pubkey(), &env.exchange, &env.mint, &dest, amount), &env.exchange, id);
+    let ix = sdk::with_proposal(
+        sdk::withdraw_insurance(&admin.pubkey(), &env.exchange, &env.mint, &dest, amount),
+        &env.exchange,
+        id,
+    );
     env.process(&[ix], &[&admin]).await.expect("withdrawal after the delay");
     assert_eq!(env.token_balance(&dest).await, amount);
     assert_eq!(env.insurance_fund().await, 30 * ONE_USDC);
@@ -197,10 +259,17 @@ async fn insurance_withdrawal_waits_for_the_time_lock() {
 /// `test_trader::govern` signs with its `governor` PDA, standing in for a DAO's executor.
 fn govern(inner: Instruction) -> Instruction {
     let (governor, _) = test_trader::governor();
-    let mut accounts = test_trader::accounts::Govern { perpetual_program: perpetual::ID, governor }.to_account_metas(None);
+    let mut accounts =
+        test_trader::accounts::Govern { perpetual_program: perpetual::ID, governor }.to_account_metas(None);
     // The inner instruction's accounts; the PDA signs inside the CPI, not on the transaction.
-    accounts.extend(inner.accounts.into_iter().map(|m| AccountMeta { is_signer: m.is_signer && m.pubkey != governor, ..m }));
-    Instruction { program_id: test_trader::ID, accounts, data: test_trader::instruction::Govern { data: inner.data }.data() }
+    accounts.extend(
+        inner.accounts.into_iter().map(|m| AccountMeta { is_signer: m.is_signer && m.pubkey != governor, ..m }),
+    );
+    Instruction {
+        program_id: test_trader::ID,
+        accounts,
+        data: test_trader::instruction::Govern { data: inner.data }.data(),
+    }
 }
 
 #[tokio::test]
@@ -217,7 +286,9 @@ async fn a_program_pda_admin_governs_through_cpi() {
     // The old key is out; the PDA turns the time lock on and runs a queued change.
     let ix = sdk::set_timelock(&admin.pubkey(), &env.exchange, DELAY);
     assert_refused(&mut env, &[ix], &[&admin], code(PerpError::NotAdmin), "old admin").await;
-    env.process(&[govern(sdk::set_timelock(&governor, &env.exchange, DELAY))], &[]).await.expect("PDA sets the time lock");
+    env.process(&[govern(sdk::set_timelock(&governor, &env.exchange, DELAY))], &[])
+        .await
+        .expect("PDA sets the time lock");
     let args = fee_change(650);
     let id = env.exchange_state().await.proposal_count;
     let p = payload(GovAction::UpdateMarket, &m.market, &args);
@@ -228,7 +299,9 @@ async fn a_program_pda_admin_governs_through_cpi() {
     assert_eq!(env.market_state(&m.market).await.taker_fee_ppm, 650);
     // Pausing by the guardian and unpausing by the PDA admin.
     let guardian = env.guardian.insecure_clone();
-    env.process(&[sdk::set_exchange_paused(&guardian.pubkey(), &env.exchange, true)], &[&guardian]).await.expect("guardian pauses");
+    env.process(&[sdk::set_exchange_paused(&guardian.pubkey(), &env.exchange, true)], &[&guardian])
+        .await
+        .expect("guardian pauses");
     env.process(&[govern(sdk::set_exchange_paused(&governor, &env.exchange, false))], &[]).await.expect("PDA unpauses");
     assert_eq!(env.exchange_state().await.paused, 0);
     // A payload for another exchange's proposal address is refused by address.

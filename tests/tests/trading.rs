@@ -23,7 +23,8 @@ async fn revoked_and_unapproved_traders_cannot_settle() {
     env.reserve(&maker, &m, 0, 10).await.unwrap();
 
     // Unapproved: the approval slot names an account that is not an approval.
-    let ix = env.settle_ix(&taker, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 10, PRICE)], vec![], 0, 0).await;
+    let ix =
+        env.settle_ix(&taker, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 10, PRICE)], vec![], 0, 0).await;
     let approval = sdk::approval_address(&env.exchange, &test_trader::ID);
     let bogus = with_account(&ix, index_of(&ix, &approval), env.vault);
     assert_refused(&mut env, &[bogus], &[&taker.owner], code(PerpError::TraderNotApproved), "unapproved").await;
@@ -38,12 +39,26 @@ async fn revoked_and_unapproved_traders_cannot_settle() {
             taker: taker.margin_account,
             taker_authority: taker.key(),
         },
-        perpetual::sdk::SettleFillsArgs { maker_count: 1, fills: vec![fill(0, Side::Bid, 10, PRICE)], releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0, liquidation: false },
+        perpetual::sdk::SettleFillsArgs {
+            maker_count: 1,
+            fills: vec![fill(0, Side::Bid, 10, PRICE)],
+            releases: vec![],
+            taker_bid_delta: 0,
+            taker_ask_delta: 0,
+            liquidation: false,
+        },
         &[maker.margin_account],
         vec![],
     );
     let direct = unsigned(&direct, 2);
-    assert_refused(&mut env, &[direct], &[&taker.owner], anchor_code(anchor_lang::error::ErrorCode::AccountNotSigner), "direct call").await;
+    assert_refused(
+        &mut env,
+        &[direct],
+        &[&taker.owner],
+        anchor_code(anchor_lang::error::ErrorCode::AccountNotSigner),
+        "direct call",
+    )
+    .await;
 
     // Revoked.
     let admin = env.admin.insecure_clone();
@@ -69,17 +84,20 @@ async fn margin_rule_refuses_worsening_and_allows_shrinking() {
 
     // Growing the position of an under-margined account fails.
     env.reserve(&maker, &m, 0, 10).await.unwrap();
-    let grow = env.settle_ix(&user, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 10, 900_000)], vec![], 0, 0).await;
+    let grow =
+        env.settle_ix(&user, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 10, 900_000)], vec![], 0, 0).await;
     assert_refused(&mut env, &[grow], &[&user.owner], code(PerpError::MarginRuleViolated), "grow").await;
 
     // Flipping to short is not a shrink.
     // Selling 300 at $0.90 leaves short 150 with 139.79 collateral: below initial margin.
     env.reserve(&maker, &m, 300, 0).await.unwrap();
-    let flip = env.settle_ix(&user, &m, &[maker.margin_account], vec![fill(0, Side::Ask, 300, 900_000)], vec![], 0, 0).await;
+    let flip =
+        env.settle_ix(&user, &m, &[maker.margin_account], vec![fill(0, Side::Ask, 300, 900_000)], vec![], 0, 0).await;
     assert_refused(&mut env, &[flip], &[&user.owner], code(PerpError::MarginRuleViolated), "flip").await;
 
     // Shrinking without flipping improves the ratio and passes although still under initial.
-    let shrink = env.settle_ix(&user, &m, &[maker.margin_account], vec![fill(0, Side::Ask, 50, 900_000)], vec![], 0, 0).await;
+    let shrink =
+        env.settle_ix(&user, &m, &[maker.margin_account], vec![fill(0, Side::Ask, 50, 900_000)], vec![], 0, 0).await;
     env.process(&[shrink], &[&user.owner]).await.expect("shrink passes");
     assert_eq!(env.position(&user.margin_account, &m.market).await.base_lots, 100);
     // $20 - 150 (bought) - 0.075 fee + 45 (sold) - 0.0225 fee = -85.0975
@@ -104,7 +122,8 @@ async fn cross_margin_one_deposit_two_markets() {
     env.set_price(&x, 900_000).await;
     env.set_price(&y, PRICE as i64).await;
     let ix = env.reserve_ix(&user, &y, 150, 0).await;
-    assert_refused(&mut env, &[ix], &[&user.owner], code(PerpError::InsufficientInitialMargin), "bids after loss").await;
+    assert_refused(&mut env, &[ix], &[&user.owner], code(PerpError::InsufficientInitialMargin), "bids after loss")
+        .await;
     // Smaller bids still fit: 10 lots need 1 + 0.5.
     env.reserve(&user, &y, 10, 0).await.expect("small bids fit");
     invariants::check(&mut env).await;
@@ -122,7 +141,8 @@ async fn reservations_back_maker_fills() {
 
     // A reservation the account cannot back is refused.
     let ix = env.reserve_ix(&poor, &x, 1_000, 0).await;
-    assert_refused(&mut env, &[ix], &[&poor.owner], code(PerpError::InsufficientInitialMargin), "unbacked reservation").await;
+    assert_refused(&mut env, &[ix], &[&poor.owner], code(PerpError::InsufficientInitialMargin), "unbacked reservation")
+        .await;
 
     // The maker holds positions in two markets and rests asks in X.
     env.trade(&maker, &other, &y, Side::Bid, 50, PRICE).await.unwrap();
@@ -133,7 +153,15 @@ async fn reservations_back_maker_fills() {
     // A reserved maker fill settles with only the maker's margin account passed, while an
     // unreserved maker (no asks) is refused per fill and the rest of the batch settles.
     let ix = env
-        .settle_ix(&taker, &x, &[maker.margin_account, other.margin_account], vec![fill(0, Side::Bid, 25, PRICE), fill(1, Side::Bid, 5, PRICE)], vec![], 0, 0)
+        .settle_ix(
+            &taker,
+            &x,
+            &[maker.margin_account, other.margin_account],
+            vec![fill(0, Side::Bid, 25, PRICE), fill(1, Side::Bid, 5, PRICE)],
+            vec![],
+            0,
+            0,
+        )
         .await;
     let maker_metas: Vec<&Pubkey> = ix.accounts.iter().map(|m| &m.pubkey).filter(|k| **k == y.market).collect();
     assert!(maker_metas.is_empty(), "the maker's other market is not passed");
@@ -164,20 +192,27 @@ async fn delegate_trades_but_cannot_withdraw() {
     let ix = sdk::set_delegate(&owner.key(), &env.exchange, &owner.margin_account, hot.pubkey());
     env.process(&[ix], &[&owner.owner]).await.unwrap();
 
-    let as_delegate = UserCookie { owner: hot.insecure_clone(), token_account: owner.token_account, margin_account: owner.margin_account };
+    let as_delegate = UserCookie {
+        owner: hot.insecure_clone(),
+        token_account: owner.token_account,
+        margin_account: owner.margin_account,
+    };
     env.trade(&as_delegate, &maker, &m, Side::Bid, 10, PRICE).await.expect("delegate trades");
     assert_eq!(env.position(&owner.margin_account, &m.market).await.base_lots, 10);
 
     let health = env.health_metas(&owner.margin_account, &[]).await;
-    let ix = sdk::withdraw(&hot.pubkey(), &env.exchange, &env.mint, &owner.margin_account, &owner.token_account, 1, health);
+    let ix =
+        sdk::withdraw(&hot.pubkey(), &env.exchange, &env.mint, &owner.margin_account, &owner.token_account, 1, health);
     assert_refused(&mut env, &[ix], &[&hot], code(PerpError::NotOwner), "delegate withdraws").await;
 
     // A stranger can neither trade nor reserve.
     let stranger = solana_keypair::Keypair::new();
     env.airdrop(&stranger.pubkey(), 1_000_000_000).await;
-    let as_stranger = UserCookie { owner: stranger, token_account: owner.token_account, margin_account: owner.margin_account };
+    let as_stranger =
+        UserCookie { owner: stranger, token_account: owner.token_account, margin_account: owner.margin_account };
     let ix = env.reserve_ix(&as_stranger, &m, 1, 0).await;
-    assert_refused(&mut env, &[ix], &[&as_stranger.owner], code(PerpError::NotOwnerOrDelegate), "stranger reserves").await;
+    assert_refused(&mut env, &[ix], &[&as_stranger.owner], code(PerpError::NotOwnerOrDelegate), "stranger reserves")
+        .await;
     invariants::check(&mut env).await;
 }
 
@@ -188,7 +223,8 @@ async fn fills_outside_the_band_or_self_trades_are_refused() {
     let taker = env.funded_user(1_000 * ONE_USDC).await;
     let maker = env.funded_user(1_000 * ONE_USDC).await;
     env.reserve(&maker, &m, 0, 10).await.unwrap();
-    let ix = env.settle_ix(&taker, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 10, 1_050_001)], vec![], 0, 0).await;
+    let ix =
+        env.settle_ix(&taker, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 10, 1_050_001)], vec![], 0, 0).await;
     assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::FillPriceOutsideBand), "band").await;
     let ix = env.settle_ix(&taker, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 0, PRICE)], vec![], 0, 0).await;
     assert_refused(&mut env, &[ix], &[&taker.owner], code(PerpError::ZeroFillSize), "zero size").await;
@@ -198,7 +234,8 @@ async fn fills_outside_the_band_or_self_trades_are_refused() {
     assert_refused(&mut env, &[ix], &[&maker.owner], code(PerpError::SelfTrade), "self trade").await;
 
     // Fees: taker pays 500 ppm rounded up, maker earns 100 ppm rounded down.
-    let ix = env.settle_ix(&taker, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 3, 1_000_001)], vec![], 0, 0).await;
+    let ix =
+        env.settle_ix(&taker, &m, &[maker.margin_account], vec![fill(0, Side::Bid, 3, 1_000_001)], vec![], 0, 0).await;
     env.process(&[ix], &[&taker.owner]).await.unwrap();
     // notional 3_000_003: taker fee ceil(1500.0015) = 1501, maker rebate floor(300.0003) = 300
     assert_eq!(env.collateral(&taker.margin_account).await, 1_000 * ONE_USDC as i64 - 3_000_003 - 1_501);

@@ -10,8 +10,8 @@ use integration_tests::*;
 use orderbook::error::BookError;
 use orderbook::instructions::OrderType;
 use orderbook::state::{BookRef, Side};
-use perpetual::health::{health_from_priced, PricedMarket};
 use perpetual::error::PerpError;
+use perpetual::health::{health_from_priced, PricedMarket};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use vault::equity::{amount_for_shares, shares_for_deposit};
@@ -101,7 +101,12 @@ impl Fixture {
     }
 
     /// The vault's `place_order`, signed by `signer`, with the vault's seat and health.
-    async fn place_ix(&mut self, signer: &Pubkey, mut args: orderbook::instructions::PlaceOrderArgs, makers: &[Pubkey]) -> anchor_lang::solana_program::instruction::Instruction {
+    async fn place_ix(
+        &mut self,
+        signer: &Pubkey,
+        mut args: orderbook::instructions::PlaceOrderArgs,
+        makers: &[Pubkey],
+    ) -> anchor_lang::solana_program::instruction::Instruction {
         let (book, margin) = (self.book, self.k.margin_account);
         args.seat_hint = self.env.seat_for(&book, &margin).await;
         let health = self.env.health_metas(&margin, &[book.market.market]).await;
@@ -148,8 +153,16 @@ impl Fixture {
         }
         assert_eq!(sum, v.total_shares, "share records sum to the vault's supply");
         let vault_token = self.k.vault_token;
-        assert_eq!(self.env.token_balance(&vault_token).await, 0, "deposits pass straight through the vault's token account");
-        assert_eq!(spent, v.total_deposited as i128 - v.total_withdrawn as i128, "net deposits are what the holders paid in");
+        assert_eq!(
+            self.env.token_balance(&vault_token).await,
+            0,
+            "deposits pass straight through the vault's token account"
+        );
+        assert_eq!(
+            spent,
+            v.total_deposited as i128 - v.total_withdrawn as i128,
+            "net deposits are what the holders paid in"
+        );
         if !traded {
             let margin = self.k.margin_account;
             let collateral = self.env.collateral(&margin).await;
@@ -163,7 +176,10 @@ impl Fixture {
 async fn create_vault_owns_its_margin_account_through_its_pda() {
     let mut f = setup(&[]).await;
     let v = f.vault().await;
-    assert_eq!((v.manager, v.exchange, v.authority, v.margin_account), (f.manager.pubkey(), f.env.exchange, f.k.authority, f.k.margin_account));
+    assert_eq!(
+        (v.manager, v.exchange, v.authority, v.margin_account),
+        (f.manager.pubkey(), f.env.exchange, f.k.authority, f.k.margin_account)
+    );
     assert_eq!((v.vault_token, v.collateral_mint, v.total_shares), (f.k.vault_token, f.env.mint, 0));
     let margin = f.k.margin_account;
     let (header, positions) = f.env.margin(&margin).await;
@@ -177,7 +193,15 @@ async fn create_vault_owns_its_margin_account_through_its_pda() {
     assert!(f.env.process(&[ix], &[&manager]).await.is_err());
     // Capacity outside perpetual's bounds is the vault's own named error.
     let k1 = VaultKeys::new(&f.env.exchange, &f.env.mint, &manager.pubkey(), 1);
-    assert_refused_by(&mut f.env, &[vsdk::create_vault(&k1, 1, 8)], &[&manager], vcode(VaultError::InvalidCapacity), &vault::ID, "capacity 8").await;
+    assert_refused_by(
+        &mut f.env,
+        &[vsdk::create_vault(&k1, 1, 8)],
+        &[&manager],
+        vcode(VaultError::InvalidCapacity),
+        &vault::ID,
+        "capacity 8",
+    )
+    .await;
     f.check(&[], false).await;
 }
 
@@ -194,7 +218,11 @@ async fn deposit_place_cancel_withdraw_through_cpi() {
     f.deposit(1, 500 * ONE_USDC).await;
     let (a, b) = (f.holders[0].owner.pubkey(), f.holders[1].owner.pubkey());
     assert_eq!((f.shares_of(&a).await, f.shares_of(&b).await), (1_000 * ONE_USDC, 500 * ONE_USDC));
-    assert_eq!(f.env.token_balance(&perp_vault).await - vault_before, 1_500 * ONE_USDC, "the tokens reached perpetual's vault");
+    assert_eq!(
+        f.env.token_balance(&perp_vault).await - vault_before,
+        1_500 * ONE_USDC,
+        "the tokens reached perpetual's vault"
+    );
     let v = f.vault().await;
     assert_eq!((v.total_shares, v.total_deposited, v.total_withdrawn), (1_500 * ONE_USDC, 1_500 * ONE_USDC, 0));
     f.check(&start, false).await;
@@ -228,7 +256,15 @@ async fn deposit_place_cancel_withdraw_through_cpi() {
     assert_eq!((orderbook::decode::best(&b_ref, Side::Bid), orderbook::decode::best(&b_ref, Side::Ask)), (None, None));
     // Cancelling it again: the order book's own error passes through.
     let ix = vsdk::cancel_order(&f.k, &manager.pubkey(), &f.book.venue, Side::Bid, placed.key);
-    assert_refused_by(&mut f.env, &[ix], &[&manager], u32::from(BookError::OrderNotFound), &orderbook::ID, "cancel twice").await;
+    assert_refused_by(
+        &mut f.env,
+        &[ix],
+        &[&manager],
+        u32::from(BookError::OrderNotFound),
+        &orderbook::ID,
+        "cancel twice",
+    )
+    .await;
 
     // Withdrawals: part, then everything; amounts 1:1 with no trading result.
     let token_a = f.holders[0].token;
@@ -262,7 +298,11 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     let bid = f.place(order(Side::Bid, 99, 100, OrderType::PostOnly), &[]).await;
     assert_ne!(bid.key, 0);
     let book = f.book;
-    let t = f.env.place(&f.trader, &book, order(Side::Ask, 99, 100, OrderType::ImmediateOrCancel), &[margin]).await.unwrap();
+    let t = f
+        .env
+        .place(&f.trader, &book, order(Side::Ask, 99, 100, OrderType::ImmediateOrCancel), &[margin])
+        .await
+        .unwrap();
     assert_eq!(t.filled, 100);
     let pos = f.env.position(&margin, &market).await;
     assert_eq!((pos.base_lots, pos.open_bid_lots), (100, 0), "the vault holds a long and no reservation");
@@ -298,7 +338,15 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     let owned = f.shares_of(&c).await;
     let ix = f.withdraw_ix(2, owned + 1).await;
     let owner = f.holders[2].owner.insecure_clone();
-    assert_refused_by(&mut f.env, &[ix], &[&owner], vcode(VaultError::InsufficientShares), &vault::ID, "more shares than owned").await;
+    assert_refused_by(
+        &mut f.env,
+        &[ix],
+        &[&owner],
+        vcode(VaultError::InsufficientShares),
+        &vault::ID,
+        "more shares than owned",
+    )
+    .await;
     f.check(&start, true).await;
 
     // A withdrawal is priced at equity rounded down, and rounded down itself.
@@ -318,7 +366,15 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     f.withdraw(1, 500 * ONE_USDC).await;
     f.check(&start, true).await;
     let owner_a = f.holders[0].owner.insecure_clone();
-    assert_refused_by(&mut f.env, &[ix_a], &[&owner_a], u32::from(PerpError::InsufficientInitialMargin), &perpetual::ID, "withdraw under margin").await;
+    assert_refused_by(
+        &mut f.env,
+        &[ix_a],
+        &[&owner_a],
+        u32::from(PerpError::InsufficientInitialMargin),
+        &perpetual::ID,
+        "withdraw under margin",
+    )
+    .await;
     f.check(&start, true).await;
 
     // The manager closes the long (the trader rests a bid, the vault sells into it), and the
@@ -349,25 +405,74 @@ async fn only_the_manager_places_and_cancels() {
     let holder = f.holders[0].owner.insecure_clone();
     for signer in [Keypair::new(), holder] {
         let ix = f.place_ix(&signer.pubkey(), order(Side::Bid, 96, 5, OrderType::PostOnly), &[]).await;
-        assert_refused_by(&mut f.env, &[ix], &[&signer], vcode(VaultError::NotManager), &vault::ID, "non-manager place").await;
+        assert_refused_by(
+            &mut f.env,
+            &[ix],
+            &[&signer],
+            vcode(VaultError::NotManager),
+            &vault::ID,
+            "non-manager place",
+        )
+        .await;
         let ix = vsdk::cancel_order(&f.k, &signer.pubkey(), &f.book.venue, Side::Bid, resting.key);
-        assert_refused_by(&mut f.env, &[ix], &[&signer], vcode(VaultError::NotManager), &vault::ID, "non-manager cancel").await;
+        assert_refused_by(
+            &mut f.env,
+            &[ix],
+            &[&signer],
+            vcode(VaultError::NotManager),
+            &vault::ID,
+            "non-manager cancel",
+        )
+        .await;
         f.check(&start, false).await;
     }
     // Going around the vault: the order book refuses a signer who does not own the margin
     // account (only the vault's PDA does, and only the vault program can sign for it).
     let stranger = Keypair::new();
     let health = f.env.health_metas(&f.k.margin_account, &[f.book.market.market]).await;
-    let ix = orderbook::sdk::place_order(&f.book.venue, &stranger.pubkey(), &f.k.margin_account, order(Side::Bid, 96, 5, OrderType::PostOnly), &[], health);
-    assert_refused_by(&mut f.env, &[ix], &[&stranger], u32::from(BookError::NotOwnerOrDelegate), &orderbook::ID, "direct place").await;
-    let ix = orderbook::sdk::cancel_order(&f.book.venue, &stranger.pubkey(), &f.k.margin_account, Side::Bid, resting.key);
-    assert_refused_by(&mut f.env, &[ix], &[&stranger], u32::from(BookError::NotOwnerOrDelegate), &orderbook::ID, "direct cancel").await;
+    let ix = orderbook::sdk::place_order(
+        &f.book.venue,
+        &stranger.pubkey(),
+        &f.k.margin_account,
+        order(Side::Bid, 96, 5, OrderType::PostOnly),
+        &[],
+        health,
+    );
+    assert_refused_by(
+        &mut f.env,
+        &[ix],
+        &[&stranger],
+        u32::from(BookError::NotOwnerOrDelegate),
+        &orderbook::ID,
+        "direct place",
+    )
+    .await;
+    let ix =
+        orderbook::sdk::cancel_order(&f.book.venue, &stranger.pubkey(), &f.k.margin_account, Side::Bid, resting.key);
+    assert_refused_by(
+        &mut f.env,
+        &[ix],
+        &[&stranger],
+        u32::from(BookError::NotOwnerOrDelegate),
+        &orderbook::ID,
+        "direct cancel",
+    )
+    .await;
     // Nor can anyone withdraw from the vault's margin account directly.
     let health = f.env.health_metas(&f.k.margin_account, &[]).await;
     let token = f.holders[0].token;
     let holder = f.holders[0].owner.insecure_clone();
-    let ix = perpetual::sdk::withdraw(&holder.pubkey(), &f.env.exchange, &f.env.mint, &f.k.margin_account, &token, ONE_USDC, health);
-    assert_refused_by(&mut f.env, &[ix], &[&holder], u32::from(PerpError::NotOwner), &perpetual::ID, "direct withdraw").await;
+    let ix = perpetual::sdk::withdraw(
+        &holder.pubkey(),
+        &f.env.exchange,
+        &f.env.mint,
+        &f.k.margin_account,
+        &token,
+        ONE_USDC,
+        health,
+    );
+    assert_refused_by(&mut f.env, &[ix], &[&holder], u32::from(PerpError::NotOwner), &perpetual::ID, "direct withdraw")
+        .await;
     f.check(&start, false).await;
 }
 
@@ -382,7 +487,8 @@ async fn share_accounting_refusals() {
 
     // More shares than owned (though fewer than the supply): named error, state unchanged.
     let ix = f.withdraw_ix(1, 50 * ONE_USDC + 1).await;
-    assert_refused_by(&mut f.env, &[ix], &[&o1], vcode(VaultError::InsufficientShares), &vault::ID, "more than owned").await;
+    assert_refused_by(&mut f.env, &[ix], &[&o1], vcode(VaultError::InsufficientShares), &vault::ID, "more than owned")
+        .await;
     // Zero shares, zero deposit.
     let ix = f.withdraw_ix(0, 0).await;
     assert_refused_by(&mut f.env, &[ix], &[&o0], vcode(VaultError::ZeroAmount), &vault::ID, "zero shares").await;
@@ -396,17 +502,33 @@ async fn share_accounting_refusals() {
     // A deposit into a vault that is not this one's margin account is refused by name.
     let mut ix = f.deposit_ix(0, ONE_USDC).await;
     ix.accounts[7].pubkey = f.trader.margin_account;
-    assert_refused_by(&mut f.env, &[ix], &[&o0], vcode(VaultError::WrongMarginAccount), &vault::ID, "wrong margin account").await;
+    assert_refused_by(
+        &mut f.env,
+        &[ix],
+        &[&o0],
+        vcode(VaultError::WrongMarginAccount),
+        &vault::ID,
+        "wrong margin account",
+    )
+    .await;
     f.check(&start, false).await;
 
     // Shares are whole: after a donation to the margin account (anyone may deposit into any
     // margin account), a deposit worth less than one share is refused, and the donation
     // accrues to the holders, rounded in the vault's favour.
     let donor = f.env.create_user(10 * ONE_USDC).await;
-    let ix = perpetual::sdk::deposit(&donor.key(), &f.env.exchange, &f.env.mint, &f.k.margin_account, &donor.token_account, 10 * ONE_USDC);
+    let ix = perpetual::sdk::deposit(
+        &donor.key(),
+        &f.env.exchange,
+        &f.env.mint,
+        &f.k.margin_account,
+        &donor.token_account,
+        10 * ONE_USDC,
+    );
     f.env.process(&[ix], &[&donor.owner]).await.expect("donation");
     let ix = f.deposit_ix(1, 1).await;
-    assert_refused_by(&mut f.env, &[ix], &[&o1], vcode(VaultError::ZeroShares), &vault::ID, "deposit under one share").await;
+    assert_refused_by(&mut f.env, &[ix], &[&o1], vcode(VaultError::ZeroShares), &vault::ID, "deposit under one share")
+        .await;
     let token = f.holders[1].token;
     let before = f.env.token_balance(&token).await;
     f.withdraw(1, 50 * ONE_USDC).await;

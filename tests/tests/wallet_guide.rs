@@ -24,7 +24,11 @@ async fn find(env: &mut TestEnv, owner: &Pubkey, symbol: &str) -> Found {
     let exchange = sdk::exchange_address(&env.mint);
     let market = sdk::market_address(&exchange, &sdk::symbol(symbol));
     let m: Market = env.market_state(&market).await;
-    Found { exchange, margin_account: sdk::margin_account_address(&exchange, owner, 0), venue: Venue { book: m.book, market, oracle: m.oracle, exchange } }
+    Found {
+        exchange,
+        margin_account: sdk::margin_account_address(&exchange, owner, 0),
+        venue: Venue { book: m.book, market, oracle: m.oracle, exchange },
+    }
 }
 
 /// Health accounts: each open position's market and oracle, skipping `skip`.
@@ -45,7 +49,12 @@ async fn seat(env: &mut TestEnv, venue: &Venue, margin_account: &Pubkey) -> u32 
 
 /// The harness's `order` with what a wallet sets on every order.
 fn limit(side: BookSide, price_ticks: u64, base_lots: u64, order_type: OrderType, seat_hint: u32) -> PlaceOrderArgs {
-    PlaceOrderArgs { self_trade: SelfTradeBehavior::CancelResting, client_order_id: 42, seat_hint, ..order(side, price_ticks, base_lots, order_type) }
+    PlaceOrderArgs {
+        self_trade: SelfTradeBehavior::CancelResting,
+        client_order_id: 42,
+        seat_hint,
+        ..order(side, price_ticks, base_lots, order_type)
+    }
 }
 
 #[tokio::test]
@@ -68,7 +77,14 @@ async fn a_wallet_deposits_places_cancels_closes_and_withdraws() {
     // Place a resting bid; its key comes back in the return data.
     let h = health(&mut env, &f.margin_account, &[f.venue.market]).await;
     let hint = seat(&mut env, &f.venue, &f.margin_account).await;
-    let ix = orderbook::sdk::place_order(&f.venue, &owner, &f.margin_account, limit(BookSide::Bid, 98, 10, OrderType::PostOnly, hint), &[], h);
+    let ix = orderbook::sdk::place_order(
+        &f.venue,
+        &owner,
+        &f.margin_account,
+        limit(BookSide::Bid, 98, 10, OrderType::PostOnly, hint),
+        &[],
+        h,
+    );
     let out = env.process(&[ix], &[&me]).await.expect("place");
     let key = placed(&out.return_data).key;
     assert_ne!(key, 0);
@@ -79,15 +95,30 @@ async fn a_wallet_deposits_places_cancels_closes_and_withdraws() {
 
     // Buy 10 lots now: immediate-or-cancel across the ask, naming the maker found in L3.
     let data = env.account_data(&f.venue.book).await;
-    let makers: Vec<Pubkey> = orderbook::decode::l3(&BookRef::parse(&data).expect("book"), BookSide::Ask).iter().map(|o| o.margin_account).take(1).collect();
+    let makers: Vec<Pubkey> = orderbook::decode::l3(&BookRef::parse(&data).expect("book"), BookSide::Ask)
+        .iter()
+        .map(|o| o.margin_account)
+        .take(1)
+        .collect();
     let h = health(&mut env, &f.margin_account, &[f.venue.market]).await;
-    let ix = orderbook::sdk::place_order(&f.venue, &owner, &f.margin_account, limit(BookSide::Bid, 101, 10, OrderType::ImmediateOrCancel, hint), &makers, h);
+    let ix = orderbook::sdk::place_order(
+        &f.venue,
+        &owner,
+        &f.margin_account,
+        limit(BookSide::Bid, 101, 10, OrderType::ImmediateOrCancel, hint),
+        &makers,
+        h,
+    );
     let out = env.process(&[ix], &[&me]).await.expect("open");
     assert_eq!(placed(&out.return_data).filled, 10);
 
     // Close: a reduce-only sell into the bids.
     let data = env.account_data(&f.venue.book).await;
-    let makers: Vec<Pubkey> = orderbook::decode::l3(&BookRef::parse(&data).expect("book"), BookSide::Bid).iter().map(|o| o.margin_account).take(1).collect();
+    let makers: Vec<Pubkey> = orderbook::decode::l3(&BookRef::parse(&data).expect("book"), BookSide::Bid)
+        .iter()
+        .map(|o| o.margin_account)
+        .take(1)
+        .collect();
     let mut close = limit(BookSide::Ask, 99, 10, OrderType::ImmediateOrCancel, hint);
     close.reduce_only = true;
     let h = health(&mut env, &f.margin_account, &[f.venue.market]).await;

@@ -77,10 +77,16 @@ impl Chain for EmbeddedChain {
         }
         let payer = self.payer.insecure_clone();
         let keys = required_signers(&payer, &all, signers);
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let blockhash =
+            self.ctx.banks_client.get_latest_blockhash().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
         let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
         self.transactions += 1;
-        let res = self.ctx.banks_client.process_transaction_with_metadata(tx).await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let res = self
+            .ctx
+            .banks_client
+            .process_transaction_with_metadata(tx)
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
         if let Err(e) = res.result {
             self.failed_transactions += 1;
             return Err(e.into());
@@ -95,7 +101,11 @@ impl Chain for EmbeddedChain {
         self.ctx.banks_client.get_account(*key).await.map_err(|e| ChainError::Rpc(e.to_string()))
     }
 
-    async fn program_accounts(&mut self, program: &Pubkey, filters: &[Filter]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+    async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        filters: &[Filter],
+    ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
         let mut out = vec![];
         for key in self.known.clone() {
             if let Some(account) = self.account(&key).await? {

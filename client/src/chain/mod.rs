@@ -71,7 +71,11 @@ pub trait Chain {
     async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, ChainError>;
     async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError>;
     /// Accounts owned by `program` that pass every filter.
-    async fn program_accounts(&mut self, program: &Pubkey, filters: &[Filter]) -> Result<Vec<(Pubkey, Account)>, ChainError>;
+    async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        filters: &[Filter],
+    ) -> Result<Vec<(Pubkey, Account)>, ChainError>;
     /// The cluster's clock, unix seconds.
     async fn unix_time(&mut self) -> Result<i64, ChainError>;
     async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError>;

@@ -21,7 +21,9 @@ use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::client_error::Error as ClientError;
-use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig, UiAccountEncoding};
+use solana_rpc_client_api::config::{
+    RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig, UiAccountEncoding,
+};
 use solana_rpc_client_api::filter::{Memcmp, MemcmpEncodedBytes, RpcFilterType};
 use solana_rpc_client_api::request::RpcRequest;
 use solana_signer::Signer;
@@ -126,7 +128,15 @@ pub struct SendMachine {
 
 impl SendMachine {
     pub fn new(policy: RetryPolicy) -> Self {
-        Self { policy, attempt: 0, last_valid_block_height: 0, rpc_failures: 0, polls_since_send: 0, broadcast: false, pending: Action::Sign }
+        Self {
+            policy,
+            attempt: 0,
+            last_valid_block_height: 0,
+            rpc_failures: 0,
+            polls_since_send: 0,
+            broadcast: false,
+            pending: Action::Sign,
+        }
     }
 
     /// The first step: sign attempt 1.
@@ -277,21 +287,31 @@ where
 pub fn rpc_filter(f: &Filter) -> RpcFilterType {
     match f {
         Filter::DataSize(n) => RpcFilterType::DataSize(*n),
-        Filter::Memcmp { offset, bytes } => RpcFilterType::Memcmp(Memcmp::new(*offset, MemcmpEncodedBytes::Base64(BASE64_STANDARD.encode(bytes)))),
+        Filter::Memcmp { offset, bytes } => {
+            RpcFilterType::Memcmp(Memcmp::new(*offset, MemcmpEncodedBytes::Base64(BASE64_STANDARD.encode(bytes))))
+        }
     }
 }
 
 /// Logs and return data from a `getTransaction` result (`json` encoding).
 pub fn parse_transaction_output(v: &serde_json::Value) -> TxOutput {
     let meta = &v["meta"];
-    let logs = meta["logMessages"].as_array().map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect()).unwrap_or_default();
-    let return_data = meta["returnData"]["data"][0].as_str().and_then(|s| BASE64_STANDARD.decode(s).ok()).unwrap_or_default();
+    let logs = meta["logMessages"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let return_data =
+        meta["returnData"]["data"][0].as_str().and_then(|s| BASE64_STANDARD.decode(s).ok()).unwrap_or_default();
     TxOutput { logs, return_data }
 }
 
 impl RpcChain {
     pub fn new(settings: RpcSettings, payer: Keypair) -> Self {
-        let client = RpcClient::new_with_timeout_and_commitment(settings.url.clone(), settings.request_timeout, CommitmentConfig { commitment: settings.commitment });
+        let client = RpcClient::new_with_timeout_and_commitment(
+            settings.url.clone(),
+            settings.request_timeout,
+            CommitmentConfig { commitment: settings.commitment },
+        );
         Self { client, payer, settings, nonce: 0, transactions: 0, failed_transactions: 0 }
     }
 
@@ -364,10 +384,12 @@ impl RpcChain {
     async fn poll(&self, sig: &Signature) -> Event {
         match self.status(sig).await {
             Err(e) => Event::RpcError(e.to_string()),
-            Ok(Some(Event::StillValid)) | Ok(None) => match self.client.get_block_height_with_commitment(self.expiry_commitment()).await {
-                Ok(block_height) => Event::Pending { block_height },
-                Err(e) => Event::RpcError(e.to_string()),
-            },
+            Ok(Some(Event::StillValid)) | Ok(None) => {
+                match self.client.get_block_height_with_commitment(self.expiry_commitment()).await {
+                    Ok(block_height) => Event::Pending { block_height },
+                    Err(e) => Event::RpcError(e.to_string()),
+                }
+            }
             Ok(Some(event)) => event,
         }
     }
@@ -431,17 +453,19 @@ impl RpcChain {
                 tokio::time::sleep(after).await;
             }
             let event = match action {
-                Action::Sign => match self.client.get_latest_blockhash_with_commitment(self.expiry_commitment()).await {
-                    Ok((blockhash, last_valid_block_height)) => {
-                        let mut tx = Transaction::new_unsigned(message.clone());
-                        tx.try_sign(&keys, blockhash).map_err(|e| ChainError::Rpc(format!("signing: {e}")))?;
-                        tracing::debug!(signature = %tx.signatures[0], attempt = machine.attempts(), last_valid_block_height, "signed");
-                        current = Some((tx, blockhash));
-                        first_broadcast = true;
-                        Event::Signed { last_valid_block_height }
+                Action::Sign => {
+                    match self.client.get_latest_blockhash_with_commitment(self.expiry_commitment()).await {
+                        Ok((blockhash, last_valid_block_height)) => {
+                            let mut tx = Transaction::new_unsigned(message.clone());
+                            tx.try_sign(&keys, blockhash).map_err(|e| ChainError::Rpc(format!("signing: {e}")))?;
+                            tracing::debug!(signature = %tx.signatures[0], attempt = machine.attempts(), last_valid_block_height, "signed");
+                            current = Some((tx, blockhash));
+                            first_broadcast = true;
+                            Event::Signed { last_valid_block_height }
+                        }
+                        Err(e) => Event::RpcError(e.to_string()),
                     }
-                    Err(e) => Event::RpcError(e.to_string()),
-                },
+                }
                 Action::Send => {
                     let (tx, _) = current.as_ref().expect("signed before sending");
                     let event = self.broadcast(tx, first_broadcast).await;
@@ -480,10 +504,16 @@ impl Chain for RpcChain {
 
     async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
         let (client, commitment) = (&self.client, self.commitment());
-        with_retries(&self.settings.retry, || client.get_account_with_commitment(key, commitment)).await.map(|r| r.value)
+        with_retries(&self.settings.retry, || client.get_account_with_commitment(key, commitment))
+            .await
+            .map(|r| r.value)
     }
 
-    async fn program_accounts(&mut self, program: &Pubkey, filters: &[Filter]) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+    async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        filters: &[Filter],
+    ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
         let config = RpcProgramAccountsConfig {
             filters: Some(filters.iter().map(rpc_filter).collect()),
             account_config: RpcAccountInfoConfig {
@@ -496,10 +526,16 @@ impl Chain for RpcChain {
             sort_results: None,
         };
         let client = &self.client;
-        let found = with_retries(&self.settings.retry, || client.get_program_ui_accounts_with_config(program, config.clone())).await?;
+        let found =
+            with_retries(&self.settings.retry, || client.get_program_ui_accounts_with_config(program, config.clone()))
+                .await?;
         found
             .into_iter()
-            .map(|(key, ui)| ui.decode::<Account>().map(|a| (key, a)).ok_or_else(|| ChainError::Rpc(format!("undecodable account {key}"))))
+            .map(|(key, ui)| {
+                ui.decode::<Account>()
+                    .map(|a| (key, a))
+                    .ok_or_else(|| ChainError::Rpc(format!("undecodable account {key}")))
+            })
             .collect()
     }
 
@@ -665,13 +701,20 @@ mod tests {
     #[test]
     fn filters_map_to_base64_memcmp_and_data_size() {
         let f = rpc_filter(&Filter::Memcmp { offset: 8, bytes: vec![1, 2, 3] });
-        assert_eq!(serde_json::to_value(&f).unwrap(), serde_json::json!({"memcmp": {"offset": 8, "bytes": "AQID", "encoding": "base64"}}));
-        assert_eq!(serde_json::to_value(rpc_filter(&Filter::DataSize(42))).unwrap(), serde_json::json!({"dataSize": 42}));
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::json!({"memcmp": {"offset": 8, "bytes": "AQID", "encoding": "base64"}})
+        );
+        assert_eq!(
+            serde_json::to_value(rpc_filter(&Filter::DataSize(42))).unwrap(),
+            serde_json::json!({"dataSize": 42})
+        );
     }
 
     #[test]
     fn budget_leads_and_varies() {
-        let chain = RpcChain::new(RpcSettings { priority_fee_micro_lamports: 5_000, ..Default::default() }, Keypair::new());
+        let chain =
+            RpcChain::new(RpcSettings { priority_fee_micro_lamports: 5_000, ..Default::default() }, Keypair::new());
         let ix = Instruction { program_id: Pubkey::new_unique(), accounts: vec![], data: vec![] };
         let a = chain.budget_instructions(std::slice::from_ref(&ix), 1);
         let b = chain.budget_instructions(std::slice::from_ref(&ix), 2);
@@ -680,7 +723,8 @@ mod tests {
         assert_eq!(a[0], ComputeBudgetInstruction::set_compute_unit_limit(199_999));
         assert_ne!(a[0], b[0]);
         assert_eq!(a[2], ix);
-        let no_fee = RpcChain::new(RpcSettings { compute_unit_limit: Some(300_000), ..Default::default() }, Keypair::new());
+        let no_fee =
+            RpcChain::new(RpcSettings { compute_unit_limit: Some(300_000), ..Default::default() }, Keypair::new());
         let c = no_fee.budget_instructions(&[ix], 0);
         assert_eq!(c.len(), 2);
         assert_eq!(c[0], ComputeBudgetInstruction::set_compute_unit_limit(300_000));

@@ -8,12 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (package, IDL file name) of every program whose IDL is published; one line each.
-pub const PROGRAMS: &[(&str, &str)] = &[
-    ("perpetual", "perpetual"),
-    ("orderbook", "orderbook"),
-    ("test-trader", "test_trader"),
-    ("vault", "vault"),
-];
+pub const PROGRAMS: &[(&str, &str)] =
+    &[("perpetual", "perpetual"), ("orderbook", "orderbook"), ("test-trader", "test_trader"), ("vault", "vault")];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -43,7 +39,19 @@ pub fn stale() -> Result<Vec<String>, String> {
 
 pub fn build(root: &Path, package: &str) -> Result<Value, String> {
     let out = Command::new(env!("CARGO"))
-        .args(["test", "--locked", "-p", package, "--features", "idl-build", "__anchor_private_print_idl", "--", "--show-output", "--quiet", "--test-threads=1"])
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            package,
+            "--features",
+            "idl-build",
+            "__anchor_private_print_idl",
+            "--",
+            "--show-output",
+            "--quiet",
+            "--test-threads=1",
+        ])
         .current_dir(root)
         // Its own target directory: programs are cdylib+lib, so their rlibs have unhashed
         // names, and an idl-build variant written into the shared directory would replace
@@ -64,7 +72,19 @@ pub fn build(root: &Path, package: &str) -> Result<Value, String> {
 fn extras(root: &Path, name: &str) -> Result<Vec<Value>, String> {
     let filter = format!("__anchor_private_print_idl_extra_{name}");
     let out = Command::new(env!("CARGO"))
-        .args(["test", "--locked", "-p", "idl-gen-extra", "--features", "idl-build", &filter, "--", "--show-output", "--quiet", "--test-threads=1"])
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "idl-gen-extra",
+            "--features",
+            "idl-build",
+            &filter,
+            "--",
+            "--show-output",
+            "--quiet",
+            "--test-threads=1",
+        ])
         .current_dir(root)
         .env("CARGO_TARGET_DIR", root.join("target").join("idl-build"))
         .output()
@@ -93,7 +113,8 @@ fn add_extras(idl: &mut Value, extras: &[Value]) -> Result<(), String> {
         for extra in extras {
             items.extend(extra[key].as_array().cloned().unwrap_or_default());
         }
-        let mut named: Vec<(String, Value)> = items.into_iter().map(|v| (v["name"].as_str().map(short_name).unwrap_or_default(), v)).collect();
+        let mut named: Vec<(String, Value)> =
+            items.into_iter().map(|v| (v["name"].as_str().map(short_name).unwrap_or_default(), v)).collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
         named.dedup_by(|a, b| a.0 == b.0);
         let mut items: Vec<Value> = named.into_iter().map(|(_, v)| v).collect();

@@ -21,7 +21,11 @@ fn polyline(values: &[f64], x0: f64, y0: f64, w: f64, h: f64, lo: f64, hi: f64, 
 fn range(series: &[&[f64]]) -> (f64, f64) {
     let all = series.iter().flat_map(|s| s.iter().copied()).filter(|v| v.is_finite() && *v > 0.0);
     let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if lo > hi { (0.0, 1.0) } else { (lo * 0.995, hi * 1.005) }
+    if lo > hi {
+        (0.0, 1.0)
+    } else {
+        (lo * 0.995, hi * 1.005)
+    }
 }
 
 /// One panel per market, with a legend, axes labels and the funding rate beneath.
@@ -37,9 +41,18 @@ pub fn svg(series: &[Series]) -> String {
     for (k, s) in series.iter().enumerate() {
         let y = PAD + k as f64 * (PANEL + FUND + PAD);
         let (lo, hi) = range(&[&s.index, &s.mark, &s.last]);
-        out += &format!("<text x=\"{PAD}\" y=\"{}\" font-weight=\"bold\">{} (price in USD per base unit)</text>\n", y - 8.0, s.symbol);
-        out += &format!("<rect x=\"{PAD}\" y=\"{y}\" width=\"{pw}\" height=\"{PANEL}\" fill=\"none\" stroke=\"#999\"/>\n");
-        out += &format!("<text x=\"5\" y=\"{}\">{hi:.3}</text><text x=\"5\" y=\"{}\">{lo:.3}</text>\n", y + 12.0, y + PANEL);
+        out += &format!(
+            "<text x=\"{PAD}\" y=\"{}\" font-weight=\"bold\">{} (price in USD per base unit)</text>\n",
+            y - 8.0,
+            s.symbol
+        );
+        out +=
+            &format!("<rect x=\"{PAD}\" y=\"{y}\" width=\"{pw}\" height=\"{PANEL}\" fill=\"none\" stroke=\"#999\"/>\n");
+        out += &format!(
+            "<text x=\"5\" y=\"{}\">{hi:.3}</text><text x=\"5\" y=\"{}\">{lo:.3}</text>\n",
+            y + 12.0,
+            y + PANEL
+        );
         out += &polyline(&s.index, PAD, y, pw, PANEL, lo, hi, "#1f78b4");
         out += &polyline(&s.mark, PAD, y, pw, PANEL, lo, hi, "#e31a1c");
         out += &polyline(&s.last, PAD, y, pw, PANEL, lo, hi, "#33a02c");
@@ -47,10 +60,20 @@ pub fn svg(series: &[Series]) -> String {
         let flo = s.funding.iter().copied().fold(0.0f64, f64::min);
         let fhi = s.funding.iter().copied().fold(0.0f64, f64::max);
         let (flo, fhi) = if fhi > flo { (flo, fhi) } else { (-0.01, 0.01) };
-        out += &format!("<rect x=\"{PAD}\" y=\"{fy}\" width=\"{pw}\" height=\"{FUND}\" fill=\"none\" stroke=\"#ccc\"/>\n");
-        out += &format!("<text x=\"5\" y=\"{}\">{fhi:.4}</text><text x=\"5\" y=\"{}\">{flo:.4}</text>\n", fy + 12.0, fy + FUND);
+        out +=
+            &format!("<rect x=\"{PAD}\" y=\"{fy}\" width=\"{pw}\" height=\"{FUND}\" fill=\"none\" stroke=\"#ccc\"/>\n");
+        out += &format!(
+            "<text x=\"5\" y=\"{}\">{fhi:.4}</text><text x=\"5\" y=\"{}\">{flo:.4}</text>\n",
+            fy + 12.0,
+            fy + FUND
+        );
         out += &polyline(&s.funding, PAD, fy, pw, FUND, flo, fhi, "#6a3d9a");
-        out += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">simulated minutes: {}</text>\n", W - PAD, fy + FUND + 14.0, s.index.len());
+        out += &format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">simulated minutes: {}</text>\n",
+            W - PAD,
+            fy + FUND + 14.0,
+            s.index.len()
+        );
     }
     out += "</svg>\n";
     out

@@ -48,7 +48,11 @@ const SLIDE_MINUTES: u32 = 8;
 impl Schedule {
     fn new(minutes: u32) -> Self {
         let slide_start = (minutes / 3).max(10);
-        Self { slide_start, gap: slide_start + SLIDE_MINUTES + 4, settle: (minutes * 5 / 6).max(slide_start + SLIDE_MINUTES + 10) }
+        Self {
+            slide_start,
+            gap: slide_start + SLIDE_MINUTES + 4,
+            settle: (minutes * 5 / 6).max(slide_start + SLIDE_MINUTES + 10),
+        }
     }
 }
 
@@ -58,14 +62,19 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     let mut counts = Counts::default();
     let insurance_start = discovery::exchange(&mut w.chain, &w.exchange).await?.insurance_fund;
     let bar = if cfg.progress { ProgressBar::new(cfg.minutes as u64) } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} simulated minutes {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} simulated minutes {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
 
     // MEME has no spot index: after its first trading the risk authority lets longs lever.
     let meme = w.markets[2].market;
     let keeper = w.keeper.insecure_clone();
     w.chain.send(&[sdk::set_margins(&keeper.pubkey(), &w.exchange, &meme, 5_000, 8_000)], &[&keeper]).await?;
     // ETH margins from a year of daily closes (CoinGecko's market_chart format).
-    let eth_closes = crate::prices::load(&crate::prices::sample_path("eth_usd_market_chart.json")).await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+    let eth_closes = crate::prices::load(&crate::prices::sample_path("eth_usd_market_chart.json"))
+        .await
+        .map_err(|e| ChainError::Rpc(e.to_string()))?;
     let eth = w.markets[1].market;
     cranks::update_margins(&mut w.chain, &w.exchange.clone(), &eth, &keeper, &eth_closes).await?;
 
@@ -93,7 +102,12 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await?;
         }
         let liquidator = w.liquidator.wallet.insecure_clone();
-        let k = RiskKeeper { exchange, authority: &keeper, liquidator: &liquidator, liquidator_account: w.liquidator.margin };
+        let k = RiskKeeper {
+            exchange,
+            authority: &keeper,
+            liquidator: &liquidator,
+            liquidator_account: w.liquidator.margin,
+        };
         counts.add(cranks::risk_scan(&mut w.chain, &k).await?);
         counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange).await?.sent;
         if minute > schedule.settle {
@@ -166,14 +180,17 @@ async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
                 let offset = (level + mm as u64) as f64 * 0.001;
                 for (side, sign) in [(Side::Bid, -1.0), (Side::Ask, 1.0)] {
                     let ticks = m.ticks(m.price * (1.0 + sign * offset));
-                    let (ix, wallet) = w.order_ix(mm, Group::Maker, i, side, ticks, size, OrderType::PostOnlySlide, &[]).await?;
+                    let (ix, wallet) =
+                        w.order_ix(mm, Group::Maker, i, side, ticks, size, OrderType::PostOnlySlide, &[]).await?;
                     let _ = w.chain.send(&[ix], &[&wallet]).await;
                 }
             }
             if block_liquidity && m.symbol == "SOL-PERP" && mm == 0 {
                 // A block offered once for the leveraged accounts to lift.
                 let ticks = m.ticks(m.price * 1.0005);
-                let (ix, wallet) = w.order_ix(mm, Group::Maker, i, Side::Ask, ticks, m.lots(60.0), OrderType::PostOnlySlide, &[]).await?;
+                let (ix, wallet) = w
+                    .order_ix(mm, Group::Maker, i, Side::Ask, ticks, m.lots(60.0), OrderType::PostOnlySlide, &[])
+                    .await?;
                 w.chain.send(&[ix], &[&wallet]).await?;
             }
         }
@@ -191,7 +208,9 @@ async fn open_leveraged(w: &mut World) -> Result<(), ChainError> {
     let sol = w.markets[0].clone();
     for (i, size) in [5.0, 30.0, 20.0].into_iter().enumerate() {
         let limit = sol.ticks(sol.price * 1.01);
-        let (ix, wallet) = w.order_ix(i, Group::Leveraged, 0, Side::Bid, limit, sol.lots(size), OrderType::ImmediateOrCancel, &makers).await?;
+        let (ix, wallet) = w
+            .order_ix(i, Group::Leveraged, 0, Side::Bid, limit, sol.lots(size), OrderType::ImmediateOrCancel, &makers)
+            .await?;
         w.chain.send(&[ix], &[&wallet]).await?;
     }
     Ok(())
@@ -213,7 +232,8 @@ async fn take(w: &mut World) -> Result<(), ChainError> {
     };
     let limit = m.ticks(m.price * if side == Side::Bid { 1.01 } else { 0.99 });
     let makers = maker_keys(w);
-    let (ix, wallet) = w.order_ix(t, Group::Taker, i, side, limit, m.lots(base), OrderType::ImmediateOrCancel, &makers).await?;
+    let (ix, wallet) =
+        w.order_ix(t, Group::Taker, i, side, limit, m.lots(base), OrderType::ImmediateOrCancel, &makers).await?;
     // A taker may be refused (margin, a settled market): that is part of the run.
     let _ = w.chain.send(&[ix], &[&wallet]).await;
     Ok(())
@@ -224,7 +244,14 @@ async fn settle_eth(w: &mut World) -> Result<(), ChainError> {
     let eth = w.markets[1].clone();
     let per_lot = eth.price * eth.lots_per_dollar_scale;
     let admin = w.admin.insecure_clone();
-    let ix = sdk::final_settle_market(&admin.pubkey(), &w.exchange, &eth.market, &eth.oracle, (per_lot * 0.98) as u64, (per_lot * 1.02) as u64);
+    let ix = sdk::final_settle_market(
+        &admin.pubkey(),
+        &w.exchange,
+        &eth.market,
+        &eth.oracle,
+        (per_lot * 0.98) as u64,
+        (per_lot * 1.02) as u64,
+    );
     w.chain.send(&[ix], &[&admin]).await?;
     Ok(())
 }
@@ -238,4 +265,3 @@ async fn record(w: &mut World, series: &mut [Series]) -> Result<(), ChainError> 
     }
     Ok(())
 }
-

@@ -29,13 +29,24 @@ pub struct Series {
 
 impl Series {
     pub fn new(symbol: &str) -> Self {
-        Self { symbol: symbol.into(), index: vec![], mark: vec![], last: vec![], funding: vec![], funding_ts: vec![], sample_ts: vec![], fills: 0, settled: false }
+        Self {
+            symbol: symbol.into(),
+            index: vec![],
+            mark: vec![],
+            last: vec![],
+            funding: vec![],
+            funding_ts: vec![],
+            sample_ts: vec![],
+            fills: 0,
+            settled: false,
+        }
     }
 
     /// Records a market's state; `scale` converts quote native per lot into dollars of base price.
     pub fn push(&mut self, m: &Market, scale: f64) {
         let dollars = |v: f64| v / scale;
-        let index = if m.has_index() { m.index_price.get().to_num::<f64>() } else { m.mark_price.get().to_num::<f64>() };
+        let index =
+            if m.has_index() { m.index_price.get().to_num::<f64>() } else { m.mark_price.get().to_num::<f64>() };
         self.index.push(dollars(index));
         self.mark.push(dollars(m.mark_price.get().to_num::<f64>()));
         self.last.push(dollars(m.last_trade_price as f64));
@@ -100,7 +111,13 @@ pub struct Report {
 }
 
 /// Reads every account back from the chain and checks the invariants on those bytes.
-pub async fn build(w: &mut World, seed: u64, series: Vec<Series>, counts: Counts, insurance_start: u64) -> Result<Report, ChainError> {
+pub async fn build(
+    w: &mut World,
+    seed: u64,
+    series: Vec<Series>,
+    counts: Counts,
+    insurance_start: u64,
+) -> Result<Report, ChainError> {
     let exchange = w.exchange;
     let vault_data = w.chain.account_data(&perpetual::sdk::vault_address(&exchange)).await?;
     let vault = client::decode_token_amount(&vault_data).unwrap_or_default();
@@ -116,12 +133,19 @@ pub async fn build(w: &mut World, seed: u64, series: Vec<Series>, counts: Counts
     for s in &series {
         let found: Option<&(Pubkey, Market)> = markets.iter().find(|(_, m)| m.symbol_str() == s.symbol);
         let sum_positions: i64 = found
-            .map(|(key, _)| accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots).sum())
+            .map(|(key, _)| {
+                accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots).sum()
+            })
             .unwrap_or(0);
         if let Some((key, m)) = found {
             liabilities.add_market(m);
             fees += m.fees_accrued;
-            let longs: i64 = accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots.max(0)).sum();
+            let longs: i64 = accounts
+                .iter()
+                .flat_map(|a| a.positions.iter())
+                .filter(|p| p.market == *key)
+                .map(|p| p.base_lots.max(0))
+                .sum();
             if longs as u64 != m.open_interest_lots {
                 failures.push(format!("{}: open interest {} but longs sum to {longs}", s.symbol, m.open_interest_lots));
             }
@@ -166,13 +190,31 @@ impl Report {
     pub fn summary(&self) -> String {
         let usdc = |v: i128| format!("{:.2}", v as f64 / 1e6);
         let mut out = format!("simulation: seed {}, {} simulated minutes\n", self.seed, self.minutes);
-        out += &format!("{:<10} {:>7} {:>9} {:>8} {:>8} {:>6}\n", "market", "fills", "funding", "samples", "settled", "sum");
+        out += &format!(
+            "{:<10} {:>7} {:>9} {:>8} {:>8} {:>6}\n",
+            "market", "fills", "funding", "samples", "settled", "sum"
+        );
         for m in &self.markets {
-            out += &format!("{:<10} {:>7} {:>9} {:>8} {:>8} {:>6}\n", m.symbol, m.fills, m.funding_updates, m.mark_samples, m.final_settled, m.sum_positions);
+            out += &format!(
+                "{:<10} {:>7} {:>9} {:>8} {:>8} {:>6}\n",
+                m.symbol, m.fills, m.funding_updates, m.mark_samples, m.final_settled, m.sum_positions
+            );
         }
-        out += &format!("liquidations {}, early deleverages {}, deleverages {}, stale-order prunes {}\n", self.liquidations, self.early_deleverages, self.deleverages, self.stale_order_prunes);
-        out += &format!("insurance fund {} -> {} USDC\n", usdc(self.insurance_fund.start as i128), usdc(self.insurance_fund.end as i128));
-        out += &format!("vault {} USDC, collateral {} USDC, fees {} USDC\n", usdc(self.vault_balance as i128), usdc(self.sum_collateral as i128), usdc(self.fees as i128));
+        out += &format!(
+            "liquidations {}, early deleverages {}, deleverages {}, stale-order prunes {}\n",
+            self.liquidations, self.early_deleverages, self.deleverages, self.stale_order_prunes
+        );
+        out += &format!(
+            "insurance fund {} -> {} USDC\n",
+            usdc(self.insurance_fund.start as i128),
+            usdc(self.insurance_fund.end as i128)
+        );
+        out += &format!(
+            "vault {} USDC, collateral {} USDC, fees {} USDC\n",
+            usdc(self.vault_balance as i128),
+            usdc(self.sum_collateral as i128),
+            usdc(self.fees as i128)
+        );
         out += &format!("transactions {} ({} refused)\n", self.transactions, self.failed_transactions);
         out += &format!("invariants_ok: {}\n", self.invariants_ok);
         for f in &self.invariant_failures {

@@ -109,8 +109,21 @@ impl World {
         chain
             .send(
                 &[
-                    solana_system_interface::instruction::create_account(&payer, &mint.pubkey(), lamports, space as u64, &spl_token_interface::ID),
-                    spl_token_interface::instruction::initialize_mint2(&spl_token_interface::ID, &mint.pubkey(), &mint_authority.pubkey(), None, 6).expect("mint"),
+                    solana_system_interface::instruction::create_account(
+                        &payer,
+                        &mint.pubkey(),
+                        lamports,
+                        space as u64,
+                        &spl_token_interface::ID,
+                    ),
+                    spl_token_interface::instruction::initialize_mint2(
+                        &spl_token_interface::ID,
+                        &mint.pubkey(),
+                        &mint_authority.pubkey(),
+                        None,
+                        6,
+                    )
+                    .expect("mint"),
                 ],
                 &[&mint],
             )
@@ -138,8 +151,16 @@ impl World {
             makers: vec![],
             takers: vec![],
             leveraged: vec![],
-            liquidator: Actor { wallet: Keypair::new_from_array([0; 32]), tokens: Pubkey::default(), margin: Pubkey::default() },
-            lister: Actor { wallet: Keypair::new_from_array([0; 32]), tokens: Pubkey::default(), margin: Pubkey::default() },
+            liquidator: Actor {
+                wallet: Keypair::new_from_array([0; 32]),
+                tokens: Pubkey::default(),
+                margin: Pubkey::default(),
+            },
+            lister: Actor {
+                wallet: Keypair::new_from_array([0; 32]),
+                tokens: Pubkey::default(),
+                margin: Pubkey::default(),
+            },
             admin_tokens: Pubkey::default(),
         };
         world.lister = world.actor(1_000 * USDC, false).await?;
@@ -175,11 +196,33 @@ impl World {
         let space = spl_token_interface::state::Account::LEN;
         let lamports = self.chain.minimum_balance(space).await?;
         let mut ixs = vec![
-            solana_system_interface::instruction::create_account(&payer, &account.pubkey(), lamports, space as u64, &spl_token_interface::ID),
-            spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &account.pubkey(), &self.mint, owner).expect("ix"),
+            solana_system_interface::instruction::create_account(
+                &payer,
+                &account.pubkey(),
+                lamports,
+                space as u64,
+                &spl_token_interface::ID,
+            ),
+            spl_token_interface::instruction::initialize_account3(
+                &spl_token_interface::ID,
+                &account.pubkey(),
+                &self.mint,
+                owner,
+            )
+            .expect("ix"),
         ];
         if amount > 0 {
-            ixs.push(spl_token_interface::instruction::mint_to(&spl_token_interface::ID, &self.mint, &account.pubkey(), &self.mint_authority.pubkey(), &[], amount).expect("ix"));
+            ixs.push(
+                spl_token_interface::instruction::mint_to(
+                    &spl_token_interface::ID,
+                    &self.mint,
+                    &account.pubkey(),
+                    &self.mint_authority.pubkey(),
+                    &[],
+                    amount,
+                )
+                .expect("ix"),
+            );
         }
         let mint_authority = self.mint_authority.insecure_clone();
         self.chain.send(&ixs, &[&account, &mint_authority]).await?;
@@ -190,14 +233,18 @@ impl World {
     pub async fn actor(&mut self, deposit: u64, margin: bool) -> Result<Actor, ChainError> {
         let wallet = keypair(&mut self.rng);
         let payer = self.chain.payer().pubkey();
-        self.chain.send(&[solana_system_interface::instruction::transfer(&payer, &wallet.pubkey(), 10_000_000_000)], &[]).await?;
+        self.chain
+            .send(&[solana_system_interface::instruction::transfer(&payer, &wallet.pubkey(), 10_000_000_000)], &[])
+            .await?;
         let tokens = self.token_account(&wallet.pubkey(), deposit).await?;
         if !margin {
             return Ok(Actor { wallet, tokens, margin: Pubkey::default() });
         }
         let account = sdk::margin_account_address(&self.exchange, &wallet.pubkey(), 0);
         self.chain.send(&[sdk::create_margin_account(&wallet.pubkey(), &self.exchange, 0, 16)], &[&wallet]).await?;
-        self.chain.send(&[sdk::deposit(&wallet.pubkey(), &self.exchange, &self.mint, &account, &tokens, deposit)], &[&wallet]).await?;
+        self.chain
+            .send(&[sdk::deposit(&wallet.pubkey(), &self.exchange, &self.mint, &account, &tokens, deposit)], &[&wallet])
+            .await?;
         Ok(Actor { wallet, tokens, margin: account })
     }
 
@@ -208,7 +255,16 @@ impl World {
         let now = self.chain.unix_time().await?;
         // SOL: $150.00, Pyth expo -8, 9 decimals, lots of 0.01 SOL ($1.50), tick $0.01.
         let sol_oracle = Pubkey::new_from_array(self.rng.gen());
-        self.chain.set_account(&sol_oracle, Account { lamports: 1_000_000_000, data: pyth_bytes(150 * 100_000_000, 2_000_000, -8, now), owner: perpetual::state::PYTH_PROGRAM_IDS[0], executable: false, rent_epoch: 0 });
+        self.chain.set_account(
+            &sol_oracle,
+            Account {
+                lamports: 1_000_000_000,
+                data: pyth_bytes(150 * 100_000_000, 2_000_000, -8, now),
+                owner: perpetual::state::PYTH_PROGRAM_IDS[0],
+                executable: false,
+                rent_epoch: 0,
+            },
+        );
         let sol = market_args("SOL-PERP", OracleKind::PythLegacy, 9, 10_000_000);
         self.chain.send(&[sdk::create_market(&admin.pubkey(), &self.exchange, &sol_oracle, sol)], &[&admin]).await?;
         self.add_market("SOL-PERP", sol_oracle, OracleKind::PythLegacy, 100, -8, 10_000.0, 0.01, 150.0).await?;
@@ -239,17 +295,53 @@ impl World {
         self.add_market("MEME-PERP", Pubkey::default(), OracleKind::None, 1_000, 0, 1_000_000.0, 1.0, 0.5).await?;
         Ok(())
     }
-    async fn add_market(&mut self, symbol: &str, oracle: Pubkey, kind: OracleKind, tick: u64, expo: i32, scale: f64, lot_base: f64, price: f64) -> Result<(), ChainError> {
+    async fn add_market(
+        &mut self,
+        symbol: &str,
+        oracle: Pubkey,
+        kind: OracleKind,
+        tick: u64,
+        expo: i32,
+        scale: f64,
+        lot_base: f64,
+        price: f64,
+    ) -> Result<(), ChainError> {
         let market = sdk::market_address(&self.exchange, &sdk::symbol(symbol));
         let book = keypair(&mut self.rng);
-        let args = CreateBookArgs { tick_size: tick, min_base_lots: 1, side_capacity: 256, seat_capacity: 64, max_orders_per_account: 32 };
+        let args = CreateBookArgs {
+            tick_size: tick,
+            min_base_lots: 1,
+            side_capacity: 256,
+            seat_capacity: 64,
+            max_orders_per_account: 32,
+        };
         let space = orderbook::state::Book::space(args.side_capacity, args.seat_capacity);
         let rent = self.chain.minimum_balance(space).await?;
-        let authority = if kind == OracleKind::None { self.lister.wallet.insecure_clone() } else { self.admin.insecure_clone() };
+        let authority =
+            if kind == OracleKind::None { self.lister.wallet.insecure_clone() } else { self.admin.insecure_clone() };
         let payer = self.chain.payer().insecure_clone();
-        let ixs = orderbook::sdk::create_book(&payer.pubkey(), &authority.pubkey(), &self.exchange, &market, &book.pubkey(), rent, args);
+        let ixs = orderbook::sdk::create_book(
+            &payer.pubkey(),
+            &authority.pubkey(),
+            &self.exchange,
+            &market,
+            &book.pubkey(),
+            rent,
+            args,
+        );
         self.chain.send(&ixs, &[&authority, &book]).await?;
-        self.markets.push(SimMarket { symbol: symbol.into(), market, oracle, book: book.pubkey(), kind, tick, expo, lots_per_dollar_scale: scale * 1.0, lot_base, price });
+        self.markets.push(SimMarket {
+            symbol: symbol.into(),
+            market,
+            oracle,
+            book: book.pubkey(),
+            kind,
+            tick,
+            expo,
+            lots_per_dollar_scale: scale * 1.0,
+            lot_base,
+            price,
+        });
         Ok(())
     }
 
@@ -261,11 +353,25 @@ impl World {
             match m.kind {
                 OracleKind::PythLegacy => {
                     let price = (m.price * 1e8).round() as i64;
-                    self.chain.set_account(&m.oracle, Account { lamports: 1_000_000_000, data: pyth_bytes(price, (price / 5_000) as u64, m.expo, now), owner: perpetual::state::PYTH_PROGRAM_IDS[0], executable: false, rent_epoch: 0 });
+                    self.chain.set_account(
+                        &m.oracle,
+                        Account {
+                            lamports: 1_000_000_000,
+                            data: pyth_bytes(price, (price / 5_000) as u64, m.expo, now),
+                            owner: perpetual::state::PYTH_PROGRAM_IDS[0],
+                            executable: false,
+                            rent_epoch: 0,
+                        },
+                    );
                 }
                 OracleKind::SetPrice => {
                     let price = (m.price * 100.0).round() as i64;
-                    self.chain.send(&[sdk::set_oracle_price(&admin.pubkey(), &m.oracle, price, (price / 5_000) as u64)], &[&admin]).await?;
+                    self.chain
+                        .send(
+                            &[sdk::set_oracle_price(&admin.pubkey(), &m.oracle, price, (price / 5_000) as u64)],
+                            &[&admin],
+                        )
+                        .await?;
                 }
                 // The simulation lists no pull-oracle market.
                 OracleKind::None | OracleKind::PythPull => {}
@@ -282,7 +388,17 @@ impl World {
     }
 
     /// A `place_order` for `actor` in market `i`.
-    pub async fn order_ix(&mut self, actor: usize, group: Group, i: usize, side: Side, price_ticks: u64, lots: u64, order_type: OrderType, makers: &[Pubkey]) -> Result<(Instruction, Keypair), ChainError> {
+    pub async fn order_ix(
+        &mut self,
+        actor: usize,
+        group: Group,
+        i: usize,
+        side: Side,
+        price_ticks: u64,
+        lots: u64,
+        order_type: OrderType,
+        makers: &[Pubkey],
+    ) -> Result<(Instruction, Keypair), ChainError> {
         let (wallet, margin) = {
             let a = self.actor_ref(group, actor);
             (a.wallet.insecure_clone(), a.margin)
@@ -290,8 +406,22 @@ impl World {
         let m = self.markets[i].clone();
         let seat = self.seat(&m, &margin).await?;
         let health = self.health(&margin, &m.market).await?;
-        let args = PlaceOrderArgs { side, price_ticks, base_lots: lots, order_type, reduce_only: false, self_trade: SelfTradeBehavior::CancelResting, client_order_id: 0, expiry_ts: 0, seat_hint: seat, maker_count: 0 };
-        Ok((orderbook::sdk::place_order(&m.venue(&self.exchange), &wallet.pubkey(), &margin, args, makers, health), wallet))
+        let args = PlaceOrderArgs {
+            side,
+            price_ticks,
+            base_lots: lots,
+            order_type,
+            reduce_only: false,
+            self_trade: SelfTradeBehavior::CancelResting,
+            client_order_id: 0,
+            expiry_ts: 0,
+            seat_hint: seat,
+            maker_count: 0,
+        };
+        Ok((
+            orderbook::sdk::place_order(&m.venue(&self.exchange), &wallet.pubkey(), &margin, args, makers, health),
+            wallet,
+        ))
     }
 
     pub fn actor_ref(&self, group: Group, i: usize) -> &Actor {

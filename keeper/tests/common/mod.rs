@@ -50,7 +50,8 @@ pub fn assert_refused(r: Result<TxOutput, ChainError>, e: PerpError) {
 /// Every account a crank can touch, with its lamports, owner and data (`None`: closed).
 pub async fn bytes(w: &mut World) -> Bytes {
     let exchange = w.exchange;
-    let mut keys: BTreeSet<Pubkey> = [exchange, sdk::vault_address(&exchange), w.admin_tokens, w.lister.tokens].into_iter().collect();
+    let mut keys: BTreeSet<Pubkey> =
+        [exchange, sdk::vault_address(&exchange), w.admin_tokens, w.lister.tokens].into_iter().collect();
     for m in &w.markets {
         keys.extend([m.market, m.book, m.oracle]);
     }
@@ -86,7 +87,8 @@ pub fn code(e: PerpError) -> u32 {
 /// deep book just under it.
 pub async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
     let mut w = world(seed).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[])
+        .await;
     let maker = w.makers[0].margin;
     let mut longs = vec![];
     for d in deposits {
@@ -94,7 +96,8 @@ pub async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubk
         longs.push(a.margin);
         w.leveraged.push(a);
         let idx = w.leveraged.len() - 1;
-        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker]).await;
+        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker])
+            .await;
     }
     w.chain.warp(30).await.unwrap();
     set_price(&mut w, SOL, 136.0).await;
@@ -112,7 +115,17 @@ pub async fn margin(w: &mut World, key: &Pubkey) -> MarginView {
     let data = w.chain.account_data(key).await.unwrap();
     client::decode_margin(*key, &data).expect("a margin account")
 }
-pub async fn place(w: &mut World, group: Group, who: usize, i: usize, side: Side, dollars: f64, lots: u64, order_type: OrderType, makers: &[Pubkey]) {
+pub async fn place(
+    w: &mut World,
+    group: Group,
+    who: usize,
+    i: usize,
+    side: Side,
+    dollars: f64,
+    lots: u64,
+    order_type: OrderType,
+    makers: &[Pubkey],
+) {
     let ticks = w.markets[i].ticks(dollars);
     let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
     assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "an order");

@@ -37,13 +37,7 @@ struct Order {
 const _: () = assert!(core::mem::size_of::<Order>() == 32);
 
 fn order(seq: u64) -> Order {
-    Order {
-        owner_seat: seq as u32,
-        _padding: 0,
-        size_lots: seq,
-        client_order_id: seq,
-        expiry: 0,
-    }
+    Order { owner_seat: seq as u32, _padding: 0, size_lots: seq, client_order_id: seq, expiry: 0 }
 }
 
 /// xorshift64*: deterministic, dependency-free.
@@ -126,9 +120,7 @@ fn tree_buf() -> Vec<u64> {
 }
 
 fn main() {
-    let cycles = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse::<usize>().ok());
+    let cycles = std::env::args().skip(1).find_map(|a| a.parse::<usize>().ok());
     if let Some(k) = cycles {
         // Callgrind mode: one pass of K cycles per structure, nothing else.
         let (initial, ops) = workload(k);

@@ -41,12 +41,7 @@ pub fn init<V: Pod>(buf: &mut [u8], capacity: u32) -> Result<Critbit<'_, V>, Cri
         return Err(CritbitError::CapacityTooLarge);
     }
     let layout = check_buffer(buf.as_ptr(), buf.len(), capacity, size_of::<V>())?;
-    let region = buf
-        .get_mut(..layout.end)
-        .ok_or(CritbitError::BufferTooSmall {
-            needed: layout.end,
-            got: 0,
-        })?;
+    let region = buf.get_mut(..layout.end).ok_or(CritbitError::BufferTooSmall { needed: layout.end, got: 0 })?;
     // Zero everything: the live bitmap must start clear, and zeroed slots keep
     // the account deterministic for anyone diffing it.
     region.fill(0);
@@ -66,10 +61,7 @@ pub fn init<V: Pod>(buf: &mut [u8], capacity: u32) -> Result<Critbit<'_, V>, Cri
     };
     region
         .get_mut(..HEADER_SIZE)
-        .ok_or(CritbitError::BufferTooSmall {
-            needed: HEADER_SIZE,
-            got: 0,
-        })?
+        .ok_or(CritbitError::BufferTooSmall { needed: HEADER_SIZE, got: 0 })?
         .copy_from_slice(bytemuck::bytes_of(&header));
     Critbit::load(buf)
 }
@@ -83,15 +75,10 @@ pub(crate) fn check_buffer(
     if (ptr as usize) & 7 != 0 {
         return Err(CritbitError::Misaligned);
     }
-    let layout = Layout::new(capacity, value_size).ok_or(CritbitError::BufferTooSmall {
-        needed: usize::MAX,
-        got: len,
-    })?;
+    let layout =
+        Layout::new(capacity, value_size).ok_or(CritbitError::BufferTooSmall { needed: usize::MAX, got: len })?;
     if len < layout.end {
-        return Err(CritbitError::BufferTooSmall {
-            needed: layout.end,
-            got: len,
-        });
+        return Err(CritbitError::BufferTooSmall { needed: layout.end, got: len });
     }
     Ok(layout)
 }
@@ -102,19 +89,13 @@ pub(crate) fn read_header<V: Pod>(buf: &[u8]) -> Result<(Header, Layout), Critbi
     if (buf.as_ptr() as usize) & 7 != 0 {
         return Err(CritbitError::Misaligned);
     }
-    let head = buf.get(..HEADER_SIZE).ok_or(CritbitError::BufferTooSmall {
-        needed: HEADER_SIZE,
-        got: buf.len(),
-    })?;
+    let head = buf.get(..HEADER_SIZE).ok_or(CritbitError::BufferTooSmall { needed: HEADER_SIZE, got: buf.len() })?;
     let header: Header = *bytemuck::try_from_bytes(head).map_err(|_| CritbitError::Misaligned)?;
     if header.magic != MAGIC {
         return Err(CritbitError::BadMagic);
     }
     if header.value_size as usize != size_of::<V>() {
-        return Err(CritbitError::ValueSizeMismatch {
-            stored: header.value_size,
-            expected: size_of::<V>() as u32,
-        });
+        return Err(CritbitError::ValueSizeMismatch { stored: header.value_size, expected: size_of::<V>() as u32 });
     }
     if header.capacity > MAX_CAPACITY {
         return Err(CritbitError::CapacityTooLarge);
@@ -127,25 +108,16 @@ pub(crate) fn read_header<V: Pod>(buf: &[u8]) -> Result<(Header, Layout), Critbi
 /// the total length, so the error arm is unreachable in practice.
 pub(crate) fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], CritbitError> {
     if rest.len() < n {
-        return Err(CritbitError::BufferTooSmall {
-            needed: n,
-            got: rest.len(),
-        });
+        return Err(CritbitError::BufferTooSmall { needed: n, got: rest.len() });
     }
     let (head, tail) = rest.split_at(n);
     *rest = tail;
     Ok(head)
 }
 
-pub(crate) fn take_mut<'a>(
-    rest: &mut &'a mut [u8],
-    n: usize,
-) -> Result<&'a mut [u8], CritbitError> {
+pub(crate) fn take_mut<'a>(rest: &mut &'a mut [u8], n: usize) -> Result<&'a mut [u8], CritbitError> {
     if rest.len() < n {
-        return Err(CritbitError::BufferTooSmall {
-            needed: n,
-            got: rest.len(),
-        });
+        return Err(CritbitError::BufferTooSmall { needed: n, got: rest.len() });
     }
     let (head, tail) = core::mem::take(rest).split_at_mut(n);
     *rest = tail;

@@ -120,10 +120,7 @@ impl<V: Pod> CritbitRef<'_, V> {
             count += 1;
         }
         if count != spare {
-            return fail(
-                "free inner list shorter than inner_bump - tree inners",
-                count,
-            );
+            return fail("free inner list shorter than inner_bump - tree inners", count);
         }
         Ok(())
     }
@@ -212,10 +209,7 @@ impl<V: Pod> CritbitRef<'_, V> {
             if dir(min_r, c) != 1 || dir(max_r, c) != 1 {
                 return fail("right subtree key has the crit bit clear", node);
             }
-            if !same_prefix(min_l, max_l, c)
-                || !same_prefix(min_l, min_r, c)
-                || !same_prefix(min_l, max_r, c)
-            {
+            if !same_prefix(min_l, max_l, c) || !same_prefix(min_l, min_r, c) || !same_prefix(min_l, max_r, c) {
                 return fail("subtree keys differ above the crit bit", node);
             }
             if depth + 2 > stack.len() {

@@ -41,10 +41,7 @@ impl fmt::Display for CritbitError {
             CritbitError::CapacityTooLarge => f.write_str("capacity above MAX_CAPACITY"),
             CritbitError::BadMagic => f.write_str("buffer does not hold a critbit tree"),
             CritbitError::ValueSizeMismatch { stored, expected } => {
-                write!(
-                    f,
-                    "payload size mismatch: stored {stored}, expected {expected}"
-                )
+                write!(f, "payload size mismatch: stored {stored}, expected {expected}")
             }
             CritbitError::Corrupt { what, node } => {
                 if node == u32::MAX {

@@ -17,10 +17,7 @@ impl Walk {
     fn new(root: u32) -> Walk {
         let mut stack = [NIL; STACK];
         stack[0] = root;
-        Walk {
-            stack,
-            depth: usize::from(root != NIL),
-        }
+        Walk { stack, depth: usize::from(root != NIL) }
     }
 
     /// Next leaf slot going towards `side` first (0 ascending, 1 descending),
@@ -54,13 +51,7 @@ pub struct Iter<'a, V> {
 }
 
 impl<'a, V> Iter<'a, V> {
-    pub(crate) fn new(
-        root: u32,
-        len: u32,
-        inners: &'a [Inner],
-        keys: &'a [[u64; 2]],
-        values: &'a [V],
-    ) -> Self {
+    pub(crate) fn new(root: u32, len: u32, inners: &'a [Inner], keys: &'a [[u64; 2]], values: &'a [V]) -> Self {
         Iter {
             inners,
             keys,
@@ -77,11 +68,7 @@ impl<'a, V> Iter<'a, V> {
             Some((leaf, key, self.values.get(leaf as usize)?))
         });
         // Counting down from `len` is what stops the two ends from crossing.
-        self.remaining = if found.is_some() {
-            self.remaining - 1
-        } else {
-            0
-        };
+        self.remaining = if found.is_some() { self.remaining - 1 } else { 0 };
         found
     }
 }

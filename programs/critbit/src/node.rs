@@ -107,11 +107,7 @@ pub(crate) fn unpack(words: &[u64; 2]) -> u128 {
 /// catch such data instead).
 #[inline(always)]
 pub(crate) fn dir(key: u128, crit: u32) -> usize {
-    let word = if crit & 64 != 0 {
-        (key >> 64) as u64
-    } else {
-        key as u64
-    };
+    let word = if crit & 64 != 0 { (key >> 64) as u64 } else { key as u64 };
     ((word >> (crit & 63)) & 1) as usize
 }
 
@@ -140,14 +136,7 @@ impl Layout {
         let live = round8(values.checked_add(cap.checked_mul(value_size)?)?)?;
         let inners = live.checked_add(cap.div_ceil(64).checked_mul(8)?)?;
         let end = round8(inners.checked_add(inner_slots.checked_mul(INNER_SIZE)?)?)?;
-        Some(Layout {
-            keys,
-            values,
-            live,
-            inners,
-            end,
-            inner_slots,
-        })
+        Some(Layout { keys, values, live, inners, end, inner_slots })
     }
 }
 

@@ -14,12 +14,10 @@ use bytemuck::Pod;
 use crate::buffer::{cast, cast_mut, read_header, take, take_mut};
 use crate::error::CritbitError;
 use crate::iter::Iter;
-use crate::node::{
-    dir, pack, unpack, Header, Inner, FREE_CRIT, HEADER_SIZE, LEAF_TAG, LOW_TAG, NIL,
-};
+use crate::node::{dir, pack, unpack, Header, Inner, FREE_CRIT, HEADER_SIZE, LEAF_TAG, LOW_TAG, NIL};
 use crate::walk::{
-    bad_inner, bad_leaf, descend, extreme, is_live, link_to, slot, walk, Place, BLOCK, MAX_WALK,
-    NOT_INNER, NO_SLOT, ROOT_CRIT,
+    bad_inner, bad_leaf, descend, extreme, is_live, link_to, slot, walk, Place, BLOCK, MAX_WALK, NOT_INNER, NO_SLOT,
+    ROOT_CRIT,
 };
 
 /// Read-only view of a tree buffer, e.g. for a keeper reading account data.
@@ -45,29 +43,14 @@ impl<'a, V: Pod> CritbitRef<'a, V> {
     pub fn load(buf: &'a [u8]) -> Result<Self, CritbitError> {
         let (_, layout) = read_header::<V>(buf)?;
         let mut rest = buf;
-        let header = bytemuck::try_from_bytes(take(&mut rest, HEADER_SIZE)?)
-            .map_err(|_| CritbitError::Misaligned)?;
+        let header = bytemuck::try_from_bytes(take(&mut rest, HEADER_SIZE)?).map_err(|_| CritbitError::Misaligned)?;
         let keys = cast(take(&mut rest, layout.values - layout.keys)?)?;
         let values_bytes = take(&mut rest, layout.live - layout.values)?;
-        let values = cast(
-            values_bytes
-                .get(..values_len::<V>(keys))
-                .ok_or(CritbitError::Misaligned)?,
-        )?;
+        let values = cast(values_bytes.get(..values_len::<V>(keys)).ok_or(CritbitError::Misaligned)?)?;
         let live = cast(take(&mut rest, layout.inners - layout.live)?)?;
         let inner_bytes = take(&mut rest, layout.end - layout.inners)?;
-        let inners = cast(
-            inner_bytes
-                .get(..layout.inner_slots * size_of::<Inner>())
-                .ok_or(CritbitError::Misaligned)?,
-        )?;
-        Ok(CritbitRef {
-            header,
-            keys,
-            values,
-            live,
-            inners,
-        })
+        let inners = cast(inner_bytes.get(..layout.inner_slots * size_of::<Inner>()).ok_or(CritbitError::Misaligned)?)?;
+        Ok(CritbitRef { header, keys, values, live, inners })
     }
 
     /// Number of keys stored.
@@ -129,13 +112,7 @@ impl<'a, V: Pod> CritbitRef<'a, V> {
 
     /// Entries in ascending key order; `.rev()` gives descending order.
     pub fn iter(&self) -> Iter<'a, V> {
-        Iter::new(
-            self.header.root,
-            self.header.len,
-            self.inners,
-            self.keys,
-            self.values,
-        )
+        Iter::new(self.header.root, self.header.len, self.inners, self.keys, self.values)
     }
 }
 
@@ -144,41 +121,22 @@ impl<'a, V: Pod> Critbit<'a, V> {
     pub fn load(buf: &'a mut [u8]) -> Result<Self, CritbitError> {
         let (_, layout) = read_header::<V>(buf)?;
         let mut rest = buf;
-        let header = bytemuck::try_from_bytes_mut(take_mut(&mut rest, HEADER_SIZE)?)
-            .map_err(|_| CritbitError::Misaligned)?;
+        let header =
+            bytemuck::try_from_bytes_mut(take_mut(&mut rest, HEADER_SIZE)?).map_err(|_| CritbitError::Misaligned)?;
         let keys: &mut [[u64; 2]] = cast_mut(take_mut(&mut rest, layout.values - layout.keys)?)?;
         let values_bytes = take_mut(&mut rest, layout.live - layout.values)?;
-        let values = cast_mut(
-            values_bytes
-                .get_mut(..values_len::<V>(keys))
-                .ok_or(CritbitError::Misaligned)?,
-        )?;
+        let values = cast_mut(values_bytes.get_mut(..values_len::<V>(keys)).ok_or(CritbitError::Misaligned)?)?;
         let live = cast_mut(take_mut(&mut rest, layout.inners - layout.live)?)?;
         let inner_bytes = take_mut(&mut rest, layout.end - layout.inners)?;
-        let inners = cast_mut(
-            inner_bytes
-                .get_mut(..layout.inner_slots * size_of::<Inner>())
-                .ok_or(CritbitError::Misaligned)?,
-        )?;
-        Ok(Critbit {
-            header,
-            keys,
-            values,
-            live,
-            inners,
-        })
+        let inners =
+            cast_mut(inner_bytes.get_mut(..layout.inner_slots * size_of::<Inner>()).ok_or(CritbitError::Misaligned)?)?;
+        Ok(Critbit { header, keys, values, live, inners })
     }
 
     /// A read-only view of the same tree, for the query methods.
     #[inline]
     pub fn as_ref(&self) -> CritbitRef<'_, V> {
-        CritbitRef {
-            header: self.header,
-            keys: self.keys,
-            values: self.values,
-            live: self.live,
-            inners: self.inners,
-        }
+        CritbitRef { header: self.header, keys: self.keys, values: self.values, live: self.live, inners: self.inners }
     }
 
     /// Number of keys stored.
@@ -304,12 +262,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
                 below_crit = n.crit;
             }
             if oldest == 0 {
-                break 'found Place {
-                    parent_slot: NO_SLOT,
-                    parent_crit: ROOT_CRIT,
-                    below,
-                    below_crit,
-                };
+                break 'found Place { parent_slot: NO_SLOT, parent_crit: ROOT_CRIT, below, below_crit };
             }
             self.link_above(root, key, crit)
         };
@@ -319,15 +272,8 @@ impl<'a, V: Pod> Critbit<'a, V> {
         let leaf_link = leaf | LEAF_TAG;
         let below_link = link_to(place.below, crit, place.below_crit);
         let new_side = dir(key, crit);
-        let children = if new_side == 0 {
-            [leaf_link, below_link]
-        } else {
-            [below_link, leaf_link]
-        };
-        *self
-            .inners
-            .get_mut(branch as usize)
-            .ok_or_else(|| bad_inner(branch))? = Inner { children, crit };
+        let children = if new_side == 0 { [leaf_link, below_link] } else { [below_link, leaf_link] };
+        *self.inners.get_mut(branch as usize).ok_or_else(|| bad_inner(branch))? = Inner { children, crit };
         self.set_link(place.parent_slot, link_to(branch, place.parent_crit, crit))?;
         self.fill_leaf(leaf, key, value)?;
 
@@ -364,23 +310,11 @@ impl<'a, V: Pod> Critbit<'a, V> {
                     parent_crit = n.crit;
                     link = n.children[d];
                 }
-                Some(n) => {
-                    return Place {
-                        parent_slot,
-                        parent_crit,
-                        below: inner,
-                        below_crit: n.crit,
-                    }
-                }
+                Some(n) => return Place { parent_slot, parent_crit, below: inner, below_crit: n.crit },
                 None => break,
             }
         }
-        Place {
-            parent_slot,
-            parent_crit,
-            below: link & !LOW_TAG,
-            below_crit: NOT_INNER,
-        }
+        Place { parent_slot, parent_crit, below: link & !LOW_TAG, below_crit: NOT_INNER }
     }
 
     /// Removes `key`, returning its payload, or `Ok(None)` if it is absent.
@@ -400,10 +334,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
         if unpack(stored) != key {
             return Ok(None);
         }
-        let value = *self
-            .values
-            .get(leaf as usize)
-            .ok_or_else(|| bad_leaf(leaf))?;
+        let value = *self.values.get(leaf as usize).ok_or_else(|| bad_leaf(leaf))?;
 
         if parent_slot == NO_SLOT {
             self.header.root = NIL;
@@ -412,10 +343,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
         } else {
             // The sibling subtree takes the parent's place.
             let parent = (parent_slot >> 1) as u32;
-            let p = self
-                .inners
-                .get(parent as usize)
-                .ok_or_else(|| bad_inner(parent))?;
+            let p = self.inners.get(parent as usize).ok_or_else(|| bad_inner(parent))?;
             let sibling = p.children[(parent_slot & 1) ^ 1];
             // Tags mark links from the high-word part of the tree into the
             // low-word part. If the parent splits on the high word, the link
@@ -423,11 +351,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
             // it crosses; if on the low word, the sibling link is untagged
             // and the link into the parent says whether the grandparent is on
             // the high side. So the moved link carries either tag.
-            let moved = if sibling & LEAF_TAG != 0 {
-                sibling
-            } else {
-                sibling | (self.link_at(grand_slot)? & LOW_TAG)
-            };
+            let moved = if sibling & LEAF_TAG != 0 { sibling } else { sibling | (self.link_at(grand_slot)? & LOW_TAG) };
             self.set_link(grand_slot, moved)?;
             self.free_inner(parent)?;
             // The removed extreme's sibling subtree holds its neighbours in
@@ -452,10 +376,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
         match self.remove(key)? {
             Some(value) => Ok(Some((key, value))),
             // A live handle whose key does not lead back to it.
-            None => Err(CritbitError::corrupt(
-                "live leaf not reachable by its key",
-                handle,
-            )),
+            None => Err(CritbitError::corrupt("live leaf not reachable by its key", handle)),
         }
     }
 
@@ -466,11 +387,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
             return Ok(self.header.root);
         }
         let node = (slot >> 1) as u32;
-        Ok(self
-            .inners
-            .get(node as usize)
-            .ok_or_else(|| bad_inner(node))?
-            .children[slot & 1])
+        Ok(self.inners.get(node as usize).ok_or_else(|| bad_inner(node))?.children[slot & 1])
     }
 
     /// Points the link named by `slot` (or the root, for `NO_SLOT`) at `to`.
@@ -480,10 +397,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
             self.header.root = to;
         } else {
             let node = (slot >> 1) as u32;
-            self.inners
-                .get_mut(node as usize)
-                .ok_or_else(|| bad_inner(node))?
-                .children[slot & 1] = to;
+            self.inners.get_mut(node as usize).ok_or_else(|| bad_inner(node))?.children[slot & 1] = to;
         }
         Ok(())
     }
@@ -514,10 +428,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
             h.leaf_bump = leaf.wrapping_add(1);
             return Ok(leaf);
         }
-        Err(CritbitError::corrupt(
-            "no free leaf although len < capacity",
-            NIL,
-        ))
+        Err(CritbitError::corrupt("no free leaf although len < capacity", NIL))
     }
 
     #[inline(always)]
@@ -525,11 +436,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
         let h = &mut *self.header;
         if h.inner_free != NIL {
             let inner = h.inner_free;
-            let next = self
-                .inners
-                .get(inner as usize)
-                .ok_or_else(|| bad_inner(inner))?
-                .children[0];
+            let next = self.inners.get(inner as usize).ok_or_else(|| bad_inner(inner))?.children[0];
             h.inner_free = next;
             return Ok(inner);
         }
@@ -539,10 +446,7 @@ impl<'a, V: Pod> Critbit<'a, V> {
             h.inner_bump = inner.wrapping_add(1);
             return Ok(inner);
         }
-        Err(CritbitError::corrupt(
-            "no free inner node although len < capacity",
-            NIL,
-        ))
+        Err(CritbitError::corrupt("no free inner node although len < capacity", NIL))
     }
 
     #[inline(always)]
@@ -552,22 +456,18 @@ impl<'a, V: Pod> Critbit<'a, V> {
         *self.keys.get_mut(i).ok_or_else(|| bad_leaf(leaf))? = [self.header.leaf_free as u64, 0];
         *self.live.get_mut(i >> 6).ok_or_else(|| bad_leaf(leaf))? &= !(1 << (i & 63));
         self.header.leaf_free = leaf;
-        self.header.len = self.header.len.checked_sub(1).ok_or(CritbitError::corrupt(
-            "len is zero but a leaf was reachable",
-            leaf,
-        ))?;
+        self.header.len = self
+            .header
+            .len
+            .checked_sub(1)
+            .ok_or(CritbitError::corrupt("len is zero but a leaf was reachable", leaf))?;
         Ok(())
     }
 
     #[inline(always)]
     fn free_inner(&mut self, inner: u32) -> Result<(), CritbitError> {
-        *self
-            .inners
-            .get_mut(inner as usize)
-            .ok_or_else(|| bad_inner(inner))? = Inner {
-            children: [self.header.inner_free, NIL],
-            crit: FREE_CRIT,
-        };
+        *self.inners.get_mut(inner as usize).ok_or_else(|| bad_inner(inner))? =
+            Inner { children: [self.header.inner_free, NIL], crit: FREE_CRIT };
         self.header.inner_free = inner;
         Ok(())
     }

@@ -8,8 +8,7 @@ use crate::node::{Inner, LEAF_TAG, LOW_TAG, NIL};
 /// leaf. Any walk longer than this is following a corrupt cycle.
 pub(crate) const MAX_WALK: usize = 129;
 
-pub(crate) const TOO_DEEP: CritbitError =
-    CritbitError::corrupt("path longer than 128 inner nodes", NIL);
+pub(crate) const TOO_DEEP: CritbitError = CritbitError::corrupt("path longer than 128 inner nodes", NIL);
 
 #[cold]
 pub(crate) fn bad_leaf(leaf: u32) -> CritbitError {

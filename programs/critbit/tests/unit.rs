@@ -288,10 +288,7 @@ fn read_only_view_sees_the_same_tree() {
     let r = CritbitRef::<u64>::load(bytemuck::cast_slice(&buf)).unwrap();
     r.check_invariants().unwrap();
     assert_eq!(r.len(), 3);
-    assert_eq!(
-        r.iter().map(|(_, k, v)| (k, *v)).collect::<Vec<_>>(),
-        [(1, 1), (2, 2), (3, 3)]
-    );
+    assert_eq!(r.iter().map(|(_, k, v)| (k, *v)).collect::<Vec<_>>(), [(1, 1), (2, 2), (3, 3)]);
     let h = r.find(2).unwrap();
     assert_eq!(r.get(h), Some(&2));
 
@@ -312,57 +309,30 @@ fn bad_buffers_give_named_errors() {
     // Too small for the capacity, or even for the header.
     assert_eq!(
         critbit::init::<u64>(&mut bytes[..need - 8], 10).err(),
-        Some(CritbitError::BufferTooSmall {
-            needed: need,
-            got: need - 8
-        })
+        Some(CritbitError::BufferTooSmall { needed: need, got: need - 8 })
     );
-    assert!(matches!(
-        critbit::init::<u64>(&mut bytes[..8], 10).err(),
-        Some(CritbitError::BufferTooSmall { .. })
-    ));
-    assert!(matches!(
-        Critbit::<u64>::load(&mut bytes[..8]).err(),
-        Some(CritbitError::BufferTooSmall { .. })
-    ));
+    assert!(matches!(critbit::init::<u64>(&mut bytes[..8], 10).err(), Some(CritbitError::BufferTooSmall { .. })));
+    assert!(matches!(Critbit::<u64>::load(&mut bytes[..8]).err(), Some(CritbitError::BufferTooSmall { .. })));
 
     // Misaligned start.
-    assert_eq!(
-        critbit::init::<u64>(&mut bytes[1..need + 1], 10).err(),
-        Some(CritbitError::Misaligned)
-    );
-    assert_eq!(
-        CritbitRef::<u64>::load(&bytes[4..need + 4]).err(),
-        Some(CritbitError::Misaligned)
-    );
+    assert_eq!(critbit::init::<u64>(&mut bytes[1..need + 1], 10).err(), Some(CritbitError::Misaligned));
+    assert_eq!(CritbitRef::<u64>::load(&bytes[4..need + 4]).err(), Some(CritbitError::Misaligned));
 
     // Capacity too large.
-    assert_eq!(
-        critbit::init::<u64>(bytes, critbit::MAX_CAPACITY + 1).err(),
-        Some(CritbitError::CapacityTooLarge)
-    );
+    assert_eq!(critbit::init::<u64>(bytes, critbit::MAX_CAPACITY + 1).err(), Some(CritbitError::CapacityTooLarge));
 
     // Zeroed (never initialised) space.
-    assert_eq!(
-        Critbit::<u64>::load(bytes).err(),
-        Some(CritbitError::BadMagic)
-    );
+    assert_eq!(Critbit::<u64>::load(bytes).err(), Some(CritbitError::BadMagic));
 
     // A view for another payload type.
     critbit::init::<u64>(bytes, 10).unwrap();
     assert_eq!(
         CritbitRef::<[u64; 2]>::load(bytes).err(),
-        Some(CritbitError::ValueSizeMismatch {
-            stored: 8,
-            expected: 16
-        })
+        Some(CritbitError::ValueSizeMismatch { stored: 8, expected: 16 })
     );
 
     // An initialised tree truncated afterwards.
-    assert!(matches!(
-        CritbitRef::<u64>::load(&bytes[..need - 8]).err(),
-        Some(CritbitError::BufferTooSmall { .. })
-    ));
+    assert!(matches!(CritbitRef::<u64>::load(&bytes[..need - 8]).err(), Some(CritbitError::BufferTooSmall { .. })));
     assert!(CritbitRef::<u64>::load(&bytes[..need]).is_ok());
 }
 
@@ -379,16 +349,10 @@ fn space_is_within_budget() {
     }
     for cap in [1u32, 64, 1000, 4096] {
         let per_order = critbit::space::<Order>(cap) as f64 / f64::from(cap);
-        assert!(
-            per_order <= 80.0 || cap < 64,
-            "cap {cap}: {per_order} B/order"
-        );
+        assert!(per_order <= 80.0 || cap < 64, "cap {cap}: {per_order} B/order");
     }
     // Per order beyond the header: 16 key + 32 payload + 12 inner + 1/8 bitmap.
-    assert_eq!(
-        critbit::space::<Order>(64),
-        48 + 64 * 16 + 64 * 32 + 8 + 63 * 12 + 4
-    );
+    assert_eq!(critbit::space::<Order>(64), 48 + 64 * 16 + 64 * 32 + 8 + 63 * 12 + 4);
 }
 
 /// Structural corruption is reported by `check_invariants` and by the
@@ -418,10 +382,7 @@ fn corrupt_data_gives_errors_not_panics() {
             bytes[at..at + 8].fill(0);
         }
         let mut t = Critbit::<u64>::load(bytes).unwrap();
-        assert!(matches!(
-            t.check_invariants(),
-            Err(CritbitError::Corrupt { .. })
-        ));
+        assert!(matches!(t.check_invariants(), Err(CritbitError::Corrupt { .. })));
         assert_eq!(t.find(10), None);
         assert!(matches!(t.insert(11, 0), Err(CritbitError::Corrupt { .. })));
         assert!(matches!(t.remove(10), Err(CritbitError::Corrupt { .. })));

@@ -18,7 +18,8 @@ pub enum CancelReason {
 }
 
 impl CancelReason {
-    const ALL: [Self; 5] = [Self::Owner, Self::SelfTrade, Self::StalePrice, Self::FillRefused, Self::ReservationCleared];
+    const ALL: [Self; 5] =
+        [Self::Owner, Self::SelfTrade, Self::StalePrice, Self::FillRefused, Self::ReservationCleared];
 
     /// The reason of an `OrderCancelled` event's `reason` byte; `None` for an unknown code.
     pub fn from_u8(code: u8) -> Option<Self> {

@@ -31,8 +31,8 @@ pub mod state;
 // `#[program]` finds every accounts struct (and Anchor's generated client modules) at the
 // crate root.
 use instructions::*;
-use order_accounts::*;
 pub use matching::SelfTradeBehavior;
+use order_accounts::*;
 pub use state::Side;
 
 declare_id!("Borqy3dEjw9az7Uj9nW69A9ZDansFGHWEggUx7tkv44f");
@@ -61,7 +61,12 @@ pub mod orderbook {
     /// Anyone: an immediate-or-cancel order closing a position of an account below
     /// maintenance; perpetual charges the liquidation fee for the insurance fund.
     /// Remaining accounts: makers, then the liquidated account's health accounts.
-    pub fn liquidate_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, max_base_lots: u64, limit_price_ticks: u64, maker_count: u8) -> Result<()> {
+    pub fn liquidate_order<'info>(
+        ctx: Context<'info, OrderAccounts<'info>>,
+        max_base_lots: u64,
+        limit_price_ticks: u64,
+        maker_count: u8,
+    ) -> Result<()> {
         instructions::liquidate_order::handler(ctx, max_base_lots, limit_price_ticks, maker_count)
     }
 
@@ -82,7 +87,10 @@ pub mod orderbook {
     }
 
     /// Cancels every order of the account with this client order id.
-    pub fn cancel_order_by_client_id<'info>(ctx: Context<'info, OrderAccounts<'info>>, client_order_id: u64) -> Result<()> {
+    pub fn cancel_order_by_client_id<'info>(
+        ctx: Context<'info, OrderAccounts<'info>>,
+        client_order_id: u64,
+    ) -> Result<()> {
         instructions::cancel_order_by_client_id::handler(ctx, client_order_id)
     }
 
@@ -98,7 +106,12 @@ pub mod orderbook {
     }
 
     /// Cancels an order and places another atomically.
-    pub fn replace_order<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128, args: PlaceOrderArgs) -> Result<()> {
+    pub fn replace_order<'info>(
+        ctx: Context<'info, OrderAccounts<'info>>,
+        side: Side,
+        order_key: u128,
+        args: PlaceOrderArgs,
+    ) -> Result<()> {
         instructions::replace_order::handler(ctx, side, order_key, args)
     }
 }

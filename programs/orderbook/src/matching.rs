@@ -142,7 +142,13 @@ pub fn remove_order(parts: &mut BookParts, side: Side, key: u128) -> Result<Opti
 }
 
 /// Matches up to `max_lots` of the taker against the opposite side.
-pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: u64, book_key: &Pubkey) -> Result<MatchResult> {
+pub fn match_order(
+    parts: &mut BookParts,
+    taker: &Taker,
+    band: &Band,
+    max_lots: u64,
+    book_key: &Pubkey,
+) -> Result<MatchResult> {
     let resting = opposite(taker.side);
     let mut out = MatchResult { fills: Vec::with_capacity(taker.max_fills.min(16)), ..MatchResult::default() };
     let mut remaining = max_lots;
@@ -153,7 +159,8 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
             break;
         }
         let order = *parts.side(resting).get(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
-        let maker = parts.seats.get(order.seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?.margin_account;
+        let maker =
+            parts.seats.get(order.seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?.margin_account;
         let own = maker == taker.margin_account;
         // The taker's own orders need no maker account; anyone else's must be passed, and
         // matching stops, without error, at the first maker that is not.
@@ -188,7 +195,12 @@ pub fn match_order(parts: &mut BookParts, taker: &Taker, band: &Band, max_lots: 
             remove_order(parts, resting, key)?;
             out.give_back(maker_index, resting, order.base_lots);
             if expired {
-                emit!(OrderExpired { book: *book_key, order_key: key, margin_account: maker, base_lots: order.base_lots });
+                emit!(OrderExpired {
+                    book: *book_key,
+                    order_key: key,
+                    margin_account: maker,
+                    base_lots: order.base_lots
+                });
             } else {
                 let reason = if stale { CancelReason::StalePrice } else { CancelReason::SelfTrade };
                 emit!(OrderCancelled::new(*book_key, key, maker, order.base_lots, reason));
@@ -239,7 +251,14 @@ fn take_from_order(parts: &mut BookParts, side: Side, handle: u32, key: u128, or
 
 /// Undoes refused fills: cancels each refused maker's order and returns its size to the
 /// taker. Returns (lots given back to the taker, releases of the whole refused orders).
-pub fn refund_refused(parts: &mut BookParts, taker: Side, fills: &[PendingFill], results: &[u8], makers: &[Pubkey], book_key: &Pubkey) -> Result<(u64, Vec<Release>)> {
+pub fn refund_refused(
+    parts: &mut BookParts,
+    taker: Side,
+    fills: &[PendingFill],
+    results: &[u8],
+    makers: &[Pubkey],
+    book_key: &Pubkey,
+) -> Result<(u64, Vec<Release>)> {
     let resting = opposite(taker);
     let mut refunded = 0u64;
     let mut releases = vec![];
@@ -251,7 +270,13 @@ pub fn refund_refused(parts: &mut BookParts, taker: Side, fills: &[PendingFill],
         // Whatever is left of the order goes too; its whole original size is released.
         remove_order(parts, resting, pending.key)?;
         releases.push(release_for(pending.fill.maker_index, resting, pending.lots_before));
-        emit!(OrderCancelled::new(*book_key, pending.key, makers[pending.fill.maker_index as usize], pending.lots_before, CancelReason::FillRefused));
+        emit!(OrderCancelled::new(
+            *book_key,
+            pending.key,
+            makers[pending.fill.maker_index as usize],
+            pending.lots_before,
+            CancelReason::FillRefused
+        ));
     }
     Ok((refunded, releases))
 }
@@ -294,7 +319,13 @@ impl Closing {
 /// The average price, in quote native per lot, of closing `lots` of a position through the
 /// book (a long sells into the bids, a short buys the asks), rounded against the account.
 /// When the book cannot take all of it: 0 for a long, `u64::MAX` for a short.
-pub fn close_price(bids: &critbit::CritbitRef<Order>, asks: &critbit::CritbitRef<Order>, closing: Closing, lots: u64, tick_size: u64) -> u64 {
+pub fn close_price(
+    bids: &critbit::CritbitRef<Order>,
+    asks: &critbit::CritbitRef<Order>,
+    closing: Closing,
+    lots: u64,
+    tick_size: u64,
+) -> u64 {
     let (side, tree) = match closing {
         Closing::Long => (Side::Bid, bids),
         Closing::Short => (Side::Ask, asks),
@@ -316,6 +347,12 @@ pub fn close_price(bids: &critbit::CritbitRef<Order>, asks: &critbit::CritbitRef
 
 /// [`close_price`] with the direction as a flag (`long`), for the keeper until it moves to
 /// [`Closing`]; remove then.
-pub fn close_price_per_lot(bids: &critbit::CritbitRef<Order>, asks: &critbit::CritbitRef<Order>, long: bool, lots: u64, tick_size: u64) -> u64 {
+pub fn close_price_per_lot(
+    bids: &critbit::CritbitRef<Order>,
+    asks: &critbit::CritbitRef<Order>,
+    long: bool,
+    lots: u64,
+    tick_size: u64,
+) -> u64 {
     close_price(bids, asks, if long { Closing::Long } else { Closing::Short }, lots, tick_size)
 }

@@ -94,7 +94,10 @@ pub enum Signature<'a> {
 }
 
 /// Reads a margin account owned by `perpetual` (`WrongOwner`, `NotMarginAccount` otherwise).
-pub fn read_margin_account<T>(info: &AccountInfo, read: impl FnOnce(&MarginAccount, &[Position]) -> Result<T>) -> Result<T> {
+pub fn read_margin_account<T>(
+    info: &AccountInfo,
+    read: impl FnOnce(&MarginAccount, &[Position]) -> Result<T>,
+) -> Result<T> {
     require_keys_eq!(*info.owner, perpetual::ID, BookError::WrongOwner);
     let data = info.try_borrow_data()?;
     let (header, positions) = parse_margin_account(&data).map_err(|_| error!(BookError::NotMarginAccount))?;
@@ -103,7 +106,12 @@ pub fn read_margin_account<T>(info: &AccountInfo, read: impl FnOnce(&MarginAccou
 
 /// A margin account of `exchange`: its position in `market` and its reservation epoch,
 /// after the `signature` check.
-pub fn account_view(info: &AccountInfo, exchange: &Pubkey, market: &Pubkey, signature: Signature) -> Result<AccountView> {
+pub fn account_view(
+    info: &AccountInfo,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    signature: Signature,
+) -> Result<AccountView> {
     read_margin_account(info, |header, positions| {
         require_keys_eq!(header.exchange, *exchange, BookError::WrongExchange);
         if let Signature::OwnerOrDelegate(signer) = signature {

@@ -10,8 +10,8 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program::invoke_signed;
 use anchor_lang::InstructionData;
-use perpetual::runtime::return_data::get_return_data;
 use perpetual::cpi::accounts::{EarlyDeleverage, RecordMarkSample, RegisterBook};
+use perpetual::runtime::return_data::get_return_data;
 use perpetual::trader_api::SettleFillsArgs;
 use perpetual::trader_api::TRADER_SEED;
 use perpetual::{Fill, FillResult, Release};
@@ -46,13 +46,27 @@ impl Access {
 /// `SettleFills` and `UpdateReservation` take the same seven accounts in the same order:
 /// exchange, approval, trader authority (signs), market (writable), oracle, margin
 /// account (writable), its owner or delegate (signs).
-const TRADING_ACCESS: [Access; 7] = [Access::ReadOnly, Access::ReadOnly, Access::Signer, Access::Writable, Access::ReadOnly, Access::Writable, Access::Signer];
+const TRADING_ACCESS: [Access; 7] = [
+    Access::ReadOnly,
+    Access::ReadOnly,
+    Access::Signer,
+    Access::Writable,
+    Access::ReadOnly,
+    Access::Writable,
+    Access::Signer,
+];
 /// `ReleaseReservations`: exchange, approval, trader authority (signs), market (writable).
 const RELEASE_ACCESS: [Access; 4] = [Access::ReadOnly, Access::ReadOnly, Access::Signer, Access::Writable];
 
 /// Sends `data` to `perpetual` with the `named` accounts (declared as `access`) followed by
 /// `remaining` (their own flags), signed by the trader PDA.
-fn invoke_perp<'info>(named: &[&AccountInfo<'info>], access: &[Access], remaining: &[&[AccountInfo<'info>]], data: Vec<u8>, trader_bump: u8) -> Result<()> {
+fn invoke_perp<'info>(
+    named: &[&AccountInfo<'info>],
+    access: &[Access],
+    remaining: &[&[AccountInfo<'info>]],
+    data: Vec<u8>,
+    trader_bump: u8,
+) -> Result<()> {
     let total = named.len() + remaining.iter().map(|r| r.len()).sum::<usize>();
     let mut metas = Vec::with_capacity(total);
     let mut infos = Vec::with_capacity(total);
@@ -102,7 +116,15 @@ pub struct PerpAccounts<'a, 'info> {
 impl<'a, 'info> PerpAccounts<'a, 'info> {
     /// Settles `fills` (makers are `makers`), applies `releases` and the taker's reservation
     /// change, and returns one `FillResult` byte per fill.
-    pub fn settle(&self, makers: &[AccountInfo<'info>], health: &[AccountInfo<'info>], fills: Vec<Fill>, releases: Vec<Release>, taker: ReservationDelta, mode: PlaceMode) -> Result<Vec<u8>> {
+    pub fn settle(
+        &self,
+        makers: &[AccountInfo<'info>],
+        health: &[AccountInfo<'info>],
+        fills: Vec<Fill>,
+        releases: Vec<Release>,
+        taker: ReservationDelta,
+        mode: PlaceMode,
+    ) -> Result<Vec<u8>> {
         let expected = fills.len();
         let args = SettleFillsArgs {
             maker_count: makers.len() as u8,
@@ -131,7 +153,15 @@ impl<'a, 'info> PerpAccounts<'a, 'info> {
 
     /// The accounts of `TRADING_ACCESS`, in its order.
     fn trading_accounts(&self) -> [&'a AccountInfo<'info>; 7] {
-        [self.exchange, self.approval, self.trader_authority, self.market, self.oracle, self.margin_account, self.authority]
+        [
+            self.exchange,
+            self.approval,
+            self.trader_authority,
+            self.market,
+            self.oracle,
+            self.margin_account,
+            self.authority,
+        ]
     }
 }
 
@@ -180,7 +210,9 @@ impl<'a, 'info> TraderCall<'a, 'info> {
             trader_authority: self.trader_authority.clone(),
             market: self.market.clone(),
         };
-        as_trader(self.trader_bump, |signer| perpetual::cpi::register_book(CpiContext::new_with_signer(perpetual::ID, accounts, signer), book))
+        as_trader(self.trader_bump, |signer| {
+            perpetual::cpi::register_book(CpiContext::new_with_signer(perpetual::ID, accounts, signer), book)
+        })
     }
 
     pub fn record_mark_sample(&self, oracle: &AccountInfo<'info>, mid_per_lot: Option<u64>) -> Result<()> {
@@ -191,12 +223,23 @@ impl<'a, 'info> TraderCall<'a, 'info> {
             market: self.market.clone(),
             oracle: oracle.clone(),
         };
-        as_trader(self.trader_bump, |signer| perpetual::cpi::record_mark_sample(CpiContext::new_with_signer(perpetual::ID, accounts, signer), mid_per_lot))
+        as_trader(self.trader_bump, |signer| {
+            perpetual::cpi::record_mark_sample(
+                CpiContext::new_with_signer(perpetual::ID, accounts, signer),
+                mid_per_lot,
+            )
+        })
     }
 
     /// Asks perpetual to offset `lots` of the account's position against the counterparty
     /// at the mark, given the book's price of closing them; `health`: the account's.
-    pub fn early_deleverage(&self, d: DeleverageAccounts<'_, 'info>, health: &[AccountInfo<'info>], lots: u64, book_price_per_lot: u64) -> Result<()> {
+    pub fn early_deleverage(
+        &self,
+        d: DeleverageAccounts<'_, 'info>,
+        health: &[AccountInfo<'info>],
+        lots: u64,
+        book_price_per_lot: u64,
+    ) -> Result<()> {
         let accounts = EarlyDeleverage {
             exchange: self.exchange.clone(),
             approval: self.approval.clone(),
@@ -208,7 +251,8 @@ impl<'a, 'info> TraderCall<'a, 'info> {
             authority: d.authority.clone(),
         };
         as_trader(self.trader_bump, |signer| {
-            let cpi = CpiContext::new_with_signer(perpetual::ID, accounts, signer).with_remaining_accounts(health.to_vec());
+            let cpi =
+                CpiContext::new_with_signer(perpetual::ID, accounts, signer).with_remaining_accounts(health.to_vec());
             perpetual::cpi::early_deleverage(cpi, lots, book_price_per_lot)
         })
     }
@@ -227,12 +271,34 @@ mod tests {
     fn account_metas_match_perpetuals_structs() {
         let k = Pubkey::default;
         let ours: Vec<(bool, bool)> = TRADING_ACCESS.iter().map(|a| (a.is_writable(), a.is_signer())).collect();
-        let settle = perpetual::accounts::SettleFills { exchange: k(), approval: k(), trader_authority: k(), market: k(), oracle: k(), taker: k(), taker_authority: k() };
+        let settle = perpetual::accounts::SettleFills {
+            exchange: k(),
+            approval: k(),
+            trader_authority: k(),
+            market: k(),
+            oracle: k(),
+            taker: k(),
+            taker_authority: k(),
+        };
         assert_eq!(flags(settle.to_account_metas(None)), ours);
-        let reserve = perpetual::accounts::UpdateReservation { exchange: k(), approval: k(), trader_authority: k(), market: k(), oracle: k(), margin_account: k(), account_authority: k() };
+        let reserve = perpetual::accounts::UpdateReservation {
+            exchange: k(),
+            approval: k(),
+            trader_authority: k(),
+            market: k(),
+            oracle: k(),
+            margin_account: k(),
+            account_authority: k(),
+        };
         assert_eq!(flags(reserve.to_account_metas(None)), ours);
-        let release = perpetual::accounts::ReleaseReservations { exchange: k(), approval: k(), trader_authority: k(), market: k() };
-        let release_access: Vec<(bool, bool)> = RELEASE_ACCESS.iter().map(|a| (a.is_writable(), a.is_signer())).collect();
+        let release = perpetual::accounts::ReleaseReservations {
+            exchange: k(),
+            approval: k(),
+            trader_authority: k(),
+            market: k(),
+        };
+        let release_access: Vec<(bool, bool)> =
+            RELEASE_ACCESS.iter().map(|a| (a.is_writable(), a.is_signer())).collect();
         assert_eq!(flags(release.to_account_metas(None)), release_access);
     }
 }

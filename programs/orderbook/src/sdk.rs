@@ -54,9 +54,18 @@ fn build(accounts: Vec<AccountMeta>, data: impl InstructionData) -> Instruction 
 
 /// The system instruction that allocates a book account (the client creates it; it is too
 /// large to create by CPI) and the instruction that initialises it.
-pub fn create_book(payer: &Pubkey, authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &Pubkey, rent_lamports: u64, args: CreateBookArgs) -> [Instruction; 2] {
+pub fn create_book(
+    payer: &Pubkey,
+    authority: &Pubkey,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    book: &Pubkey,
+    rent_lamports: u64,
+    args: CreateBookArgs,
+) -> [Instruction; 2] {
     let space = Book::space(args.side_capacity, args.seat_capacity);
-    let create = anchor_lang::solana_program::system_instruction::create_account(payer, book, rent_lamports, space as u64, &ID);
+    let create =
+        anchor_lang::solana_program::system_instruction::create_account(payer, book, rent_lamports, space as u64, &ID);
     let accounts = acc::CreateBook {
         authority: *authority,
         payer: *payer,
@@ -85,7 +94,14 @@ pub fn sample_mark(v: &Venue) -> Instruction {
 }
 
 /// An order instruction for `margin_account`: its accounts, then `makers`, then `health`.
-fn order_ix(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, makers: &[Pubkey], health: Vec<AccountMeta>, data: impl InstructionData) -> Instruction {
+fn order_ix(
+    v: &Venue,
+    authority: &Pubkey,
+    margin_account: &Pubkey,
+    makers: &[Pubkey],
+    health: Vec<AccountMeta>,
+    data: impl InstructionData,
+) -> Instruction {
     let mut accounts = order_accounts(v, authority, margin_account);
     accounts.extend(maker_metas(makers));
     accounts.extend(health);
@@ -94,16 +110,34 @@ fn order_ix(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, makers: &[Pu
 
 /// `makers` are the resting accounts the taker expects to meet; `health` the placer's
 /// health accounts (needed when its reservation grows).
-pub fn place_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+pub fn place_order(
+    v: &Venue,
+    authority: &Pubkey,
+    margin_account: &Pubkey,
+    mut args: PlaceOrderArgs,
+    makers: &[Pubkey],
+    health: Vec<AccountMeta>,
+) -> Instruction {
     args.maker_count = makers.len() as u8;
     order_ix(v, authority, margin_account, makers, health, ix::PlaceOrder { args })
 }
 
-pub fn cancel_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, side: Side, order_key: u128) -> Instruction {
+pub fn cancel_order(
+    v: &Venue,
+    authority: &Pubkey,
+    margin_account: &Pubkey,
+    side: Side,
+    order_key: u128,
+) -> Instruction {
     build(order_accounts(v, authority, margin_account), ix::CancelOrder { side, order_key })
 }
 
-pub fn cancel_order_by_client_id(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, client_order_id: u64) -> Instruction {
+pub fn cancel_order_by_client_id(
+    v: &Venue,
+    authority: &Pubkey,
+    margin_account: &Pubkey,
+    client_order_id: u64,
+) -> Instruction {
     build(order_accounts(v, authority, margin_account), ix::CancelOrderByClientId { client_order_id })
 }
 
@@ -111,20 +145,51 @@ pub fn cancel_all_orders(v: &Venue, authority: &Pubkey, margin_account: &Pubkey,
     build(order_accounts(v, authority, margin_account), ix::CancelAllOrders { limit })
 }
 
-pub fn replace_order(v: &Venue, authority: &Pubkey, margin_account: &Pubkey, side: Side, order_key: u128, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+pub fn replace_order(
+    v: &Venue,
+    authority: &Pubkey,
+    margin_account: &Pubkey,
+    side: Side,
+    order_key: u128,
+    mut args: PlaceOrderArgs,
+    makers: &[Pubkey],
+    health: Vec<AccountMeta>,
+) -> Instruction {
     args.maker_count = makers.len() as u8;
     order_ix(v, authority, margin_account, makers, health, ix::ReplaceOrder { side, order_key, args })
 }
 
 /// A liquidation order for `liquidatee` (anyone signs as `caller`): makers, then the
 /// liquidated account's health accounts.
-pub fn liquidate_order(v: &Venue, caller: &Pubkey, liquidatee: &Pubkey, max_base_lots: u64, limit_price_ticks: u64, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
-    order_ix(v, caller, liquidatee, makers, health, ix::LiquidateOrder { max_base_lots, limit_price_ticks, maker_count: makers.len() as u8 })
+pub fn liquidate_order(
+    v: &Venue,
+    caller: &Pubkey,
+    liquidatee: &Pubkey,
+    max_base_lots: u64,
+    limit_price_ticks: u64,
+    makers: &[Pubkey],
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    order_ix(
+        v,
+        caller,
+        liquidatee,
+        makers,
+        health,
+        ix::LiquidateOrder { max_base_lots, limit_price_ticks, maker_count: makers.len() as u8 },
+    )
 }
 
 /// Early deleveraging of `lots` of `account` against `counterparty`, signed by the
 /// deleveraging authority; `health` is the account's, skipping this market.
-pub fn early_deleverage(v: &Venue, account: &Pubkey, counterparty: &Pubkey, authority: &Pubkey, lots: u64, health: Vec<AccountMeta>) -> Instruction {
+pub fn early_deleverage(
+    v: &Venue,
+    account: &Pubkey,
+    counterparty: &Pubkey,
+    authority: &Pubkey,
+    lots: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
     let mut accounts = acc::EarlyDeleverageOrder {
         book: v.book,
         market: v.market,
@@ -143,7 +208,10 @@ pub fn early_deleverage(v: &Venue, account: &Pubkey, counterparty: &Pubkey, auth
 }
 
 pub fn prune_stale_orders(book: &Pubkey, margin_account: &Pubkey, limit: u16) -> Instruction {
-    build(acc::PruneStaleOrders { book: *book, margin_account: *margin_account }.to_account_metas(None), ix::PruneStaleOrders { limit })
+    build(
+        acc::PruneStaleOrders { book: *book, margin_account: *margin_account }.to_account_metas(None),
+        ix::PruneStaleOrders { limit },
+    )
 }
 
 pub fn close_book(creator: &Pubkey, book: &Pubkey, market: &Pubkey) -> Instruction {

@@ -45,7 +45,9 @@ pub mod trader_api;
 /// An account's health as the program computes it: from accounts (on-chain), or from
 /// markets already priced (the keeper).
 pub mod health {
-    pub use crate::controller::health::{account_health, health_from_priced, require_initial, AccountHealth, PricedMarket};
+    pub use crate::controller::health::{
+        account_health, health_from_priced, require_initial, AccountHealth, PricedMarket,
+    };
 }
 
 use instructions::*;
@@ -229,7 +231,11 @@ pub mod perpetual {
     /// Anyone: takes over all or part of a position of an account below maintenance, at the
     /// mark less the liquidation discount. Remaining accounts: the liquidatee's health
     /// accounts (`liquidatee_health_count`), then the liquidator's.
-    pub fn liquidate<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64, liquidatee_health_count: u8) -> Result<()> {
+    pub fn liquidate<'info>(
+        ctx: Context<'info, Liquidate<'info>>,
+        max_base_lots: u64,
+        liquidatee_health_count: u8,
+    ) -> Result<()> {
         instructions::liquidate::handler(ctx, max_base_lots, liquidatee_health_count)
     }
 
@@ -252,7 +258,11 @@ pub mod perpetual {
 
     /// Trader only (the book, with its estimated execution price): offsets a liquidatable
     /// position at the mark when the book is too thin to liquidate it.
-    pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots: u64, book_price_per_lot: u64) -> Result<()> {
+    pub fn early_deleverage<'info>(
+        ctx: Context<'info, EarlyDeleverage<'info>>,
+        lots: u64,
+        book_price_per_lot: u64,
+    ) -> Result<()> {
         instructions::early_deleverage::early_deleverage(ctx, lots, book_price_per_lot)
     }
 
@@ -284,7 +294,11 @@ pub mod perpetual {
 
     /// Trader only: changes an account's open-order reservation in a market.
     /// Remaining accounts (growth only): health accounts.
-    pub fn update_reservation<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: i64, ask_delta: i64) -> Result<()> {
+    pub fn update_reservation<'info>(
+        ctx: Context<'info, UpdateReservation<'info>>,
+        bid_delta: i64,
+        ask_delta: i64,
+    ) -> Result<()> {
         instructions::update_reservation::handler(ctx, bid_delta, ask_delta)
     }
 
@@ -300,7 +314,10 @@ pub mod perpetual {
 
     /// Trader only: releases reservations of orders the book removed without their owners
     /// (expiry, stale prices). Remaining accounts: the margin accounts released.
-    pub fn release_reservations<'info>(ctx: Context<'info, ReleaseReservations<'info>>, releases: Vec<Release>) -> Result<()> {
+    pub fn release_reservations<'info>(
+        ctx: Context<'info, ReleaseReservations<'info>>,
+        releases: Vec<Release>,
+    ) -> Result<()> {
         instructions::release_reservations::handler(ctx, releases)
     }
 }

@@ -6,8 +6,8 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 
 pub use crate::instructions::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, UpdateMarketArgs};
 pub use crate::state::CreateMarketArgs;
-pub use crate::trader_api::SettleFillsArgs;
 use crate::state::*;
+pub use crate::trader_api::SettleFillsArgs;
 use crate::trader_api::TRADER_SEED;
 use crate::{accounts as acc, instruction as ix, MarketStatus, ID};
 
@@ -49,7 +49,11 @@ fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instructi
 /// (markets the instruction already takes), the market and then its oracle. `oracle_of`
 /// maps a market to its oracle; returning `None` (or the default pubkey, for a market
 /// without an index) leaves the oracle out, and the market is priced from its cached index.
-pub fn health_metas(positions: &[Position], skip: &[Pubkey], oracle_of: impl Fn(&Pubkey) -> Option<Pubkey>) -> Vec<AccountMeta> {
+pub fn health_metas(
+    positions: &[Position],
+    skip: &[Pubkey],
+    oracle_of: impl Fn(&Pubkey) -> Option<Pubkey>,
+) -> Vec<AccountMeta> {
     let mut out = vec![];
     for p in positions.iter().filter(|p| !p.is_free() && !skip.contains(&p.market)) {
         out.push(AccountMeta::new_readonly(p.market, false));
@@ -80,7 +84,12 @@ pub fn initialize_exchange(admin: &Pubkey, collateral_mint: &Pubkey, args: Initi
 pub fn queue_proposal(admin: &Pubkey, exchange: &Pubkey, id: u64, payload: Vec<u8>) -> Instruction {
     let proposal = crate::state::proposal_address(exchange, id).0;
     build(
-        acc::QueueProposal { admin: *admin, exchange: *exchange, proposal, system_program: anchor_lang::system_program::ID },
+        acc::QueueProposal {
+            admin: *admin,
+            exchange: *exchange,
+            proposal,
+            system_program: anchor_lang::system_program::ID,
+        },
         ix::QueueProposal { payload },
     )
 }
@@ -167,7 +176,14 @@ pub fn create_market(admin: &Pubkey, exchange: &Pubkey, oracle: &Pubkey, args: C
 
 /// Permissionless listing. `oracle` is a Pyth price account, or the default pubkey (the
 /// system program) for a market without a spot index.
-pub fn list_market(lister: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, lister_token: &Pubkey, oracle: &Pubkey, args: ListMarketArgs) -> Instruction {
+pub fn list_market(
+    lister: &Pubkey,
+    exchange: &Pubkey,
+    collateral_mint: &Pubkey,
+    lister_token: &Pubkey,
+    oracle: &Pubkey,
+    args: ListMarketArgs,
+) -> Instruction {
     build(
         acc::ListMarket {
             lister: *lister,
@@ -188,19 +204,36 @@ pub fn set_listing_deposit(admin: &Pubkey, exchange: &Pubkey, amount: u64) -> In
     build(acc::AdminOnly { admin: *admin, exchange: *exchange }, ix::SetListingDeposit { amount })
 }
 
-pub fn set_open_interest_cap(risk_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, cap_lots: u64) -> Instruction {
-    build(acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market }, ix::SetOpenInterestCap { cap_lots })
+pub fn set_open_interest_cap(
+    risk_authority: &Pubkey,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    cap_lots: u64,
+) -> Instruction {
+    build(
+        acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market },
+        ix::SetOpenInterestCap { cap_lots },
+    )
 }
 
 pub fn set_index_jump(risk_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, jump_bps: u16) -> Instruction {
-    build(acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market }, ix::SetIndexJump { jump_bps })
+    build(
+        acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market },
+        ix::SetIndexJump { jump_bps },
+    )
 }
 
 pub fn update_market(admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, args: UpdateMarketArgs) -> Instruction {
     build(acc::UpdateMarket { admin: *admin, exchange: *exchange, market: *market }, ix::UpdateMarket { args })
 }
 
-pub fn set_margins(risk_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, init_long_bps: u16, init_short_bps: u16) -> Instruction {
+pub fn set_margins(
+    risk_authority: &Pubkey,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    init_long_bps: u16,
+    init_short_bps: u16,
+) -> Instruction {
     build(
         acc::SetMargins { risk_authority: *risk_authority, exchange: *exchange, market: *market },
         ix::SetMargins { init_long_bps, init_short_bps },
@@ -208,22 +241,39 @@ pub fn set_margins(risk_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, 
 }
 
 pub fn set_market_status(authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, status: MarketStatus) -> Instruction {
-    build(acc::SetMarketStatus { authority: *authority, exchange: *exchange, market: *market }, ix::SetMarketStatus { status })
+    build(
+        acc::SetMarketStatus { authority: *authority, exchange: *exchange, market: *market },
+        ix::SetMarketStatus { status },
+    )
 }
 
 pub fn update_funding(market: &Pubkey, oracle: &Pubkey) -> Instruction {
     build(acc::UpdateFunding { market: *market, oracle: *oracle }, ix::UpdateFunding {})
 }
 
-pub fn set_funding_rate(funding_authority: &Pubkey, exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, rate_ppbh: i64) -> Instruction {
+pub fn set_funding_rate(
+    funding_authority: &Pubkey,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    rate_ppbh: i64,
+) -> Instruction {
     build(
-        acc::SetFundingRate { funding_authority: *funding_authority, exchange: *exchange, market: *market, oracle: *oracle },
+        acc::SetFundingRate {
+            funding_authority: *funding_authority,
+            exchange: *exchange,
+            market: *market,
+            oracle: *oracle,
+        },
         ix::SetFundingRate { rate_ppbh },
     )
 }
 
 pub fn settle_funding(market: &Pubkey, oracle: &Pubkey, margin_account: &Pubkey) -> Instruction {
-    build(acc::SettleFunding { market: *market, oracle: *oracle, margin_account: *margin_account }, ix::SettleFunding {})
+    build(
+        acc::SettleFunding { market: *market, oracle: *oracle, margin_account: *margin_account },
+        ix::SettleFunding {},
+    )
 }
 
 pub fn sweep_fees(exchange: &Pubkey, market: &Pubkey) -> Instruction {
@@ -251,7 +301,12 @@ fn owner_action(owner: &Pubkey, exchange: &Pubkey, margin_account: &Pubkey) -> a
     }
 }
 
-pub fn resize_margin_account(owner: &Pubkey, exchange: &Pubkey, margin_account: &Pubkey, new_capacity: u16) -> Instruction {
+pub fn resize_margin_account(
+    owner: &Pubkey,
+    exchange: &Pubkey,
+    margin_account: &Pubkey,
+    new_capacity: u16,
+) -> Instruction {
     build(owner_action(owner, exchange, margin_account), ix::ResizeMarginAccount { new_capacity })
 }
 
@@ -319,7 +374,12 @@ pub struct SettleAccounts {
 
 /// Builds `perpetual::settle_fills` directly (a trader program signs for `trader_authority`
 /// by CPI; a top-level call can only fail). Remaining: makers, then health accounts.
-pub fn settle_fills(a: &SettleAccounts, args: SettleFillsArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+pub fn settle_fills(
+    a: &SettleAccounts,
+    args: SettleFillsArgs,
+    makers: &[Pubkey],
+    health: Vec<AccountMeta>,
+) -> Instruction {
     let mut ix = build(
         acc::SettleFills {
             exchange: a.exchange,
@@ -337,7 +397,12 @@ pub fn settle_fills(a: &SettleAccounts, args: SettleFillsArgs, makers: &[Pubkey]
     ix
 }
 
-fn insurance_transfer(authority: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, token_account: &Pubkey) -> acc::InsuranceTransfer {
+fn insurance_transfer(
+    authority: &Pubkey,
+    exchange: &Pubkey,
+    collateral_mint: &Pubkey,
+    token_account: &Pubkey,
+) -> acc::InsuranceTransfer {
     acc::InsuranceTransfer {
         authority: *authority,
         exchange: *exchange,
@@ -348,11 +413,23 @@ fn insurance_transfer(authority: &Pubkey, exchange: &Pubkey, collateral_mint: &P
     }
 }
 
-pub fn deposit_insurance(depositor: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, source: &Pubkey, amount: u64) -> Instruction {
+pub fn deposit_insurance(
+    depositor: &Pubkey,
+    exchange: &Pubkey,
+    collateral_mint: &Pubkey,
+    source: &Pubkey,
+    amount: u64,
+) -> Instruction {
     build(insurance_transfer(depositor, exchange, collateral_mint, source), ix::DepositInsurance { amount })
 }
 
-pub fn withdraw_insurance(admin: &Pubkey, exchange: &Pubkey, collateral_mint: &Pubkey, destination: &Pubkey, amount: u64) -> Instruction {
+pub fn withdraw_insurance(
+    admin: &Pubkey,
+    exchange: &Pubkey,
+    collateral_mint: &Pubkey,
+    destination: &Pubkey,
+    amount: u64,
+) -> Instruction {
     build(insurance_transfer(admin, exchange, collateral_mint, destination), ix::WithdrawInsurance { amount })
 }
 
@@ -386,21 +463,46 @@ pub fn liquidate(
 }
 
 /// `mark_underwater` (anyone) with the account's full health accounts.
-pub fn mark_underwater(exchange: &Pubkey, margin_account: &Pubkey, caller: &Pubkey, health: Vec<AccountMeta>) -> Instruction {
-    let mut ix = build(acc::CheckAccount { exchange: *exchange, margin_account: *margin_account, authority: *caller }, ix::MarkUnderwater {});
+pub fn mark_underwater(
+    exchange: &Pubkey,
+    margin_account: &Pubkey,
+    caller: &Pubkey,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    let mut ix = build(
+        acc::CheckAccount { exchange: *exchange, margin_account: *margin_account, authority: *caller },
+        ix::MarkUnderwater {},
+    );
     ix.accounts.extend(health);
     ix
 }
 
 /// `cover_with_insurance` (deleveraging authority) with the account's full health accounts.
-pub fn cover_with_insurance(exchange: &Pubkey, margin_account: &Pubkey, authority: &Pubkey, health: Vec<AccountMeta>) -> Instruction {
-    let mut ix = build(acc::CheckAccount { exchange: *exchange, margin_account: *margin_account, authority: *authority }, ix::CoverWithInsurance {});
+pub fn cover_with_insurance(
+    exchange: &Pubkey,
+    margin_account: &Pubkey,
+    authority: &Pubkey,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    let mut ix = build(
+        acc::CheckAccount { exchange: *exchange, margin_account: *margin_account, authority: *authority },
+        ix::CoverWithInsurance {},
+    );
     ix.accounts.extend(health);
     ix
 }
 
 /// `deleverage`; `health` is the underwater account's, skipping this market.
-pub fn deleverage(exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, margin_account: &Pubkey, counterparty: &Pubkey, authority: &Pubkey, lots: u64, health: Vec<AccountMeta>) -> Instruction {
+pub fn deleverage(
+    exchange: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    margin_account: &Pubkey,
+    counterparty: &Pubkey,
+    authority: &Pubkey,
+    lots: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
     let mut ix = build(
         acc::Deleverage {
             exchange: *exchange,
@@ -416,8 +518,18 @@ pub fn deleverage(exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, margin_ac
     ix
 }
 
-pub fn final_settle_market(admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, oracle: &Pubkey, lo_per_lot: u64, hi_per_lot: u64) -> Instruction {
-    build(acc::FinalSettleMarket { admin: *admin, exchange: *exchange, market: *market, oracle: *oracle }, ix::FinalSettleMarket { lo_per_lot, hi_per_lot })
+pub fn final_settle_market(
+    admin: &Pubkey,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    lo_per_lot: u64,
+    hi_per_lot: u64,
+) -> Instruction {
+    build(
+        acc::FinalSettleMarket { admin: *admin, exchange: *exchange, market: *market, oracle: *oracle },
+        ix::FinalSettleMarket { lo_per_lot, hi_per_lot },
+    )
 }
 
 pub fn settle_final_position(market: &Pubkey, margin_account: &Pubkey) -> Instruction {
@@ -425,7 +537,14 @@ pub fn settle_final_position(market: &Pubkey, margin_account: &Pubkey) -> Instru
 }
 
 /// `book` is the market's registered book (closed first), or the default pubkey if it has none.
-pub fn close_market(lister: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &Pubkey, collateral_mint: &Pubkey, lister_token: &Pubkey) -> Instruction {
+pub fn close_market(
+    lister: &Pubkey,
+    exchange: &Pubkey,
+    market: &Pubkey,
+    book: &Pubkey,
+    collateral_mint: &Pubkey,
+    lister_token: &Pubkey,
+) -> Instruction {
     build(
         acc::CloseMarket {
             lister: *lister,
@@ -444,7 +563,13 @@ pub fn close_market(lister: &Pubkey, exchange: &Pubkey, market: &Pubkey, book: &
 /// The bytes of a Pyth legacy price account in its real layout (`pyth-sdk-solana`), trading
 /// at `price * 10^expo` with confidence `conf`, published at `ts`: for local chains, tests
 /// and the simulation's price publisher.
-pub fn pyth_price_account_bytes(price: i64, conf: u64, expo: i32, ts: i64, status: pyth_sdk_solana::state::PriceStatus) -> Vec<u8> {
+pub fn pyth_price_account_bytes(
+    price: i64,
+    conf: u64,
+    expo: i32,
+    ts: i64,
+    status: pyth_sdk_solana::state::PriceStatus,
+) -> Vec<u8> {
     use pyth_sdk_solana::state::{AccountType, SolanaPriceAccount, MAGIC, VERSION_2};
     // Built in place on the heap: the account is larger than a stack frame should be.
     let size = core::mem::size_of::<SolanaPriceAccount>();
@@ -470,7 +595,14 @@ pub fn pyth_price_account_bytes(price: i64, conf: u64, expo: i32, ts: i64, statu
 /// The bytes of a Pyth pull-oracle `PriceUpdateV2` account (owned by
 /// [`PYTH_RECEIVER_PROGRAM_ID`]) holding `feed_id` at `price * 10^expo` with confidence
 /// `conf`, published at `ts`, in the receiver's allocation of [`PythPriceUpdateV2::SPACE`].
-pub fn pyth_price_update_bytes(feed_id: [u8; 32], price: i64, conf: u64, expo: i32, ts: i64, verification_level: PythVerificationLevel) -> Vec<u8> {
+pub fn pyth_price_update_bytes(
+    feed_id: [u8; 32],
+    price: i64,
+    conf: u64,
+    expo: i32,
+    ts: i64,
+    verification_level: PythVerificationLevel,
+) -> Vec<u8> {
     let update = PythPriceUpdateV2 {
         write_authority: Pubkey::default(),
         verification_level,

@@ -51,7 +51,10 @@ pub fn amount_for_shares(shares: u64, total_shares: u64, equity: u64) -> Option<
 
 /// The margin account's equity, from its data and its health accounts (perpetual's order:
 /// every non-free position's market in slot order, each optionally followed by its oracle).
-pub fn margin_equity<'info>(margin_account: &AccountInfo<'info>, health: &'info [AccountInfo<'info>]) -> Result<I80F48> {
+pub fn margin_equity<'info>(
+    margin_account: &AccountInfo<'info>,
+    health: &'info [AccountInfo<'info>],
+) -> Result<I80F48> {
     require_keys_eq!(*margin_account.owner, perpetual::ID, VaultError::WrongMarginAccount);
     let data = margin_account.try_borrow_data()?;
     let (header, positions) = parse_margin_account(&data)?;

@@ -54,7 +54,11 @@ pub mod vault {
     /// Creates vault number `vault_id` of `manager` on `exchange`: the vault state, its token
     /// account, and margin account 0 of its authority PDA with room for `position_capacity`
     /// positions. The manager pays every rent.
-    pub fn create_vault<'info>(ctx: Context<'info, CreateVault<'info>>, vault_id: u16, position_capacity: u16) -> Result<()> {
+    pub fn create_vault<'info>(
+        ctx: Context<'info, CreateVault<'info>>,
+        vault_id: u16,
+        position_capacity: u16,
+    ) -> Result<()> {
         instructions::create_vault::handler(ctx, vault_id, position_capacity)
     }
 

@@ -62,7 +62,10 @@ impl<'info> ManagerOrder<'info> {
     ) -> Result<T> {
         let bump = self.vault.load()?.authority_bump;
         as_authority(&self.vault.key(), bump, |signer| {
-            call(CpiContext::new_with_signer(orderbook::ID, self.order_accounts(), signer).with_remaining_accounts(remaining.to_vec()))
+            call(
+                CpiContext::new_with_signer(orderbook::ID, self.order_accounts(), signer)
+                    .with_remaining_accounts(remaining.to_vec()),
+            )
         })
     }
 

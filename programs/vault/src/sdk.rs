@@ -78,7 +78,13 @@ pub fn create_vault(k: &VaultKeys, vault_id: u16, position_capacity: u16) -> Ins
 
 /// `health`: the vault margin account's health accounts (`perpetual::sdk::health_metas`,
 /// no market skipped).
-pub fn deposit(k: &VaultKeys, user: &Pubkey, user_token: &Pubkey, amount: u64, health: Vec<AccountMeta>) -> Instruction {
+pub fn deposit(
+    k: &VaultKeys,
+    user: &Pubkey,
+    user_token: &Pubkey,
+    amount: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
     let mut ix = build(
         acc::Deposit {
             user: *user,
@@ -102,7 +108,13 @@ pub fn deposit(k: &VaultKeys, user: &Pubkey, user_token: &Pubkey, amount: u64, h
 }
 
 /// `health` as for [`deposit`].
-pub fn withdraw(k: &VaultKeys, user: &Pubkey, destination: &Pubkey, shares: u64, health: Vec<AccountMeta>) -> Instruction {
+pub fn withdraw(
+    k: &VaultKeys,
+    user: &Pubkey,
+    destination: &Pubkey,
+    shares: u64,
+    health: Vec<AccountMeta>,
+) -> Instruction {
     let mut ix = build(
         acc::Withdraw {
             user: *user,
@@ -143,7 +155,14 @@ fn manager_order(k: &VaultKeys, manager: &Pubkey, v: &Venue) -> acc::ManagerOrde
 /// `makers` are the resting accounts the order expects to meet; `health` the vault margin
 /// account's health accounts skipping `v.market` (as for `orderbook::sdk::place_order`).
 /// `manager` is whoever signs; the program refuses anyone but the vault's manager.
-pub fn place_order(k: &VaultKeys, manager: &Pubkey, v: &Venue, mut args: PlaceOrderArgs, makers: &[Pubkey], health: Vec<AccountMeta>) -> Instruction {
+pub fn place_order(
+    k: &VaultKeys,
+    manager: &Pubkey,
+    v: &Venue,
+    mut args: PlaceOrderArgs,
+    makers: &[Pubkey],
+    health: Vec<AccountMeta>,
+) -> Instruction {
     args.maker_count = makers.len() as u8;
     let mut ix = build(manager_order(k, manager, v), ix::PlaceOrder { args });
     ix.accounts.extend(orderbook::sdk::maker_metas(makers));

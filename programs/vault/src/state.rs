@@ -86,5 +86,6 @@ pub fn init_account<T: Discriminator + bytemuck::Pod>(info: &AccountInfo, init: 
 /// Decodes an account of type `T` from its bytes (`None` when too short or another type).
 pub fn parse_account<T: Discriminator + bytemuck::Pod>(data: &[u8]) -> Option<T> {
     let end = DISCRIMINATOR_LEN + core::mem::size_of::<T>();
-    (data.len() >= end && &data[..DISCRIMINATOR_LEN] == T::DISCRIMINATOR).then(|| bytemuck::pod_read_unaligned(&data[DISCRIMINATOR_LEN..end]))
+    (data.len() >= end && &data[..DISCRIMINATOR_LEN] == T::DISCRIMINATOR)
+        .then(|| bytemuck::pod_read_unaligned(&data[DISCRIMINATOR_LEN..end]))
 }

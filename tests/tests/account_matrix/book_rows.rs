@@ -1,6 +1,6 @@
 //! The order book's rows, and the exemptions, trader routes and non-applicable cases.
-use super::*;
 use super::table::*;
+use super::*;
 
 /// The order book's rows.
 pub(super) fn book_rows() -> Vec<Row> {
@@ -40,7 +40,14 @@ pub(super) fn book_rows() -> Vec<Row> {
         r("book.create_book:registered", "market", Reinit, p(P::BookAlreadyRegistered)),
     ];
     // ---- the order instructions (OrderAccounts) ----
-    for base in ["book.place_order", "book.cancel_order", "book.cancel_order_by_client_id", "book.cancel_all_orders", "book.replace_order", "book.liquidate_order"] {
+    for base in [
+        "book.place_order",
+        "book.cancel_order",
+        "book.cancel_order_by_client_id",
+        "book.cancel_all_orders",
+        "book.replace_order",
+        "book.liquidate_order",
+    ] {
         v.extend([
             r(base, "book", ForeignOwner, ob(B::WrongOwner)),
             r(base, "book", Swap(K::WrongOwner, S::SystemWallet), ob(B::WrongOwner)),
@@ -95,7 +102,10 @@ pub(super) fn book_rows() -> Vec<Row> {
     health_rows("book.replace_order", &mut v);
     // A fabricated copy of the placer's account has another key, so it owns no order to replace.
     for row in v.iter_mut().filter(|r| r.base == "book.replace_order") {
-        if let Case::Health(HealthMut::FabricatedOtherExchange | HealthMut::FabricatedForeignOwned | HealthMut::FabricatedNotMarket) = row.case {
+        if let Case::Health(
+            HealthMut::FabricatedOtherExchange | HealthMut::FabricatedForeignOwned | HealthMut::FabricatedNotMarket,
+        ) = row.case
+        {
             row.expect = ob(B::OrderNotFound);
             row.note = "the book: the fabricated account (another key) owns no order to replace";
         }
@@ -179,7 +189,12 @@ pub(super) fn book_rows() -> Vec<Row> {
         r("book.early_deleverage", "authority", Unsigned, a(A::AccountNotSigner)),
         r("book.early_deleverage", "authority", Impostor, p(P::DeleverageNotAllowed)),
         r("book.early_deleverage", "authority", SignAs(Who::Admin), p(P::DeleverageNotAllowed)),
-        r("book.early_deleverage", "perpetual_program", Swap(K::WrongProgram, S::TokenProgram), a(A::ConstraintAddress)),
+        r(
+            "book.early_deleverage",
+            "perpetual_program",
+            Swap(K::WrongProgram, S::TokenProgram),
+            a(A::ConstraintAddress),
+        ),
         // ---- close_book (anyone, after final settlement): rent to the creator ----
         // ---- prune_stale_orders (anyone): reads the margin account, writes the book ----
         r("book.prune_stale_orders", "book", ForeignOwner, ob(B::WrongOwner)),
@@ -209,7 +224,8 @@ pub(super) fn book_rows() -> Vec<Row> {
     v
 }
 
-pub(super) const READ_ONLY_PAYER: &str = "a read-only payer of `init`: refused by the runtime inside the system-program \
+pub(super) const READ_ONLY_PAYER: &str =
+    "a read-only payer of `init`: refused by the runtime inside the system-program \
     CPI (PrivilegeEscalation on-chain); natively solana-program-test panics in its CPI stub \
     (ProgramFailedToComplete), so the row is not run";
 
@@ -251,11 +267,13 @@ pub(super) const EXEMPT: &[(&str, &str, Kind, &str)] = &[
     ("book.early_deleverage", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
 ];
 
-pub(super) const CANCEL_ORACLE: &str = "not read: a cancel only shrinks the reservation, and perpetual's update_reservation \
+pub(super) const CANCEL_ORACLE: &str =
+    "not read: a cancel only shrinks the reservation, and perpetual's update_reservation \
     reads the oracle only when a reservation grows (documented on UpdateReservation::oracle); any account in the \
     slot is accepted and nothing is read from it (see the report)";
 
-pub(super) const BOOK_PDA: &str = "the book's `trader` PDA, which it does not check itself: it signs the perpetual CPI with \
+pub(super) const BOOK_PDA: &str =
+    "the book's `trader` PDA, which it does not check itself: it signs the perpetual CPI with \
     its own seeds, so any other account in the slot is an unsigned signer of the CPI, refused by the runtime \
     (PrivilegeEscalation on-chain); natively solana-program-test panics in its CPI stub, so the row is not run. \
     Perpetual's own check of the signature is covered by the `:direct` rows";

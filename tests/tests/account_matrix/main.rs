@@ -56,8 +56,8 @@ use orderbook::error::BookError;
 use orderbook::instructions::{CreateBookArgs, OrderType};
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
-use perpetual::sdk::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
 use perpetual::sdk;
+use perpetual::sdk::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
 use perpetual::state::{HEADER_LEN, POSITION_LEN};
 use perpetual::{Fill, FillResult, MarketStatus, OracleKind, Release, Side};
 use pyth_sdk_solana::state::PriceStatus;
@@ -104,7 +104,6 @@ fn relay_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Pr
     anchor_lang::solana_program::program::invoke_signed(&ix, accounts, &[&[b"trader", &[bump]]])
 }
 
-
 // ---------------------------------------------------------------------------------------
 // Running
 // ---------------------------------------------------------------------------------------
@@ -127,7 +126,11 @@ async fn snapshot(env: &mut TestEnv, ix: &Instruction) -> Snapshot {
 
 /// Sends without asserting: the error (if any), whether a named account changed, and the
 /// logs of a simulation sent first.
-async fn probe(env: &mut TestEnv, ix: &Instruction, signers: &[Keypair]) -> (Result<(), TransactionError>, bool, Vec<String>) {
+async fn probe(
+    env: &mut TestEnv,
+    ix: &Instruction,
+    signers: &[Keypair],
+) -> (Result<(), TransactionError>, bool, Vec<String>) {
     let refs: Vec<&Keypair> = signers.iter().collect();
     let (_, logs) = env.simulate_with_logs(std::slice::from_ref(ix), &refs).await;
     let before = snapshot(env, ix).await;
@@ -137,13 +140,21 @@ async fn probe(env: &mut TestEnv, ix: &Instruction, signers: &[Keypair]) -> (Res
 }
 
 fn program_name(p: &Pubkey) -> String {
-    let known = [(perpetual::ID, "perpetual"), (orderbook::ID, "orderbook"), (test_trader::ID, "test_trader"), (spl_token_interface::ID, "spl_token"), (RELAY_ID, "relay")];
+    let known = [
+        (perpetual::ID, "perpetual"),
+        (orderbook::ID, "orderbook"),
+        (test_trader::ID, "test_trader"),
+        (spl_token_interface::ID, "spl_token"),
+        (RELAY_ID, "relay"),
+    ];
     known.iter().find(|(id, _)| id == p).map(|(_, n)| n.to_string()).unwrap_or_else(|| p.to_string())
 }
 
 fn is_expected(expect: &Expect, err: &TransactionError, logs: &[String]) -> bool {
     match (expect, err) {
-        (Expect::Code(c, program), e) => custom_code(e) == Some(*c) && program.is_none_or(|p| failing_program(logs) == Some(p)),
+        (Expect::Code(c, program), e) => {
+            custom_code(e) == Some(*c) && program.is_none_or(|p| failing_program(logs) == Some(p))
+        }
         (Expect::Ix(want), TransactionError::InstructionError(_, got)) => want == got,
         _ => false,
     }
@@ -180,7 +191,9 @@ async fn required_kinds(w: &mut World, b: &Base) -> Vec<(String, Kind)> {
             None if meta.is_signer => {}
             None => out.push((slot.clone(), Kind::WrongSeeds)),
             Some(acc) if acc.executable => out.push((slot.clone(), Kind::WrongProgram)),
-            Some(acc) if acc.owner == perpetual::ID || acc.owner == spl_token_interface::ID || acc.owner == orderbook::ID => {
+            Some(acc)
+                if acc.owner == perpetual::ID || acc.owner == spl_token_interface::ID || acc.owner == orderbook::ID =>
+            {
                 out.push((slot.clone(), Kind::WrongOwner));
                 out.push((slot.clone(), Kind::WrongType));
             }
@@ -202,7 +215,11 @@ async fn has_same_kind_writables(w: &mut World, b: &Base) -> bool {
             continue;
         }
         if let Some(acc) = w.env.account(&meta.pubkey).await {
-            let tag = if acc.owner == perpetual::ID || acc.owner == orderbook::ID { acc.data[..8].to_vec() } else { acc.data.len().to_le_bytes().to_vec() };
+            let tag = if acc.owner == perpetual::ID || acc.owner == orderbook::ID {
+                acc.data[..8].to_vec()
+            } else {
+                acc.data.len().to_le_bytes().to_vec()
+            };
             if !seen.insert((acc.owner, tag)) {
                 return true;
             }
@@ -231,7 +248,9 @@ async fn account_matrix() {
     // A perpetual instruction in `VIA` is covered by the rows of the book instruction that
     // calls it, plus `:direct` rows for the trader signature.
     let mut missing = Vec::new();
-    let covered = |ix: &str, slot: &str, kind: Kind| rows.iter().any(|r| prefix(r.base) == ix && r.slot == slot && r.case.kind() == kind);
+    let covered = |ix: &str, slot: &str, kind: Kind| {
+        rows.iter().any(|r| prefix(r.base) == ix && r.slot == slot && r.case.kind() == kind)
+    };
     for name in INSTRUCTIONS {
         let group = VIA.iter().find(|(n, _)| *n == name).map(|(_, g)| *g).unwrap_or(name);
         assert!(by_key.contains_key(group), "no base for {group}");
@@ -243,7 +262,8 @@ async fn account_matrix() {
                 }
             }
         }
-        let checked: Vec<&Base> = bases.iter().filter(|b| prefix(b.key) == group && (b.key == group || b.cover)).collect();
+        let checked: Vec<&Base> =
+            bases.iter().filter(|b| prefix(b.key) == group && (b.key == group || b.cover)).collect();
         for b in checked {
             for (slot, kind) in required_kinds(&mut w, b).await {
                 let exempt = EXEMPT.iter().any(|(i, s, k, _)| *i == group && *s == slot && *k == kind);
@@ -251,7 +271,9 @@ async fn account_matrix() {
                     missing.push(format!("{} {slot} {kind:?}", b.key));
                 }
             }
-            if has_same_kind_writables(&mut w, b).await && !rows.iter().any(|r| prefix(r.base) == group && r.case.kind() == Kind::Duplicate) {
+            if has_same_kind_writables(&mut w, b).await
+                && !rows.iter().any(|r| prefix(r.base) == group && r.case.kind() == Kind::Duplicate)
+            {
                 missing.push(format!("{} Duplicate", b.key));
             }
             if b.health.is_some() {
@@ -310,7 +332,10 @@ async fn account_matrix() {
             let raised_by = failing_program(&logs).map(|p| program_name(&p)).unwrap_or_default();
             let observed = format!("{res:?} [{raised_by}]{}", if changed { " (STATE CHANGED)" } else { "" });
             if let Some(issue) = row.issue {
-                assert!(res.is_err() && !changed, "{what} (known issue): must still be refused with no state change: {observed}");
+                assert!(
+                    res.is_err() && !changed,
+                    "{what} (known issue): must still be refused with no state change: {observed}"
+                );
                 known.push(format!("{what}: {issue}; expected {:?}, observed {observed}", row.expect));
             } else if !ok {
                 if probe_all {
@@ -326,7 +351,10 @@ async fn account_matrix() {
     let mut per_ix: BTreeMap<usize, (usize, BTreeSet<&str>, BTreeSet<Kind>)> = BTreeMap::new();
     for row in &rows {
         let name = prefix(row.base);
-        let i = INSTRUCTIONS.iter().position(|x| *x == name).unwrap_or_else(|| panic!("row base {} names no instruction", row.base));
+        let i = INSTRUCTIONS
+            .iter()
+            .position(|x| *x == name)
+            .unwrap_or_else(|| panic!("row base {} names no instruction", row.base));
         let e = per_ix.entry(i).or_default();
         e.0 += 1;
         e.1.insert(row.slot);
@@ -347,9 +375,20 @@ async fn account_matrix() {
             let shared = rows.iter().filter(|r| prefix(r.base) == *g).count();
             format!(" (+{shared} rows through {g})")
         });
-        println!("  {:<30} {:>3} rows, {:>2} slots, kinds {:?}{}", INSTRUCTIONS[*i], n, s.len(), k, via.unwrap_or_default());
+        println!(
+            "  {:<30} {:>3} rows, {:>2} slots, kinds {:?}{}",
+            INSTRUCTIONS[*i],
+            n,
+            s.len(),
+            k,
+            via.unwrap_or_default()
+        );
     }
-    let noted: Vec<String> = rows.iter().filter(|r| !r.note.is_empty()).map(|r| format!("{} {} {:?}: {}", r.base, r.slot, r.case, r.note)).collect();
+    let noted: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.note.is_empty())
+        .map(|r| format!("{} {} {:?}: {}", r.base, r.slot, r.case, r.note))
+        .collect();
     println!("rows refused outside perpetual or with a non-custom error ({}):", noted.len());
     for n in &noted {
         println!("  {n}");
@@ -392,7 +431,8 @@ impl World {
             // Deleveraging requires an empty insurance fund.
             let fund = self.env.insurance_fund().await;
             let admin = self.env.admin.insecure_clone();
-            let ix = sdk::withdraw_insurance(&admin.pubkey(), &self.env.exchange, &self.env.mint, &self.x.admin_token, fund);
+            let ix =
+                sdk::withdraw_insurance(&admin.pubkey(), &self.env.exchange, &self.env.mint, &self.x.admin_token, fund);
             self.env.process(&[ix], &[&admin]).await.expect("empty the insurance fund");
         }
     }
@@ -442,8 +482,18 @@ async fn a_prefunded_pda_is_still_created() {
     let oracle = env.create_market("SOL", PRICE).await.oracle;
     let rent = env.ctx.banks_client.get_rent().await.unwrap().minimum_balance(0);
     let cases = [
-        ("create_margin_account", sdk::margin_account_address(&env.exchange, &user.key(), 1), sdk::create_margin_account(&user.key(), &env.exchange, 1, 16), user.owner.insecure_clone()),
-        ("create_market", sdk::market_address(&env.exchange, &sdk::symbol("GRIEF")), sdk::create_market(&admin.pubkey(), &env.exchange, &oracle, market_args("GRIEF", OracleKind::SetPrice)), admin.insecure_clone()),
+        (
+            "create_margin_account",
+            sdk::margin_account_address(&env.exchange, &user.key(), 1),
+            sdk::create_margin_account(&user.key(), &env.exchange, 1, 16),
+            user.owner.insecure_clone(),
+        ),
+        (
+            "create_market",
+            sdk::market_address(&env.exchange, &sdk::symbol("GRIEF")),
+            sdk::create_market(&admin.pubkey(), &env.exchange, &oracle, market_args("GRIEF", OracleKind::SetPrice)),
+            admin.insecure_clone(),
+        ),
     ];
     for (name, pda, ix, signer) in cases {
         env.airdrop(&pda, rent).await; // the grief: one transfer of ~0.0009 SOL
@@ -476,16 +526,25 @@ async fn a_stale_book_of_a_relisted_market_is_refused() {
     let pyth = Pubkey::new_unique();
     let now = env.now().await;
     env.write_pyth(&pyth, PRICE, 0, -6, now, PriceStatus::Trading);
-    let args = ListMarketArgs { symbol: sdk::symbol("GHST"), oracle_kind: OracleKind::PythLegacy, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: p };
+    let args = ListMarketArgs {
+        symbol: sdk::symbol("GHST"),
+        oracle_kind: OracleKind::PythLegacy,
+        base_decimals: 6,
+        base_lot_size: 1_000_000,
+        initial_price_per_lot: p,
+    };
     let m = env.list_market(&lister, &lister_token, pyth, args).await.expect("listing");
     let stale = env.create_book_as(&m, book_args(64, 16), &lister).await.expect("book");
     let u = env.funded_user(1_000 * ONE_USDC).await;
     env.rest(&u, &stale, BookSide::Bid, 97, 1).await;
     env.rest(&u, &stale, BookSide::Ask, 103, 1).await;
     // Final settlement, the last position slot settled, the market closed, listed again.
-    env.process(&[sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &pyth, p, p)], &[&admin]).await.expect("settle");
+    env.process(&[sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &pyth, p, p)], &[&admin])
+        .await
+        .expect("settle");
     env.process(&[sdk::settle_final_position(&m.market, &u.margin_account)], &[]).await.expect("settle position");
-    let close = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &stale.venue.book, &env.mint, &lister_token);
+    let close =
+        sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &stale.venue.book, &env.mint, &lister_token);
     assert_refused(&mut env, &[close], &[], code(PerpError::MarketNotEmpty), "closing with its book open").await;
 }
 

@@ -48,7 +48,10 @@ impl World {
             if out.iter().any(|k| k.pubkey() == meta.pubkey) {
                 continue;
             }
-            let k = keys.iter().find(|k| k.pubkey() == meta.pubkey).unwrap_or_else(|| panic!("no keypair signs for {}", meta.pubkey));
+            let k = keys
+                .iter()
+                .find(|k| k.pubkey() == meta.pubkey)
+                .unwrap_or_else(|| panic!("no keypair signs for {}", meta.pubkey));
             out.push(k.insecure_clone());
         }
         out
@@ -106,7 +109,13 @@ impl World {
         }
         let original = self.env.account(key).await.unwrap_or_else(|| panic!("clone of missing {key}"));
         let clone = Pubkey::new_unique();
-        let account = Account { lamports: original.lamports, data: original.data, owner: FOREIGN_OWNER, executable: false, rent_epoch: 0 };
+        let account = Account {
+            lamports: original.lamports,
+            data: original.data,
+            owner: FOREIGN_OWNER,
+            executable: false,
+            rent_epoch: 0,
+        };
         self.env.ctx.set_account(&clone, &account.into());
         self.clones.insert(*key, clone);
         clone
@@ -124,7 +133,8 @@ impl World {
         let at = HEADER_LEN + i * POSITION_LEN;
         data[at..at + 32].copy_from_slice(replacement.as_ref());
         let key = Pubkey::new_unique();
-        let account = Account { lamports: original.lamports, data, owner: perpetual::ID, executable: false, rent_epoch: 0 };
+        let account =
+            Account { lamports: original.lamports, data, owner: perpetual::ID, executable: false, rent_epoch: 0 };
         self.env.ctx.set_account(&key, &account.into());
         self.fabricated.insert((*margin, *market, *replacement), key);
         key
@@ -200,11 +210,14 @@ impl World {
                 let pair = health[..2].to_vec();
                 health.splice(2..2, pair);
             }
-            HealthMut::WrongOracle => health[1].pubkey = if health[1].pubkey == self.eth.oracle { self.sol.oracle } else { self.eth.oracle },
+            HealthMut::WrongOracle => {
+                health[1].pubkey = if health[1].pubkey == self.eth.oracle { self.sol.oracle } else { self.eth.oracle }
+            }
             HealthMut::ForeignOwnedOracle => health[1].pubkey = self.foreign_clone(&health[1].pubkey.clone()).await,
             HealthMut::IncludeOwnMarket => {
                 let (market, oracle) = b.own_market.unwrap_or_else(|| panic!("{}: takes no market", b.key));
-                health.splice(0..0, [AccountMeta::new_readonly(market, false), AccountMeta::new_readonly(oracle, false)]);
+                health
+                    .splice(0..0, [AccountMeta::new_readonly(market, false), AccountMeta::new_readonly(oracle, false)]);
             }
             HealthMut::OtherExchangeMarket => health[0].pubkey = self.market2,
             HealthMut::ForeignOwnedMarket => health[0].pubkey = self.foreign_clone(&first_market).await,

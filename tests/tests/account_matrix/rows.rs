@@ -15,9 +15,20 @@ pub(super) fn rows() -> Vec<Row> {
         r("initialize_exchange", "exchange", Swap(K::WrongSeeds, S::Unique), a(A::ConstraintSeeds)),
         r("initialize_exchange", "collateral_mint", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("initialize_exchange", "collateral_mint", Swap(K::WrongOwner, S::Missing), a(A::AccountNotInitialized)),
-        r("initialize_exchange", "collateral_mint", Swap(K::WrongOwner, S::SystemWallet), a(A::AccountOwnedByWrongProgram)),
+        r(
+            "initialize_exchange",
+            "collateral_mint",
+            Swap(K::WrongOwner, S::SystemWallet),
+            a(A::AccountOwnedByWrongProgram),
+        ),
         // A token account under the token program: SPL unpack fails (Anchor maps it to InvalidAccountData).
-        r("initialize_exchange", "collateral_mint", Swap(K::WrongType, S::TokenAccount), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r(
+            "initialize_exchange",
+            "collateral_mint",
+            Swap(K::WrongType, S::TokenAccount),
+            ix_err(InstructionError::InvalidAccountData),
+        )
+        .note("spl unpack"),
         // The exchange PDA is bound to the mint.
         r("initialize_exchange", "collateral_mint", Swap(K::WrongAddress, S::Mint2), a(A::ConstraintSeeds)),
         r("initialize_exchange", "vault", Swap(K::WrongSeeds, S::Unique), a(A::ConstraintSeeds)),
@@ -66,7 +77,12 @@ pub(super) fn rows() -> Vec<Row> {
         r("approve_trader", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
         // The approval PDA is bound to the exchange.
         r("approve_trader", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::NotAdmin)),
-        r("approve_trader", "trader_program", Special(K::WrongProgram, Multi::TraderProgramNotExecutable), a(A::ConstraintExecutable)),
+        r(
+            "approve_trader",
+            "trader_program",
+            Special(K::WrongProgram, Multi::TraderProgramNotExecutable),
+            a(A::ConstraintExecutable),
+        ),
         r("approve_trader", "trader_program", Swap(K::WrongAddress, S::TokenProgram), a(A::ConstraintSeeds)),
         r("approve_trader", "approval", Swap(K::WrongSeeds, S::Unique), a(A::ConstraintSeeds)),
         r("approve_trader", "system_program", Swap(K::WrongProgram, S::TokenProgram), a(A::InvalidProgramId)),
@@ -234,7 +250,8 @@ pub(super) fn rows() -> Vec<Row> {
     v.extend([
         // ---- deposit: anyone may deposit into any margin account, from a token account they own ----
         r("deposit", "depositor", Unsigned, a(A::AccountNotSigner)),
-        r("deposit", "depositor", Impostor, token_err(spl_token_interface::error::TokenError::OwnerMismatch)).note("SPL token transfer authority"),
+        r("deposit", "depositor", Impostor, token_err(spl_token_interface::error::TokenError::OwnerMismatch))
+            .note("SPL token transfer authority"),
         r("deposit", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("deposit", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
         r("deposit", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::WrongAccount)),
@@ -245,18 +262,26 @@ pub(super) fn rows() -> Vec<Row> {
         r("deposit", "margin_account", ReadOnly, a(A::ConstraintMut)),
         r("deposit", "depositor_token", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("deposit", "depositor_token", Swap(K::WrongOwner, S::Missing), a(A::AccountNotInitialized)),
-        r("deposit", "depositor_token", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("deposit", "depositor_token", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("deposit", "depositor_token", Swap(K::WrongAddress, S::Token2), p(P::WrongMint)),
         r("deposit", "depositor_token", ReadOnly, a(A::ConstraintMut)),
         r("deposit", "depositor_token", DupOf("vault"), a(A::ConstraintDuplicateMutableAccount)),
         r("deposit", "vault", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("deposit", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("deposit", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("deposit", "vault", Swap(K::WrongAddress, S::TokenAccount), p(P::WrongAccount)),
         r("deposit", "vault", Swap(K::WrongExchange, S::Vault2), p(P::WrongAccount)),
         r("deposit", "vault", ReadOnly, a(A::ConstraintMut)),
         r("deposit", "vault", DupOf("depositor_token"), a(A::ConstraintDuplicateMutableAccount)),
         r("deposit", "collateral_mint", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("deposit", "collateral_mint", Swap(K::WrongType, S::TokenAccount), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r(
+            "deposit",
+            "collateral_mint",
+            Swap(K::WrongType, S::TokenAccount),
+            ix_err(InstructionError::InvalidAccountData),
+        )
+        .note("spl unpack"),
         r("deposit", "collateral_mint", Swap(K::WrongAddress, S::Mint2), p(P::WrongMint)),
         r("deposit", "token_program", Swap(K::WrongProgram, S::SystemProgram), a(A::InvalidProgramId)),
         // ---- withdraw: only the owner, to any token account of the mint ----
@@ -273,19 +298,27 @@ pub(super) fn rows() -> Vec<Row> {
         r("withdraw", "margin_account", Swap(K::WrongAddress, S::OtherMargin), p(P::NotOwner)),
         r("withdraw", "margin_account", ReadOnly, a(A::ConstraintMut)),
         r("withdraw", "vault", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("withdraw", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("withdraw", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("withdraw", "vault", Swap(K::WrongAddress, S::TokenAccount), p(P::WrongAccount)),
         r("withdraw", "vault", Swap(K::WrongExchange, S::Vault2), p(P::WrongAccount)),
         r("withdraw", "vault", ReadOnly, a(A::ConstraintMut)),
         r("withdraw", "vault", DupOf("destination"), a(A::ConstraintDuplicateMutableAccount)),
         r("withdraw", "destination", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("withdraw", "destination", Swap(K::WrongOwner, S::SystemWallet), a(A::AccountOwnedByWrongProgram)),
-        r("withdraw", "destination", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("withdraw", "destination", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("withdraw", "destination", Swap(K::WrongAddress, S::Token2), p(P::WrongMint)),
         r("withdraw", "destination", ReadOnly, a(A::ConstraintMut)),
         r("withdraw", "destination", DupOf("vault"), a(A::ConstraintDuplicateMutableAccount)),
         r("withdraw", "collateral_mint", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("withdraw", "collateral_mint", Swap(K::WrongType, S::TokenAccount), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r(
+            "withdraw",
+            "collateral_mint",
+            Swap(K::WrongType, S::TokenAccount),
+            ix_err(InstructionError::InvalidAccountData),
+        )
+        .note("spl unpack"),
         r("withdraw", "collateral_mint", Swap(K::WrongAddress, S::Mint2), p(P::WrongMint)),
         r("withdraw", "token_program", Swap(K::WrongProgram, S::SystemProgram), a(A::InvalidProgramId)),
     ]);
@@ -339,7 +372,8 @@ pub(super) fn rows() -> Vec<Row> {
         r("update_reservation", "market", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("update_reservation", "market", Swap(K::WrongType, S::Exchange), a(A::AccountDiscriminatorMismatch)),
         r("update_reservation", "market", Swap(K::WrongExchange, S::Market2), p(P::WrongExchange)),
-        r("update_reservation", "market", ReadOnly, a(A::ConstraintMut)).note("test trader's own mut check (perpetual takes the market writable too)"),
+        r("update_reservation", "market", ReadOnly, a(A::ConstraintMut))
+            .note("test trader's own mut check (perpetual takes the market writable too)"),
         r("update_reservation", "oracle", ForeignOwner, p(P::WrongOracle)),
         r("update_reservation", "oracle", Swap(K::WrongType, S::OtherMarket), p(P::WrongOracle)),
         r("update_reservation", "oracle", Swap(K::WrongAddress, S::OtherOracle), p(P::WrongOracle)),
@@ -350,7 +384,8 @@ pub(super) fn rows() -> Vec<Row> {
         r("update_reservation", "margin_account", Swap(K::WrongAddress, S::OtherMargin), p(P::NotOwnerOrDelegate)),
         r("update_reservation", "margin_account", ReadOnly, a(A::ConstraintMut)).note("test trader's own mut check"),
         r("update_reservation", "margin_account", DupOf("market"), p(P::DuplicateAccount)),
-        r("update_reservation", "account_authority", Unsigned, a(A::AccountNotSigner)).note("test trader's own Signer check"),
+        r("update_reservation", "account_authority", Unsigned, a(A::AccountNotSigner))
+            .note("test trader's own Signer check"),
         r("update_reservation", "account_authority", Impostor, p(P::NotOwnerOrDelegate)),
         r("update_reservation:direct", "trader_authority", Unsigned, a(A::AccountNotSigner)),
         r("update_reservation:direct", "trader_authority", Impostor, p(P::WrongTraderAuthority)),
@@ -415,7 +450,8 @@ pub(super) fn more_rows() -> Vec<Row> {
         r("set_listing_deposit", "exchange", ReadOnly, a(A::ConstraintMut)),
         // ---- list_market: anyone lists, paying the deposit from its own tokens ----
         r("list_market", "lister", Unsigned, a(A::AccountNotSigner)),
-        r("list_market", "lister", Impostor, token_err(TokenError::OwnerMismatch)).note("SPL token transfer authority: the deposit comes from the signer's own tokens"),
+        r("list_market", "lister", Impostor, token_err(TokenError::OwnerMismatch))
+            .note("SPL token transfer authority: the deposit comes from the signer's own tokens"),
         r("list_market", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("list_market", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
         // The market PDA is bound to the exchange.
@@ -428,18 +464,26 @@ pub(super) fn more_rows() -> Vec<Row> {
         r("list_market", "oracle", Swap(K::WrongType, S::PythGarbage), p(P::InvalidOracleAccount)),
         r("list_market", "lister_token", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
         r("list_market", "lister_token", Swap(K::WrongOwner, S::Missing), a(A::AccountNotInitialized)),
-        r("list_market", "lister_token", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("list_market", "lister_token", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("list_market", "lister_token", Swap(K::WrongAddress, S::Token2), p(P::WrongMint)),
         r("list_market", "lister_token", ReadOnly, a(A::ConstraintMut)),
         r("list_market", "lister_token", DupOf("vault"), a(A::ConstraintDuplicateMutableAccount)),
         r("list_market", "vault", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("list_market", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("list_market", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("list_market", "vault", Swap(K::WrongAddress, S::TokenAccount), p(P::WrongAccount)),
         r("list_market", "vault", Swap(K::WrongExchange, S::Vault2), p(P::WrongAccount)),
         r("list_market", "vault", ReadOnly, a(A::ConstraintMut)),
         r("list_market", "vault", DupOf("lister_token"), a(A::ConstraintDuplicateMutableAccount)),
         r("list_market", "collateral_mint", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("list_market", "collateral_mint", Swap(K::WrongType, S::TokenAccount), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r(
+            "list_market",
+            "collateral_mint",
+            Swap(K::WrongType, S::TokenAccount),
+            ix_err(InstructionError::InvalidAccountData),
+        )
+        .note("spl unpack"),
         r("list_market", "collateral_mint", Swap(K::WrongAddress, S::Mint2), p(P::WrongMint)),
         r("list_market", "token_program", Swap(K::WrongProgram, S::SystemProgram), a(A::InvalidProgramId)),
         r("list_market", "system_program", Swap(K::WrongProgram, S::TokenProgram), a(A::InvalidProgramId)),
@@ -470,7 +514,8 @@ pub(super) fn more_rows() -> Vec<Row> {
             r(base, "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::WrongAccount)),
             r(base, "exchange", ReadOnly, a(A::ConstraintMut)),
             r(base, "vault", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-            r(base, "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+            r(base, "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+                .note("spl unpack"),
             r(base, "vault", Swap(K::WrongAddress, S::TokenAccount), p(P::WrongAccount)),
             r(base, "vault", Swap(K::WrongExchange, S::Vault2), p(P::WrongAccount)),
             r(base, "vault", ReadOnly, a(A::ConstraintMut)),
@@ -478,18 +523,26 @@ pub(super) fn more_rows() -> Vec<Row> {
             r(base, "token_account", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
             r(base, "token_account", Swap(K::WrongOwner, S::Missing), a(A::AccountNotInitialized)),
             r(base, "token_account", Swap(K::WrongOwner, S::SystemWallet), a(A::AccountOwnedByWrongProgram)),
-            r(base, "token_account", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+            r(base, "token_account", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+                .note("spl unpack"),
             r(base, "token_account", Swap(K::WrongAddress, S::Token2), p(P::WrongMint)),
             r(base, "token_account", ReadOnly, a(A::ConstraintMut)),
             r(base, "token_account", DupOf("vault"), a(A::ConstraintDuplicateMutableAccount)),
             r(base, "collateral_mint", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-            r(base, "collateral_mint", Swap(K::WrongType, S::TokenAccount), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+            r(
+                base,
+                "collateral_mint",
+                Swap(K::WrongType, S::TokenAccount),
+                ix_err(InstructionError::InvalidAccountData),
+            )
+            .note("spl unpack"),
             r(base, "collateral_mint", Swap(K::WrongAddress, S::Mint2), p(P::WrongMint)),
             r(base, "token_program", Swap(K::WrongProgram, S::SystemProgram), a(A::InvalidProgramId)),
         ]);
     }
     v.extend([
-        r("deposit_insurance", "authority", Impostor, token_err(TokenError::OwnerMismatch)).note("SPL token transfer authority"),
+        r("deposit_insurance", "authority", Impostor, token_err(TokenError::OwnerMismatch))
+            .note("SPL token transfer authority"),
         r("withdraw_insurance", "authority", Impostor, p(P::NotAdmin)),
         r("withdraw_insurance", "authority", SignAs(Who::Deleverage), p(P::NotAdmin)),
         r("withdraw_insurance", "authority", SignAs(Who::Guardian), p(P::NotAdmin)),
@@ -628,19 +681,27 @@ pub(super) fn more_rows() -> Vec<Row> {
         r("close_market", "book", ForeignOwner, p(P::WrongAccount)),
         r("close_market", "book", Swap(K::WrongType, S::Market), p(P::WrongAccount)),
         r("close_market", "vault", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("close_market", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("close_market", "vault", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("close_market", "vault", Swap(K::WrongAddress, S::TokenAccount), p(P::WrongAccount)),
         r("close_market", "vault", Swap(K::WrongExchange, S::Vault2), p(P::WrongAccount)),
         r("close_market", "vault", ReadOnly, a(A::ConstraintMut)),
         r("close_market", "vault", DupOf("lister_token"), a(A::ConstraintDuplicateMutableAccount)),
         r("close_market", "lister_token", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("close_market", "lister_token", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r("close_market", "lister_token", Swap(K::WrongType, S::Mint), ix_err(InstructionError::InvalidAccountData))
+            .note("spl unpack"),
         r("close_market", "lister_token", Swap(K::WrongAddress, S::Token2), p(P::WrongMint)),
         r("close_market", "lister_token", Swap(K::WrongAddress, S::TokenAccount), p(P::WrongAccount)),
         r("close_market", "lister_token", ReadOnly, a(A::ConstraintMut)),
         r("close_market", "lister_token", DupOf("vault"), a(A::ConstraintDuplicateMutableAccount)),
         r("close_market", "collateral_mint", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("close_market", "collateral_mint", Swap(K::WrongType, S::TokenAccount), ix_err(InstructionError::InvalidAccountData)).note("spl unpack"),
+        r(
+            "close_market",
+            "collateral_mint",
+            Swap(K::WrongType, S::TokenAccount),
+            ix_err(InstructionError::InvalidAccountData),
+        )
+        .note("spl unpack"),
         r("close_market", "collateral_mint", Swap(K::WrongAddress, S::Mint2), p(P::WrongMint)),
         r("close_market", "token_program", Swap(K::WrongProgram, S::SystemProgram), a(A::InvalidProgramId)),
         // ---- record_mark_sample / register_book: trader only, through the book (rows under
@@ -652,7 +713,12 @@ pub(super) fn more_rows() -> Vec<Row> {
         // ---- record_mark_sample / register_book through the relay: perpetual's own checks of
         // the accounts the book checks first ----
         r("record_mark_sample:relay", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
-        r("record_mark_sample:relay", "exchange", Swap(K::WrongType, S::OtherMarket), a(A::AccountDiscriminatorMismatch)),
+        r(
+            "record_mark_sample:relay",
+            "exchange",
+            Swap(K::WrongType, S::OtherMarket),
+            a(A::AccountDiscriminatorMismatch),
+        ),
         r("record_mark_sample:relay", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::WrongExchange)),
         r("record_mark_sample:relay", "approval", ForeignOwner, p(P::TraderNotApproved)),
         r("record_mark_sample:relay", "approval", Swap(K::WrongType, S::Market), p(P::TraderNotApproved)),

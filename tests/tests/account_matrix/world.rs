@@ -25,7 +25,10 @@ pub(super) struct Base {
 
 impl Base {
     pub(super) fn index(&self, slot: &str) -> usize {
-        self.slots.iter().position(|s| s == slot).unwrap_or_else(|| panic!("{}: no slot {slot} in {:?}", self.key, self.slots))
+        self.slots
+            .iter()
+            .position(|s| s == slot)
+            .unwrap_or_else(|| panic!("{}: no slot {slot} in {:?}", self.key, self.slots))
     }
 }
 
@@ -102,8 +105,21 @@ pub(super) async fn create_mint(env: &mut TestEnv) -> Pubkey {
     let rent = env.ctx.banks_client.get_rent().await.unwrap();
     let space = spl_token_interface::state::Mint::LEN;
     let ixs = [
-        solana_system_interface::instruction::create_account(&payer, &mint.pubkey(), rent.minimum_balance(space), space as u64, &spl_token_interface::ID),
-        spl_token_interface::instruction::initialize_mint2(&spl_token_interface::ID, &mint.pubkey(), &env.mint_authority.pubkey(), None, COLLATERAL_DECIMALS).unwrap(),
+        solana_system_interface::instruction::create_account(
+            &payer,
+            &mint.pubkey(),
+            rent.minimum_balance(space),
+            space as u64,
+            &spl_token_interface::ID,
+        ),
+        spl_token_interface::instruction::initialize_mint2(
+            &spl_token_interface::ID,
+            &mint.pubkey(),
+            &env.mint_authority.pubkey(),
+            None,
+            COLLATERAL_DECIMALS,
+        )
+        .unwrap(),
     ];
     env.process(&ixs, &[&mint]).await.expect("create mint");
     mint.pubkey()
@@ -115,8 +131,15 @@ pub(super) async fn create_token_account(env: &mut TestEnv, mint: &Pubkey, owner
     let rent = env.ctx.banks_client.get_rent().await.unwrap();
     let space = spl_token_interface::state::Account::LEN;
     let ixs = [
-        solana_system_interface::instruction::create_account(&payer, &account.pubkey(), rent.minimum_balance(space), space as u64, &spl_token_interface::ID),
-        spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &account.pubkey(), mint, owner).unwrap(),
+        solana_system_interface::instruction::create_account(
+            &payer,
+            &account.pubkey(),
+            rent.minimum_balance(space),
+            space as u64,
+            &spl_token_interface::ID,
+        ),
+        spl_token_interface::instruction::initialize_account3(&spl_token_interface::ID, &account.pubkey(), mint, owner)
+            .unwrap(),
     ];
     env.process(&ixs, &[&account]).await.expect("token account");
     account.pubkey()
@@ -146,7 +169,15 @@ pub(super) async fn world() -> World {
 
     // Tokens left in `a`'s wallet for the deposit.
     let mint_authority = env.mint_authority.insecure_clone();
-    let ix = spl_token_interface::instruction::mint_to(&spl_token_interface::ID, &env.mint, &a.token_account, &mint_authority.pubkey(), &[], 10 * ONE_USDC).unwrap();
+    let ix = spl_token_interface::instruction::mint_to(
+        &spl_token_interface::ID,
+        &env.mint,
+        &a.token_account,
+        &mint_authority.pubkey(),
+        &[],
+        10 * ONE_USDC,
+    )
+    .unwrap();
     env.process(&[ix], &[&mint_authority]).await.expect("mint to a");
 
     let delegate = Keypair::new();
@@ -154,7 +185,9 @@ pub(super) async fn world() -> World {
     env.process(&[ix], &[&a.owner]).await.expect("delegate");
     let pending = Keypair::new();
     let admin = env.admin.insecure_clone();
-    env.process(&[sdk::propose_admin(&admin.pubkey(), &env.exchange, pending.pubkey())], &[&admin]).await.expect("propose");
+    env.process(&[sdk::propose_admin(&admin.pubkey(), &env.exchange, pending.pubkey())], &[&admin])
+        .await
+        .expect("propose");
     let mallory = funded(&mut env).await;
     let wallet = funded(&mut env).await;
 
@@ -162,20 +195,32 @@ pub(super) async fn world() -> World {
     // oracle as SOL, a margin account of `a` and the test trader approved.
     let admin2 = funded(&mut env).await;
     let mint2 = create_mint(&mut env).await;
-    let args = InitializeExchangeArgs { funding_authority: Pubkey::new_unique(), risk_authority: Pubkey::new_unique(), pause_guardian: Pubkey::new_unique(), deleverage_authority: Pubkey::new_unique() };
+    let args = InitializeExchangeArgs {
+        funding_authority: Pubkey::new_unique(),
+        risk_authority: Pubkey::new_unique(),
+        pause_guardian: Pubkey::new_unique(),
+        deleverage_authority: Pubkey::new_unique(),
+    };
     env.process(&[sdk::initialize_exchange(&admin2.pubkey(), &mint2, args)], &[&admin2]).await.expect("exchange 2");
     let exchange2 = sdk::exchange_address(&mint2);
-    env.process(&[sdk::approve_trader(&admin2.pubkey(), &exchange2, &test_trader::ID)], &[&admin2]).await.expect("approve 2");
-    let approval2 = sdk::approval_address(&exchange2, &test_trader::ID);
-    env.process(&[sdk::create_market(&admin2.pubkey(), &exchange2, &sol.oracle, market_args("SOL", OracleKind::SetPrice))], &[&admin2])
+    env.process(&[sdk::approve_trader(&admin2.pubkey(), &exchange2, &test_trader::ID)], &[&admin2])
         .await
-        .expect("market 2");
+        .expect("approve 2");
+    let approval2 = sdk::approval_address(&exchange2, &test_trader::ID);
+    env.process(
+        &[sdk::create_market(&admin2.pubkey(), &exchange2, &sol.oracle, market_args("SOL", OracleKind::SetPrice))],
+        &[&admin2],
+    )
+    .await
+    .expect("market 2");
     let market2 = sdk::market_address(&exchange2, &sdk::symbol("SOL"));
     env.process(&[sdk::create_margin_account(&a.key(), &exchange2, 0, 16)], &[&a.owner]).await.expect("margin 2");
     let margin2 = sdk::margin_account_address(&exchange2, &a.key(), 0);
     let token2 = create_token_account(&mut env, &mint2, &a.key()).await;
     // Another executable program approved on the main exchange.
-    env.process(&[sdk::approve_trader(&admin.pubkey(), &env.exchange, &spl_token_interface::ID)], &[&admin]).await.expect("approve other");
+    env.process(&[sdk::approve_trader(&admin.pubkey(), &env.exchange, &spl_token_interface::ID)], &[&admin])
+        .await
+        .expect("approve other");
     let approval_other = sdk::approval_address(&env.exchange, &spl_token_interface::ID);
     let mint3 = create_mint(&mut env).await;
     // Fresh prices for every market (and, through SOL's oracle, for market 2).
@@ -210,18 +255,45 @@ pub(super) async fn world() -> World {
     }
 }
 
-pub(super) const ZERO_BOOK_ARGS: CreateBookArgs = CreateBookArgs { tick_size: TICK, min_base_lots: 1, side_capacity: 16, seat_capacity: 16, max_orders_per_account: 16 };
+pub(super) const ZERO_BOOK_ARGS: CreateBookArgs = CreateBookArgs {
+    tick_size: TICK,
+    min_base_lots: 1,
+    side_capacity: 16,
+    seat_capacity: 16,
+    max_orders_per_account: 16,
+};
 pub(super) const LISTING_DEPOSIT: u64 = 5 * ONE_USDC;
 
 /// A book for `market` signed by `authority`, its account paid for by `payer`.
-pub(super) async fn book_paid_by(env: &mut TestEnv, market: &MarketCookie, authority: &Keypair, payer: &Keypair) -> BookCookie {
+pub(super) async fn book_paid_by(
+    env: &mut TestEnv,
+    market: &MarketCookie,
+    authority: &Keypair,
+    payer: &Keypair,
+) -> BookCookie {
     let book = Keypair::new();
     let args = book_args(64, 64);
     let space = orderbook::state::Book::space(args.side_capacity, args.seat_capacity);
     let rent = env.ctx.banks_client.get_rent().await.unwrap().minimum_balance(space);
-    let ixs = orderbook::sdk::create_book(&payer.pubkey(), &authority.pubkey(), &env.exchange, &market.market, &book.pubkey(), rent, args);
+    let ixs = orderbook::sdk::create_book(
+        &payer.pubkey(),
+        &authority.pubkey(),
+        &env.exchange,
+        &market.market,
+        &book.pubkey(),
+        rent,
+        args,
+    );
     env.process(&ixs, &[authority, payer, &book]).await.expect("create book");
-    let cookie = BookCookie { venue: orderbook::sdk::Venue { book: book.pubkey(), market: market.market, oracle: market.oracle, exchange: env.exchange }, market: *market };
+    let cookie = BookCookie {
+        venue: orderbook::sdk::Venue {
+            book: book.pubkey(),
+            market: market.market,
+            oracle: market.oracle,
+            exchange: env.exchange,
+        },
+        market: *market,
+    };
     env.books.push(cookie);
     cookie
 }
@@ -229,7 +301,9 @@ pub(super) async fn book_paid_by(env: &mut TestEnv, market: &MarketCookie, autho
 pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: MarketCookie) -> Extra {
     let admin = env.admin.insecure_clone();
     let p = PRICE as u64;
-    env.process(&[sdk::approve_trader(&admin.pubkey(), &env.exchange, &RELAY_ID)], &[&admin]).await.expect("approve the relay");
+    env.process(&[sdk::approve_trader(&admin.pubkey(), &env.exchange, &RELAY_ID)], &[&admin])
+        .await
+        .expect("approve the relay");
     let mk = env.funded_user(100_000 * ONE_USDC).await;
 
     // BOOK: b rests a bid (client id 7), bm an ask.
@@ -279,22 +353,38 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
     env.process(&[ix], &[&admin]).await.expect("settle FIN");
 
     // CLOS: listed on a Pyth feed, its book paid by `creator`, settled with nothing open.
-    env.process(&[sdk::set_listing_deposit(&admin.pubkey(), &env.exchange, LISTING_DEPOSIT)], &[&admin]).await.expect("deposit");
+    env.process(&[sdk::set_listing_deposit(&admin.pubkey(), &env.exchange, LISTING_DEPOSIT)], &[&admin])
+        .await
+        .expect("deposit");
     // Proposal 0, for cancel_proposal (the exchange stays in bootstrap: no time lock).
     let proposal = governance::payload(governance::GovAction::SetListingDeposit, &env.exchange, &LISTING_DEPOSIT);
-    env.process(&[sdk::queue_proposal(&admin.pubkey(), &env.exchange, 0, proposal)], &[&admin]).await.expect("proposal 0");
+    env.process(&[sdk::queue_proposal(&admin.pubkey(), &env.exchange, 0, proposal)], &[&admin])
+        .await
+        .expect("proposal 0");
     let lister = funded(env).await;
     let lister_token = env.create_token_account(&lister.pubkey(), 2 * LISTING_DEPOSIT).await;
     let pyth = Pubkey::new_unique();
     let now = env.now().await;
     env.write_pyth(&pyth, PRICE, 0, -6, now, PriceStatus::Trading);
-    let largs = ListMarketArgs { symbol: sdk::symbol("CLOS"), oracle_kind: OracleKind::PythLegacy, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: p };
+    let largs = ListMarketArgs {
+        symbol: sdk::symbol("CLOS"),
+        oracle_kind: OracleKind::PythLegacy,
+        base_decimals: 6,
+        base_lot_size: 1_000_000,
+        initial_price_per_lot: p,
+    };
     let clos_market = env.list_market(&lister, &lister_token, pyth, largs).await.expect("listing");
     let clos = book_paid_by(env, &clos_market, &lister, &creator).await;
     let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &clos_market.market, &pyth, p, p);
     env.process(&[ix], &[&admin]).await.expect("settle CLOS");
     let pyth_garbage = Pubkey::new_unique();
-    let garbage = Account { lamports: 1_000_000_000, data: vec![7; 3_312], owner: integration_tests::pyth::PYTH_PROGRAM, executable: false, rent_epoch: 0 };
+    let garbage = Account {
+        lamports: 1_000_000_000,
+        data: vec![7; 3_312],
+        owner: integration_tests::pyth::PYTH_PROGRAM,
+        executable: false,
+        rent_epoch: 0,
+    };
     env.ctx.set_account(&pyth_garbage, &garbage.into());
 
     // A zeroed account for create_book.
@@ -302,13 +392,42 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
     let space = orderbook::state::Book::space(ZERO_BOOK_ARGS.side_capacity, ZERO_BOOK_ARGS.seat_capacity);
     let rent = env.ctx.banks_client.get_rent().await.unwrap().minimum_balance(space);
     let payer = env.ctx.payer.pubkey();
-    let ix = solana_system_interface::instruction::create_account(&payer, &zero.pubkey(), rent, space as u64, &orderbook::ID);
+    let ix = solana_system_interface::instruction::create_account(
+        &payer,
+        &zero.pubkey(),
+        rent,
+        space as u64,
+        &orderbook::ID,
+    );
     env.process(&[ix], &[&zero]).await.expect("zeroed book account");
 
     // The fall, then a thin bid in RSK's book.
     env.set_price(&rsk_market, 850_000).await;
     env.rest(&bd, &rsk, BookSide::Bid, 85, 1).await;
-    Extra { mk, bk, b, b_key, bm, rsk, lq, uw, cp, lr, bd, keeper, fin, fl, clos, lister, lister_token, creator, pyth, pyth_garbage, admin_token, zero_book: zero.pubkey() }
+    Extra {
+        mk,
+        bk,
+        b,
+        b_key,
+        bm,
+        rsk,
+        lq,
+        uw,
+        cp,
+        lr,
+        bd,
+        keeper,
+        fin,
+        fl,
+        clos,
+        lister,
+        lister_token,
+        creator,
+        pyth,
+        pyth_garbage,
+        admin_token,
+        zero_book: zero.pubkey(),
+    }
 }
 
 pub(super) fn names(s: &[&str]) -> Vec<String> {
@@ -337,61 +456,184 @@ pub(super) async fn bases(w: &mut World) -> Vec<Base> {
     let owner = a.key();
     let mut v = Vec::new();
 
-    let init_args = InitializeExchangeArgs { funding_authority: funding, risk_authority: risk, pause_guardian: guardian, deleverage_authority: Pubkey::new_unique() };
+    let init_args = InitializeExchangeArgs {
+        funding_authority: funding,
+        risk_authority: risk,
+        pause_guardian: guardian,
+        deleverage_authority: Pubkey::new_unique(),
+    };
     let init_slots = names(&["admin", "exchange", "collateral_mint", "vault", "token_program", "system_program"]);
-    v.push(base("initialize_exchange", sdk::initialize_exchange(&w.admin2.pubkey(), &w.mint3, init_args), init_slots.clone()));
-    v.push(Base { valid: false, ..base("initialize_exchange:reinit", sdk::initialize_exchange(&w.admin2.pubkey(), &mint, init_args), init_slots) });
+    v.push(base(
+        "initialize_exchange",
+        sdk::initialize_exchange(&w.admin2.pubkey(), &w.mint3, init_args),
+        init_slots.clone(),
+    ));
+    v.push(Base {
+        valid: false,
+        ..base("initialize_exchange:reinit", sdk::initialize_exchange(&w.admin2.pubkey(), &mint, init_args), init_slots)
+    });
 
-    let auth_args = SetAuthoritiesArgs { funding_authority: Some(Pubkey::new_unique()), risk_authority: None, pause_guardian: None, deleverage_authority: None };
+    let auth_args = SetAuthoritiesArgs {
+        funding_authority: Some(Pubkey::new_unique()),
+        risk_authority: None,
+        pause_guardian: None,
+        deleverage_authority: None,
+    };
     let proposal = governance::payload(governance::GovAction::SetListingDeposit, &exchange, &7u64);
     let queue_slots = names(&["admin", "exchange", "proposal", "system_program"]);
     v.push(base("queue_proposal", sdk::queue_proposal(&admin, &exchange, 1, proposal.clone()), queue_slots.clone()));
     // Proposal 0 exists: its address is no longer the next one.
-    v.push(Base { valid: false, ..base("queue_proposal:reinit", sdk::queue_proposal(&admin, &exchange, 0, proposal), queue_slots) });
-    v.push(base("cancel_proposal", sdk::cancel_proposal(&admin, &exchange, 0), names(&["admin", "exchange", "proposal"])));
-    v.push(base("set_timelock", sdk::set_timelock(&admin, &exchange, governance::MIN_TIMELOCK_SECS), names(&["admin", "exchange"])));
+    v.push(Base {
+        valid: false,
+        ..base("queue_proposal:reinit", sdk::queue_proposal(&admin, &exchange, 0, proposal), queue_slots)
+    });
+    v.push(base(
+        "cancel_proposal",
+        sdk::cancel_proposal(&admin, &exchange, 0),
+        names(&["admin", "exchange", "proposal"]),
+    ));
+    v.push(base(
+        "set_timelock",
+        sdk::set_timelock(&admin, &exchange, governance::MIN_TIMELOCK_SECS),
+        names(&["admin", "exchange"]),
+    ));
     v.push(base("set_authorities", sdk::set_authorities(&admin, &exchange, auth_args), names(&["admin", "exchange"])));
-    v.push(base("propose_admin", sdk::propose_admin(&admin, &exchange, Pubkey::new_unique()), names(&["admin", "exchange"])));
+    v.push(base(
+        "propose_admin",
+        sdk::propose_admin(&admin, &exchange, Pubkey::new_unique()),
+        names(&["admin", "exchange"]),
+    ));
     v.push(base("accept_admin", sdk::accept_admin(&w.pending.pubkey(), &exchange), names(&["new_admin", "exchange"])));
-    v.push(base("set_exchange_paused", sdk::set_exchange_paused(&guardian, &exchange, true), names(&["authority", "exchange"])));
-    v.push(base("set_exchange_paused:unpause", sdk::set_exchange_paused(&admin, &exchange, false), names(&["authority", "exchange"])));
+    v.push(base(
+        "set_exchange_paused",
+        sdk::set_exchange_paused(&guardian, &exchange, true),
+        names(&["authority", "exchange"]),
+    ));
+    v.push(base(
+        "set_exchange_paused:unpause",
+        sdk::set_exchange_paused(&admin, &exchange, false),
+        names(&["authority", "exchange"]),
+    ));
 
     let approve_slots = names(&["admin", "exchange", "trader_program", "approval", "system_program"]);
     v.push(base("approve_trader", sdk::approve_trader(&admin, &exchange, &perpetual::ID), approve_slots.clone()));
-    v.push(Base { valid: false, ..base("approve_trader:reinit", sdk::approve_trader(&admin, &exchange, &test_trader::ID), approve_slots) });
-    v.push(base("revoke_trader", sdk::revoke_trader(&admin, &exchange, &test_trader::ID), names(&["admin", "exchange", "approval"])));
+    v.push(Base {
+        valid: false,
+        ..base("approve_trader:reinit", sdk::approve_trader(&admin, &exchange, &test_trader::ID), approve_slots)
+    });
+    v.push(base(
+        "revoke_trader",
+        sdk::revoke_trader(&admin, &exchange, &test_trader::ID),
+        names(&["admin", "exchange", "approval"]),
+    ));
 
     let oracle_slots = names(&["authority", "oracle", "system_program"]);
-    v.push(base("create_price_oracle", sdk::create_price_oracle(&oracle_auth, sdk::symbol("NEWO"), -6), oracle_slots.clone()));
-    v.push(Base { valid: false, ..base("create_price_oracle:reinit", sdk::create_price_oracle(&oracle_auth, sol.symbol, -6), oracle_slots) });
-    v.push(base("set_oracle_price", sdk::set_oracle_price(&oracle_auth, &sol.oracle, PRICE, 0), names(&["authority", "oracle"])));
+    v.push(base(
+        "create_price_oracle",
+        sdk::create_price_oracle(&oracle_auth, sdk::symbol("NEWO"), -6),
+        oracle_slots.clone(),
+    ));
+    v.push(Base {
+        valid: false,
+        ..base("create_price_oracle:reinit", sdk::create_price_oracle(&oracle_auth, sol.symbol, -6), oracle_slots)
+    });
+    v.push(base(
+        "set_oracle_price",
+        sdk::set_oracle_price(&oracle_auth, &sol.oracle, PRICE, 0),
+        names(&["authority", "oracle"]),
+    ));
 
     let market_slots = names(&["admin", "exchange", "market", "oracle", "system_program"]);
-    v.push(base("create_market", sdk::create_market(&admin, &exchange, &sol.oracle, market_args("NEWM", OracleKind::SetPrice)), market_slots.clone()));
-    v.push(Base { valid: false, ..base("create_market:reinit", sdk::create_market(&admin, &exchange, &sol.oracle, market_args("SOL", OracleKind::SetPrice)), market_slots) });
+    v.push(base(
+        "create_market",
+        sdk::create_market(&admin, &exchange, &sol.oracle, market_args("NEWM", OracleKind::SetPrice)),
+        market_slots.clone(),
+    ));
+    v.push(Base {
+        valid: false,
+        ..base(
+            "create_market:reinit",
+            sdk::create_market(&admin, &exchange, &sol.oracle, market_args("SOL", OracleKind::SetPrice)),
+            market_slots,
+        )
+    });
     let update = UpdateMarketArgs { maker_fee_ppm: Some(-50), ..Default::default() };
-    v.push(base("update_market", sdk::update_market(&admin, &exchange, &sol.market, update), names(&["admin", "exchange", "market"])));
-    v.push(base("set_margins", sdk::set_margins(&risk, &exchange, &sol.market, 2_000, 2_000), names(&["risk_authority", "exchange", "market"])));
-    v.push(base("set_market_status", sdk::set_market_status(&guardian, &exchange, &sol.market, MarketStatus::Paused), names(&["authority", "exchange", "market"])));
-    v.push(base("set_market_status:activate", sdk::set_market_status(&admin, &exchange, &sol.market, MarketStatus::Active), names(&["authority", "exchange", "market"])));
+    v.push(base(
+        "update_market",
+        sdk::update_market(&admin, &exchange, &sol.market, update),
+        names(&["admin", "exchange", "market"]),
+    ));
+    v.push(base(
+        "set_margins",
+        sdk::set_margins(&risk, &exchange, &sol.market, 2_000, 2_000),
+        names(&["risk_authority", "exchange", "market"]),
+    ));
+    v.push(base(
+        "set_market_status",
+        sdk::set_market_status(&guardian, &exchange, &sol.market, MarketStatus::Paused),
+        names(&["authority", "exchange", "market"]),
+    ));
+    v.push(base(
+        "set_market_status:activate",
+        sdk::set_market_status(&admin, &exchange, &sol.market, MarketStatus::Active),
+        names(&["authority", "exchange", "market"]),
+    ));
 
     v.push(base("update_funding", sdk::update_funding(&sol.market, &sol.oracle), names(&["market", "oracle"])));
-    v.push(base("set_funding_rate", sdk::set_funding_rate(&funding, &exchange, &sol.market, &sol.oracle, 1_000), names(&["funding_authority", "exchange", "market", "oracle"])));
-    v.push(base("settle_funding", sdk::settle_funding(&sol.market, &sol.oracle, &a.margin_account), names(&["market", "oracle", "margin_account"])));
+    v.push(base(
+        "set_funding_rate",
+        sdk::set_funding_rate(&funding, &exchange, &sol.market, &sol.oracle, 1_000),
+        names(&["funding_authority", "exchange", "market", "oracle"]),
+    ));
+    v.push(base(
+        "settle_funding",
+        sdk::settle_funding(&sol.market, &sol.oracle, &a.margin_account),
+        names(&["market", "oracle", "margin_account"]),
+    ));
     v.push(base("sweep_fees", sdk::sweep_fees(&exchange, &sol.market), names(&["exchange", "market"])));
 
     let margin_slots = names(&["owner", "exchange", "margin_account", "system_program"]);
     v.push(base("create_margin_account", sdk::create_margin_account(&owner, &exchange, 1, 16), margin_slots.clone()));
-    v.push(Base { valid: false, ..base("create_margin_account:reinit", sdk::create_margin_account(&owner, &exchange, 0, 16), margin_slots.clone()) });
-    v.push(base("resize_margin_account", sdk::resize_margin_account(&owner, &exchange, &a.margin_account, 32), margin_slots.clone()));
-    v.push(base("set_delegate", sdk::set_delegate(&owner, &exchange, &a.margin_account, Pubkey::new_unique()), margin_slots));
+    v.push(Base {
+        valid: false,
+        ..base(
+            "create_margin_account:reinit",
+            sdk::create_margin_account(&owner, &exchange, 0, 16),
+            margin_slots.clone(),
+        )
+    });
+    v.push(base(
+        "resize_margin_account",
+        sdk::resize_margin_account(&owner, &exchange, &a.margin_account, 32),
+        margin_slots.clone(),
+    ));
+    v.push(base(
+        "set_delegate",
+        sdk::set_delegate(&owner, &exchange, &a.margin_account, Pubkey::new_unique()),
+        margin_slots,
+    ));
 
     let deposit = sdk::deposit(&owner, &exchange, &mint, &a.margin_account, &a.token_account, ONE_USDC);
-    v.push(base("deposit", deposit, names(&["depositor", "exchange", "margin_account", "depositor_token", "vault", "collateral_mint", "token_program"])));
+    v.push(base(
+        "deposit",
+        deposit,
+        names(&[
+            "depositor",
+            "exchange",
+            "margin_account",
+            "depositor_token",
+            "vault",
+            "collateral_mint",
+            "token_program",
+        ]),
+    ));
     let health = env.health_metas(&a.margin_account, &[]).await;
     assert_eq!(health.len(), 6, "a holds three positions");
     let withdraw = sdk::withdraw(&owner, &exchange, &mint, &a.margin_account, &a.token_account, ONE_USDC, health);
-    let slots = health_names(&["owner", "exchange", "margin_account", "vault", "destination", "collateral_mint", "token_program"], 6);
+    let slots = health_names(
+        &["owner", "exchange", "margin_account", "vault", "destination", "collateral_mint", "token_program"],
+        6,
+    );
     v.push(Base { health: Some((7, "margin_account")), ..base("withdraw", withdraw, slots) });
 
     // settle_fills: `a` takes 2 lots of the maker's asks in SOL; health skips SOL.
@@ -401,15 +643,36 @@ pub(super) async fn bases(w: &mut World) -> Vec<Base> {
     let mut slots = names(&relay_prefix);
     slots.extend(names(&["taker", "taker_authority", "maker[0]"]));
     slots.extend((0..4).map(|i| format!("health[{i}]")));
-    v.push(Base { health: Some((9, "taker")), own_market: Some((sol.market, sol.oracle)), ..base("settle_fills", relay, slots) });
+    v.push(Base {
+        health: Some((9, "taker")),
+        own_market: Some((sol.market, sol.oracle)),
+        ..base("settle_fills", relay, slots)
+    });
     let health = env.health_metas(&a.margin_account, &[sol.market]).await;
     let direct = sdk::settle_fills(
-        &sdk::SettleAccounts { exchange, trader_program: test_trader::ID, market: sol.market, oracle: sol.oracle, taker: a.margin_account, taker_authority: owner },
-        SettleFillsArgs { maker_count: 1, fills, releases: vec![], taker_bid_delta: 0, taker_ask_delta: 0, liquidation: false },
+        &sdk::SettleAccounts {
+            exchange,
+            trader_program: test_trader::ID,
+            market: sol.market,
+            oracle: sol.oracle,
+            taker: a.margin_account,
+            taker_authority: owner,
+        },
+        SettleFillsArgs {
+            maker_count: 1,
+            fills,
+            releases: vec![],
+            taker_bid_delta: 0,
+            taker_ask_delta: 0,
+            liquidation: false,
+        },
         &[m.margin_account],
         health.clone(),
     );
-    let slots = health_names(&["exchange", "approval", "trader_authority", "market", "oracle", "taker", "taker_authority", "maker[0]"], 4);
+    let slots = health_names(
+        &["exchange", "approval", "trader_authority", "market", "oracle", "taker", "taker_authority", "maker[0]"],
+        4,
+    );
     v.push(Base { valid: false, ..base("settle_fills:direct", direct, slots) });
 
     // update_reservation: `a` rests one more bid lot in SOL (a growth: health needed).
@@ -417,7 +680,11 @@ pub(super) async fn bases(w: &mut World) -> Vec<Base> {
     let mut slots = names(&relay_prefix);
     slots.extend(names(&["margin_account", "account_authority"]));
     slots.extend((0..4).map(|i| format!("health[{i}]")));
-    v.push(Base { health: Some((8, "margin_account")), own_market: Some((sol.market, sol.oracle)), ..base("update_reservation", relay, slots) });
+    v.push(Base {
+        health: Some((8, "margin_account")),
+        own_market: Some((sol.market, sol.oracle)),
+        ..base("update_reservation", relay, slots)
+    });
     let mut accounts = perpetual::accounts::UpdateReservation {
         exchange,
         approval: sdk::approval_address(&exchange, &test_trader::ID),
@@ -431,7 +698,10 @@ pub(super) async fn bases(w: &mut World) -> Vec<Base> {
     accounts.extend(health);
     let data = perpetual::instruction::UpdateReservation { bid_delta: 1, ask_delta: 0 }.data();
     let direct = Instruction { program_id: perpetual::ID, accounts, data };
-    let slots = health_names(&["exchange", "approval", "trader_authority", "market", "oracle", "margin_account", "account_authority"], 4);
+    let slots = health_names(
+        &["exchange", "approval", "trader_authority", "market", "oracle", "margin_account", "account_authority"],
+        4,
+    );
     v.push(Base { valid: false, ..base("update_reservation:direct", direct, slots) });
 
     v.extend(more_bases(w).await);
@@ -452,7 +722,17 @@ pub(super) fn via_relay(ix: Instruction, slots: &[&str]) -> (Instruction, Vec<St
     (Instruction { program_id: RELAY_ID, accounts, data: ix.data }, names)
 }
 
-pub(super) const ORDER_SLOTS: [&str; 9] = ["book", "authority", "margin_account", "market", "oracle", "exchange", "approval", "trader_authority", "perpetual_program"];
+pub(super) const ORDER_SLOTS: [&str; 9] = [
+    "book",
+    "authority",
+    "margin_account",
+    "market",
+    "oracle",
+    "exchange",
+    "approval",
+    "trader_authority",
+    "perpetual_program",
+];
 
 pub(super) fn with_maker(prefix: &[&str], makers: usize, health: usize) -> Vec<String> {
     let mut v = names(prefix);
@@ -472,26 +752,80 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     let p = PRICE as u64;
     let mut v = Vec::new();
 
-    v.push(base("set_listing_deposit", sdk::set_listing_deposit(&admin, &exchange, ONE_USDC), names(&["admin", "exchange"])));
-    let list = |symbol: &str| ListMarketArgs { symbol: sdk::symbol(symbol), oracle_kind: OracleKind::PythLegacy, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: p };
-    let list_slots = names(&["lister", "exchange", "market", "oracle", "lister_token", "vault", "collateral_mint", "token_program", "system_program"]);
+    v.push(base(
+        "set_listing_deposit",
+        sdk::set_listing_deposit(&admin, &exchange, ONE_USDC),
+        names(&["admin", "exchange"]),
+    ));
+    let list = |symbol: &str| ListMarketArgs {
+        symbol: sdk::symbol(symbol),
+        oracle_kind: OracleKind::PythLegacy,
+        base_decimals: 6,
+        base_lot_size: 1_000_000,
+        initial_price_per_lot: p,
+    };
+    let list_slots = names(&[
+        "lister",
+        "exchange",
+        "market",
+        "oracle",
+        "lister_token",
+        "vault",
+        "collateral_mint",
+        "token_program",
+        "system_program",
+    ]);
     let lister = x.lister.pubkey();
-    v.push(base("list_market", sdk::list_market(&lister, &exchange, &mint, &x.lister_token, &x.pyth, list("LIST")), list_slots.clone()));
-    v.push(Base { valid: false, ..base("list_market:reinit", sdk::list_market(&lister, &exchange, &mint, &x.lister_token, &x.pyth, list("CLOS")), list_slots) });
+    v.push(base(
+        "list_market",
+        sdk::list_market(&lister, &exchange, &mint, &x.lister_token, &x.pyth, list("LIST")),
+        list_slots.clone(),
+    ));
+    v.push(Base {
+        valid: false,
+        ..base(
+            "list_market:reinit",
+            sdk::list_market(&lister, &exchange, &mint, &x.lister_token, &x.pyth, list("CLOS")),
+            list_slots,
+        )
+    });
     let margin_slots = names(&["risk_authority", "exchange", "market"]);
-    v.push(base("set_open_interest_cap", sdk::set_open_interest_cap(&risk, &exchange, &sol.market, 1_000_000), margin_slots.clone()));
+    v.push(base(
+        "set_open_interest_cap",
+        sdk::set_open_interest_cap(&risk, &exchange, &sol.market, 1_000_000),
+        margin_slots.clone(),
+    ));
     v.push(base("set_index_jump", sdk::set_index_jump(&risk, &exchange, &sol.market, 1_000), margin_slots));
 
-    let insurance_slots = names(&["authority", "exchange", "vault", "token_account", "collateral_mint", "token_program"]);
-    v.push(base("deposit_insurance", sdk::deposit_insurance(&a.key(), &exchange, &mint, &a.token_account, ONE_USDC), insurance_slots.clone()));
-    v.push(base("withdraw_insurance", sdk::withdraw_insurance(&admin, &exchange, &mint, &x.admin_token, ONE_USDC), insurance_slots));
+    let insurance_slots =
+        names(&["authority", "exchange", "vault", "token_account", "collateral_mint", "token_program"]);
+    v.push(base(
+        "deposit_insurance",
+        sdk::deposit_insurance(&a.key(), &exchange, &mint, &a.token_account, ONE_USDC),
+        insurance_slots.clone(),
+    ));
+    v.push(base(
+        "withdraw_insurance",
+        sdk::withdraw_insurance(&admin, &exchange, &mint, &x.admin_token, ONE_USDC),
+        insurance_slots,
+    ));
 
     // Liquidation and deleveraging in RSK ($0.85): lq below maintenance, uw underwater.
     let rsk = x.rsk.market;
     let own = Some((rsk.market, rsk.oracle));
     let lq_health = env.health_metas(&x.lq.margin_account, &[rsk.market]).await;
     assert_eq!(lq_health.len(), 4, "lq holds SOL and ETH besides RSK");
-    let ix = sdk::liquidate(&exchange, &rsk.market, &rsk.oracle, &x.lq.margin_account, &x.lr.margin_account, &x.lr.key(), u64::MAX, lq_health.clone(), vec![]);
+    let ix = sdk::liquidate(
+        &exchange,
+        &rsk.market,
+        &rsk.oracle,
+        &x.lq.margin_account,
+        &x.lr.margin_account,
+        &x.lr.key(),
+        u64::MAX,
+        lq_health.clone(),
+        vec![],
+    );
     let slots = health_names(&["exchange", "market", "oracle", "liquidatee", "liquidator", "liquidator_authority"], 4);
     v.push(Base { health: Some((6, "liquidatee")), own_market: own, ..base("liquidate", ix, slots) });
     let uw_full = env.health_metas(&x.uw.margin_account, &[]).await;
@@ -502,7 +836,16 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     let ix = sdk::cover_with_insurance(&exchange, &x.uw.margin_account, &da, uw_full);
     v.push(Base { health: Some((3, "margin_account")), ..base("cover_with_insurance", ix, check_slots) });
     let uw_health = env.health_metas(&x.uw.margin_account, &[rsk.market]).await;
-    let ix = sdk::deleverage(&exchange, &rsk.market, &rsk.oracle, &x.uw.margin_account, &x.cp.margin_account, &da, 100, uw_health);
+    let ix = sdk::deleverage(
+        &exchange,
+        &rsk.market,
+        &rsk.oracle,
+        &x.uw.margin_account,
+        &x.cp.margin_account,
+        &da,
+        100,
+        uw_health,
+    );
     let slots = health_names(&["exchange", "market", "oracle", "margin_account", "counterparty", "authority"], 4);
     v.push(Base { health: Some((6, "margin_account")), own_market: own, phase: 1, ..base("deleverage", ix, slots) });
 
@@ -521,38 +864,108 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     .to_account_metas(None);
     accounts.extend(lq_health.clone());
     let data = perpetual::instruction::EarlyDeleverage { lots: 100, book_price_per_lot: 0 }.data();
-    let slots = health_names(&["exchange", "approval", "trader_authority", "market", "oracle", "margin_account", "counterparty", "authority"], 4);
-    v.push(Base { valid: false, ..base("early_deleverage:direct", Instruction { program_id: perpetual::ID, accounts, data }, slots) });
+    let slots = health_names(
+        &[
+            "exchange",
+            "approval",
+            "trader_authority",
+            "market",
+            "oracle",
+            "margin_account",
+            "counterparty",
+            "authority",
+        ],
+        4,
+    );
+    v.push(Base {
+        valid: false,
+        ..base("early_deleverage:direct", Instruction { program_id: perpetual::ID, accounts, data }, slots)
+    });
 
-    v.push(base("final_settle_market", sdk::final_settle_market(&admin, &exchange, &sol.market, &sol.oracle, 0, u64::MAX), names(&["admin", "exchange", "market", "oracle"])));
-    v.push(base("settle_final_position", sdk::settle_final_position(&x.fin.market, &x.fl.margin_account), names(&["market", "margin_account"])));
+    v.push(base(
+        "final_settle_market",
+        sdk::final_settle_market(&admin, &exchange, &sol.market, &sol.oracle, 0, u64::MAX),
+        names(&["admin", "exchange", "market", "oracle"]),
+    ));
+    v.push(base(
+        "settle_final_position",
+        sdk::settle_final_position(&x.fin.market, &x.fl.margin_account),
+        names(&["market", "margin_account"]),
+    ));
     let ix = sdk::close_market(&lister, &exchange, &x.clos.market.market, &x.clos.venue.book, &mint, &x.lister_token);
     // CLOS's book stays open for close_book's rows, so this base is itself refused
     // (MarketNotEmpty, checked in the handler); every row below is refused earlier, by
     // account validation.
-    let slots = names(&["lister", "exchange", "market", "book", "vault", "lister_token", "collateral_mint", "token_program"]);
+    let slots =
+        names(&["lister", "exchange", "market", "book", "vault", "lister_token", "collateral_mint", "token_program"]);
     v.push(Base { valid: false, ..base("close_market", ix, slots) });
 
     // Trader-only calls, directly (refused: only the trader program can sign for its PDA).
     let bk = x.bk.market;
-    let accounts = perpetual::accounts::RecordMarkSample { exchange, approval: book_approval, trader_authority: book_pda, market: bk.market, oracle: bk.oracle }.to_account_metas(None);
+    let accounts = perpetual::accounts::RecordMarkSample {
+        exchange,
+        approval: book_approval,
+        trader_authority: book_pda,
+        market: bk.market,
+        oracle: bk.oracle,
+    }
+    .to_account_metas(None);
     let data = perpetual::instruction::RecordMarkSample { mid_per_lot: None }.data();
-    v.push(Base { valid: false, ..base("record_mark_sample:direct", Instruction { program_id: perpetual::ID, accounts, data }, names(&["exchange", "approval", "trader_authority", "market", "oracle"])) });
-    let accounts = perpetual::accounts::RegisterBook { exchange, approval: book_approval, trader_authority: book_pda, market: sol.market }.to_account_metas(None);
+    v.push(Base {
+        valid: false,
+        ..base(
+            "record_mark_sample:direct",
+            Instruction { program_id: perpetual::ID, accounts, data },
+            names(&["exchange", "approval", "trader_authority", "market", "oracle"]),
+        )
+    });
+    let accounts = perpetual::accounts::RegisterBook {
+        exchange,
+        approval: book_approval,
+        trader_authority: book_pda,
+        market: sol.market,
+    }
+    .to_account_metas(None);
     let data = perpetual::instruction::RegisterBook { book: x.zero_book }.data();
-    v.push(Base { valid: false, ..base("register_book:direct", Instruction { program_id: perpetual::ID, accounts, data }, names(&["exchange", "approval", "trader_authority", "market"])) });
+    v.push(Base {
+        valid: false,
+        ..base(
+            "register_book:direct",
+            Instruction { program_id: perpetual::ID, accounts, data },
+            names(&["exchange", "approval", "trader_authority", "market"]),
+        )
+    });
 
     // The book's trader-only calls again through the relay, so that perpetual's own checks of
     // the accounts the book checks first are reached too.
     let relay_pda = Pubkey::find_program_address(&[b"trader"], &RELAY_ID).0;
     let relay_approval = sdk::approval_address(&exchange, &RELAY_ID);
-    let accounts = perpetual::accounts::RecordMarkSample { exchange, approval: relay_approval, trader_authority: relay_pda, market: bk.market, oracle: bk.oracle }.to_account_metas(None);
+    let accounts = perpetual::accounts::RecordMarkSample {
+        exchange,
+        approval: relay_approval,
+        trader_authority: relay_pda,
+        market: bk.market,
+        oracle: bk.oracle,
+    }
+    .to_account_metas(None);
     let data = perpetual::instruction::RecordMarkSample { mid_per_lot: Some(p) }.data();
-    let (ix, slots) = via_relay(Instruction { program_id: perpetual::ID, accounts, data }, &["exchange", "approval", "trader_authority", "market", "oracle"]);
+    let (ix, slots) = via_relay(
+        Instruction { program_id: perpetual::ID, accounts, data },
+        &["exchange", "approval", "trader_authority", "market", "oracle"],
+    );
     v.push(base("record_mark_sample:relay", ix, slots));
-    let accounts = perpetual::accounts::RegisterBook { exchange, approval: relay_approval, trader_authority: relay_pda, market: sol.market }.to_account_metas(None);
+    let accounts = perpetual::accounts::RegisterBook {
+        exchange,
+        approval: relay_approval,
+        trader_authority: relay_pda,
+        market: sol.market,
+    }
+    .to_account_metas(None);
     let data = perpetual::instruction::RegisterBook { book: x.zero_book }.data();
-    let (ix, slots) = via_relay(Instruction { program_id: perpetual::ID, accounts, data }, &["exchange", "approval", "trader_authority", "market"]);
+    let (ix, slots) = via_relay(
+        Instruction { program_id: perpetual::ID, accounts, data },
+        &["exchange", "approval", "trader_authority", "market"],
+    );
     v.push(base("register_book:relay", ix, slots));
     let mut accounts = perpetual::accounts::EarlyDeleverage {
         exchange,
@@ -568,38 +981,84 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     accounts.extend(lq_health.clone());
     // Book price 0: closing the long through the book would fill nothing.
     let data = perpetual::instruction::EarlyDeleverage { lots: 100, book_price_per_lot: 0 }.data();
-    let prefix = ["exchange", "approval", "trader_authority", "market", "oracle", "margin_account", "counterparty", "authority"];
+    let prefix =
+        ["exchange", "approval", "trader_authority", "market", "oracle", "margin_account", "counterparty", "authority"];
     let (ix, mut slots) = via_relay(Instruction { program_id: perpetual::ID, accounts, data }, &prefix);
     slots.extend((0..4).map(|i| format!("health[{i}]")));
     v.push(Base { health: Some((9, "margin_account")), own_market: own, ..base("early_deleverage:relay", ix, slots) });
 
     // release_reservations through the relay: one ask lot of the maker's SOL reservation.
-    let data = perpetual::instruction::ReleaseReservations { releases: vec![Release { maker_index: 0, bid_lots: 0, ask_lots: 1 }] }.data();
-    let mut accounts = perpetual::accounts::ReleaseReservations { exchange, approval: relay_approval, trader_authority: relay_pda, market: sol.market }.to_account_metas(None);
+    let data = perpetual::instruction::ReleaseReservations {
+        releases: vec![Release { maker_index: 0, bid_lots: 0, ask_lots: 1 }],
+    }
+    .data();
+    let mut accounts = perpetual::accounts::ReleaseReservations {
+        exchange,
+        approval: relay_approval,
+        trader_authority: relay_pda,
+        market: sol.market,
+    }
+    .to_account_metas(None);
     accounts.push(AccountMeta::new(m.margin_account, false));
-    let (relay, slots) = via_relay(Instruction { program_id: perpetual::ID, accounts, data: data.clone() }, &["exchange", "approval", "trader_authority", "market", "account[0]"]);
+    let (relay, slots) = via_relay(
+        Instruction { program_id: perpetual::ID, accounts, data: data.clone() },
+        &["exchange", "approval", "trader_authority", "market", "account[0]"],
+    );
     let mut no_account = relay.clone();
     no_account.accounts.pop();
     v.push(base("release_reservations", relay, slots.clone()));
     v.push(Base { valid: false, ..base("release_reservations:no_account", no_account, slots[..5].to_vec()) });
-    let mut accounts = perpetual::accounts::ReleaseReservations { exchange, approval: relay_approval, trader_authority: relay_pda, market: sol.market }.to_account_metas(None);
+    let mut accounts = perpetual::accounts::ReleaseReservations {
+        exchange,
+        approval: relay_approval,
+        trader_authority: relay_pda,
+        market: sol.market,
+    }
+    .to_account_metas(None);
     accounts.push(AccountMeta::new(m.margin_account, false));
-    v.push(Base { valid: false, ..base("release_reservations:direct", Instruction { program_id: perpetual::ID, accounts, data }, names(&["exchange", "approval", "trader_authority", "market", "account[0]"])) });
+    v.push(Base {
+        valid: false,
+        ..base(
+            "release_reservations:direct",
+            Instruction { program_id: perpetual::ID, accounts, data },
+            names(&["exchange", "approval", "trader_authority", "market", "account[0]"]),
+        )
+    });
 
     // ---- the order book ----
-    let create_slots = names(&["authority", "payer", "exchange", "market", "book", "approval", "trader_authority", "perpetual_program"]);
+    let create_slots = names(&[
+        "authority",
+        "payer",
+        "exchange",
+        "market",
+        "book",
+        "approval",
+        "trader_authority",
+        "perpetual_program",
+    ]);
     let creator = x.creator.pubkey();
-    let [_, ix] = orderbook::sdk::create_book(&creator, &admin, &exchange, &sol.market, &x.zero_book, 0, ZERO_BOOK_ARGS);
+    let [_, ix] =
+        orderbook::sdk::create_book(&creator, &admin, &exchange, &sol.market, &x.zero_book, 0, ZERO_BOOK_ARGS);
     v.push(base("book.create_book", ix, create_slots.clone()));
-    let [_, ix] = orderbook::sdk::create_book(&creator, &admin, &exchange, &rsk.market, &x.zero_book, 0, ZERO_BOOK_ARGS);
+    let [_, ix] =
+        orderbook::sdk::create_book(&creator, &admin, &exchange, &rsk.market, &x.zero_book, 0, ZERO_BOOK_ARGS);
     v.push(Base { valid: false, ..base("book.create_book:registered", ix, create_slots) });
 
     let (b, venue) = (&x.b, x.bk.venue);
     let bk_own = Some((bk.market, bk.oracle));
     let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 90, 1, OrderType::PostOnly), &[]).await;
-    v.push(Base { health: Some((9, "margin_account")), own_market: bk_own, ..base("book.place_order", ix, with_maker(&ORDER_SLOTS, 0, 4)) });
+    v.push(Base {
+        health: Some((9, "margin_account")),
+        own_market: bk_own,
+        ..base("book.place_order", ix, with_maker(&ORDER_SLOTS, 0, 4))
+    });
     let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 105, 1, OrderType::FillOrKill), &[x.bm.margin_account]).await;
-    v.push(Base { health: Some((10, "margin_account")), own_market: bk_own, cover: true, ..base("book.place_order:taker", ix, with_maker(&ORDER_SLOTS, 1, 4)) });
+    v.push(Base {
+        health: Some((10, "margin_account")),
+        own_market: bk_own,
+        cover: true,
+        ..base("book.place_order:taker", ix, with_maker(&ORDER_SLOTS, 1, 4))
+    });
     let ix = orderbook::sdk::cancel_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key);
     v.push(base("book.cancel_order", ix, names(&ORDER_SLOTS)));
     let ix = orderbook::sdk::cancel_order_by_client_id(&venue, &b.key(), &b.margin_account, 7);
@@ -612,14 +1071,46 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     let mut args = order(BookSide::Bid, 93, 3, OrderType::PostOnly);
     args.seat_hint = env.seat_for(&x.bk, &b.margin_account).await;
     let health = env.health_for(b, &x.bk).await;
-    let ix = orderbook::sdk::replace_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key, args, &[], health);
-    v.push(Base { health: Some((9, "margin_account")), own_market: bk_own, ..base("book.replace_order", ix, with_maker(&ORDER_SLOTS, 0, 4)) });
-    let ix = orderbook::sdk::liquidate_order(&x.rsk.venue, &x.keeper.pubkey(), &x.lq.margin_account, 1, 85, &[x.bd.margin_account], lq_health.clone());
-    v.push(Base { health: Some((10, "margin_account")), own_market: own, ..base("book.liquidate_order", ix, with_maker(&ORDER_SLOTS, 1, 4)) });
+    let ix =
+        orderbook::sdk::replace_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key, args, &[], health);
+    v.push(Base {
+        health: Some((9, "margin_account")),
+        own_market: bk_own,
+        ..base("book.replace_order", ix, with_maker(&ORDER_SLOTS, 0, 4))
+    });
+    let ix = orderbook::sdk::liquidate_order(
+        &x.rsk.venue,
+        &x.keeper.pubkey(),
+        &x.lq.margin_account,
+        1,
+        85,
+        &[x.bd.margin_account],
+        lq_health.clone(),
+    );
+    v.push(Base {
+        health: Some((10, "margin_account")),
+        own_market: own,
+        ..base("book.liquidate_order", ix, with_maker(&ORDER_SLOTS, 1, 4))
+    });
     let slots = names(&["book", "market", "oracle", "exchange", "approval", "trader_authority", "perpetual_program"]);
     v.push(base("book.sample_mark", orderbook::sdk::sample_mark(&venue), slots));
-    let ix = orderbook::sdk::early_deleverage(&x.rsk.venue, &x.lq.margin_account, &x.cp.margin_account, &da, 100, lq_health);
-    let slots = health_names(&["book", "market", "oracle", "exchange", "approval", "trader_authority", "margin_account", "counterparty", "authority", "perpetual_program"], 4);
+    let ix =
+        orderbook::sdk::early_deleverage(&x.rsk.venue, &x.lq.margin_account, &x.cp.margin_account, &da, 100, lq_health);
+    let slots = health_names(
+        &[
+            "book",
+            "market",
+            "oracle",
+            "exchange",
+            "approval",
+            "trader_authority",
+            "margin_account",
+            "counterparty",
+            "authority",
+            "perpetual_program",
+        ],
+        4,
+    );
     v.push(Base { health: Some((10, "margin_account")), own_market: own, ..base("book.early_deleverage", ix, slots) });
     let ix = orderbook::sdk::close_book(&creator, &x.clos.venue.book, &x.clos.market.market);
     v.push(base("book.close_book", ix, names(&["creator", "book", "market"])));

@@ -1,6 +1,6 @@
 //! The invariants checked after every step.
-use super::*;
 use super::state::*;
+use super::*;
 use client::Liabilities;
 
 // ---------------------------------------------------------------------------------------
@@ -18,7 +18,10 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
         // reservations in markets it did not load (see `invariants::check`); elsewhere an
         // emptied slot must be released at once.
         for p in &ps {
-            assert!(p.is_free() || !p.is_empty() || st.cleared.contains(&a), "account {a} keeps an empty position slot");
+            assert!(
+                p.is_free() || !p.is_empty() || st.cleared.contains(&a),
+                "account {a} keeps an empty position slot"
+            );
         }
         accounts.push((a, h.collateral, ps));
     }
@@ -32,7 +35,11 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
         let s = env.market_state(&m.cookie.market).await;
         let sym = s.symbol_str().to_string();
         liabilities.add_market(&s);
-        let positions: Vec<&Position> = accounts.iter().flat_map(|(_, _, ps)| ps.iter()).filter(|p| !p.is_free() && p.market == m.cookie.market).collect();
+        let positions: Vec<&Position> = accounts
+            .iter()
+            .flat_map(|(_, _, ps)| ps.iter())
+            .filter(|p| !p.is_free() && p.market == m.cookie.market)
+            .collect();
         let sum: i128 = positions.iter().map(|p| p.base_lots as i128).sum();
         let longs: u128 = positions.iter().map(|p| p.base_lots.max(0) as u128).sum();
         assert_eq!(longs, s.open_interest_lots as u128, "open interest of {sym}");
@@ -55,8 +62,15 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
             pending += funding::collateral_change(owed).expect("funding change") as i128;
         }
         let pool_after = s.funding_pool as i128 - pending;
-        assert!(pool_after >= 0, "funding of {sym} is not zero-sum: pool {} - pending {pending} = {pool_after} < 0", s.funding_pool);
-        assert!(pool_after <= dust_bound, "funding pool of {sym} keeps {pool_after} after settling everyone, more than rounding dust ({dust_bound})");
+        assert!(
+            pool_after >= 0,
+            "funding of {sym} is not zero-sum: pool {} - pending {pending} = {pool_after} < 0",
+            s.funding_pool
+        );
+        assert!(
+            pool_after <= dust_bound,
+            "funding pool of {sym} keeps {pool_after} after settling everyone, more than rounding dust ({dust_bound})"
+        );
     }
     let liabilities = liabilities.total();
     assert_eq!(vault, liabilities, "vault equation: vault {vault} != liabilities {liabilities}");
@@ -84,7 +98,11 @@ pub(super) async fn check_books(env: &mut TestEnv, st: &mut State) {
                 BookSide::Bid => (b + o.base_lots, a, n + 1),
                 BookSide::Ask => (b, a + o.base_lots, n + 1),
             });
-            assert_eq!((seat.open_bid_lots, seat.open_ask_lots, seat.order_count as usize), (bids, asks, n), "seat {i} totals");
+            assert_eq!(
+                (seat.open_bid_lots, seat.open_ask_lots, seat.order_count as usize),
+                (bids, asks, n),
+                "seat {i} totals"
+            );
         }
         drop(b);
         let m = &st.markets[mi];
@@ -98,9 +116,21 @@ pub(super) async fn check_books(env: &mut TestEnv, st: &mut State) {
             });
             let pos = env.position(&u.margin_account, &book.market.market).await;
             if strict_market {
-                assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (bids, asks), "reservation of {} in {} matches its live orders", u.margin_account, book.venue.book);
+                assert_eq!(
+                    (pos.open_bid_lots, pos.open_ask_lots),
+                    (bids, asks),
+                    "reservation of {} in {} matches its live orders",
+                    u.margin_account,
+                    book.venue.book
+                );
             } else {
-                assert!(pos.open_bid_lots <= bids && pos.open_ask_lots <= asks, "reservation ({}, {}) of {} exceeds its orders ({bids}, {asks})", pos.open_bid_lots, pos.open_ask_lots, u.margin_account);
+                assert!(
+                    pos.open_bid_lots <= bids && pos.open_ask_lots <= asks,
+                    "reservation ({}, {}) of {} exceeds its orders ({bids}, {asks})",
+                    pos.open_bid_lots,
+                    pos.open_ask_lots,
+                    u.margin_account
+                );
             }
         }
         if strict_market {

@@ -62,49 +62,165 @@ pub(super) enum SettleBand {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Op {
-    Deposit { user: u8, amount: u64 },
+    Deposit {
+        user: u8,
+        amount: u64,
+    },
     /// Withdraws `eighths / 8` of the collateral (0: nothing, 9: more than it holds).
-    Withdraw { user: u8, eighths: u8 },
-    Place { user: u8, market: u8, dir: Dir, offset_bps: i16, lots: u16, kind: Kind, reduce_only: bool, stp: Stp, expiry: Expiry, client_id: u8, all_makers: bool },
-    Cancel { user: u8, market: u8, which: u8, by: CancelBy },
-    Replace { user: u8, market: u8, which: u8, offset_bps: i16, lots: u16, kind: Kind },
+    Withdraw {
+        user: u8,
+        eighths: u8,
+    },
+    Place {
+        user: u8,
+        market: u8,
+        dir: Dir,
+        offset_bps: i16,
+        lots: u16,
+        kind: Kind,
+        reduce_only: bool,
+        stp: Stp,
+        expiry: Expiry,
+        client_id: u8,
+        all_makers: bool,
+    },
+    Cancel {
+        user: u8,
+        market: u8,
+        which: u8,
+        by: CancelBy,
+    },
+    Replace {
+        user: u8,
+        market: u8,
+        which: u8,
+        offset_bps: i16,
+        lots: u16,
+        kind: Kind,
+    },
     /// `settle_fills` through the test trader: the maker reserves, the taker fills at a
     /// price `offset_bps` from the index (in or out of the band).
     /// With `leverage > 0`, `lots` is ignored: the taker trades `leverage` times its
     /// collateral (the quickest way to the leveraged accounts risk ops need).
-    Trade { taker: u8, maker: u8, market: u8, dir: Dir, lots: u16, leverage: u8, offset_bps: i16 },
-    SetFundingRate { market: u8, rate_ppbh: i32 },
-    UpdateFunding { market: u8 },
-    SettleFunding { market: u8, user: Who },
-    SampleMark { market: u8 },
+    Trade {
+        taker: u8,
+        maker: u8,
+        market: u8,
+        dir: Dir,
+        lots: u16,
+        leverage: u8,
+        offset_bps: i16,
+    },
+    SetFundingRate {
+        market: u8,
+        rate_ppbh: i32,
+    },
+    UpdateFunding {
+        market: u8,
+    },
+    SettleFunding {
+        market: u8,
+        user: Who,
+    },
+    SampleMark {
+        market: u8,
+    },
     /// Oracle move (crashes and pumps included), clamped to $0.05..$50 per lot; with
     /// `crank`, the permissionless `update_funding` reads it at once (as the keeper's funding
     /// loop would), so the index follows before the next move.
-    MovePrice { market: u8, bps: i16, crank: bool },
-    Warp { secs: u32, refresh: bool },
+    MovePrice {
+        market: u8,
+        bps: i16,
+        crank: bool,
+    },
+    Warp {
+        secs: u32,
+        refresh: bool,
+    },
     /// An adverse oracle move of `bps` (cranked at once) in the market of the largest
     /// position of the account with the least margin above maintenance, against it: the
     /// quickest way to liquidatable and underwater accounts.
-    Squeeze { bps: u16 },
-    List { with_index: bool, deposit_usdc: u16 },
-    Liquidate { market: u8, liquidatee: Who, liquidator: u8, max_lots: u16 },
-    LiquidateOrder { market: u8, liquidatee: Who, caller: u8, max_lots: u16, limit_offset_bps: i16 },
-    EarlyDeleverage { market: u8, account: Who, counterparty: Who, lots: u16 },
-    Deleverage { market: u8, account: Who, counterparty: Who, lots: u16, by_authority: bool },
-    CoverWithInsurance { account: Who },
-    MarkUnderwater { account: Who, caller: u8 },
-    DepositInsurance { user: u8, amount: u64 },
-    WithdrawInsurance { eighths: u8 },
-    FinalSettle { market: u8, band: SettleBand },
-    SettleFinalPosition { market: u8, user: Who },
-    SweepFees { market: u8 },
-    PauseExchange { paused: bool, by_admin: bool },
-    SetMarketStatus { market: u8, status: u8, by_admin: bool },
-    SetMargins { market: u8, long_bps: u16, short_bps: u16 },
-    CloseBook { market: u8 },
+    Squeeze {
+        bps: u16,
+    },
+    List {
+        with_index: bool,
+        deposit_usdc: u16,
+    },
+    Liquidate {
+        market: u8,
+        liquidatee: Who,
+        liquidator: u8,
+        max_lots: u16,
+    },
+    LiquidateOrder {
+        market: u8,
+        liquidatee: Who,
+        caller: u8,
+        max_lots: u16,
+        limit_offset_bps: i16,
+    },
+    EarlyDeleverage {
+        market: u8,
+        account: Who,
+        counterparty: Who,
+        lots: u16,
+    },
+    Deleverage {
+        market: u8,
+        account: Who,
+        counterparty: Who,
+        lots: u16,
+        by_authority: bool,
+    },
+    CoverWithInsurance {
+        account: Who,
+    },
+    MarkUnderwater {
+        account: Who,
+        caller: u8,
+    },
+    DepositInsurance {
+        user: u8,
+        amount: u64,
+    },
+    WithdrawInsurance {
+        eighths: u8,
+    },
+    FinalSettle {
+        market: u8,
+        band: SettleBand,
+    },
+    SettleFinalPosition {
+        market: u8,
+        user: Who,
+    },
+    SweepFees {
+        market: u8,
+    },
+    PauseExchange {
+        paused: bool,
+        by_admin: bool,
+    },
+    SetMarketStatus {
+        market: u8,
+        status: u8,
+        by_admin: bool,
+    },
+    SetMargins {
+        market: u8,
+        long_bps: u16,
+        short_bps: u16,
+    },
+    CloseBook {
+        market: u8,
+    },
     /// With `crank`, the keeper's final-settlement crank first: every remaining position
     /// closed, then the book, then the market.
-    CloseMarket { market: u8, crank: bool },
+    CloseMarket {
+        market: u8,
+        crank: bool,
+    },
 }
 pub(super) use CancelBy::*;
 pub(super) use Dir::*;
@@ -375,7 +491,14 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
                 _ => All(r.range(1, 8) as u8),
             },
         },
-        4 => Replace { user: g_user(r, users), market: g_market(r), which: r.below(8) as u8, offset_bps: g_offset(r), lots: g_lots(r), kind: g_kind(r) },
+        4 => Replace {
+            user: g_user(r, users),
+            market: g_market(r),
+            which: r.below(8) as u8,
+            offset_bps: g_offset(r),
+            lots: g_lots(r),
+            kind: g_kind(r),
+        },
         5 => Trade {
             taker: g_user(r, users),
             maker: g_user(r, users),
@@ -417,9 +540,25 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
             refresh: r.pct(90),
         },
         12 => List { with_index: r.pct(60), deposit_usdc: r.pick(&[0, 0, 100, 1_000]) },
-        13 => Liquidate { market: g_market(r), liquidatee: g_who(r, users), liquidator: g_user(r, users), max_lots: g_max_lots(r) },
-        14 => LiquidateOrder { market: g_market(r), liquidatee: g_who(r, users), caller: g_user(r, users), max_lots: g_max_lots(r), limit_offset_bps: r.range(-3_000, 3_000) as i16 },
-        15 => EarlyDeleverage { market: g_market(r), account: g_who(r, users), counterparty: g_who(r, users), lots: if r.pct(60) { 0 } else { g_lots(r) } },
+        13 => Liquidate {
+            market: g_market(r),
+            liquidatee: g_who(r, users),
+            liquidator: g_user(r, users),
+            max_lots: g_max_lots(r),
+        },
+        14 => LiquidateOrder {
+            market: g_market(r),
+            liquidatee: g_who(r, users),
+            caller: g_user(r, users),
+            max_lots: g_max_lots(r),
+            limit_offset_bps: r.range(-3_000, 3_000) as i16,
+        },
+        15 => EarlyDeleverage {
+            market: g_market(r),
+            account: g_who(r, users),
+            counterparty: g_who(r, users),
+            lots: if r.pct(60) { 0 } else { g_lots(r) },
+        },
         16 => Deleverage {
             market: g_market(r),
             account: g_who(r, users),
@@ -442,7 +581,11 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
         23 => SweepFees { market: g_market(r) },
         24 => PauseExchange { paused: r.pct(40), by_admin: r.pct(70) },
         25 => SetMarketStatus { market: g_market(r), status: r.pick(&[0, 0, 0, 1, 2, 3]), by_admin: r.pct(70) },
-        26 => SetMargins { market: g_market(r), long_bps: r.pick(&[500, 1_000, 2_000, 5_000, 9_000, 9_500]), short_bps: r.pick(&[1_000, 2_000, 5_000, 9_000]) },
+        26 => SetMargins {
+            market: g_market(r),
+            long_bps: r.pick(&[500, 1_000, 2_000, 5_000, 9_000, 9_500]),
+            short_bps: r.pick(&[1_000, 2_000, 5_000, 9_000]),
+        },
         27 => CloseBook { market: g_market(r) },
         28 => CloseMarket { market: g_market(r), crank: r.pct(50) },
         _ => Squeeze { bps: r.pick(&[300, 600, 900, 1_200, 1_500, 1_900]) },

@@ -105,9 +105,9 @@ use orderbook::decode;
 use orderbook::instructions::OrderType;
 use orderbook::state::{BookRef, Side as BookSide};
 use orderbook::SelfTradeBehavior;
-use perpetual::sdk::ListMarketArgs;
 use perpetual::math::funding;
 use perpetual::sdk;
+use perpetual::sdk::ListMarketArgs;
 use perpetual::state::Position;
 use perpetual::{Fill, MarketStatus, OracleKind, Side};
 use pyth_sdk_solana::state::PriceStatus;
@@ -260,10 +260,18 @@ fn run_case(case: &Case) -> (Stats, Option<Failure>) {
         Err(payload) => {
             let step = STEP.with(|s| s.get());
             let (msg, loc) = PANICS.with(|p| p.borrow().first().cloned()).unwrap_or_else(|| {
-                let msg = payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                let msg = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
                 (msg, String::new())
             });
-            Some(Failure { step, signature: format!("panic at {loc}"), message: format!("step {step}: panicked at {loc}: {msg}") })
+            Some(Failure {
+                step,
+                signature: format!("panic at {loc}"),
+                message: format!("step {step}: panicked at {loc}: {msg}"),
+            })
         }
     };
     (stats, failure)
@@ -316,14 +324,17 @@ fn repro(case: &Case) -> String {
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| {
-        let v = v.trim();
-        if let Some(hex) = v.strip_prefix("0x") {
-            u64::from_str_radix(hex, 16).ok()
-        } else {
-            v.parse().ok()
-        }
-    }).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| {
+            let v = v.trim();
+            if let Some(hex) = v.strip_prefix("0x") {
+                u64::from_str_radix(hex, 16).ok()
+            } else {
+                v.parse().ok()
+            }
+        })
+        .unwrap_or(default)
 }
 
 /// Replays a reproduction (used by regression tests) and fails with its message.
@@ -374,7 +385,11 @@ fn fuzz_sequences() {
                 }
                 if done % 250 == 0 {
                     let t = total.lock().unwrap();
-                    eprintln!("fuzz progress: {done}/{cases} sequences, {} steps, {:.0}s", t.steps, started.elapsed().as_secs_f64());
+                    eprintln!(
+                        "fuzz progress: {done}/{cases} sequences, {} steps, {:.0}s",
+                        t.steps,
+                        started.elapsed().as_secs_f64()
+                    );
                 }
             });
         }
@@ -386,7 +401,10 @@ fn fuzz_sequences() {
     let by_op: Vec<String> = t.accepted.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let failed = failure.into_inner().unwrap();
     eprintln!("fuzz accepted by op: {}", by_op.join(", "));
-    eprintln!("fuzz refusals by op:code: {}", t.refused_by_op.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "fuzz refusals by op:code: {}",
+        t.refused_by_op.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+    );
     eprintln!(
         "fuzz: {} sequences, {} steps ({accepted} accepted, {refused} refused, {} skipped), refusals by code: {}; invariant breaks: {}, unexpected errors: {}; seed {seed:#x}, {} threads, {:.1}s",
         t.sequences,
@@ -472,7 +490,10 @@ async fn bug_stale_order_of_a_liquidated_account_fills_against_a_later_reservati
     let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
     let taker = env.funded_user(10_000 * ONE_USDC).await;
     // A taker buys 10 up to $1.03: only the stale ask is within that price.
-    let p = env.place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel), &[a.margin_account]).await.expect("taker");
+    let p = env
+        .place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel), &[a.margin_account])
+        .await
+        .expect("taker");
     let pos = env.position(&a.margin_account, &book.market.market).await;
     assert_eq!(p.filled, 0, "the stale ask of the liquidated account filled");
     assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
@@ -529,11 +550,25 @@ async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCo
     let epoch = env.margin(&a.margin_account).await.0.reservation_epoch;
     env.set_price(&m, 900_000).await;
     let lq = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = sdk::liquidate(&env.exchange, &m.market, &m.oracle, &a.margin_account, &liquidator.margin_account, &liquidator.key(), u64::MAX, lq, vec![]);
+    let ix = sdk::liquidate(
+        &env.exchange,
+        &m.market,
+        &m.oracle,
+        &a.margin_account,
+        &liquidator.margin_account,
+        &liquidator.key(),
+        u64::MAX,
+        lq,
+        vec![],
+    );
     env.process(&[ix], &[&liquidator.owner]).await.expect("takeover");
     let pos = env.position(&a.margin_account, &m.market).await;
     assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 0));
-    assert_eq!(env.margin(&a.margin_account).await.0.reservation_epoch, epoch.wrapping_add(1), "the takeover starts a new epoch");
+    assert_eq!(
+        env.margin(&a.margin_account).await.0.reservation_epoch,
+        epoch.wrapping_add(1),
+        "the takeover starts a new epoch"
+    );
     let top_up = env.create_token_account(&a.key(), 100 * ONE_USDC).await;
     let ix = sdk::deposit(&a.key(), &env.exchange, &env.mint, &a.margin_account, &top_up, 100 * ONE_USDC);
     env.process(&[ix], &[&a.owner]).await.expect("deposit");
@@ -564,7 +599,14 @@ async fn bug_early_deleveraging_of_a_large_short_overflows() {
     env.set_price(&m, 1_060_000).await;
     let da = env.deleverage_authority.insecure_clone();
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::early_deleverage(&book.venue, &a.margin_account, &maker.margin_account, &da.pubkey(), 40_000, health);
+    let ix = orderbook::sdk::early_deleverage(
+        &book.venue,
+        &a.margin_account,
+        &maker.margin_account,
+        &da.pubkey(),
+        40_000,
+        health,
+    );
     let (res, logs) = env.process_logged(&[ix.clone()], &[&da]).await;
     let refusal = match &res {
         Ok(_) => None,

@@ -49,7 +49,13 @@ pub(super) fn allow_list(kind: &str) -> (&'static [&'static str], bool) {
         ),
         "cancel" => (&["OrderNotFound"], false),
         "settle_fills" => (
-            &["FillPriceOutsideBand", "InsufficientInitialMargin", "MarginRuleViolated", "SideDisabled", "OpenInterestCapExceeded"],
+            &[
+                "FillPriceOutsideBand",
+                "InsufficientInitialMargin",
+                "MarginRuleViolated",
+                "SideDisabled",
+                "OpenInterestCapExceeded",
+            ],
             true,
         ),
         "set_funding_rate" => (&["FundingRateTooLarge", "FundingRateChangeTooLarge"], true),
@@ -58,12 +64,34 @@ pub(super) fn allow_list(kind: &str) -> (&'static [&'static str], bool) {
         "sample_mark" => (&["MarkSampleTooEarly"], true),
         "list_market" => (&[], true),
         "liquidate" => (
-            &["NotLiquidatable", "NoPositionInMarket", "LiquidationWouldBankrupt", "LiquidationWorsensRatio", "InsufficientInitialMargin"],
+            &[
+                "NotLiquidatable",
+                "NoPositionInMarket",
+                "LiquidationWouldBankrupt",
+                "LiquidationWorsensRatio",
+                "InsufficientInitialMargin",
+            ],
             true,
         ),
-        "liquidate_order" => (&["InvalidSize", "NotLiquidatable", "LiquidationWouldBankrupt", "LiquidationWorsensRatio", "LiquidationMustReduce"], true),
+        "liquidate_order" => (
+            &[
+                "InvalidSize",
+                "NotLiquidatable",
+                "LiquidationWouldBankrupt",
+                "LiquidationWorsensRatio",
+                "LiquidationMustReduce",
+            ],
+            true,
+        ),
         "early_deleverage" => (
-            &["InvalidSize", "NotLiquidatable", "LiquidationMustReduce", "EarlyDeleverageNotNeeded", "InvalidCounterparty", "NoPositionInMarket"],
+            &[
+                "InvalidSize",
+                "NotLiquidatable",
+                "LiquidationMustReduce",
+                "EarlyDeleverageNotNeeded",
+                "InvalidCounterparty",
+                "NoPositionInMarket",
+            ],
             true,
         ),
         "deleverage" => (

@@ -70,16 +70,37 @@ pub(super) fn out<T>(r: Result<T, String>) -> Out {
 pub(super) async fn setup(env: &mut TestEnv, s: &Setup) -> State {
     let mut markets = vec![];
     let sol = env.market_with_book("SOL", 64).await;
-    markets.push(Mkt { cookie: sol.market, book: Some(sol), book_key: sol.venue.book, price: 1_000_000, closed: false, lister: None });
+    markets.push(Mkt {
+        cookie: sol.market,
+        book: Some(sol),
+        book_key: sol.venue.book,
+        price: 1_000_000,
+        closed: false,
+        lister: None,
+    });
     let eth = env.create_market_with(market_args("ETH", OracleKind::PythLegacy), 1_000_000).await;
     let eth_book = env.create_book(&eth, book_args(64, 16)).await;
-    markets.push(Mkt { cookie: eth, book: Some(eth_book), book_key: eth_book.venue.book, price: 1_000_000, closed: false, lister: None });
+    markets.push(Mkt {
+        cookie: eth,
+        book: Some(eth_book),
+        book_key: eth_book.venue.book,
+        price: 1_000_000,
+        closed: false,
+        lister: None,
+    });
     if s.third_market {
         let mut args = market_args("BTC", OracleKind::SetPrice);
         args.price_band_bps = 1_000;
         let btc = env.create_market_with(args, 2_000_000).await;
         let btc_book = env.create_book(&btc, book_args(16, 4)).await;
-        markets.push(Mkt { cookie: btc, book: Some(btc_book), book_key: btc_book.venue.book, price: 2_000_000, closed: false, lister: None });
+        markets.push(Mkt {
+            cookie: btc,
+            book: Some(btc_book),
+            book_key: btc_book.venue.book,
+            price: 2_000_000,
+            closed: false,
+            lister: None,
+        });
     }
     let mut users = vec![];
     for i in 0..s.users as usize {
@@ -90,7 +111,13 @@ pub(super) async fn setup(env: &mut TestEnv, s: &Setup) -> State {
     }
     if s.insurance_usdc > 0 {
         let u = &users[0];
-        let ix = sdk::deposit_insurance(&u.key(), &env.exchange, &env.mint, &u.token_account, s.insurance_usdc as u64 * ONE_USDC);
+        let ix = sdk::deposit_insurance(
+            &u.key(),
+            &env.exchange,
+            &env.mint,
+            &u.token_account,
+            s.insurance_usdc as u64 * ONE_USDC,
+        );
         env.process(&[ix], &[&u.owner]).await.expect("opening insurance");
     }
     let admin = env.admin.pubkey();
@@ -159,12 +186,22 @@ pub(super) async fn user_risk(env: &mut TestEnv, st: &State, market: usize) -> V
 
 /// The account a risk op targets: `U(i)`, or with `Auto` the user with a position in the
 /// market (any position when `market` is None) whose `key` is lowest.
-pub(super) fn pick_weakest(st: &State, who: Who, risk: &[(i128, i128, i64)], by_margin: bool, need_position: bool) -> Option<usize> {
+pub(super) fn pick_weakest(
+    st: &State,
+    who: Who,
+    risk: &[(i128, i128, i64)],
+    by_margin: bool,
+    need_position: bool,
+) -> Option<usize> {
     match who {
         U(i) => Some(st.user_index(i)),
-        Auto => (0..risk.len())
-            .filter(|i| !need_position || risk[*i].2 != 0)
-            .min_by_key(|i| if by_margin { risk[*i].1 } else { risk[*i].0 }),
+        Auto => (0..risk.len()).filter(|i| !need_position || risk[*i].2 != 0).min_by_key(|i| {
+            if by_margin {
+                risk[*i].1
+            } else {
+                risk[*i].0
+            }
+        }),
     }
 }
 
@@ -189,14 +226,21 @@ pub(super) fn pick_offset(st: &State, who: Who, risk: &[(i128, i128, i64)], acco
     if cp == account {
         cp = (account + 1) % st.users.len();
     }
-    let size = if lots == 0 { risk[account].2.unsigned_abs().min(risk[cp].2.unsigned_abs()).max(1) } else { lots as u64 };
+    let size =
+        if lots == 0 { risk[account].2.unsigned_abs().min(risk[cp].2.unsigned_abs()).max(1) } else { lots as u64 };
     (cp, size)
 }
 
 /// The market a risk op acts in: the op's own for `U(i)`; with `Auto`, the market of the
 /// largest position (by notional) of the weakest account holding any (by margin above
 /// maintenance, or by equity).
-pub(super) async fn target_market(env: &mut TestEnv, st: &State, market: u8, who: Who, by_margin: bool) -> Option<usize> {
+pub(super) async fn target_market(
+    env: &mut TestEnv,
+    st: &State,
+    market: u8,
+    who: Who,
+    by_margin: bool,
+) -> Option<usize> {
     if let U(_) = who {
         return st.live(market);
     }
@@ -266,7 +310,13 @@ pub(super) async fn orders_of(env: &mut TestEnv, book: &BookCookie, account: &Pu
 }
 
 /// Makers a taker on `side` may meet, in the book's priority order (all or the first half).
-pub(super) async fn makers_for(env: &mut TestEnv, book: &BookCookie, taker: &Pubkey, side: BookSide, all: bool) -> Vec<Pubkey> {
+pub(super) async fn makers_for(
+    env: &mut TestEnv,
+    book: &BookCookie,
+    taker: &Pubkey,
+    side: BookSide,
+    all: bool,
+) -> Vec<Pubkey> {
     let data = env.book_data(book).await;
     let b = BookRef::parse(&data).expect("book");
     let opposite = match side {

@@ -60,7 +60,12 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                     let o = orders[which as usize % orders.len()];
                     orderbook::sdk::cancel_order(&book.venue, &u.key(), &u.margin_account, o.side, o.key)
                 }
-                ClientId => orderbook::sdk::cancel_order_by_client_id(&book.venue, &u.key(), &u.margin_account, which as u64 % 4),
+                ClientId => orderbook::sdk::cancel_order_by_client_id(
+                    &book.venue,
+                    &u.key(),
+                    &u.margin_account,
+                    which as u64 % 4,
+                ),
                 All(limit) => orderbook::sdk::cancel_all_orders(&book.venue, &u.key(), &u.margin_account, limit as u16),
             };
             out(send(env, &[ix], &[&u.owner]).await)
@@ -79,7 +84,16 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             args.seat_hint = env.seat_for(&book, &u.margin_account).await;
             let makers = makers_for(env, &book, &u.margin_account, o.side, true).await;
             let health = env.health_for(u, &book).await;
-            let ix = orderbook::sdk::replace_order(&book.venue, &u.key(), &u.margin_account, o.side, o.key, args, &makers, health);
+            let ix = orderbook::sdk::replace_order(
+                &book.venue,
+                &u.key(),
+                &u.margin_account,
+                o.side,
+                o.key,
+                args,
+                &makers,
+                health,
+            );
             out(send(env, &[ix], &[&u.owner]).await)
         }
         Trade { taker, maker, market, dir, lots, leverage, offset_bps } => {
@@ -188,7 +202,9 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             st.listed += 1;
             let admin = env.admin.insecure_clone();
             let deposit = deposit_usdc as u64 * ONE_USDC;
-            env.process(&[sdk::set_listing_deposit(&admin.pubkey(), &exchange, deposit)], &[&admin]).await.expect("set listing deposit");
+            env.process(&[sdk::set_listing_deposit(&admin.pubkey(), &exchange, deposit)], &[&admin])
+                .await
+                .expect("set listing deposit");
             let lister = Keypair::new();
             env.airdrop(&lister.pubkey(), 10_000_000_000).await;
             let token = env.create_token_account(&lister.pubkey(), deposit + 10 * ONE_USDC).await;
@@ -201,15 +217,30 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 (Pubkey::default(), OracleKind::None)
             };
             let symbol = sdk::symbol(&format!("LIST{}", st.listed));
-            let args = ListMarketArgs { symbol, oracle_kind: kind, base_decimals: 6, base_lot_size: 1_000_000, initial_price_per_lot: 1_000_000 };
+            let args = ListMarketArgs {
+                symbol,
+                oracle_kind: kind,
+                base_decimals: 6,
+                base_lot_size: 1_000_000,
+                initial_price_per_lot: 1_000_000,
+            };
             let ix = sdk::list_market(&lister.pubkey(), &exchange, &mint, &token, &oracle, args);
             if let Err(name) = send(env, &[ix], &[&lister]).await {
                 return Out::Refused(name);
             }
-            let cookie = MarketCookie { symbol, market: sdk::market_address(&exchange, &symbol), oracle, kind, expo: -6 };
+            let cookie =
+                MarketCookie { symbol, market: sdk::market_address(&exchange, &symbol), oracle, kind, expo: -6 };
             env.markets.push(cookie);
-            let book = env.create_book_as(&cookie, book_args(64, 16), &lister).await.expect("the lister creates the book");
-            st.markets.push(Mkt { cookie, book: Some(book), book_key: book.venue.book, price: 1_000_000, closed: false, lister: Some((lister, token)) });
+            let book =
+                env.create_book_as(&cookie, book_args(64, 16), &lister).await.expect("the lister creates the book");
+            st.markets.push(Mkt {
+                cookie,
+                book: Some(book),
+                book_key: book.venue.book,
+                price: 1_000_000,
+                closed: false,
+                lister: Some((lister, token)),
+            });
             Out::Done
         }
         Liquidate { market, liquidatee, liquidator, max_lots } => {
@@ -225,7 +256,17 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let lqh = env.health_metas(&lq.margin_account, &[c.market]).await;
             let lrh = env.health_metas(&lr.margin_account, &[c.market]).await;
             let max = if max_lots == u16::MAX { u64::MAX } else { max_lots as u64 };
-            let ix = sdk::liquidate(&exchange, &c.market, &c.oracle, &lq.margin_account, &lr.margin_account, &lr.key(), max, lqh, lrh);
+            let ix = sdk::liquidate(
+                &exchange,
+                &c.market,
+                &c.oracle,
+                &lq.margin_account,
+                &lr.margin_account,
+                &lr.key(),
+                max,
+                lqh,
+                lrh,
+            );
             let r = send(env, &[ix], &[&lr.owner]).await;
             if r.is_ok() {
                 let k = lq.margin_account;
@@ -245,7 +286,15 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let makers = makers_for(env, &book, &lq.margin_account, side, true).await;
             let health = env.health_metas(&lq.margin_account, &[c.market]).await;
             let max = if max_lots == u16::MAX { u64::MAX } else { max_lots as u64 };
-            let ix = orderbook::sdk::liquidate_order(&book.venue, &caller.key(), &lq.margin_account, max, ticks(price, limit_offset_bps), &makers, health);
+            let ix = orderbook::sdk::liquidate_order(
+                &book.venue,
+                &caller.key(),
+                &lq.margin_account,
+                max,
+                ticks(price, limit_offset_bps),
+                &makers,
+                health,
+            );
             let r = send(env, &[ix], &[&caller.owner]).await;
             if r.is_ok() {
                 let k = lq.margin_account;
@@ -263,7 +312,14 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let (acct, cpu) = (&st.users[a], &st.users[cp]);
             let health = env.health_metas(&acct.margin_account, &[c.market]).await;
             let da = env.deleverage_authority.insecure_clone();
-            let ix = orderbook::sdk::early_deleverage(&book.venue, &acct.margin_account, &cpu.margin_account, &da.pubkey(), lots, health);
+            let ix = orderbook::sdk::early_deleverage(
+                &book.venue,
+                &acct.margin_account,
+                &cpu.margin_account,
+                &da.pubkey(),
+                lots,
+                health,
+            );
             let r = send(env, &[ix], &[&da]).await;
             if r.is_ok() {
                 let k = acct.margin_account;
@@ -279,8 +335,18 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let (cp, lots) = pick_offset(st, counterparty, &risk, a, lots);
             let (acct, cpu) = (&st.users[a], &st.users[cp]);
             let health = env.health_metas(&acct.margin_account, &[c.market]).await;
-            let signer = if by_authority { env.deleverage_authority.insecure_clone() } else { cpu.owner.insecure_clone() };
-            let ix = sdk::deleverage(&exchange, &c.market, &c.oracle, &acct.margin_account, &cpu.margin_account, &signer.pubkey(), lots, health);
+            let signer =
+                if by_authority { env.deleverage_authority.insecure_clone() } else { cpu.owner.insecure_clone() };
+            let ix = sdk::deleverage(
+                &exchange,
+                &c.market,
+                &c.oracle,
+                &acct.margin_account,
+                &cpu.margin_account,
+                &signer.pubkey(),
+                lots,
+                health,
+            );
             let r = send(env, &[ix], &[&signer]).await;
             if r.is_ok() {
                 let k = acct.margin_account;
@@ -329,7 +395,14 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 }
             };
             let admin = env.admin.insecure_clone();
-            let ix = sdk::final_settle_market(&admin.pubkey(), &exchange, &c.market, &c.oracle, lo.max(0) as u64, hi.max(0) as u64);
+            let ix = sdk::final_settle_market(
+                &admin.pubkey(),
+                &exchange,
+                &c.market,
+                &c.oracle,
+                lo.max(0) as u64,
+                hi.max(0) as u64,
+            );
             out(send(env, &[ix], &[&admin]).await)
         }
         SettleFinalPosition { market, user } => {
@@ -380,7 +453,8 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let Some(mi) = settled_first(env, st, market, |m| m.book.is_some()).await else { return Out::Skip };
             let book = st.markets[mi].book.unwrap();
             let creator = env.ctx.payer.pubkey();
-            let r = send(env, &[orderbook::sdk::close_book(&creator, &book.venue.book, &book.market.market)], &[]).await;
+            let r =
+                send(env, &[orderbook::sdk::close_book(&creator, &book.venue.book, &book.market.market)], &[]).await;
             if r.is_ok() {
                 st.markets[mi].book = None;
                 env.books.retain(|b| b.venue.book != book.venue.book);
@@ -398,7 +472,10 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 }
                 if let Some(book) = st.markets[mi].book {
                     let creator = env.ctx.payer.pubkey();
-                    if let Err(name) = send(env, &[orderbook::sdk::close_book(&creator, &book.venue.book, &book.market.market)], &[]).await {
+                    if let Err(name) =
+                        send(env, &[orderbook::sdk::close_book(&creator, &book.venue.book, &book.market.market)], &[])
+                            .await
+                    {
                         return Out::Refused(name);
                     }
                     st.markets[mi].book = None;

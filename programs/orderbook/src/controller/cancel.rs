@@ -42,7 +42,14 @@ pub struct OwnOrder {
 
 /// Removes the account's order `key` on `side`; returns the reservation it held: its size,
 /// or 0 for an order from before the account's reservations were cleared (`epoch`).
-fn cancel_one(parts: &mut BookParts, side: Side, key: u128, margin_account: &Pubkey, epoch: u32, book: &Pubkey) -> Result<u64> {
+fn cancel_one(
+    parts: &mut BookParts,
+    side: Side,
+    key: u128,
+    margin_account: &Pubkey,
+    epoch: u32,
+    book: &Pubkey,
+) -> Result<u64> {
     let handle = parts.side(side).find(key).ok_or_else(|| error!(BookError::OrderNotFound))?;
     let order = *parts.side(side).get(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
     let owner = parts.seats.get(order.seat as usize).map(|s| s.margin_account);
@@ -78,7 +85,11 @@ pub fn own_orders<'info>(accounts: &'info OrderAccounts<'info>, limit: usize) ->
 
 /// Removes the given orders of the account (its reservation epoch is `epoch`) from the
 /// book; returns the reservation they held and the book's trader bump.
-fn remove_own<'info>(accounts: &'info OrderAccounts<'info>, epoch: u32, targets: &[(Side, u128)]) -> Result<(Released, u8)> {
+fn remove_own<'info>(
+    accounts: &'info OrderAccounts<'info>,
+    epoch: u32,
+    targets: &[(Side, u128)],
+) -> Result<(Released, u8)> {
     let book_info: &'info AccountInfo<'info> = accounts.book.as_ref();
     let mut book = BookMut::load(book_info)?;
     let mut parts = book.parts()?;
@@ -104,6 +115,11 @@ pub fn cancel_orders<'info>(accounts: &'info OrderAccounts<'info>, epoch: u32, t
 
 /// Removes one order of the account for a replace; the reservation it held is given back
 /// by the replacing order's own change.
-pub fn cancel_for_replace<'info>(accounts: &'info OrderAccounts<'info>, epoch: u32, side: Side, key: u128) -> Result<Released> {
+pub fn cancel_for_replace<'info>(
+    accounts: &'info OrderAccounts<'info>,
+    epoch: u32,
+    side: Side,
+    key: u128,
+) -> Result<Released> {
     Ok(remove_own(accounts, epoch, &[(side, key)])?.0)
 }

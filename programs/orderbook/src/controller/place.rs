@@ -12,7 +12,7 @@ use crate::matching::{self, Band, MatchResult, Taker};
 use crate::order_accounts::{maker_epoch, OrderAccounts};
 use crate::order_args::{OrderType, PlaceOrderArgs};
 use crate::perp_cpi::{applied, ReservationDelta};
-use crate::state::{crosses, opposite, order_key, price_of, BookParts, BookMut, Order, Seat, Side};
+use crate::state::{crosses, opposite, order_key, price_of, BookMut, BookParts, Order, Seat, Side};
 
 /// Rounds of matching when fills come back refused; each round is one settlement CPI.
 pub const MAX_ROUNDS: usize = 3;
@@ -53,13 +53,22 @@ impl PlaceOutcome {
     pub fn from_bytes(data: &[u8]) -> Option<Self> {
         let data: &[u8; Self::LEN] = data.try_into().ok()?;
         let (key, filled) = data.split_at(16);
-        Some(Self { order_key: u128::from_le_bytes(key.try_into().ok()?), filled_lots: u64::from_le_bytes(filled.try_into().ok()?) })
+        Some(Self {
+            order_key: u128::from_le_bytes(key.try_into().ok()?),
+            filled_lots: u64::from_le_bytes(filled.try_into().ok()?),
+        })
     }
 }
 
 /// The place flow; `released` is reservation already given back in the book (a replace's
 /// cancel) that must reach `perpetual` with this order's own change.
-pub fn place<'info>(accounts: &'info OrderAccounts<'info>, remaining: &'info [AccountInfo<'info>], args: PlaceOrderArgs, mode: PlaceMode, released: Released) -> Result<()> {
+pub fn place<'info>(
+    accounts: &'info OrderAccounts<'info>,
+    remaining: &'info [AccountInfo<'info>],
+    args: PlaceOrderArgs,
+    mode: PlaceMode,
+    released: Released,
+) -> Result<()> {
     require!(args.price_ticks > 0, BookError::InvalidPrice);
     require!(args.base_lots > 0, BookError::InvalidSize);
     require!((args.maker_count as usize) <= remaining.len(), BookError::MakerCountOutOfRange);
@@ -104,7 +113,9 @@ pub fn place<'info>(accounts: &'info OrderAccounts<'info>, remaining: &'info [Ac
     let mut price = args.price_ticks;
     let best_opposite = parts.side(opposite(args.side)).min().map(|(_, k)| price_of(opposite(args.side), k));
     match (args.order_type, best_opposite) {
-        (OrderType::PostOnly, Some(best)) if crosses(args.side, price, best) => return err!(BookError::PostOnlyWouldCross),
+        (OrderType::PostOnly, Some(best)) if crosses(args.side, price, best) => {
+            return err!(BookError::PostOnlyWouldCross)
+        }
         (OrderType::PostOnlySlide, Some(best)) if crosses(args.side, price, best) => {
             price = match args.side {
                 Side::Bid => best.checked_sub(1).filter(|p| *p > 0).ok_or_else(|| error!(BookError::InvalidPrice))?,
@@ -152,7 +163,10 @@ pub fn place<'info>(accounts: &'info OrderAccounts<'info>, remaining: &'info [Ac
             offsets.asks -= round.own_removed.1 as i64;
         }
         // A remainder rests only where it no longer crosses the book.
-        let still_crosses = parts.side(opposite(args.side)).min().is_some_and(|(_, k)| crosses(args.side, price, price_of(opposite(args.side), k)));
+        let still_crosses = parts
+            .side(opposite(args.side))
+            .min()
+            .is_some_and(|(_, k)| crosses(args.side, price, price_of(opposite(args.side), k)));
         rest_lots = if rests && unfilled > 0 && !still_crosses { unfilled } else { 0 };
         let delta = rest_lots as i64 - reserved;
         let taker_delta = match args.side {
@@ -190,7 +204,8 @@ pub fn place<'info>(accounts: &'info OrderAccounts<'info>, remaining: &'info [Ac
             }
         }
         parts.header.fills += results.iter().filter(|r| applied(r)).count() as u64;
-        let (refunded, refused_releases) = matching::refund_refused(&mut parts, args.side, &round.fills, &results, &maker_keys, &book_key)?;
+        let (refunded, refused_releases) =
+            matching::refund_refused(&mut parts, args.side, &round.fills, &results, &maker_keys, &book_key)?;
         if refunded == 0 {
             break;
         }
@@ -223,7 +238,14 @@ pub fn place<'info>(accounts: &'info OrderAccounts<'info>, remaining: &'info [Ac
 }
 
 /// Puts the remainder in the book under the account's seat.
-fn rest(parts: &mut BookParts, args: &PlaceOrderArgs, price: u64, lots: u64, margin_account: Pubkey, epoch: u32) -> Result<u128> {
+fn rest(
+    parts: &mut BookParts,
+    args: &PlaceOrderArgs,
+    price: u64,
+    lots: u64,
+    margin_account: Pubkey,
+    epoch: u32,
+) -> Result<u128> {
     let max_orders = parts.header.max_orders_per_account;
     let seat = parts.seats.get_mut(args.seat_hint as usize).ok_or_else(|| error!(BookError::SeatUnavailable))?;
     if seat.is_free() {
@@ -236,7 +258,13 @@ fn rest(parts: &mut BookParts, args: &PlaceOrderArgs, price: u64, lots: u64, mar
     let seq = parts.header.seq_num;
     parts.header.seq_num += 1;
     let key = order_key(args.side, price, seq);
-    let order = Order { seat: args.seat_hint, epoch, base_lots: lots, client_order_id: args.client_order_id, expiry_ts: args.expiry_ts };
+    let order = Order {
+        seat: args.seat_hint,
+        epoch,
+        base_lots: lots,
+        client_order_id: args.client_order_id,
+        expiry_ts: args.expiry_ts,
+    };
     parts.side(args.side).insert(key, order).map_err(|e| match e {
         critbit::CritbitError::Full => error!(BookError::BookFull),
         _ => error!(BookError::InvalidBookData),

@@ -7,7 +7,11 @@ use crate::order_accounts::OrderAccounts;
 
 pub fn handler<'info>(ctx: Context<'info, OrderAccounts<'info>>, client_order_id: u64) -> Result<()> {
     let epoch = ctx.accounts.check_authority()?.epoch;
-    let targets: Vec<_> = own_orders(&*ctx.accounts, usize::MAX)?.into_iter().filter(|o| o.client_order_id == client_order_id).map(|o| (o.side, o.key)).collect();
+    let targets: Vec<_> = own_orders(&*ctx.accounts, usize::MAX)?
+        .into_iter()
+        .filter(|o| o.client_order_id == client_order_id)
+        .map(|o| (o.side, o.key))
+        .collect();
     require!(!targets.is_empty(), BookError::OrderNotFound);
     cancel_orders(&*ctx.accounts, epoch, &targets)
 }

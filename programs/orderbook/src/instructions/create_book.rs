@@ -92,6 +92,11 @@ pub fn handler<'info>(ctx: Context<'info, CreateBook<'info>>, args: CreateBookAr
         trader_bump,
     }
     .register_book(info.key())?;
-    emit!(BookCreated { book: info.key(), market: accounts.market.key(), tick_size: args.tick_size, side_capacity: args.side_capacity });
+    emit!(BookCreated {
+        book: info.key(),
+        market: accounts.market.key(),
+        tick_size: args.tick_size,
+        side_capacity: args.side_capacity
+    });
     Ok(())
 }

@@ -47,9 +47,13 @@ pub fn handler<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>, lots: u6
         let mut book = BookMut::load(a.book.as_ref())?;
         let parts = book.parts()?;
         parts.header.check_venue(a.market.key, a.exchange.key)?;
-        let position = account_view(a.margin_account.as_ref(), a.exchange.key, a.market.key, Signature::NotChecked)?.base_lots;
+        let position =
+            account_view(a.margin_account.as_ref(), a.exchange.key, a.market.key, Signature::NotChecked)?.base_lots;
         let closing = Closing::of(position).filter(|_| lots > 0).ok_or_else(|| error!(BookError::InvalidSize))?;
-        (close_price(&parts.bids.as_ref(), &parts.asks.as_ref(), closing, lots, parts.header.tick_size), parts.header.trader_bump)
+        (
+            close_price(&parts.bids.as_ref(), &parts.asks.as_ref(), closing, lots, parts.header.tick_size),
+            parts.header.trader_bump,
+        )
     };
     let trader = TraderCall {
         exchange: a.exchange.as_ref(),

@@ -15,7 +15,12 @@ use crate::state::Side;
 /// `perpetual` checks the account is liquidatable, shrinks it without flipping, and charges
 /// the liquidation fee for the insurance fund. Remaining accounts: makers, then the
 /// liquidated account's health accounts.
-pub fn handler<'info>(ctx: Context<'info, OrderAccounts<'info>>, max_base_lots: u64, limit_price_ticks: u64, maker_count: u8) -> Result<()> {
+pub fn handler<'info>(
+    ctx: Context<'info, OrderAccounts<'info>>,
+    max_base_lots: u64,
+    limit_price_ticks: u64,
+    maker_count: u8,
+) -> Result<()> {
     ctx.accounts.check_book_account()?;
     let position = ctx.accounts.position()?.base_lots;
     require!(position != 0, BookError::InvalidSize);

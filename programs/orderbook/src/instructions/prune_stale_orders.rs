@@ -39,7 +39,12 @@ pub fn handler<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) 
             Side::Ask => parts.asks.as_ref(),
         };
         let room = (limit as usize).saturating_sub(stale.len());
-        stale.extend(tree.iter().filter(|(_, _, o)| o.seat as usize == seat && o.epoch != epoch).take(room).map(|(_, key, o)| (side, key, o.base_lots)));
+        stale.extend(
+            tree.iter()
+                .filter(|(_, _, o)| o.seat as usize == seat && o.epoch != epoch)
+                .take(room)
+                .map(|(_, key, o)| (side, key, o.base_lots)),
+        );
     }
     for (side, key, lots) in &stale {
         remove_order(&mut parts, *side, *key)?;

@@ -128,7 +128,10 @@ impl<'a> BookMut<'a> {
     pub fn load(info: &'a AccountInfo<'a>) -> Result<Self> {
         require_keys_eq!(*info.owner, crate::ID, BookError::WrongOwner);
         let data = info.try_borrow_mut_data()?;
-        require!(data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == Book::DISCRIMINATOR, BookError::InvalidBookData);
+        require!(
+            data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == Book::DISCRIMINATOR,
+            BookError::InvalidBookData
+        );
         Ok(Self { data })
     }
 
@@ -180,7 +183,10 @@ pub struct BookRef<'a> {
 
 impl<'a> BookRef<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Self> {
-        require!(data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == Book::DISCRIMINATOR, BookError::InvalidBookData);
+        require!(
+            data.len() >= HEADER_LEN && &data[..DISCRIMINATOR_LEN] == Book::DISCRIMINATOR,
+            BookError::InvalidBookData
+        );
         let header: &Book = bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..HEADER_LEN]).map_err(bad)?;
         let side_len = Book::side_space(header.side_capacity);
         let seats_len = header.seat_capacity as usize * core::mem::size_of::<Seat>();

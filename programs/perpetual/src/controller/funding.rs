@@ -7,7 +7,13 @@ use crate::state::{Market, Position, Prices};
 
 /// Settles what one position owes or is owed since its cached index, through the
 /// market's funding pool, and caches the current index.
-pub fn settle_position(account: &Pubkey, collateral: &mut i64, pos: &mut Position, market_key: &Pubkey, market: &mut Market) -> Result<i64> {
+pub fn settle_position(
+    account: &Pubkey,
+    collateral: &mut i64,
+    pos: &mut Position,
+    market_key: &Pubkey,
+    market: &mut Market,
+) -> Result<i64> {
     let index = market.funding_index.get();
     let owed = funding::owed(index, pos.cached_funding_index.get(), pos.base_lots)?;
     let change = funding::collateral_change(owed)?;

@@ -25,8 +25,12 @@ pub fn authorize<T: AnchorSerialize>(
     require_keys_eq!(*info.owner, crate::ID, PerpError::ProposalRequired);
     require!(info.is_writable, PerpError::AccountNotWritable);
     let mut data = info.try_borrow_mut_data()?;
-    require!(data.len() >= Proposal::SPACE && &data[..DISCRIMINATOR_LEN] == Proposal::DISCRIMINATOR, PerpError::ProposalRequired);
-    let p: &mut Proposal = bytemuck::try_from_bytes_mut(&mut data[DISCRIMINATOR_LEN..Proposal::SPACE]).map_err(|_| error!(PerpError::AccountDataInvalid))?;
+    require!(
+        data.len() >= Proposal::SPACE && &data[..DISCRIMINATOR_LEN] == Proposal::DISCRIMINATOR,
+        PerpError::ProposalRequired
+    );
+    let p: &mut Proposal = bytemuck::try_from_bytes_mut(&mut data[DISCRIMINATOR_LEN..Proposal::SPACE])
+        .map_err(|_| error!(PerpError::AccountDataInvalid))?;
     require_keys_eq!(p.exchange, *exchange_key, PerpError::WrongExchange);
     require!(p.payload() == payload(action, target, args).as_slice(), PerpError::ProposalMismatch);
     require!(p.executed == 0, PerpError::ProposalAlreadyExecuted);
@@ -41,8 +45,13 @@ pub fn authorize<T: AnchorSerialize>(
 }
 
 /// [`authorize`] for handlers that hold no borrow of the exchange.
-pub fn authorize_change<T: AnchorSerialize>(exchange: &AccountLoader<Exchange>, remaining: &[AccountInfo], action: GovAction, target: &Pubkey, args: &T) -> Result<()> {
+pub fn authorize_change<T: AnchorSerialize>(
+    exchange: &AccountLoader<Exchange>,
+    remaining: &[AccountInfo],
+    action: GovAction,
+    target: &Pubkey,
+    args: &T,
+) -> Result<()> {
     let delay = exchange.load()?.timelock_delay_secs;
     authorize(&exchange.key(), delay, remaining, action, target, args)
 }
-

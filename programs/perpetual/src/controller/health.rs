@@ -9,8 +9,8 @@ use anchor_lang::prelude::*;
 
 use crate::error::{checked, PerpError};
 use crate::math::health::{self, HealthKind, MarketPrice, RiskParams};
-use crate::math::I80F48;
 use crate::math::mark::conservative_price;
+use crate::math::I80F48;
 use crate::state::{MarginAccount, Market, Position};
 
 /// A market the instruction has already loaded and priced.
@@ -42,7 +42,14 @@ impl PricedMarket {
             };
             (prices.index, prices.mark, prices.stable)
         };
-        Ok(Self { key, index, mark, stable, funding_index: market.projected_funding_index(index, now)?, risk: market.risk_params() })
+        Ok(Self {
+            key,
+            index,
+            mark,
+            stable,
+            funding_index: market.projected_funding_index(index, now)?,
+            risk: market.risk_params(),
+        })
     }
 
     /// Maintenance, liquidation and the margin ratio value positions at the mark.
@@ -87,14 +94,25 @@ pub fn account_health<'info>(
     now: i64,
 ) -> Result<AccountHealth> {
     let collateral = I80F48::from_num(header.collateral);
-    let mut out = AccountHealth { initial: collateral, maintenance: collateral, equity: collateral, maint_requirement: I80F48::ZERO };
+    let mut out = AccountHealth {
+        initial: collateral,
+        maintenance: collateral,
+        equity: collateral,
+        maint_requirement: I80F48::ZERO,
+    };
     let mut next = 0usize;
     for pos in positions.iter().filter(|p| !p.is_free()) {
         let priced = match loaded.iter().find(|m| m.key == pos.market) {
             Some(m) => *m,
             None => {
                 let market_info = health_accounts.get(next).ok_or_else(|| error!(PerpError::HealthAccountsMismatch))?;
-                let (priced, used) = price_from_accounts(market_info, health_accounts.get(next + 1), &pos.market, &header.exchange, now)?;
+                let (priced, used) = price_from_accounts(
+                    market_info,
+                    health_accounts.get(next + 1),
+                    &pos.market,
+                    &header.exchange,
+                    now,
+                )?;
                 next += used;
                 priced
             }
@@ -107,9 +125,18 @@ pub fn account_health<'info>(
 
 /// Health from markets already priced, in any order: the same sum the program computes,
 /// for the keeper (which prices markets from their cached index with `PricedMarket::new`).
-pub fn health_from_priced(header: &MarginAccount, positions: &[Position], priced: &[PricedMarket]) -> Result<AccountHealth> {
+pub fn health_from_priced(
+    header: &MarginAccount,
+    positions: &[Position],
+    priced: &[PricedMarket],
+) -> Result<AccountHealth> {
     let collateral = I80F48::from_num(header.collateral);
-    let mut out = AccountHealth { initial: collateral, maintenance: collateral, equity: collateral, maint_requirement: I80F48::ZERO };
+    let mut out = AccountHealth {
+        initial: collateral,
+        maintenance: collateral,
+        equity: collateral,
+        maint_requirement: I80F48::ZERO,
+    };
     for pos in positions.iter().filter(|p| !p.is_free()) {
         let m = priced.iter().find(|m| m.key == pos.market).ok_or_else(|| error!(PerpError::HealthAccountsMismatch))?;
         add_position(&mut out, pos, m)?;

@@ -58,7 +58,8 @@ pub fn transfer_position(
     }
     market.fees_accrued = checked(market.fees_accrued.checked_add(pay - receive))?;
     let oi_after = long_part(from.base_lots) + long_part(to.base_lots);
-    market.open_interest_lots = checked(market.open_interest_lots.checked_add(oi_after).and_then(|v| v.checked_sub(oi_before)))?;
+    market.open_interest_lots =
+        checked(market.open_interest_lots.checked_add(oi_after).and_then(|v| v.checked_sub(oi_before)))?;
     Ok(())
 }
 

@@ -7,13 +7,25 @@ use crate::params;
 use crate::state::{CreateMarketArgs, Market, MarketStatus};
 
 /// Checks every parameter against its hard bounds and writes a fresh market.
-pub fn write_market(m: &mut Market, exchange: Pubkey, oracle: Pubkey, args: &CreateMarketArgs, now: i64, bump: u8, quote_decimals: u8) -> Result<()> {
+pub fn write_market(
+    m: &mut Market,
+    exchange: Pubkey,
+    oracle: Pubkey,
+    args: &CreateMarketArgs,
+    now: i64,
+    bump: u8,
+    quote_decimals: u8,
+) -> Result<()> {
     params::check_symbol(&args.symbol)?;
     require!(args.base_lot_size > 0 && args.base_decimals <= params::MAX_BASE_DECIMALS, PerpError::ParameterOutOfRange);
     params::check_oracle_rails(args.oracle_max_age_secs, args.oracle_max_conf_bps)?;
     params::check_band(args.price_band_bps)?;
     params::check_fees(args.maker_fee_ppm, args.taker_fee_ppm)?;
-    params::check_funding_bounds(args.max_funding_rate_ppbh, args.max_funding_rate_change_ppbh, args.funding_window_secs)?;
+    params::check_funding_bounds(
+        args.max_funding_rate_ppbh,
+        args.max_funding_rate_change_ppbh,
+        args.funding_window_secs,
+    )?;
     let (init_long, maint_long) = params::margins(args.init_margin_long_bps)?;
     let (init_short, maint_short) = params::margins(args.init_margin_short_bps)?;
     m.exchange = exchange;

@@ -9,7 +9,12 @@ use crate::error::PerpError;
 use crate::state::{find_position, MarginAccount, MarginAccountMut, Market, Position};
 
 /// Refuses a market in final settlement, updates its funding index and prices it.
-pub fn price_live_market(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<PricedMarket> {
+pub fn price_live_market(
+    market_key: Pubkey,
+    market: &mut Market,
+    oracle: &AccountInfo,
+    now: i64,
+) -> Result<PricedMarket> {
     require!(!market.is_final_settled(), PerpError::MarketInFinalSettlement);
     update_index(market_key, market, oracle, now)?;
     PricedMarket::new(market_key, market, Some(oracle), now)

@@ -50,11 +50,11 @@ pub fn apply_fill(
         market.insurance_accrued = checked(market.insurance_accrued.checked_add(taker_fee))?;
         market.fees_accrued = checked(market.fees_accrued.checked_add(maker_fee))?;
     } else {
-        market.fees_accrued = checked(market.fees_accrued.checked_add(taker_fee).and_then(|f| f.checked_add(maker_fee)))?;
+        market.fees_accrued =
+            checked(market.fees_accrued.checked_add(taker_fee).and_then(|f| f.checked_add(maker_fee)))?;
     }
-    market.open_interest_lots = checked(
-        market.open_interest_lots.checked_add(oi_after).and_then(|v| v.checked_sub(oi_before)),
-    )?;
+    market.open_interest_lots =
+        checked(market.open_interest_lots.checked_add(oi_after).and_then(|v| v.checked_sub(oi_before)))?;
     require!(
         oi_after <= oi_before || market.open_interest_lots <= market.open_interest_cap_lots,
         PerpError::OpenInterestCapExceeded

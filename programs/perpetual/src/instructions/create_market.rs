@@ -31,13 +31,24 @@ pub fn handler(ctx: Context<CreateMarket>, args: CreateMarketArgs) -> Result<()>
     let exchange_key = accounts.exchange.key();
     let decimals = accounts.exchange.load()?.collateral_decimals;
     let seeds: &[&[u8]] = &[MARKET_SEED, exchange_key.as_ref(), args.symbol.as_ref(), &[ctx.bumps.market]];
-    create_zero_copy::<Market>(accounts.admin.as_ref(), accounts.market.as_ref(), accounts.system_program.as_ref(), Market::SPACE, seeds)?;
+    create_zero_copy::<Market>(
+        accounts.admin.as_ref(),
+        accounts.market.as_ref(),
+        accounts.system_program.as_ref(),
+        Market::SPACE,
+        seeds,
+    )?;
     let mut data = accounts.market.try_borrow_mut_data()?;
     let m: &mut Market = bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..Market::SPACE]);
     write_market(m, exchange_key, accounts.oracle.key(), &args, now, ctx.bumps.market, decimals)?;
     m.lister = accounts.admin.key();
     m.oracle_feed_id = feed_id;
     m.open_interest_cap_lots = u64::MAX;
-    emit!(MarketCreated { exchange: exchange_key, market: accounts.market.key(), symbol: args.symbol, oracle: m.oracle });
+    emit!(MarketCreated {
+        exchange: exchange_key,
+        market: accounts.market.key(),
+        symbol: args.symbol,
+        oracle: m.oracle
+    });
     Ok(())
 }

@@ -64,7 +64,15 @@ pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, lots: u64) -> R
     // mark - equity / position: above the mark for a long, below it for a short.
     let price = checked(h.equity.checked_div(I80F48::from_num(pos_lots)).and_then(|d| priced.mark.checked_sub(d)))?;
     require!(price > 0, PerpError::NonPositiveMarkPrice);
-    transfer_position(&mut market, &mut header.collateral, &mut positions[i], &mut cp_header.collateral, &mut cp_positions[j], lots, price)?;
+    transfer_position(
+        &mut market,
+        &mut header.collateral,
+        &mut positions[i],
+        &mut cp_header.collateral,
+        &mut cp_positions[j],
+        lots,
+        price,
+    )?;
     release_if_empty(&mut positions[i], &mut market);
     release_if_empty(&mut cp_positions[j], &mut market);
     emit!(Deleveraged {
@@ -78,4 +86,3 @@ pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, lots: u64) -> R
     });
     Ok(())
 }
-

@@ -34,7 +34,13 @@ pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
     let collateral_after = header.collateral;
     drop(account);
 
-    pay_in(accounts.depositor_token.as_ref(), accounts.depositor.as_ref(), accounts.vault.as_ref(), &accounts.collateral_mint, amount)?;
+    pay_in(
+        accounts.depositor_token.as_ref(),
+        accounts.depositor.as_ref(),
+        accounts.vault.as_ref(),
+        &accounts.collateral_mint,
+        amount,
+    )?;
     emit!(Deposited { margin_account: info.key(), depositor: accounts.depositor.key(), amount, collateral_after });
     Ok(())
 }

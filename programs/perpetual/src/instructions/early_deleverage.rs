@@ -43,7 +43,11 @@ pub struct EarlyDeleverage<'info> {
 /// The mark is chosen, not the bankruptcy price, because the account is not yet bankrupt
 /// at the mark: only the thin book would have made it so, and the point of early
 /// deleveraging is that nobody pays for that thinness.
-pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots: u64, book_price_per_lot: u64) -> Result<()> {
+pub fn early_deleverage<'info>(
+    ctx: Context<'info, EarlyDeleverage<'info>>,
+    lots: u64,
+    book_price_per_lot: u64,
+) -> Result<()> {
     let a = &*ctx.accounts;
     let (exchange_key, market_key) = (a.exchange.key(), a.market.key());
     check_trader(&a.approval, &exchange_key, &a.trader_authority)?;
@@ -74,7 +78,15 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots
 
     let j = settle_counterparty(&positions[i], cp_info.key, cp_header, cp_positions, lots, &market_key, &mut market)?;
     clear_reservations(info.key, header, positions);
-    transfer_position(&mut market, &mut header.collateral, &mut positions[i], &mut cp_header.collateral, &mut cp_positions[j], lots, mark)?;
+    transfer_position(
+        &mut market,
+        &mut header.collateral,
+        &mut positions[i],
+        &mut cp_header.collateral,
+        &mut cp_positions[j],
+        lots,
+        mark,
+    )?;
     let to_counterparty = floor_to_i64(I80F48::from_num(fee) / 2)?;
     header.collateral = checked(header.collateral.checked_sub(fee))?;
     cp_header.collateral = checked(cp_header.collateral.checked_add(to_counterparty))?;
@@ -82,7 +94,12 @@ pub fn early_deleverage<'info>(ctx: Context<'info, EarlyDeleverage<'info>>, lots
     release_if_empty(&mut cp_positions[j], &mut market);
     let mut exchange = a.exchange.load_mut()?;
     exchange.insurance_fund = checked(exchange.insurance_fund.checked_add((fee - to_counterparty) as u64))?;
-    emit!(InsuranceChanged { exchange: exchange_key, delta: fee - to_counterparty, balance: exchange.insurance_fund, reason: InsuranceReason::LiquidationFee });
+    emit!(InsuranceChanged {
+        exchange: exchange_key,
+        delta: fee - to_counterparty,
+        balance: exchange.insurance_fund,
+        reason: InsuranceReason::LiquidationFee
+    });
     emit!(Deleveraged {
         market: market_key,
         account: info.key(),

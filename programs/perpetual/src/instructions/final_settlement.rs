@@ -6,14 +6,16 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::controller::funding::settle_position;
-use crate::error::{checked, PerpError};
-use crate::events::{InsuranceChanged, InsuranceReason, MarketClosed, MarketSettled, PositionSettled, ReservationsCleared};
 use crate::controller::funding::update_index;
 use crate::controller::governance::authorize_change;
-use crate::state::GovAction;
+use crate::controller::vault::pay_out;
+use crate::error::{checked, PerpError};
+use crate::events::{
+    InsuranceChanged, InsuranceReason, MarketClosed, MarketSettled, PositionSettled, ReservationsCleared,
+};
 use crate::math::fixed_point::floor_to_i64;
 use crate::math::I80F48;
-use crate::controller::vault::pay_out;
+use crate::state::GovAction;
 use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
 
 #[derive(Accounts)]
@@ -32,7 +34,13 @@ pub struct FinalSettleMarket<'info> {
 pub fn final_settle(ctx: Context<FinalSettleMarket>, lo_per_lot: u64, hi_per_lot: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let key = ctx.accounts.market.key();
-    authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::FinalSettleMarket, &key, &(lo_per_lot, hi_per_lot))?;
+    authorize_change(
+        &ctx.accounts.exchange,
+        ctx.remaining_accounts,
+        GovAction::FinalSettleMarket,
+        &key,
+        &(lo_per_lot, hi_per_lot),
+    )?;
     let mut m = ctx.accounts.market.load_mut()?;
     require!(!m.is_final_settled(), PerpError::MarketInFinalSettlement);
     let prices = update_index(key, &mut m, &ctx.accounts.oracle, now)?;
@@ -86,7 +94,12 @@ pub fn settle_final_position<'info>(ctx: Context<'info, SettleFinalPosition<'inf
     pos.open_bid_lots = 0;
     pos.open_ask_lots = 0;
     release_if_empty(pos, &mut m);
-    emit!(PositionSettled { market: market_key, margin_account: info.key(), base_lots: lots, collateral_change: change });
+    emit!(PositionSettled {
+        market: market_key,
+        margin_account: info.key(),
+        base_lots: lots,
+        collateral_change: change
+    });
     Ok(())
 }
 
@@ -122,7 +135,11 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
         let m = a.market.load()?;
         require!(m.is_final_settled(), PerpError::MarketNotSettled);
         require!(
-            m.open_slots == 0 && m.open_interest_lots == 0 && m.funding_pool >= 0 && m.fees_accrued >= 0 && m.insurance_accrued >= 0,
+            m.open_slots == 0
+                && m.open_interest_lots == 0
+                && m.funding_pool >= 0
+                && m.fees_accrued >= 0
+                && m.insurance_accrued >= 0,
             PerpError::MarketNotEmpty
         );
         require!(m.book == Pubkey::default() || a.book.lamports() == 0, PerpError::MarketNotEmpty);
@@ -138,7 +155,12 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
     }
     if swept.1 > 0 {
         let balance = a.exchange.load()?.insurance_fund;
-        emit!(InsuranceChanged { exchange: a.exchange.key(), delta: swept.1 as i64, balance, reason: InsuranceReason::LiquidationFee });
+        emit!(InsuranceChanged {
+            exchange: a.exchange.key(),
+            delta: swept.1 as i64,
+            balance,
+            reason: InsuranceReason::LiquidationFee
+        });
     }
     emit!(MarketClosed { market: a.market.key(), deposit_returned: deposit });
     Ok(())

@@ -1,8 +1,8 @@
 //! Funding: the permissionless index update and the funding authority's rate.
 use anchor_lang::prelude::*;
 
-use crate::error::PerpError;
 use crate::controller::funding::{settle_position, update_index};
+use crate::error::PerpError;
 use crate::events::FundingRateSet;
 use crate::state::{find_position, Exchange, MarginAccountMut, Market};
 

@@ -10,7 +10,9 @@ use crate::events::{ProposalCancelled, ProposalQueued, TimelockChanged};
 use crate::params::{MAX_TIMELOCK_SECS, MIN_TIMELOCK_SECS};
 use crate::runtime::create_account::create_zero_copy;
 use crate::shared_accounts::AdminOnly;
-use crate::state::{proposal_address, Exchange, GovAction, Proposal, DISCRIMINATOR_LEN, MAX_PAYLOAD_LEN, PROPOSAL_SEED};
+use crate::state::{
+    proposal_address, Exchange, GovAction, Proposal, DISCRIMINATOR_LEN, MAX_PAYLOAD_LEN, PROPOSAL_SEED,
+};
 
 #[derive(Accounts)]
 pub struct QueueProposal<'info> {
@@ -38,7 +40,13 @@ pub fn queue(ctx: Context<QueueProposal>, payload: Vec<u8>) -> Result<()> {
     require_keys_eq!(a.proposal.key(), address, PerpError::WrongProposalAddress);
     let id_bytes = id.to_le_bytes();
     let seeds: &[&[u8]] = &[PROPOSAL_SEED, exchange_key.as_ref(), &id_bytes, &[bump]];
-    create_zero_copy::<Proposal>(a.admin.as_ref(), a.proposal.as_ref(), a.system_program.as_ref(), Proposal::SPACE, seeds)?;
+    create_zero_copy::<Proposal>(
+        a.admin.as_ref(),
+        a.proposal.as_ref(),
+        a.system_program.as_ref(),
+        Proposal::SPACE,
+        seeds,
+    )?;
     let now = Clock::get()?.unix_timestamp;
     let eta = now.saturating_add(delay);
     {
@@ -71,7 +79,12 @@ pub struct CancelProposal<'info> {
 /// returns its rent.
 pub fn cancel(ctx: Context<CancelProposal>) -> Result<()> {
     let p = ctx.accounts.proposal.load()?;
-    emit!(ProposalCancelled { exchange: p.exchange, proposal: ctx.accounts.proposal.key(), id: p.id, executed: p.executed != 0 });
+    emit!(ProposalCancelled {
+        exchange: p.exchange,
+        proposal: ctx.accounts.proposal.key(),
+        id: p.id,
+        executed: p.executed != 0
+    });
     Ok(())
 }
 
@@ -80,7 +93,14 @@ pub fn set_timelock<'info>(ctx: Context<'info, AdminOnly<'info>>, delay_secs: i6
     require!((MIN_TIMELOCK_SECS..=MAX_TIMELOCK_SECS).contains(&delay_secs), PerpError::ParameterOutOfRange);
     let exchange_key = ctx.accounts.exchange.key();
     let mut exchange = ctx.accounts.exchange.load_mut()?;
-    authorize(&exchange_key, exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::SetTimelock, &exchange_key, &delay_secs)?;
+    authorize(
+        &exchange_key,
+        exchange.timelock_delay_secs,
+        ctx.remaining_accounts,
+        GovAction::SetTimelock,
+        &exchange_key,
+        &delay_secs,
+    )?;
     exchange.timelock_delay_secs = delay_secs;
     emit!(TimelockChanged { exchange: exchange_key, delay_secs });
     Ok(())

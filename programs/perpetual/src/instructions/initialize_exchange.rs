@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, InitializeAccount3, Mint, Token};
 
-use crate::runtime::create_account::{create_pda, create_zero_copy};
 use crate::events::ExchangeInitialized;
+use crate::runtime::create_account::{create_pda, create_zero_copy};
 use crate::state::{Exchange, DISCRIMINATOR_LEN, EXCHANGE_SEED, VAULT_SEED};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -32,13 +32,23 @@ pub fn handler(ctx: Context<InitializeExchange>, args: InitializeExchangeArgs) -
     let a = &ctx.accounts;
     let (mint, exchange_key) = (a.collateral_mint.key(), a.exchange.key());
     let exchange_seeds: &[&[u8]] = &[EXCHANGE_SEED, mint.as_ref(), &[ctx.bumps.exchange]];
-    create_zero_copy::<Exchange>(a.admin.as_ref(), a.exchange.as_ref(), a.system_program.as_ref(), Exchange::SPACE, exchange_seeds)?;
+    create_zero_copy::<Exchange>(
+        a.admin.as_ref(),
+        a.exchange.as_ref(),
+        a.system_program.as_ref(),
+        Exchange::SPACE,
+        exchange_seeds,
+    )?;
     let vault_seeds: &[&[u8]] = &[VAULT_SEED, exchange_key.as_ref(), &[ctx.bumps.vault]];
     let vault_space = anchor_spl::token::TokenAccount::LEN;
     create_pda(a.admin.as_ref(), a.vault.as_ref(), a.system_program.as_ref(), &token::ID, vault_space, vault_seeds)?;
     token::initialize_account3(CpiContext::new(
         token::ID,
-        InitializeAccount3 { account: a.vault.to_account_info(), mint: a.collateral_mint.to_account_info(), authority: a.exchange.to_account_info() },
+        InitializeAccount3 {
+            account: a.vault.to_account_info(),
+            mint: a.collateral_mint.to_account_info(),
+            authority: a.exchange.to_account_info(),
+        },
     ))?;
 
     let mut data = a.exchange.try_borrow_mut_data()?;

@@ -2,12 +2,12 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
+use crate::controller::governance::authorize;
+use crate::controller::vault::{pay_in, pay_out};
 use crate::error::{checked, PerpError};
 use crate::events::{InsuranceChanged, InsuranceReason};
-use crate::controller::governance::authorize;
-use crate::state::GovAction;
-use crate::controller::vault::{pay_in, pay_out};
 use crate::state::Exchange;
+use crate::state::GovAction;
 
 #[derive(Accounts)]
 pub struct InsuranceTransfer<'info> {
@@ -31,7 +31,12 @@ pub fn deposit(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
     pay_in(a.token_account.as_ref(), a.authority.as_ref(), a.vault.as_ref(), &a.collateral_mint, amount)?;
     let mut exchange = a.exchange.load_mut()?;
     exchange.insurance_fund = checked(exchange.insurance_fund.checked_add(amount))?;
-    emit!(InsuranceChanged { exchange: a.exchange.key(), delta: amount as i64, balance: exchange.insurance_fund, reason: InsuranceReason::Deposit });
+    emit!(InsuranceChanged {
+        exchange: a.exchange.key(),
+        delta: amount as i64,
+        balance: exchange.insurance_fund,
+        reason: InsuranceReason::Deposit
+    });
     Ok(())
 }
 
@@ -41,9 +46,22 @@ pub fn withdraw(ctx: Context<InsuranceTransfer>, amount: u64) -> Result<()> {
     {
         let mut exchange = a.exchange.load_mut()?;
         require_keys_eq!(exchange.admin, a.authority.key(), PerpError::NotAdmin);
-        authorize(&a.exchange.key(), exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::WithdrawInsurance, &a.token_account.key(), &amount)?;
-        exchange.insurance_fund = exchange.insurance_fund.checked_sub(amount).ok_or_else(|| error!(PerpError::InsufficientInsurance))?;
-        emit!(InsuranceChanged { exchange: a.exchange.key(), delta: -(amount as i64), balance: exchange.insurance_fund, reason: InsuranceReason::AdminWithdrawal });
+        authorize(
+            &a.exchange.key(),
+            exchange.timelock_delay_secs,
+            ctx.remaining_accounts,
+            GovAction::WithdrawInsurance,
+            &a.token_account.key(),
+            &amount,
+        )?;
+        exchange.insurance_fund =
+            exchange.insurance_fund.checked_sub(amount).ok_or_else(|| error!(PerpError::InsufficientInsurance))?;
+        emit!(InsuranceChanged {
+            exchange: a.exchange.key(),
+            delta: -(amount as i64),
+            balance: exchange.insurance_fund,
+            reason: InsuranceReason::AdminWithdrawal
+        });
     }
     pay_out(&a.exchange, a.vault.as_ref(), a.token_account.as_ref(), &a.collateral_mint, amount)
 }

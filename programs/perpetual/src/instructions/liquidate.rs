@@ -34,7 +34,11 @@ pub struct Liquidate<'info> {
 
 /// Remaining accounts: the liquidatee's health accounts (`liquidatee_health_count` of them),
 /// then the liquidator's.
-pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64, liquidatee_health_count: u8) -> Result<()> {
+pub fn handler<'info>(
+    ctx: Context<'info, Liquidate<'info>>,
+    max_base_lots: u64,
+    liquidatee_health_count: u8,
+) -> Result<()> {
     let a = &*ctx.accounts;
     let (exchange_key, market_key) = (a.exchange.key(), a.market.key());
     require_keys_neq!(a.liquidatee.key(), a.liquidator.key(), PerpError::SelfLiquidation);
@@ -81,7 +85,15 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64,
     let price = discounted(priced.mark, long, market.liquidation_discount_bps)?;
     let j = find_or_open_position(lr_positions, &market_key, &mut market)?;
     settle_position(liquidator_info.key, &mut lr_header.collateral, &mut lr_positions[j], &market_key, &mut market)?;
-    transfer_position(&mut market, &mut lq_header.collateral, &mut lq_positions[i], &mut lr_header.collateral, &mut lr_positions[j], lots, price)?;
+    transfer_position(
+        &mut market,
+        &mut lq_header.collateral,
+        &mut lq_positions[i],
+        &mut lr_header.collateral,
+        &mut lr_positions[j],
+        lots,
+        price,
+    )?;
     let notional = checked(priced.mark.checked_mul(I80F48::from_num(lots)))?;
     let fee = ceil_to_i64(mul_bps(notional, market.liquidation_insurance_fee_bps)?)?;
     lq_header.collateral = checked(lq_header.collateral.checked_sub(fee))?;
@@ -106,9 +118,19 @@ pub fn handler<'info>(ctx: Context<'info, Liquidate<'info>>, max_base_lots: u64,
     release_if_empty(&mut lr_positions[j], &mut market);
 
     exchange.insurance_fund = checked(exchange.insurance_fund.checked_add(fee as u64))?;
-    emit!(InsuranceChanged { exchange: exchange_key, delta: fee, balance: exchange.insurance_fund, reason: InsuranceReason::LiquidationFee });
+    emit!(InsuranceChanged {
+        exchange: exchange_key,
+        delta: fee,
+        balance: exchange.insurance_fund,
+        reason: InsuranceReason::LiquidationFee
+    });
     if covered > 0 {
-        emit!(InsuranceChanged { exchange: exchange_key, delta: -(covered as i64), balance: exchange.insurance_fund, reason: InsuranceReason::Shortfall });
+        emit!(InsuranceChanged {
+            exchange: exchange_key,
+            delta: -(covered as i64),
+            balance: exchange.insurance_fund,
+            reason: InsuranceReason::Shortfall
+        });
     }
     emit!(Liquidated {
         market: market_key,

@@ -4,14 +4,16 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::runtime::create_account::create_zero_copy;
+use crate::controller::listing::write_market;
 use crate::controller::vault::pay_in;
 use crate::error::{checked, PerpError};
 use crate::events::MarketCreated;
-use crate::controller::listing::write_market;
-use crate::params;
 use crate::math::var::margins_from_history;
-use crate::state::{read_oracle_account, CreateMarketArgs, Exchange, Market, OracleKind, DISCRIMINATOR_LEN, MARKET_SEED};
+use crate::params;
+use crate::runtime::create_account::create_zero_copy;
+use crate::state::{
+    read_oracle_account, CreateMarketArgs, Exchange, Market, OracleKind, DISCRIMINATOR_LEN, MARKET_SEED,
+};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct ListMarketArgs {
@@ -73,10 +75,7 @@ pub fn listing_defaults(args: &ListMarketArgs) -> Result<CreateMarketArgs> {
 pub fn handler(ctx: Context<ListMarket>, args: ListMarketArgs) -> Result<()> {
     // Not `PythPull`: whoever controls a pull update account chooses which verified update
     // it holds and when, so pull markets are listed by the admin only.
-    require!(
-        matches!(args.oracle_kind, OracleKind::PythLegacy | OracleKind::None),
-        PerpError::InvalidOracleAccount
-    );
+    require!(matches!(args.oracle_kind, OracleKind::PythLegacy | OracleKind::None), PerpError::InvalidOracleAccount);
     let a = &ctx.accounts;
     let (deposit, decimals) = {
         let exchange = a.exchange.load()?;
@@ -111,4 +110,3 @@ pub fn handler(ctx: Context<ListMarket>, args: ListMarketArgs) -> Result<()> {
     emit!(MarketCreated { exchange: exchange_key, market: a.market.key(), symbol: args.symbol, oracle: m.oracle });
     Ok(())
 }
-

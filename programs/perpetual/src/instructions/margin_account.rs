@@ -2,10 +2,13 @@
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 
-use crate::runtime::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::{DelegateSet, MarginAccountCreated};
-use crate::state::{Exchange, MarginAccount, MarginAccountMut, DISCRIMINATOR_LEN, HEADER_LEN, MARGIN_SEED, MAX_POSITION_CAPACITY, MIN_POSITION_CAPACITY};
+use crate::runtime::create_account::create_zero_copy;
+use crate::state::{
+    Exchange, MarginAccount, MarginAccountMut, DISCRIMINATOR_LEN, HEADER_LEN, MARGIN_SEED, MAX_POSITION_CAPACITY,
+    MIN_POSITION_CAPACITY,
+};
 
 #[derive(Accounts)]
 #[instruction(account_num: u16, capacity: u16)]

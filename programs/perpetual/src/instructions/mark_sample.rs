@@ -2,10 +2,10 @@
 //! `perpetual` records `mid - index` (or `last + mid` without an index) in the market's ring.
 use anchor_lang::prelude::*;
 
-use crate::error::PerpError;
-use crate::events::MarkSampled;
 use crate::controller::funding::update_index;
 use crate::controller::trader_auth::check_trader;
+use crate::error::PerpError;
+use crate::events::MarkSampled;
 use crate::math::mark::{self, MarkSample};
 use crate::math::I80F48;
 use crate::state::{Exchange, Market};

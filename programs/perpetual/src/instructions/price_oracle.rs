@@ -1,10 +1,10 @@
 //! The program's own settable price oracle.
 use anchor_lang::prelude::*;
 
-use crate::runtime::create_account::create_zero_copy;
 use crate::error::PerpError;
 use crate::events::OraclePriceSet;
 use crate::params::check_symbol;
+use crate::runtime::create_account::create_zero_copy;
 use crate::state::{PriceOracle, DISCRIMINATOR_LEN, ORACLE_SEED};
 
 #[derive(Accounts)]
@@ -24,7 +24,13 @@ pub fn create(ctx: Context<CreatePriceOracle>, symbol: [u8; 16], expo: i32) -> R
     let accounts = &ctx.accounts;
     let authority = accounts.authority.key();
     let seeds: &[&[u8]] = &[ORACLE_SEED, authority.as_ref(), symbol.as_ref(), &[ctx.bumps.oracle]];
-    create_zero_copy::<PriceOracle>(accounts.authority.as_ref(), accounts.oracle.as_ref(), accounts.system_program.as_ref(), PriceOracle::SPACE, seeds)?;
+    create_zero_copy::<PriceOracle>(
+        accounts.authority.as_ref(),
+        accounts.oracle.as_ref(),
+        accounts.system_program.as_ref(),
+        PriceOracle::SPACE,
+        seeds,
+    )?;
     let mut data = accounts.oracle.try_borrow_mut_data()?;
     let oracle: &mut PriceOracle = bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..PriceOracle::SPACE]);
     oracle.authority = ctx.accounts.authority.key();

@@ -2,10 +2,10 @@
 //! a book removing expired or stale orders gives back what they reserved.
 use anchor_lang::prelude::*;
 
-use crate::trader_api::Release;
-use crate::error::PerpError;
 use crate::controller::trader_auth::check_trader;
+use crate::error::PerpError;
 use crate::state::{find_position, release_if_empty, Exchange, MarginAccountMut, Market};
+use crate::trader_api::Release;
 
 #[derive(Accounts)]
 pub struct ReleaseReservations<'info> {
@@ -25,7 +25,10 @@ pub fn handler<'info>(ctx: Context<'info, ReleaseReservations<'info>>, releases:
     check_trader(&ctx.accounts.approval, &exchange_key, &ctx.accounts.trader_authority)?;
     let mut market = ctx.accounts.market.load_mut()?;
     for release in &releases {
-        let info = ctx.remaining_accounts.get(release.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
+        let info = ctx
+            .remaining_accounts
+            .get(release.maker_index as usize)
+            .ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
         let mut account = MarginAccountMut::load(info, &exchange_key)?;
         let (_, positions) = account.split_mut();
         if let Some(i) = find_position(positions, &market_key) {

@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 
+use crate::controller::governance::authorize;
 use crate::events::AuthoritiesSet;
 use crate::shared_accounts::AdminOnly;
-use crate::controller::governance::authorize;
 use crate::state::GovAction;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -16,7 +16,14 @@ pub struct SetAuthoritiesArgs {
 pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> {
     let exchange_key = ctx.accounts.exchange.key();
     let mut exchange = ctx.accounts.exchange.load_mut()?;
-    authorize(&exchange_key, exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::SetAuthorities, &exchange_key, &args)?;
+    authorize(
+        &exchange_key,
+        exchange.timelock_delay_secs,
+        ctx.remaining_accounts,
+        GovAction::SetAuthorities,
+        &exchange_key,
+        &args,
+    )?;
     if let Some(k) = args.funding_authority {
         exchange.funding_authority = k;
     }
@@ -44,7 +51,14 @@ pub fn set_listing_deposit(ctx: Context<AdminOnly>, amount: u64) -> Result<()> {
     require!(amount <= crate::params::MAX_LISTING_DEPOSIT, crate::error::PerpError::ParameterOutOfRange);
     let exchange_key = ctx.accounts.exchange.key();
     let mut exchange = ctx.accounts.exchange.load_mut()?;
-    authorize(&exchange_key, exchange.timelock_delay_secs, ctx.remaining_accounts, GovAction::SetListingDeposit, &exchange_key, &amount)?;
+    authorize(
+        &exchange_key,
+        exchange.timelock_delay_secs,
+        ctx.remaining_accounts,
+        GovAction::SetListingDeposit,
+        &exchange_key,
+        &amount,
+    )?;
     exchange.listing_deposit = amount;
     emit!(crate::events::ListingDepositSet { exchange: exchange_key, amount });
     Ok(())

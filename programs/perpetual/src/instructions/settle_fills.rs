@@ -6,13 +6,15 @@ use crate::controller::health::{account_health, PricedMarket};
 use crate::controller::liquidation::clear_reservations;
 use crate::controller::margin_rule::{require_margin_rule, TakerChange};
 use crate::controller::trade::{self, apply_fill, consume_reservation};
-use crate::math::lots::{change_reservation, reduces, reservation_reduces};
 use crate::controller::trader_auth::check_trader;
 use crate::error::{checked, PerpError};
 use crate::events::{FillRefused, FillSettled};
+use crate::math::lots::{change_reservation, reduces, reservation_reduces};
 use crate::math::price::within_band;
 use crate::runtime::return_data::set_return_data;
-use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
+use crate::state::{
+    find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus,
+};
 use crate::trader_api::{FillResult, SettleFillsArgs, Side, MAX_FILLS};
 
 #[derive(Accounts)]
@@ -93,7 +95,8 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             fill.price_per_lot > 0 && within_band(fill.price_per_lot, band_reference, market.price_band_bps),
             PerpError::FillPriceOutsideBand
         );
-        let maker_info = makers.get(fill.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
+        let maker_info =
+            makers.get(fill.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
         require_keys_neq!(*maker_info.key, *taker_info.key, PerpError::SelfTrade);
         let lots = checked(i64::try_from(fill.base_lots).ok())?;
         let taker_delta = match fill.taker_side {
@@ -154,7 +157,8 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     }
 
     for release in &args.releases {
-        let maker_info = makers.get(release.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
+        let maker_info =
+            makers.get(release.maker_index as usize).ok_or_else(|| error!(PerpError::MakerIndexOutOfRange))?;
         require_keys_neq!(*maker_info.key, *taker_info.key, PerpError::SelfTrade);
         let mut maker = MarginAccountMut::load(maker_info, &exchange_key)?;
         let (_, maker_positions) = maker.split_mut();
@@ -169,7 +173,11 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     {
         let pos = &mut taker_positions[ti];
         if increases {
-            require!(status == MarketStatus::Active || reservation_reduces(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta), PerpError::MarketReduceOnly);
+            require!(
+                status == MarketStatus::Active
+                    || reservation_reduces(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta),
+                PerpError::MarketReduceOnly
+            );
         }
         change_reservation(&mut pos.open_bid_lots, args.taker_bid_delta)?;
         change_reservation(&mut pos.open_ask_lots, args.taker_ask_delta)?;
@@ -179,7 +187,10 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     require!(!market.grows_disabled_side(lots_before, lots_after), PerpError::SideDisabled);
     if increases {
         let pos = &taker_positions[ti];
-        require!(!market.reservation_grows_disabled_side(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta), PerpError::SideDisabled);
+        require!(
+            !market.reservation_grows_disabled_side(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta),
+            PerpError::SideDisabled
+        );
     }
     let traded = lots_after != lots_before || collateral_after != collateral_before;
 

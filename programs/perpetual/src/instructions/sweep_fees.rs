@@ -26,7 +26,12 @@ pub fn handler(ctx: Context<SweepFees>) -> Result<()> {
     market.insurance_accrued = 0;
     emit!(FeesSwept { market: ctx.accounts.market.key(), amount });
     if insurance > 0 {
-        emit!(InsuranceChanged { exchange: ctx.accounts.exchange.key(), delta: insurance as i64, balance: exchange.insurance_fund, reason: InsuranceReason::LiquidationFee });
+        emit!(InsuranceChanged {
+            exchange: ctx.accounts.exchange.key(),
+            delta: insurance as i64,
+            balance: exchange.insurance_fund,
+            reason: InsuranceReason::LiquidationFee
+        });
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! The admin approves and revokes trader programs.
 use anchor_lang::prelude::*;
 
-use crate::runtime::create_account::create_zero_copy;
+use crate::controller::governance::authorize_change;
 use crate::error::PerpError;
 use crate::events::TraderApprovalChanged;
-use crate::controller::governance::authorize_change;
+use crate::runtime::create_account::create_zero_copy;
 use crate::state::GovAction;
 use crate::state::{Exchange, TraderApproval, DISCRIMINATOR_LEN, TRADER_APPROVAL_SEED};
 use crate::trader_api::TRADER_SEED;
@@ -31,7 +31,13 @@ pub fn approve(ctx: Context<ApproveTrader>) -> Result<()> {
     let accounts = &ctx.accounts;
     let exchange = accounts.exchange.key();
     let seeds: &[&[u8]] = &[TRADER_APPROVAL_SEED, exchange.as_ref(), program.as_ref(), &[ctx.bumps.approval]];
-    create_zero_copy::<TraderApproval>(accounts.admin.as_ref(), accounts.approval.as_ref(), accounts.system_program.as_ref(), TraderApproval::SPACE, seeds)?;
+    create_zero_copy::<TraderApproval>(
+        accounts.admin.as_ref(),
+        accounts.approval.as_ref(),
+        accounts.system_program.as_ref(),
+        TraderApproval::SPACE,
+        seeds,
+    )?;
     let mut data = accounts.approval.try_borrow_mut_data()?;
     let a: &mut TraderApproval = bytemuck::from_bytes_mut(&mut data[DISCRIMINATOR_LEN..TraderApproval::SPACE]);
     a.exchange = ctx.accounts.exchange.key();
@@ -56,7 +62,13 @@ pub struct RevokeTrader<'info> {
 
 /// Closes the approval; settlement from that program is refused from now on.
 pub fn revoke(ctx: Context<RevokeTrader>) -> Result<()> {
-    authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::RevokeTrader, &ctx.accounts.approval.key(), &())?;
+    authorize_change(
+        &ctx.accounts.exchange,
+        ctx.remaining_accounts,
+        GovAction::RevokeTrader,
+        &ctx.accounts.approval.key(),
+        &(),
+    )?;
     let a = ctx.accounts.approval.load()?;
     emit!(TraderApprovalChanged { exchange: a.exchange, trader_program: a.trader_program, active: false });
     Ok(())

@@ -20,7 +20,12 @@ pub struct CheckAccount<'info> {
     pub authority: Signer<'info>,
 }
 
-fn health_of<'info>(info: &'info AccountInfo<'info>, exchange: &Pubkey, health: &'info [AccountInfo<'info>], now: i64) -> Result<(MarginAccountMut<'info>, AccountHealth)> {
+fn health_of<'info>(
+    info: &'info AccountInfo<'info>,
+    exchange: &Pubkey,
+    health: &'info [AccountInfo<'info>],
+    now: i64,
+) -> Result<(MarginAccountMut<'info>, AccountHealth)> {
     let account = MarginAccountMut::load(info, exchange)?;
     let h = account_health(account.header(), account.positions(), &[], health, now)?;
     Ok((account, h))
@@ -66,7 +71,11 @@ pub fn cover_with_insurance<'info>(ctx: Context<'info, CheckAccount<'info>>) -> 
     if paid == deficit {
         header.underwater_since = 0;
     }
-    emit!(InsuranceChanged { exchange: a.exchange.key(), delta: -(paid as i64), balance: exchange.insurance_fund, reason: InsuranceReason::Shortfall });
+    emit!(InsuranceChanged {
+        exchange: a.exchange.key(),
+        delta: -(paid as i64),
+        balance: exchange.insurance_fund,
+        reason: InsuranceReason::Shortfall
+    });
     Ok(())
 }
-

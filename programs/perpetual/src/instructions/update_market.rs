@@ -1,10 +1,10 @@
 use anchor_lang::prelude::*;
 
+use crate::controller::governance::authorize_change;
 use crate::error::PerpError;
 use crate::events::MarketParamsChanged;
-use crate::controller::governance::authorize_change;
-use crate::state::GovAction;
 use crate::params;
+use crate::state::GovAction;
 use crate::state::{Exchange, Market};
 
 /// Admin changes; `None` leaves a field as it is. Every value is bounds-checked.
@@ -30,7 +30,13 @@ pub struct UpdateMarket<'info> {
 }
 
 pub fn handler(ctx: Context<UpdateMarket>, args: UpdateMarketArgs) -> Result<()> {
-    authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::UpdateMarket, &ctx.accounts.market.key(), &args)?;
+    authorize_change(
+        &ctx.accounts.exchange,
+        ctx.remaining_accounts,
+        GovAction::UpdateMarket,
+        &ctx.accounts.market.key(),
+        &args,
+    )?;
     let mut m = ctx.accounts.market.load_mut()?;
     let maker = args.maker_fee_ppm.unwrap_or(m.maker_fee_ppm);
     let taker = args.taker_fee_ppm.unwrap_or(m.taker_fee_ppm);
@@ -101,7 +107,13 @@ pub fn set_open_interest_cap(ctx: Context<SetMargins>, cap_lots: u64) -> Result<
 /// Risk authority: how far a spot reading may move from its hourly average before it is refused.
 pub fn set_index_jump(ctx: Context<SetMargins>, jump_bps: u16) -> Result<()> {
     require!((params::MIN_INDEX_JUMP_BPS..=10_000).contains(&jump_bps), PerpError::ParameterOutOfRange);
-    authorize_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::SetIndexJump, &ctx.accounts.market.key(), &jump_bps)?;
+    authorize_change(
+        &ctx.accounts.exchange,
+        ctx.remaining_accounts,
+        GovAction::SetIndexJump,
+        &ctx.accounts.market.key(),
+        &jump_bps,
+    )?;
     let mut m = ctx.accounts.market.load_mut()?;
     m.index_jump_bps = jump_bps;
     emit!(MarketParamsChanged { market: ctx.accounts.market.key(), what: format!("index jump {jump_bps} bps") });

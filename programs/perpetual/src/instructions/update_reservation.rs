@@ -2,10 +2,12 @@
 use anchor_lang::prelude::*;
 
 use crate::controller::health::{account_health, require_initial, PricedMarket};
-use crate::math::lots::{change_reservation, reservation_reduces};
 use crate::controller::trader_auth::check_trader;
 use crate::error::PerpError;
-use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
+use crate::math::lots::{change_reservation, reservation_reduces};
+use crate::state::{
+    find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus,
+};
 
 #[derive(Accounts)]
 pub struct UpdateReservation<'info> {
@@ -60,7 +62,10 @@ pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: 
         MarketStatus::Paused => return err!(PerpError::MarketNotActive),
         MarketStatus::FinalSettlement => return err!(PerpError::MarketInFinalSettlement),
     }
-    require!(!market.reservation_grows_disabled_side(positions[i].base_lots, bid_delta, ask_delta), PerpError::SideDisabled);
+    require!(
+        !market.reservation_grows_disabled_side(positions[i].base_lots, bid_delta, ask_delta),
+        PerpError::SideDisabled
+    );
     change_reservation(&mut positions[i].open_bid_lots, bid_delta)?;
     change_reservation(&mut positions[i].open_ask_lots, ask_delta)?;
     let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;

@@ -2,9 +2,9 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::controller::health::{account_health, require_initial};
+use crate::controller::vault::pay_out;
 use crate::error::{checked, PerpError};
 use crate::events::Withdrew;
-use crate::controller::vault::pay_out;
 use crate::state::{Exchange, MarginAccountMut};
 
 #[derive(Accounts)]
@@ -45,7 +45,13 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, amount: u64) -> Resu
     let collateral_after = account.header().collateral;
     drop(account);
 
-    pay_out(&accounts.exchange, accounts.vault.as_ref(), accounts.destination.as_ref(), &accounts.collateral_mint, amount)?;
+    pay_out(
+        &accounts.exchange,
+        accounts.vault.as_ref(),
+        accounts.destination.as_ref(),
+        &accounts.collateral_mint,
+        amount,
+    )?;
     emit!(Withdrew { margin_account: info.key(), destination: accounts.destination.key(), amount, collateral_after });
     Ok(())
 }

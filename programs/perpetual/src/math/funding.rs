@@ -18,11 +18,7 @@ pub fn index_delta(elapsed_secs: i64, rate_ppbh: i64, price_per_lot: I80F48) -> 
 
 /// Exact funding an account owes since it cached `cached_index`; positive means it pays.
 pub fn owed(index_now: I80F48, cached_index: I80F48, base_lots: i64) -> Result<I80F48> {
-    checked(
-        index_now
-            .checked_sub(cached_index)
-            .and_then(|d| d.checked_mul(I80F48::from_num(base_lots))),
-    )
+    checked(index_now.checked_sub(cached_index).and_then(|d| d.checked_mul(I80F48::from_num(base_lots))))
 }
 
 /// What settling `owed` does to the account's collateral, in native units.

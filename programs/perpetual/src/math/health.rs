@@ -66,19 +66,28 @@ pub fn equity(pos: &PositionInput, price: &MarketPrice) -> Result<I80F48> {
 /// Health of a position of `lots_now` after `filled_lots` of open orders fill and move it
 /// to `lots_after`. Each filled lot is paid for at the price plus at most the band, so the
 /// value is that of `lots_now` less the band loss, and the requirement that of `lots_after`.
-fn scenario(lots_now: i64, lots_after: i64, filled_lots: u64, risk: &RiskParams, price: &MarketPrice, kind: HealthKind) -> Result<I80F48> {
+fn scenario(
+    lots_now: i64,
+    lots_after: i64,
+    filled_lots: u64,
+    risk: &RiskParams,
+    price: &MarketPrice,
+    kind: HealthKind,
+) -> Result<I80F48> {
     let value = checked(price.price_per_lot.checked_mul(I80F48::from_num(lots_now)))?;
-    let band_loss = mul_bps(
-        checked(price.price_per_lot.checked_mul(I80F48::from_num(filled_lots)))?,
-        risk.band_bps,
-    )?;
+    let band_loss = mul_bps(checked(price.price_per_lot.checked_mul(I80F48::from_num(filled_lots)))?, risk.band_bps)?;
     let req = requirement(lots_after, risk, price, kind)?;
     checked(value.checked_sub(band_loss).and_then(|v| v.checked_sub(req)))
 }
 
 /// Health of one position with open orders at their worst case: the least of
 /// no order filling, every bid filling, and every ask filling. Unsettled funding is owed.
-pub fn position_health(pos: &PositionInput, risk: &RiskParams, price: &MarketPrice, kind: HealthKind) -> Result<I80F48> {
+pub fn position_health(
+    pos: &PositionInput,
+    risk: &RiskParams,
+    price: &MarketPrice,
+    kind: HealthKind,
+) -> Result<I80F48> {
     let mut worst = scenario(pos.base_lots, pos.base_lots, 0, risk, price, kind)?;
     if pos.open_bid_lots > 0 {
         let after = checked(i64::try_from(pos.open_bid_lots).ok().and_then(|b| pos.base_lots.checked_add(b)))?;
@@ -95,7 +104,11 @@ pub fn position_health(pos: &PositionInput, risk: &RiskParams, price: &MarketPri
 /// Ordering key for equity / requirement, with a zero requirement meaning +/- infinity.
 fn ratio_key(equity: I80F48, requirement: I80F48) -> (u8, I80F48) {
     if requirement <= 0 {
-        if equity >= 0 { (2, I80F48::ZERO) } else { (0, I80F48::ZERO) }
+        if equity >= 0 {
+            (2, I80F48::ZERO)
+        } else {
+            (0, I80F48::ZERO)
+        }
     } else {
         (1, equity.saturating_div(requirement))
     }
@@ -116,7 +129,13 @@ mod tests {
     use super::*;
 
     fn risk() -> RiskParams {
-        RiskParams { init_long_bps: 1000, maint_long_bps: 500, init_short_bps: 2000, maint_short_bps: 1000, band_bps: 500 }
+        RiskParams {
+            init_long_bps: 1000,
+            maint_long_bps: 500,
+            init_short_bps: 2000,
+            maint_short_bps: 1000,
+            band_bps: 500,
+        }
     }
     fn price(p: i64) -> MarketPrice {
         MarketPrice { price_per_lot: I80F48::from_num(p), funding_index: I80F48::ZERO }
@@ -143,7 +162,10 @@ mod tests {
         assert_eq!(position_health(&asks, &r, &price(100), HealthKind::Initial).unwrap(), I80F48::from_num(-50 - 200));
         // long 10 with 10 asks: selling flattens, costing only the band; the worst case is holding
         let hedged = PositionInput { base_lots: 10, open_ask_lots: 10, ..flat };
-        assert_eq!(position_health(&hedged, &r, &price(100), HealthKind::Initial).unwrap(), I80F48::from_num(1000 - 100));
+        assert_eq!(
+            position_health(&hedged, &r, &price(100), HealthKind::Initial).unwrap(),
+            I80F48::from_num(1000 - 100)
+        );
     }
 
     #[test]

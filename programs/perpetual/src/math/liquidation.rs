@@ -16,7 +16,16 @@ pub fn discounted(price: I80F48, long: bool, bps: u16) -> Result<I80F48> {
 /// `buffer` times the remaining requirement `r0`. Each lot at mark `p` gains
 /// `p * (mm - discount - fee)` of health and drops `p * mm` of requirement:
 /// `q >= (b*r0 - h0) / (p * (mm - d - f + b*mm))`, all rates as fractions.
-pub fn lots_to_restore(h0: I80F48, r0: I80F48, p: I80F48, mm_bps: u16, discount_bps: u16, fee_bps: u16, buffer_bps: u16, position_lots: u64) -> Result<u64> {
+pub fn lots_to_restore(
+    h0: I80F48,
+    r0: I80F48,
+    p: I80F48,
+    mm_bps: u16,
+    discount_bps: u16,
+    fee_bps: u16,
+    buffer_bps: u16,
+    position_lots: u64,
+) -> Result<u64> {
     let bps = |v: u16| I80F48::from_num(v) / I80F48::from_num(BPS_DENOM);
     let (mm, d, f, b) = (bps(mm_bps), bps(discount_bps), bps(fee_bps), bps(buffer_bps));
     let gain = mm - d - f;
@@ -38,7 +47,14 @@ pub fn lots_to_restore(h0: I80F48, r0: I80F48, p: I80F48, mm_bps: u16, discount_
 /// the book executes worse than the mark, and the account's `equity` cannot cover that loss
 /// plus the liquidation fee (`fee_bps` of notional at the mark), so the insurance fund would
 /// pay. Returns the fee when both hold.
-pub fn early_deleverage_fee(equity: I80F48, mark: I80F48, book_price_per_lot: u64, long: bool, lots: u64, fee_bps: u16) -> Result<Option<i64>> {
+pub fn early_deleverage_fee(
+    equity: I80F48,
+    mark: I80F48,
+    book_price_per_lot: u64,
+    long: bool,
+    lots: u64,
+    fee_bps: u16,
+) -> Result<Option<i64>> {
     let book = I80F48::from_num(book_price_per_lot);
     let slippage = if long { mark - book } else { book - mark };
     if slippage <= 0 {
@@ -61,12 +77,25 @@ mod tests {
         // Long 100 lots at mark 100, maintenance 5%: requirement 500. Health -100.
         // gain per lot 100 * (0.05 - 0.01 - 0.01) = 3; requirement drop 100*0.05*0.1 = 0.5 per lot.
         // q >= (0.1*500 + 100) / (100 * (0.03 + 0.005)) = 150 / 3.5 = 42.86 -> 43.
-        let q = lots_to_restore(I80F48::from_num(-100), I80F48::from_num(500), I80F48::from_num(100), 500, 100, 100, 1_000, 100).unwrap();
+        let q = lots_to_restore(
+            I80F48::from_num(-100),
+            I80F48::from_num(500),
+            I80F48::from_num(100),
+            500,
+            100,
+            100,
+            1_000,
+            100,
+        )
+        .unwrap();
         assert_eq!(q, 43);
         // Health after: -100 + 43*3 = 29; requirement 500 - 43*5 = 285; 29 >= 28.5.
         assert!(I80F48::from_num(-100 + 43 * 3) >= I80F48::from_num(285) / 10);
         // A discount as large as the margin: everything goes.
-        assert_eq!(lots_to_restore(I80F48::from_num(-1), I80F48::from_num(5), I80F48::ONE, 500, 400, 100, 0, 7).unwrap(), 7);
+        assert_eq!(
+            lots_to_restore(I80F48::from_num(-1), I80F48::from_num(5), I80F48::ONE, 500, 400, 100, 0, 7).unwrap(),
+            7
+        );
     }
 
     #[test]

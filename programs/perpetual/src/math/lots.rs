@@ -27,7 +27,8 @@ pub fn change_reservation(value: &mut u64, delta: i64) -> Result<()> {
 /// In a reduce-only market, a larger reservation is allowed only on the side that
 /// closes the position, and no further than closing it.
 pub fn reservation_reduces(base_lots: i64, bid_delta: i64, ask_delta: i64) -> bool {
-    (bid_delta <= 0 || (base_lots < 0 && bid_delta <= -base_lots)) && (ask_delta <= 0 || (base_lots > 0 && ask_delta <= base_lots))
+    (bid_delta <= 0 || (base_lots < 0 && bid_delta <= -base_lots))
+        && (ask_delta <= 0 || (base_lots > 0 && ask_delta <= base_lots))
 }
 
 #[cfg(test)]

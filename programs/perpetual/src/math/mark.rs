@@ -30,9 +30,8 @@ const PPB: i64 = 1_000_000_000;
 /// `F = clamp(rate_ppbh * 8 / 1e9, -0.04, 0.04)`; `rate_ppbh` is parts per billion of price per hour.
 /// The clamp happens on the integer `rate_ppbh * 8` (saturating), so any `i64` input is accepted.
 pub fn funding_fraction(rate_ppbh: i64) -> Result<I80F48> {
-    let period_ppb = rate_ppbh
-        .saturating_mul(MARK_FUNDING_PERIOD_HOURS)
-        .clamp(-MAX_FUNDING_FRACTION_PPB, MAX_FUNDING_FRACTION_PPB);
+    let period_ppb =
+        rate_ppbh.saturating_mul(MARK_FUNDING_PERIOD_HOURS).clamp(-MAX_FUNDING_FRACTION_PPB, MAX_FUNDING_FRACTION_PPB);
     checked(I80F48::from_num(period_ppb).checked_div(I80F48::from_num(PPB)))
 }
 
@@ -50,11 +49,7 @@ pub fn median3(a: I80F48, b: I80F48, c: I80F48) -> I80F48 {
 ///
 /// Without an index: `last + mid`, where a missing mid counts as the last trade (`2 * last`) and a
 /// missing last trade as the mid (`2 * mid`); with neither there is no sample.
-pub fn sample_value(
-    index: Option<I80F48>,
-    mid: Option<I80F48>,
-    last_trade: Option<I80F48>,
-) -> Result<Option<I80F48>> {
+pub fn sample_value(index: Option<I80F48>, mid: Option<I80F48>, last_trade: Option<I80F48>) -> Result<Option<I80F48>> {
     match index {
         Some(index) => match mid.or(last_trade) {
             Some(book) => Ok(Some(checked(book.checked_sub(index))?)),
@@ -160,11 +155,7 @@ pub fn moving_averages(
         return Ok((None, None, 0));
     }
     let n = I80F48::from_num(count);
-    Ok((
-        Some(checked(value_sum.checked_div(n))?),
-        Some(checked(index_sum.checked_div(n))?),
-        count,
-    ))
+    Ok((Some(checked(value_sum.checked_div(n))?), Some(checked(index_sum.checked_div(n))?), count))
 }
 
 /// Where a sample taken at `now` goes: slot `(now / 60) % 60`, and whether it is too early.
@@ -188,9 +179,7 @@ pub fn index_jumped(reading: I80F48, index_ma: Option<I80F48>, jump_bps: u16) ->
         Some(d) => d,
         None => return true,
     };
-    let allowed = ma
-        .checked_mul(I80F48::from_num(jump_bps))
-        .and_then(|v| v.checked_div(I80F48::from_num(BPS_DENOM)));
+    let allowed = ma.checked_mul(I80F48::from_num(jump_bps)).and_then(|v| v.checked_div(I80F48::from_num(BPS_DENOM)));
     match allowed {
         Some(allowed) => deviation > allowed,
         None => true,
@@ -221,26 +210,14 @@ mod tests {
     }
 
     fn sample(value: i64, index: i64, ts: i64) -> MarkSample {
-        MarkSample {
-            value: fx(value).into(),
-            index: fx(index).into(),
-            ts,
-            _reserved: [0; 8],
-        }
+        MarkSample { value: fx(value).into(), index: fx(index).into(), ts, _reserved: [0; 8] }
     }
 
     #[test]
     fn median_in_every_order() {
         // the six permutations of (1, 2, 3) all give 2
         let (a, b, c) = (fx(1), fx(2), fx(3));
-        for (x, y, z) in [
-            (a, b, c),
-            (a, c, b),
-            (b, a, c),
-            (b, c, a),
-            (c, a, b),
-            (c, b, a),
-        ] {
+        for (x, y, z) in [(a, b, c), (a, c, b), (b, a, c), (b, c, a), (c, a, b), (c, b, a)] {
             assert_eq!(median3(x, y, z), b);
         }
         // ties: (5, 5, 1) -> 5; (1, 1, 5) -> 1; all equal -> that value
@@ -273,10 +250,7 @@ mod tests {
     fn sample_value_with_index() {
         let idx = Some(fx(100));
         // both sides: mid 103 -> 103 - 100 = 3 (the last trade is ignored)
-        assert_eq!(
-            sample_value(idx, Some(fx(103)), Some(fx(90))).unwrap(),
-            Some(fx(3))
-        );
+        assert_eq!(sample_value(idx, Some(fx(103)), Some(fx(90))).unwrap(), Some(fx(3)));
         // an empty side (mid None): the last trade 97 -> -3
         assert_eq!(sample_value(idx, None, Some(fx(97))).unwrap(), Some(fx(-3)));
         // mid but no trade yet
@@ -290,20 +264,11 @@ mod tests {
     #[test]
     fn sample_value_without_index() {
         // last 100 + mid 104 = 204
-        assert_eq!(
-            sample_value(None, Some(fx(104)), Some(fx(100))).unwrap(),
-            Some(fx(204))
-        );
+        assert_eq!(sample_value(None, Some(fx(104)), Some(fx(100))).unwrap(), Some(fx(204)));
         // no mid: 2 * last = 200
-        assert_eq!(
-            sample_value(None, None, Some(fx(100))).unwrap(),
-            Some(fx(200))
-        );
+        assert_eq!(sample_value(None, None, Some(fx(100))).unwrap(), Some(fx(200)));
         // no trade yet: 2 * mid = 208
-        assert_eq!(
-            sample_value(None, Some(fx(104)), None).unwrap(),
-            Some(fx(208))
-        );
+        assert_eq!(sample_value(None, Some(fx(104)), None).unwrap(), Some(fx(208)));
         assert_eq!(sample_value(None, None, None).unwrap(), None);
         assert!(sample_value(None, None, Some(I80F48::MAX)).is_err());
     }
@@ -314,20 +279,11 @@ mod tests {
         let f2 = I80F48::from_num(2) / I80F48::from_num(100); // F = 2%
         let p1 = fx(100) * (I80F48::ONE + f2); // 102
                                                // p1 = 102, p2 = 100 + 5 = 105, pl = 103 -> 103 (pl in the middle)
-        assert_eq!(
-            mark_price(idx, f2, Some(fx(5)), Some(fx(103))).unwrap(),
-            fx(103)
-        );
+        assert_eq!(mark_price(idx, f2, Some(fx(5)), Some(fx(103))).unwrap(), fx(103));
         // p1 = 102, p2 = 105, pl = 110 -> 105 (p2 in the middle)
-        assert_eq!(
-            mark_price(idx, f2, Some(fx(5)), Some(fx(110))).unwrap(),
-            fx(105)
-        );
+        assert_eq!(mark_price(idx, f2, Some(fx(5)), Some(fx(110))).unwrap(), fx(105));
         // p1 = 102, p2 = 100 - 5 = 95, pl = 110 -> 102 (p1 in the middle)
-        assert_eq!(
-            mark_price(idx, f2, Some(fx(-5)), Some(fx(110))).unwrap(),
-            p1
-        );
+        assert_eq!(mark_price(idx, f2, Some(fx(-5)), Some(fx(110))).unwrap(), p1);
         // no samples: p2 = index = 100; p1 = 102, pl = 90 -> 100
         assert_eq!(mark_price(idx, f2, None, Some(fx(90))).unwrap(), fx(100));
         // no trade yet: pl = p1 = 102; p2 = 105 -> median(102, 105, 102) = 102
@@ -346,45 +302,24 @@ mod tests {
         let p1 = mark_price(Some(fx(100)), f, Some(fx(50)), Some(fx(101))).unwrap();
         assert!((p1 - fx(104)).abs() < ratio(1, 1_000_000));
         assert!(p1 <= fx(104));
-        assert_eq!(
-            mark_price(Some(fx(100)), f, Some(fx(50)), Some(fx(200))).unwrap(),
-            fx(150)
-        );
+        assert_eq!(mark_price(Some(fx(100)), f, Some(fx(50)), Some(fx(200))).unwrap(), fx(150));
         // -4%: p1 = 96; p2 = 100 - 50 = 50, pl = 10 -> 50
         let f = funding_fraction(-10_000_000).unwrap();
-        assert_eq!(
-            mark_price(Some(fx(100)), f, Some(fx(-50)), Some(fx(10))).unwrap(),
-            fx(50)
-        );
+        assert_eq!(mark_price(Some(fx(100)), f, Some(fx(-50)), Some(fx(10))).unwrap(), fx(50));
     }
 
     #[test]
     fn mark_without_index() {
         // ma of (last + mid) = 204 -> 102
-        assert_eq!(
-            mark_price(None, I80F48::ZERO, Some(fx(204)), Some(fx(500))).unwrap(),
-            fx(102)
-        );
+        assert_eq!(mark_price(None, I80F48::ZERO, Some(fx(204)), Some(fx(500))).unwrap(), fx(102));
         // odd: 205 / 2 = 102.5
-        assert_eq!(
-            mark_price(None, I80F48::ZERO, Some(fx(205)), None).unwrap(),
-            ratio(205, 2)
-        );
+        assert_eq!(mark_price(None, I80F48::ZERO, Some(fx(205)), None).unwrap(), ratio(205, 2));
         // no samples: the last trade
-        assert_eq!(
-            mark_price(None, I80F48::ZERO, None, Some(fx(97))).unwrap(),
-            fx(97)
-        );
+        assert_eq!(mark_price(None, I80F48::ZERO, None, Some(fx(97))).unwrap(), fx(97));
         // funding fraction plays no part without an index
-        assert_eq!(
-            mark_price(None, ratio(4, 100), None, Some(fx(97))).unwrap(),
-            fx(97)
-        );
+        assert_eq!(mark_price(None, ratio(4, 100), None, Some(fx(97))).unwrap(), fx(97));
         // nothing: no mark price
-        assert_eq!(
-            mark_price(None, I80F48::ZERO, None, None).unwrap_err(),
-            error!(PerpError::NoMarkPrice)
-        );
+        assert_eq!(mark_price(None, I80F48::ZERO, None, None).unwrap_err(), error!(PerpError::NoMarkPrice));
         // a non-positive result is refused
         assert!(mark_price(None, I80F48::ZERO, Some(fx(0)), None).is_err());
         assert!(mark_price(None, I80F48::ZERO, None, Some(fx(-1))).is_err());
@@ -427,10 +362,7 @@ mod tests {
         ring[0] = sample(10, 99, now - 10);
         ring[7] = sample(20, 100, now - 7 * 60);
         ring[30] = sample(60, 104, now - 30 * 60);
-        assert_eq!(
-            moving_averages(&ring, now).unwrap(),
-            (Some(fx(30)), Some(fx(101)), 3)
-        );
+        assert_eq!(moving_averages(&ring, now).unwrap(), (Some(fx(30)), Some(fx(101)), 3));
 
         // a sample exactly one hour old (now - ts = 3600) and an older one are ignored;
         // one 3599 s old still counts: values 10, 20, 60, 5 -> 95 / 4 = 23.75
@@ -452,26 +384,11 @@ mod tests {
     fn moving_averages_overflow_is_an_error() {
         let now = 1_000_000;
         let mut ring = [MarkSample::default(); MARK_SAMPLES];
-        ring[0] = MarkSample {
-            value: I80F48::MAX.into(),
-            index: fx(1).into(),
-            ts: now,
-            _reserved: [0; 8],
-        };
-        ring[1] = MarkSample {
-            value: I80F48::MAX.into(),
-            index: fx(1).into(),
-            ts: now - 60,
-            _reserved: [0; 8],
-        };
+        ring[0] = MarkSample { value: I80F48::MAX.into(), index: fx(1).into(), ts: now, _reserved: [0; 8] };
+        ring[1] = MarkSample { value: I80F48::MAX.into(), index: fx(1).into(), ts: now - 60, _reserved: [0; 8] };
         assert!(moving_averages(&ring, now).is_err());
         // extreme clock values do not panic
-        assert_eq!(
-            moving_averages(&[MarkSample::default(); MARK_SAMPLES], i64::MIN)
-                .unwrap()
-                .2,
-            0
-        );
+        assert_eq!(moving_averages(&[MarkSample::default(); MARK_SAMPLES], i64::MIN).unwrap().2, 0);
         ring[0].ts = i64::MAX;
         ring[1].ts = 1;
         assert!(moving_averages(&ring, i64::MIN).is_ok());
@@ -490,10 +407,7 @@ mod tests {
         assert_eq!(sample_slot(3_600_119, 3_600_060), (1, true));
         // the ring wraps: minute 60_059 -> slot 59, minute 60_060 -> slot 0
         assert_eq!(sample_slot(3_600_000 + 59 * 60, 0).0, 59);
-        assert_eq!(
-            sample_slot(3_600_000 + 60 * 60, 3_600_000 + 59 * 60),
-            (0, false)
-        );
+        assert_eq!(sample_slot(3_600_000 + 60 * 60, 3_600_000 + 59 * 60), (0, false));
         // a last sample in a later minute than now (clock went back) is too early as well
         assert_eq!(sample_slot(3_600_000, 3_600_060), (0, true));
         // negative and extreme times stay in range
@@ -583,16 +497,9 @@ mod tests {
         let last_ts = now - 60;
         let (slot, too_early) = sample_slot(now, last_ts);
         assert!(!too_early);
-        let v = sample_value(Some(fx(100)), Some(fx(1000)), Some(fx(1000)))
-            .unwrap()
-            .unwrap();
+        let v = sample_value(Some(fx(100)), Some(fx(1000)), Some(fx(1000))).unwrap().unwrap();
         assert_eq!(v, fx(900));
-        ring[slot] = MarkSample {
-            value: v.into(),
-            index: fx(100).into(),
-            ts: now,
-            _reserved: [0; 8],
-        };
+        ring[slot] = MarkSample { value: v.into(), index: fx(100).into(), ts: now, _reserved: [0; 8] };
 
         // ma = 900 / 60 = 15; index ma 100, so the index reading is no jump
         let (ma, index_ma, n) = moving_averages(&ring, now).unwrap();

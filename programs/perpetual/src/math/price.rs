@@ -15,12 +15,8 @@ pub fn price_per_lot(
     if price <= 0 {
         return err!(PerpError::NonPositiveOraclePrice);
     }
-    let shift = checked(
-        expo.checked_add(quote_decimals as i32)
-            .and_then(|v| v.checked_sub(base_decimals as i32)),
-    )?;
-    let lots = I80F48::from_num(price)
-        .checked_mul(I80F48::from_num(base_lot_size));
+    let shift = checked(expo.checked_add(quote_decimals as i32).and_then(|v| v.checked_sub(base_decimals as i32)))?;
+    let lots = I80F48::from_num(price).checked_mul(I80F48::from_num(base_lot_size));
     let lots = checked(lots)?;
     if shift >= 0 {
         checked(lots.checked_mul(pow10(shift as u32)?))

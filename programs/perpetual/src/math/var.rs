@@ -92,11 +92,7 @@ fn scaled_return(closes: &[u64], i: usize) -> Result<(i64, bool)> {
 pub fn historical_var_bps(closes: &[u64]) -> Result<(u32, u32)> {
     validate_closes(closes)?;
     if closes.len() <= VAR_HORIZON_DAYS {
-        msg!(
-            "{} closes give no {}-day return",
-            closes.len(),
-            VAR_HORIZON_DAYS
-        );
+        msg!("{} closes give no {}-day return", closes.len(), VAR_HORIZON_DAYS);
         return err!(PerpError::InvalidPriceHistory);
     }
     let n = closes.len() - VAR_HORIZON_DAYS;
@@ -138,11 +134,7 @@ pub fn historical_var_bps(closes: &[u64]) -> Result<(u32, u32)> {
         let hi_exact = quantile_is_exact(closes, sorted, k_hi)?;
         let h = hi as i128;
         let per = SCALE_PER_BPS as i128;
-        let bps = if hi_exact {
-            (h + per - 1) / per
-        } else {
-            h / per + 1
-        };
+        let bps = if hi_exact { (h + per - 1) / per } else { h / per + 1 };
         u32::try_from(bps).unwrap_or(u32::MAX)
     };
     Ok((long, short))
@@ -177,24 +169,16 @@ pub fn margins_from_history(closes: &[u64], has_index: bool) -> Result<SideMargi
     validate_closes(closes)?;
     let from_var = if closes.len() >= MIN_HISTORY_DAYS {
         let (long, short) = historical_var_bps(closes)?;
-        Some(SideMargins {
-            init_long_bps: side_margin(long),
-            init_short_bps: side_margin(short),
-        })
+        Some(SideMargins { init_long_bps: side_margin(long), init_short_bps: side_margin(short) })
     } else {
         None
     };
     Ok(match (has_index, from_var) {
         (false, var) => SideMargins {
             init_long_bps: MAX_MARGIN_BPS,
-            init_short_bps: var.map_or(NO_INDEX_SHORT_INIT_BPS, |m| {
-                m.init_short_bps.max(NO_INDEX_SHORT_INIT_BPS)
-            }),
+            init_short_bps: var.map_or(NO_INDEX_SHORT_INIT_BPS, |m| m.init_short_bps.max(NO_INDEX_SHORT_INIT_BPS)),
         },
-        (true, None) => SideMargins {
-            init_long_bps: DEFAULT_INIT_MARGIN_BPS,
-            init_short_bps: DEFAULT_INIT_MARGIN_BPS,
-        },
+        (true, None) => SideMargins { init_long_bps: DEFAULT_INIT_MARGIN_BPS, init_short_bps: DEFAULT_INIT_MARGIN_BPS },
         (true, Some(m)) => m,
     })
 }
@@ -235,10 +219,7 @@ mod tests {
         assert_eq!(historical_var_bps(&closes).unwrap(), (0, 0));
         assert_eq!(
             margins_from_history(&closes, true).unwrap(),
-            SideMargins {
-                init_long_bps: 1_000,
-                init_short_bps: 1_000
-            }
+            SideMargins { init_long_bps: 1_000, init_short_bps: 1_000 }
         );
     }
 
@@ -255,10 +236,7 @@ mod tests {
         assert_eq!(historical_var_bps(&closes).unwrap(), (0, 1047));
         assert_eq!(
             margins_from_history(&closes, true).unwrap(),
-            SideMargins {
-                init_long_bps: 1_000,
-                init_short_bps: 1_047
-            }
+            SideMargins { init_long_bps: 1_000, init_short_bps: 1_047 }
         );
     }
 
@@ -274,10 +252,7 @@ mod tests {
         assert_eq!(historical_var_bps(&closes).unwrap(), (5_000, 0));
         assert_eq!(
             margins_from_history(&closes, true).unwrap(),
-            SideMargins {
-                init_long_bps: 5_000,
-                init_short_bps: 1_000
-            }
+            SideMargins { init_long_bps: 5_000, init_short_bps: 1_000 }
         );
     }
 
@@ -372,10 +347,7 @@ mod tests {
         }
         assert_eq!(
             margins_from_history(&closes, true).unwrap(),
-            SideMargins {
-                init_long_bps: 1_000,
-                init_short_bps: 10_000
-            }
+            SideMargins { init_long_bps: 1_000, init_short_bps: 10_000 }
         );
     }
 
@@ -388,54 +360,33 @@ mod tests {
         }
         assert_eq!(
             margins_from_history(&closes[..89], true).unwrap(),
-            SideMargins {
-                init_long_bps: 4_000,
-                init_short_bps: 4_000
-            }
+            SideMargins { init_long_bps: 4_000, init_short_bps: 4_000 }
         );
         // 90 closes: VaR applies. n = 80, k_lo = 79 / 100 = 0 -> -50% -> 5000; k_hi = 78 -> 0 -> floor
         assert_eq!(
             margins_from_history(&closes, true).unwrap(),
-            SideMargins {
-                init_long_bps: 5_000,
-                init_short_bps: 1_000
-            }
+            SideMargins { init_long_bps: 5_000, init_short_bps: 1_000 }
         );
         // no history at all
         assert_eq!(
             margins_from_history(&[], true).unwrap(),
-            SideMargins {
-                init_long_bps: 4_000,
-                init_short_bps: 4_000
-            }
+            SideMargins { init_long_bps: 4_000, init_short_bps: 4_000 }
         );
         // 90 flat closes: VaR 0 -> the 10% floor, below the 40% default
         assert_eq!(
             margins_from_history(&[7u64; 90], true).unwrap(),
-            SideMargins {
-                init_long_bps: 1_000,
-                init_short_bps: 1_000
-            }
+            SideMargins { init_long_bps: 1_000, init_short_bps: 1_000 }
         );
     }
 
     #[test]
     fn no_index_disables_longs() {
         // short history: longs disabled, shorts 80% (the no-index rule beats the 40% default)
-        let expected = SideMargins {
-            init_long_bps: 10_000,
-            init_short_bps: 8_000,
-        };
+        let expected = SideMargins { init_long_bps: 10_000, init_short_bps: 8_000 };
         assert_eq!(margins_from_history(&[], false).unwrap(), expected);
-        assert_eq!(
-            margins_from_history(&[1000u64; 89], false).unwrap(),
-            expected
-        );
+        assert_eq!(margins_from_history(&[1000u64; 89], false).unwrap(), expected);
         // a year of flat history: still 10_000 / 8_000 (VaR 10% < 80%)
-        assert_eq!(
-            margins_from_history(&[1000u64; 365], false).unwrap(),
-            expected
-        );
+        assert_eq!(margins_from_history(&[1000u64; 365], false).unwrap(), expected);
         // a year whose upper tail needs more than 80%: 1000 -> 1850 at day 200, so 10 returns of
         // +85% (k_hi = 350 lands among them) -> 8500 bps > 8000
         let mut closes = [1000u64; 365];
@@ -444,14 +395,9 @@ mod tests {
         }
         assert_eq!(
             margins_from_history(&closes, false).unwrap(),
-            SideMargins {
-                init_long_bps: 10_000,
-                init_short_bps: 8_500
-            }
+            SideMargins { init_long_bps: 10_000, init_short_bps: 8_500 }
         );
-        assert!(leverage_disabled(
-            margins_from_history(&closes, false).unwrap().init_long_bps
-        ));
+        assert!(leverage_disabled(margins_from_history(&closes, false).unwrap().init_long_bps));
     }
 
     #[test]
@@ -462,13 +408,7 @@ mod tests {
             *c = 110;
         }
         let m = margins_from_history(&closes, true).unwrap();
-        assert_eq!(
-            m,
-            SideMargins {
-                init_long_bps: 8_900,
-                init_short_bps: 1_000
-            }
-        );
+        assert_eq!(m, SideMargins { init_long_bps: 8_900, init_short_bps: 1_000 });
         assert!(!leverage_disabled(m.init_long_bps));
         // crash 1000 -> 100: r = -90% -> 9000 bps >= 90% -> full margin, no leverage
         for c in closes.iter_mut().skip(200) {
@@ -476,13 +416,7 @@ mod tests {
         }
         assert_eq!(historical_var_bps(&closes).unwrap(), (9_000, 0));
         let m = margins_from_history(&closes, true).unwrap();
-        assert_eq!(
-            m,
-            SideMargins {
-                init_long_bps: 10_000,
-                init_short_bps: 1_000
-            }
-        );
+        assert_eq!(m, SideMargins { init_long_bps: 10_000, init_short_bps: 1_000 });
         assert!(leverage_disabled(m.init_long_bps));
         // a rally 1000 -> 3000: r = +200% -> 20_000 bps, capped at 10_000 on the short side
         for c in closes.iter_mut().skip(200) {
@@ -491,10 +425,7 @@ mod tests {
         assert_eq!(historical_var_bps(&closes).unwrap(), (0, 20_000));
         assert_eq!(
             margins_from_history(&closes, true).unwrap(),
-            SideMargins {
-                init_long_bps: 1_000,
-                init_short_bps: 10_000
-            }
+            SideMargins { init_long_bps: 1_000, init_short_bps: 10_000 }
         );
     }
 

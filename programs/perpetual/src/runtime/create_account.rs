@@ -27,7 +27,12 @@ pub fn create_pda<'info>(
     let funded = target.lamports();
     if funded == 0 {
         let accounts = CreateAccount { from: payer.clone(), to: target.clone() };
-        return system_program::create_account(CpiContext::new_with_signer(system.key(), accounts, signer), rent, space as u64, owner);
+        return system_program::create_account(
+            CpiContext::new_with_signer(system.key(), accounts, signer),
+            rent,
+            space as u64,
+            owner,
+        );
     }
     if rent > funded {
         let accounts = Transfer { from: payer.clone(), to: target.clone() };

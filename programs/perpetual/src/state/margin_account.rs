@@ -148,8 +148,8 @@ pub fn parse_margin_account(data: &[u8]) -> Result<(&MarginAccount, &[Position])
         .map_err(|_| error!(PerpError::AccountDataInvalid))?;
     let end = MarginAccount::space(header.position_capacity);
     require!(data.len() >= end, PerpError::AccountDataInvalid);
-    let positions: &[Position] = bytemuck::try_cast_slice(&data[HEADER_LEN..end])
-        .map_err(|_| error!(PerpError::AccountDataInvalid))?;
+    let positions: &[Position] =
+        bytemuck::try_cast_slice(&data[HEADER_LEN..end]).map_err(|_| error!(PerpError::AccountDataInvalid))?;
     Ok((header, positions))
 }
 
@@ -165,11 +165,7 @@ pub fn find_or_open_position(positions: &mut [Position], market_key: &Pubkey, ma
         return Ok(i);
     }
     let i = positions.iter().position(|p| p.is_free()).ok_or_else(|| error!(PerpError::PositionCapacityReached))?;
-    positions[i] = Position {
-        market: *market_key,
-        cached_funding_index: market.funding_index,
-        ..Position::default()
-    };
+    positions[i] = Position { market: *market_key, cached_funding_index: market.funding_index, ..Position::default() };
     market.open_slots = market.open_slots.saturating_add(1);
     Ok(i)
 }

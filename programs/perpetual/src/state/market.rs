@@ -5,8 +5,8 @@ use super::DISCRIMINATOR_LEN;
 use crate::error::{checked, PerpError};
 use crate::math::funding;
 use crate::math::health::RiskParams;
-use crate::math::mark::{MarkSample, MARK_SAMPLES};
 use crate::math::lots::reservation_reduces;
+use crate::math::mark::{MarkSample, MARK_SAMPLES};
 use crate::math::var::leverage_disabled;
 use crate::math::{PodI80F48, I80F48};
 
@@ -182,7 +182,25 @@ pub struct Market {
 }
 const _: () = assert!(
     core::mem::size_of::<Market>()
-        == 4 * 32 + 16 + 16 + 8 + 8 + 48 + 16 + 3 * 8 + 4 * 8 + 16 * 2 + 8 + 16 * 3 + 8 + 8 + 8 + 8 + 8 + 8 + 8
+        == 4 * 32
+            + 16
+            + 16
+            + 8
+            + 8
+            + 48
+            + 16
+            + 3 * 8
+            + 4 * 8
+            + 16 * 2
+            + 8
+            + 16 * 3
+            + 8
+            + 8
+            + 8
+            + 8
+            + 8
+            + 8
+            + 8
             + 8
             + MARK_SAMPLES * core::mem::size_of::<MarkSample>()
             + 16

@@ -3,12 +3,12 @@
 //! at the less favourable of index and mark for opening risk and withdrawing.
 use anchor_lang::prelude::*;
 
+use super::{oracle_price_per_lot, Market};
 use crate::error::{checked, PerpError};
 use crate::math::fixed_point::mul_bps;
-use crate::params::STABLE_PRICE_STEP_BPS;
 use crate::math::mark::{self, MA_WINDOW_SECS};
 use crate::math::I80F48;
-use super::{oracle_price_per_lot, Market};
+use crate::params::STABLE_PRICE_STEP_BPS;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Prices {
@@ -92,7 +92,11 @@ impl Market {
 
     fn stable_or(&self, fallback: I80F48) -> I80F48 {
         let stable = self.stable_price.get();
-        if stable > 0 { stable } else { fallback }
+        if stable > 0 {
+            stable
+        } else {
+            fallback
+        }
     }
 
     /// Moves the stable price toward `target` by at most `STABLE_PRICE_STEP_BPS`.

@@ -9,10 +9,8 @@ use crate::math::I80F48;
 use crate::state::market::{Market, OracleKind};
 
 /// Pyth's legacy oracle program on mainnet-beta and on devnet.
-pub const PYTH_PROGRAM_IDS: [Pubkey; 2] = [
-    pubkey!("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH"),
-    pubkey!("gSbePebfvPy7tRqimPoVecS2UsBvYv46ynrzWocc92s"),
-];
+pub const PYTH_PROGRAM_IDS: [Pubkey; 2] =
+    [pubkey!("FsJ3A3u2vn5cTVofAjvy6y5kwABJAqYWpe4975bi2epH"), pubkey!("gSbePebfvPy7tRqimPoVecS2UsBvYv46ynrzWocc92s")];
 
 /// The Pyth Solana Receiver program: it owns the pull oracle's `PriceUpdateV2` accounts
 /// (the same id on mainnet-beta and devnet).
@@ -67,10 +65,7 @@ impl PythPriceUpdateV2 {
 
     /// Parses account data: discriminator, then borsh (trailing bytes ignored, as Anchor does).
     pub fn parse(data: &[u8]) -> Result<Self> {
-        require!(
-            data.len() > 8 && data[..DISCRIMINATOR_LEN] == Self::DISCRIMINATOR,
-            PerpError::InvalidOracleAccount
-        );
+        require!(data.len() > 8 && data[..DISCRIMINATOR_LEN] == Self::DISCRIMINATOR, PerpError::InvalidOracleAccount);
         Self::deserialize(&mut &data[DISCRIMINATOR_LEN..]).map_err(|_| error!(PerpError::InvalidOracleAccount))
     }
 }
@@ -115,10 +110,7 @@ pub fn read_oracle_account(kind: Option<OracleKind>, info: &AccountInfo) -> Resu
         require!(PYTH_PROGRAM_IDS.contains(info.owner), PerpError::WrongOwner);
         let account = pyth_sdk_solana::state::load_price_account::<32, ()>(&data)
             .map_err(|_| error!(PerpError::InvalidOracleAccount))?;
-        require!(
-            account.agg.status == pyth_sdk_solana::state::PriceStatus::Trading,
-            PerpError::OracleNotTrading
-        );
+        require!(account.agg.status == pyth_sdk_solana::state::PriceStatus::Trading, PerpError::OracleNotTrading);
         Ok(OracleReading {
             price: account.agg.price,
             conf: account.agg.conf,
@@ -134,13 +126,25 @@ pub fn read_oracle_account(kind: Option<OracleKind>, info: &AccountInfo) -> Resu
         );
         let oracle: &PriceOracle = bytemuck::try_from_bytes(&data[DISCRIMINATOR_LEN..PriceOracle::SPACE])
             .map_err(|_| error!(PerpError::AccountDataInvalid))?;
-        Ok(OracleReading { price: oracle.price, conf: oracle.conf, expo: oracle.expo, publish_ts: oracle.publish_ts, feed_id: None })
+        Ok(OracleReading {
+            price: oracle.price,
+            conf: oracle.conf,
+            expo: oracle.expo,
+            publish_ts: oracle.publish_ts,
+            feed_id: None,
+        })
     } else if kind == Some(OracleKind::PythPull) {
         require_keys_eq!(*info.owner, PYTH_RECEIVER_PROGRAM_ID, PerpError::WrongOwner);
         let update = PythPriceUpdateV2::parse(&data)?;
         require!(update.verification_level == PythVerificationLevel::Full, PerpError::OracleNotFullyVerified);
         let m = update.price_message;
-        Ok(OracleReading { price: m.price, conf: m.conf, expo: m.exponent, publish_ts: m.publish_time, feed_id: Some(m.feed_id) })
+        Ok(OracleReading {
+            price: m.price,
+            conf: m.conf,
+            expo: m.exponent,
+            publish_ts: m.publish_time,
+            feed_id: Some(m.feed_id),
+        })
     } else {
         err!(PerpError::InvalidOracleAccount)
     }

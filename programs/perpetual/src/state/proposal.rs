@@ -63,9 +63,20 @@ pub enum GovAction {
 impl GovAction {
     pub fn from_u8(v: u8) -> Option<Self> {
         use GovAction::*;
-        [SetAuthorities, ProposeAdmin, ApproveTrader, RevokeTrader, UpdateMarket, SetIndexJump, SetListingDeposit, WithdrawInsurance, FinalSettleMarket, SetTimelock]
-            .get(v as usize)
-            .copied()
+        [
+            SetAuthorities,
+            ProposeAdmin,
+            ApproveTrader,
+            RevokeTrader,
+            UpdateMarket,
+            SetIndexJump,
+            SetListingDeposit,
+            WithdrawInsurance,
+            FinalSettleMarket,
+            SetTimelock,
+        ]
+        .get(v as usize)
+        .copied()
     }
 }
 

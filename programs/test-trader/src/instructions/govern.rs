@@ -22,7 +22,11 @@ pub fn handler<'info>(ctx: Context<'info, Govern<'info>>, data: Vec<u8>) -> Resu
     let accounts = ctx
         .remaining_accounts
         .iter()
-        .map(|a| AccountMeta { pubkey: a.key(), is_signer: a.is_signer || a.key() == governor, is_writable: a.is_writable })
+        .map(|a| AccountMeta {
+            pubkey: a.key(),
+            is_signer: a.is_signer || a.key() == governor,
+            is_writable: a.is_writable,
+        })
         .collect();
     let ix = Instruction { program_id: perpetual::ID, accounts, data };
     let mut infos = ctx.remaining_accounts.to_vec();

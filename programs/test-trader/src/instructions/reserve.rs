@@ -15,5 +15,7 @@ pub fn handler<'info>(ctx: Context<'info, Relay<'info>>, bid_delta: i64, ask_del
         margin_account: a.margin_account.to_account_info(),
         account_authority: a.user.to_account_info(),
     };
-    relay(ctx.bumps.trader_authority, ctx.remaining_accounts, accounts, |cpi| perpetual::cpi::update_reservation(cpi, bid_delta, ask_delta))
+    relay(ctx.bumps.trader_authority, ctx.remaining_accounts, accounts, |cpi| {
+        perpetual::cpi::update_reservation(cpi, bid_delta, ask_delta)
+    })
 }

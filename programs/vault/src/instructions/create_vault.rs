@@ -75,7 +75,10 @@ pub fn handler<'info>(ctx: Context<'info, CreateVault<'info>>, vault_id: u16, po
     let needed = rent.saturating_sub(a.margin_account.lamports()).saturating_sub(a.authority.lamports());
     if needed > 0 {
         system_program::transfer(
-            CpiContext::new(system.key(), Transfer { from: a.manager.to_account_info(), to: a.authority.to_account_info() }),
+            CpiContext::new(
+                system.key(),
+                Transfer { from: a.manager.to_account_info(), to: a.authority.to_account_info() },
+            ),
             needed,
         )?;
     }
@@ -86,7 +89,11 @@ pub fn handler<'info>(ctx: Context<'info, CreateVault<'info>>, vault_id: u16, po
         system_program: system.clone(),
     };
     as_authority(&vault, ctx.bumps.authority, |signer| {
-        perpetual::cpi::create_margin_account(CpiContext::new_with_signer(perpetual::ID, accounts, signer), MARGIN_ACCOUNT_NUM, position_capacity)
+        perpetual::cpi::create_margin_account(
+            CpiContext::new_with_signer(perpetual::ID, accounts, signer),
+            MARGIN_ACCOUNT_NUM,
+            position_capacity,
+        )
     })?;
 
     init_account(a.vault.as_ref(), |v: &mut Vault| {

@@ -89,7 +89,9 @@ pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
         collateral_mint: a.collateral_mint.to_account_info(),
         token_program: a.token_program.to_account_info(),
     };
-    as_authority(&vault_key, authority_bump, |signer| perpetual::cpi::deposit(CpiContext::new_with_signer(perpetual::ID, accounts, signer), amount))?;
+    as_authority(&vault_key, authority_bump, |signer| {
+        perpetual::cpi::deposit(CpiContext::new_with_signer(perpetual::ID, accounts, signer), amount)
+    })?;
 
     let overflow = || error!(VaultError::MathOverflow);
     let mut r = record.load_mut()?;
@@ -97,7 +99,14 @@ pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, amount: u64) -> Resul
     let mut v = a.vault.load_mut()?;
     v.total_shares = v.total_shares.checked_add(shares).ok_or_else(overflow)?;
     v.total_deposited = v.total_deposited.checked_add(amount).ok_or_else(overflow)?;
-    emit!(VaultDeposited { vault: vault_key, user: a.user.key(), amount, shares, equity_before: equity, total_shares_after: v.total_shares });
+    emit!(VaultDeposited {
+        vault: vault_key,
+        user: a.user.key(),
+        amount,
+        shares,
+        equity_before: equity,
+        total_shares_after: v.total_shares
+    });
     Ok(())
 }
 

@@ -71,7 +71,14 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, shares: u64) -> Resu
         let mut v = a.vault.load_mut()?;
         v.total_shares = v.total_shares.checked_sub(shares).ok_or_else(overflow)?;
         v.total_withdrawn = v.total_withdrawn.checked_add(amount).ok_or_else(overflow)?;
-        emit!(VaultWithdrew { vault: vault_key, user: a.user.key(), amount, shares, equity_before: equity, total_shares_after: v.total_shares });
+        emit!(VaultWithdrew {
+            vault: vault_key,
+            user: a.user.key(),
+            amount,
+            shares,
+            equity_before: equity,
+            total_shares_after: v.total_shares
+        });
     }
 
     let accounts = perpetual::cpi::accounts::Withdraw {
@@ -84,7 +91,8 @@ pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, shares: u64) -> Resu
         token_program: a.token_program.to_account_info(),
     };
     as_authority(&vault_key, authority_bump, |signer| {
-        let cpi = CpiContext::new_with_signer(perpetual::ID, accounts, signer).with_remaining_accounts(ctx.remaining_accounts.to_vec());
+        let cpi = CpiContext::new_with_signer(perpetual::ID, accounts, signer)
+            .with_remaining_accounts(ctx.remaining_accounts.to_vec());
         perpetual::cpi::withdraw(cpi, amount)
     })
 }
