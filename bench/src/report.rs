@@ -41,9 +41,12 @@ fn goal(phase: Phase) -> Option<u64> {
     }
 }
 
+/// Reference functions and how often one operation calls them: `(ref fn, count)`.
+type RefCounts = Vec<(&'static str, u64)>;
+
 /// What one operation logs and emits natively: (orderbook log fn, perpetual log fn,
-/// orderbook events [(ref fn, count)], perpetual events).
-fn composition(phase: Phase) -> (&'static str, &'static str, Vec<(&'static str, u64)>, Vec<(&'static str, u64)>) {
+/// orderbook events, perpetual events).
+fn composition(phase: Phase) -> (&'static str, &'static str, RefCounts, RefCounts) {
     match phase {
         Phase::place => {
             ("ref_log_place_order", "ref_log_update_reservation", vec![("ref_event_order_placed", 1)], vec![])
@@ -120,7 +123,7 @@ fn fmt(v: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -376,7 +376,14 @@ async fn the_market_closes_only_after_its_book() {
     env.process(&[ix], &[&admin]).await.unwrap();
     let close =
         sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
-    assert_refused(&mut env, &[close.clone()], &[], code(PerpError::MarketNotEmpty), "the book is still open").await;
+    assert_refused(
+        &mut env,
+        std::slice::from_ref(&close),
+        &[],
+        code(PerpError::MarketNotEmpty),
+        "the book is still open",
+    )
+    .await;
     let other_book = Keypair::new().pubkey();
     let wrong = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &other_book, &env.mint, &lister_token);
     assert_refused(&mut env, &[wrong], &[], code(PerpError::WrongAccount), "not the market's book").await;

@@ -305,7 +305,7 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     let amount = 2_500 * ONE_USDC + 17;
     let deposit =
         perp_sdk::deposit(&taker.key(), &exchange, &mint, &taker.margin_account, &taker.token_account, amount);
-    env.process(&[deposit.clone()], &[&taker.owner]).await.expect("deposit");
+    env.process(std::slice::from_ref(&deposit), &[&taker.owner]).await.expect("deposit");
     let deposit = instruction(
         "perpetual",
         "deposit",
@@ -328,7 +328,7 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     args.client_order_id = 0xC0FFEE;
     args.expiry_ts = env.now().await + 3_600;
     let place = env.place_ix(&taker, &book, args, &[maker.margin_account]).await;
-    let out = env.process(&[place.clone()], &[&taker.owner]).await.expect("place order");
+    let out = env.process(std::slice::from_ref(&place), &[&taker.owner]).await.expect("place order");
     let placed = placed(&out.return_data);
     assert_eq!(placed.filled, 3);
     // The arguments as sent (the harness sets the seat hint, the builder the maker count).
@@ -372,7 +372,7 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     let key = env.rest(&taker, &book, Side::Bid, 99, 4).await;
     env.rest(&taker, &book, Side::Bid, 98, 2).await;
     let cancel = orderbook::sdk::cancel_order(&book.venue, &taker.key(), &taker.margin_account, Side::Bid, key);
-    env.process(&[cancel.clone()], &[&taker.owner]).await.expect("cancel");
+    env.process(std::slice::from_ref(&cancel), &[&taker.owner]).await.expect("cancel");
     let cancel = instruction(
         "orderbook",
         "cancel_order",

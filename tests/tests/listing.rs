@@ -178,7 +178,7 @@ async fn the_open_interest_cap_is_enforced_and_the_risk_authority_raises_it() {
     let ix = env.settle_ix(&long, &m, &[short.margin_account], fill(1), vec![], 0, 0).await;
     assert_refused(
         &mut env,
-        &[ix.clone()],
+        std::slice::from_ref(&ix),
         &[&long.owner],
         code(PerpError::OpenInterestCapExceeded),
         "one over the cap",
@@ -246,7 +246,7 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
         let health = markets_only(&mut env, &user).await;
         assert_eq!(health.len(), n, "one account per position");
         let ix = withdraw_ix(&env, &user, ONE_USDC, health.clone());
-        let (size, locked) = measure(&mut env, &[ix.clone()], &user.owner).await;
+        let (size, locked) = measure(&mut env, std::slice::from_ref(&ix), &user.owner).await;
         let (size_b, locked_b) = measure(&mut env, &[compute_budget(), ix.clone()], &user.owner).await;
         let fits = size <= 1_232 && locked <= 64;
         if fits {
@@ -268,8 +268,14 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
 
             // The check is real: every market's cached index must be fresh, ...
             env.warp(61).await;
-            assert_refused(&mut env, &[ix.clone()], &[&user.owner], code(PerpError::StaleOracle), "stale cached index")
-                .await;
+            assert_refused(
+                &mut env,
+                std::slice::from_ref(&ix),
+                &[&user.owner],
+                code(PerpError::StaleOracle),
+                "stale cached index",
+            )
+            .await;
             for c in env.markets.clone() {
                 env.set_price(&c, price as i64).await;
                 env.process(&[sdk::update_funding(&c.market, &c.oracle)], &[]).await.unwrap();
@@ -308,7 +314,7 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
     let health = markets_only(&mut env, &user).await;
     assert_eq!(health.len(), max_positions);
     let ix = withdraw_ix(&env, &user, ONE_USDC, health);
-    let (size, locked) = measure(&mut env, &[ix.clone()], &user.owner).await;
+    let (size, locked) = measure(&mut env, std::slice::from_ref(&ix), &user.owner).await;
     assert!(size <= 1_232 && locked <= 64);
     env.process(&[ix], &[&user.owner]).await.expect("the largest health check runs");
     invariants::check(&mut env).await;

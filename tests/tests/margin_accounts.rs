@@ -57,8 +57,14 @@ async fn a_full_account_refuses_a_new_market_until_it_grows() {
             0,
         )
         .await;
-    assert_refused(&mut env, &[ix.clone()], &[&user.owner], code(PerpError::PositionCapacityReached), "17th market")
-        .await;
+    assert_refused(
+        &mut env,
+        std::slice::from_ref(&ix),
+        &[&user.owner],
+        code(PerpError::PositionCapacityReached),
+        "17th market",
+    )
+    .await;
     env.process(&[sdk::resize_margin_account(&user.key(), &env.exchange, &user.margin_account, 17)], &[&user.owner])
         .await
         .unwrap();

@@ -21,7 +21,8 @@ async fn admin_lists_a_market_with_bounded_parameters() {
     // Every bound is enforced at listing.
     let admin = env.admin.insecure_clone();
     let oracle = m.oracle;
-    let cases: Vec<(&str, Box<dyn Fn(&mut perpetual::sdk::CreateMarketArgs)>, PerpError)> = vec![
+    type Case = (&'static str, Box<dyn Fn(&mut perpetual::sdk::CreateMarketArgs)>, PerpError);
+    let cases: Vec<Case> = vec![
         ("margin below 10%", Box::new(|a| a.init_margin_long_bps = 999), PerpError::InvalidMargins),
         ("margin above 100%", Box::new(|a| a.init_margin_short_bps = 10_001), PerpError::InvalidMargins),
         ("zero lot", Box::new(|a| a.base_lot_size = 0), PerpError::ParameterOutOfRange),

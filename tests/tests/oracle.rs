@@ -31,18 +31,20 @@ async fn pyth_guard_rails() {
 
     // Older than the market's 60 s.
     env.write_pyth(&m.oracle, PRICE, 0, -6, now - 61, PriceStatus::Trading);
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::StaleOracle), "stale").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::StaleOracle), "stale").await;
     // Confidence wider than 2%.
     env.write_pyth(&m.oracle, PRICE, PRICE as u64 / 49, -6, now, PriceStatus::Trading);
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::OracleConfidenceTooWide), "uncertain").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::OracleConfidenceTooWide), "uncertain")
+        .await;
     // Zero and negative prices.
     env.write_pyth(&m.oracle, 0, 0, -6, now, PriceStatus::Trading);
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::NonPositiveOraclePrice), "zero").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::NonPositiveOraclePrice), "zero").await;
     env.write_pyth(&m.oracle, -5, 0, -6, now, PriceStatus::Trading);
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::NonPositiveOraclePrice), "negative").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::NonPositiveOraclePrice), "negative")
+        .await;
     // Not trading (halted feed).
     env.write_pyth(&m.oracle, PRICE, 0, -6, now, PriceStatus::Halted);
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::OracleNotTrading), "halted").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::OracleNotTrading), "halted").await;
     // Right layout, wrong account.
     let other = anchor_lang::prelude::Pubkey::new_unique();
     env.write_pyth(&other, PRICE, 0, -6, now, PriceStatus::Trading);
@@ -59,9 +61,10 @@ async fn settable_oracle_guard_rails() {
     let m = env.create_market("SET", PRICE).await;
     let update = sdk::update_funding(&m.market, &m.oracle);
     env.warp(61).await;
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::StaleOracle), "stale").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::StaleOracle), "stale").await;
     env.set_price(&m, -1).await;
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::NonPositiveOraclePrice), "negative").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::NonPositiveOraclePrice), "negative")
+        .await;
     let auth = env.oracle_authority.insecure_clone();
     env.process(
         &[sdk::set_oracle_price(&solana_signer::Signer::pubkey(&auth), &m.oracle, PRICE, PRICE as u64 / 10)],
@@ -69,7 +72,8 @@ async fn settable_oracle_guard_rails() {
     )
     .await
     .unwrap();
-    assert_refused(&mut env, &[update.clone()], &[], code(PerpError::OracleConfidenceTooWide), "uncertain").await;
+    assert_refused(&mut env, std::slice::from_ref(&update), &[], code(PerpError::OracleConfidenceTooWide), "uncertain")
+        .await;
     // Only its authority writes it.
     let stranger = solana_keypair::Keypair::new();
     let ix = sdk::set_oracle_price(&solana_signer::Signer::pubkey(&stranger), &m.oracle, 1, 0);

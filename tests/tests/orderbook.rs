@@ -302,7 +302,7 @@ async fn ten_makers_swept_in_one_transaction_within_limits() {
     let payer = env.ctx.payer.insecure_clone();
     let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
     let tx = solana_transaction::Transaction::new_signed_with_payer(
-        &[ix.clone()],
+        std::slice::from_ref(&ix),
         Some(&payer.pubkey()),
         &[&payer, &taker.owner],
         blockhash,

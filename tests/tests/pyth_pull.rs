@@ -298,7 +298,7 @@ async fn guard_rails_refuse_without_touching_any_account() {
     ];
     for (what, data, owner, error) in cases {
         write_update(&mut env, &m.oracle, data, owner);
-        assert_refused(&mut env, &[update.clone()], &[], code(error), what).await;
+        assert_refused(&mut env, std::slice::from_ref(&update), &[], code(error), what).await;
         // Opening risk reads the same oracle through the trader program.
         let reserve = env.reserve_ix(&user, &m, 1, 0).await;
         assert_refused(&mut env, &[reserve], &[&user.owner], code(error), what).await;

@@ -47,7 +47,7 @@ async fn a_queued_change_runs_after_the_delay_and_not_before() {
     // Without a proposal the admin alone can no longer change fees.
     assert_refused(
         &mut env,
-        &[change.clone()],
+        std::slice::from_ref(&change),
         &[&admin],
         code(PerpError::ProposalRequired),
         "fee change without a proposal",
@@ -56,12 +56,19 @@ async fn a_queued_change_runs_after_the_delay_and_not_before() {
 
     let id = queue(&mut env, payload(GovAction::UpdateMarket, &m.market, &args)).await;
     let with = sdk::with_proposal(change, &env.exchange, id);
-    assert_refused(&mut env, &[with.clone()], &[&admin], code(PerpError::TimelockNotElapsed), "right after queueing")
-        .await;
+    assert_refused(
+        &mut env,
+        std::slice::from_ref(&with),
+        &[&admin],
+        code(PerpError::TimelockNotElapsed),
+        "right after queueing",
+    )
+    .await;
     env.warp(DELAY - 10).await;
-    assert_refused(&mut env, &[with.clone()], &[&admin], code(PerpError::TimelockNotElapsed), "10 s early").await;
+    assert_refused(&mut env, std::slice::from_ref(&with), &[&admin], code(PerpError::TimelockNotElapsed), "10 s early")
+        .await;
     env.warp(10).await;
-    env.process(&[with.clone()], &[&admin]).await.expect("runs once the delay has passed");
+    env.process(std::slice::from_ref(&with), &[&admin]).await.expect("runs once the delay has passed");
     assert_eq!(env.market_state(&m.market).await.taker_fee_ppm, 700);
     // A proposal runs once.
     assert_refused(&mut env, &[with], &[&admin], code(PerpError::ProposalAlreadyExecuted), "second run").await;

@@ -104,7 +104,6 @@ pub(super) async fn check_books(env: &mut TestEnv, st: &mut State) {
                 "seat {i} totals"
             );
         }
-        drop(b);
         let m = &st.markets[mi];
         let strict_market = !m.closed && !env.market_state(&m.cookie.market).await.is_final_settled();
         for u in &st.users {

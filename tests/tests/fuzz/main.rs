@@ -461,7 +461,7 @@ async fn bug_liquidation_order_refused_when_only_own_orders_cross() {
     env.set_price(&m, 900_000).await;
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
     let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 75, &[], health);
-    let (res, logs) = env.process_logged(&[ix.clone()], &[&keeper.owner]).await;
+    let (res, logs) = env.process_logged(std::slice::from_ref(&ix), &[&keeper.owner]).await;
     let refusal = match &res {
         Ok(_) => None,
         Err(e) => Some(refusal_name(e, &logs)),
@@ -522,7 +522,7 @@ async fn anyone_prunes_a_stale_order_and_only_it() {
     let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
     let stranger = env.funded_user(ONE_USDC).await;
     let ix = orderbook::sdk::prune_stale_orders(&book.venue.book, &a.margin_account, 10);
-    let out = env.process(&[ix.clone()], &[&stranger.owner]).await.expect("prune");
+    let out = env.process(std::slice::from_ref(&ix), &[&stranger.owner]).await.expect("prune");
     assert_eq!(out.return_data, 1u16.to_le_bytes().to_vec(), "one order pruned");
     let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);
     assert!(asks.iter().all(|o| o.key != stale), "the stale ask is gone");
@@ -607,7 +607,7 @@ async fn bug_early_deleveraging_of_a_large_short_overflows() {
         40_000,
         health,
     );
-    let (res, logs) = env.process_logged(&[ix.clone()], &[&da]).await;
+    let (res, logs) = env.process_logged(std::slice::from_ref(&ix), &[&da]).await;
     let refusal = match &res {
         Ok(_) => None,
         Err(e) => Some(refusal_name(e, &logs)),
