@@ -192,7 +192,7 @@ goals = [
      " Ir) builds that CPI and does the book's own work (account checks, seat lookup, critbit insert)." + quote("place", [
          ("the reservation CPI (`PerpAccounts::reserve`, perpetual included)", "orderbook::perp_cpi::PerpAccounts::reserve"),
          ("`account_health`", "perpetual::controller::health::account_health"),
-         ("`Market::prices` (oracle + mark)", "perpetual::controller::mark::<impl perpetual::state::market::Market>::prices"),
+         ("`Market::prices` (oracle + mark)", "perpetual::state::market_prices::<impl perpetual::state::market::Market>::prices"),
          ("building and sending the CPI (`invoke_perp`, perpetual included)", "orderbook::perp_cpi::invoke_perp")]) + hot("place")),
     ("cancel ≤ 1,700 Ir", cancel, cancel <= 1700,
      f"{cancel / mc:.2f}× Manifest ({fmt(mc)}). Like place, the cancel shrinks the maker's reservation by a CPI "
@@ -212,7 +212,7 @@ goals = [
      "serializes the fills into that CPI." + quote("take10", [
          ("the settlement CPI (`PerpAccounts::settle`, perpetual included)", "orderbook::perp_cpi::PerpAccounts::settle"),
          ("`settle_fills::handler`", "perpetual::instructions::settle_fills::handler"),
-         ("`Market::prices`", "perpetual::controller::mark::<impl perpetual::state::market::Market>::prices"),
+         ("`Market::prices`", "perpetual::state::market_prices::<impl perpetual::state::market::Market>::prices"),
          ("`account_health`", "perpetual::controller::health::account_health"),
          ("matching (`match_order`)", "orderbook::matching::match_order"),
          ("Vec growth (`realloc`)", "realloc")]) + hot("take10")),

@@ -18,6 +18,7 @@ pub mod discovery;
 #[cfg(feature = "embedded")]
 pub mod harness;
 pub mod ledger;
+pub mod token;
 
 pub use accounts::{
     decode, decode_book, decode_exchange, decode_margin, decode_market, decode_token_amount, MarginView,

@@ -212,26 +212,15 @@ impl TestEnv {
 
     async fn create_mint(&mut self) -> Pubkey {
         let mint = Keypair::new();
-        let payer = self.ctx.payer.pubkey();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let space = spl_token_interface::state::Mint::LEN;
-        let ixs = [
-            solana_system_interface::instruction::create_account(
-                &payer,
-                &mint.pubkey(),
-                rent.minimum_balance(space),
-                space as u64,
-                &spl_token_interface::ID,
-            ),
-            spl_token_interface::instruction::initialize_mint2(
-                &spl_token_interface::ID,
-                &mint.pubkey(),
-                &self.mint_authority.pubkey(),
-                None,
-                COLLATERAL_DECIMALS,
-            )
-            .unwrap(),
-        ];
+        let lamports = rent.minimum_balance(spl_token_interface::state::Mint::LEN);
+        let ixs = client::token::create_mint(
+            &self.ctx.payer.pubkey(),
+            &mint.pubkey(),
+            &self.mint_authority.pubkey(),
+            COLLATERAL_DECIMALS,
+            lamports,
+        );
         self.process(&ixs, &[&mint]).await.expect("create mint");
         mint.pubkey()
     }
@@ -239,39 +228,18 @@ impl TestEnv {
     /// A token account of the collateral mint owned by `owner`, holding `amount`.
     pub async fn create_token_account(&mut self, owner: &Pubkey, amount: u64) -> Pubkey {
         let account = Keypair::new();
-        let payer = self.ctx.payer.pubkey();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let space = spl_token_interface::state::Account::LEN;
-        let mut ixs = vec![
-            solana_system_interface::instruction::create_account(
-                &payer,
-                &account.pubkey(),
-                rent.minimum_balance(space),
-                space as u64,
-                &spl_token_interface::ID,
-            ),
-            spl_token_interface::instruction::initialize_account3(
-                &spl_token_interface::ID,
-                &account.pubkey(),
-                &self.mint,
-                owner,
-            )
-            .unwrap(),
-        ];
-        if amount > 0 {
-            ixs.push(
-                spl_token_interface::instruction::mint_to(
-                    &spl_token_interface::ID,
-                    &self.mint,
-                    &account.pubkey(),
-                    &self.mint_authority.pubkey(),
-                    &[],
-                    amount,
-                )
-                .unwrap(),
-            );
-        }
+        let lamports = rent.minimum_balance(spl_token_interface::state::Account::LEN);
         let mint_authority = self.mint_authority.insecure_clone();
+        let ixs = client::token::create_funded_account(
+            &self.ctx.payer.pubkey(),
+            &account.pubkey(),
+            &self.mint,
+            owner,
+            lamports,
+            &mint_authority.pubkey(),
+            amount,
+        );
         self.process(&ixs, &[&account, &mint_authority]).await.expect("token account");
         account.pubkey()
     }

@@ -38,6 +38,16 @@ pub fn stale() -> Result<Vec<String>, String> {
 }
 
 pub fn build(root: &Path, package: &str) -> Result<Value, String> {
+    let stdout = print_test(root, package, "__anchor_private_print_idl")?;
+    let mut idl = merge(&stdout)?;
+    let name = idl["metadata"]["name"].as_str().ok_or("IDL without metadata.name")?.to_string();
+    add_extras(&mut idl, &extras(root, &name)?)?;
+    Ok(idl)
+}
+
+/// The output of `package`'s tests matching `filter` built with `idl-build`: Anchor's IDL
+/// printers write their JSON there.
+fn print_test(root: &Path, package: &str, filter: &str) -> Result<String, String> {
     let out = Command::new(env!("CARGO"))
         .args([
             "test",
@@ -46,7 +56,7 @@ pub fn build(root: &Path, package: &str) -> Result<Value, String> {
             package,
             "--features",
             "idl-build",
-            "__anchor_private_print_idl",
+            filter,
             "--",
             "--show-output",
             "--quiet",
@@ -62,38 +72,13 @@ pub fn build(root: &Path, package: &str) -> Result<Value, String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-    let mut idl = merge(&String::from_utf8_lossy(&out.stdout))?;
-    let name = idl["metadata"]["name"].as_str().ok_or("IDL without metadata.name")?.to_string();
-    add_extras(&mut idl, &extras(root, &name)?)?;
-    Ok(idl)
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The `extra <name>` sections idl-gen-extra prints for the program named `name`.
 fn extras(root: &Path, name: &str) -> Result<Vec<Value>, String> {
-    let filter = format!("__anchor_private_print_idl_extra_{name}");
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "test",
-            "--locked",
-            "-p",
-            "idl-gen-extra",
-            "--features",
-            "idl-build",
-            &filter,
-            "--",
-            "--show-output",
-            "--quiet",
-            "--test-threads=1",
-        ])
-        .current_dir(root)
-        .env("CARGO_TARGET_DIR", root.join("target").join("idl-build"))
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
+    let stdout = print_test(root, "idl-gen-extra", &format!("__anchor_private_print_idl_extra_{name}"))?;
     let kind = format!("extra {name}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
     blocks(&stdout)
         .into_iter()
         .filter(|(k, _)| *k == kind)

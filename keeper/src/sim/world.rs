@@ -104,30 +104,9 @@ impl World {
         for k in [admin.pubkey(), keeper.pubkey()] {
             chain.send(&[solana_system_interface::instruction::transfer(&payer, &k, 100_000_000_000)], &[]).await?;
         }
-        let space = spl_token_interface::state::Mint::LEN;
-        let lamports = chain.minimum_balance(space).await?;
-        chain
-            .send(
-                &[
-                    solana_system_interface::instruction::create_account(
-                        &payer,
-                        &mint.pubkey(),
-                        lamports,
-                        space as u64,
-                        &spl_token_interface::ID,
-                    ),
-                    spl_token_interface::instruction::initialize_mint2(
-                        &spl_token_interface::ID,
-                        &mint.pubkey(),
-                        &mint_authority.pubkey(),
-                        None,
-                        6,
-                    )
-                    .expect("mint"),
-                ],
-                &[&mint],
-            )
-            .await?;
+        let lamports = chain.minimum_balance(spl_token_interface::state::Mint::LEN).await?;
+        let ixs = client::token::create_mint(&payer, &mint.pubkey(), &mint_authority.pubkey(), 6, lamports);
+        chain.send(&ixs, &[&mint]).await?;
         let exchange = sdk::exchange_address(&mint.pubkey());
         let args = InitializeExchangeArgs {
             funding_authority: keeper.pubkey(),
@@ -193,38 +172,17 @@ impl World {
     async fn token_account(&mut self, owner: &Pubkey, amount: u64) -> Result<Pubkey, ChainError> {
         let account = keypair(&mut self.rng);
         let payer = self.chain.payer().pubkey();
-        let space = spl_token_interface::state::Account::LEN;
-        let lamports = self.chain.minimum_balance(space).await?;
-        let mut ixs = vec![
-            solana_system_interface::instruction::create_account(
-                &payer,
-                &account.pubkey(),
-                lamports,
-                space as u64,
-                &spl_token_interface::ID,
-            ),
-            spl_token_interface::instruction::initialize_account3(
-                &spl_token_interface::ID,
-                &account.pubkey(),
-                &self.mint,
-                owner,
-            )
-            .expect("ix"),
-        ];
-        if amount > 0 {
-            ixs.push(
-                spl_token_interface::instruction::mint_to(
-                    &spl_token_interface::ID,
-                    &self.mint,
-                    &account.pubkey(),
-                    &self.mint_authority.pubkey(),
-                    &[],
-                    amount,
-                )
-                .expect("ix"),
-            );
-        }
+        let lamports = self.chain.minimum_balance(spl_token_interface::state::Account::LEN).await?;
         let mint_authority = self.mint_authority.insecure_clone();
+        let ixs = client::token::create_funded_account(
+            &payer,
+            &account.pubkey(),
+            &self.mint,
+            owner,
+            lamports,
+            &mint_authority.pubkey(),
+            amount,
+        );
         self.chain.send(&ixs, &[&account, &mint_authority]).await?;
         Ok(account.pubkey())
     }

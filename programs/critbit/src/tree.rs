@@ -139,21 +139,22 @@ impl<'a, V: Pod> Critbit<'a, V> {
         CritbitRef { header: self.header, keys: self.keys, values: self.values, live: self.live, inners: self.inners }
     }
 
-    /// Number of keys stored.
+    /// See [`CritbitRef::len`].
     #[inline]
     pub fn len(&self) -> u32 {
-        self.header.len
+        self.as_ref().len()
     }
 
+    /// See [`CritbitRef::is_empty`].
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.header.len == 0
+        self.as_ref().is_empty()
     }
 
-    /// Maximum number of keys, fixed at `init`.
+    /// See [`CritbitRef::capacity`].
     #[inline]
     pub fn capacity(&self) -> u32 {
-        self.header.capacity
+        self.as_ref().capacity()
     }
 
     /// See [`CritbitRef::find`].

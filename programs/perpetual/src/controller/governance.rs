@@ -55,3 +55,17 @@ pub fn authorize_change<T: AnchorSerialize>(
     let delay = exchange.load()?.timelock_delay_secs;
     authorize(&exchange.key(), delay, remaining, action, target, args)
 }
+
+/// [`authorize`] for a change to the exchange itself (the exchange is the target): returns
+/// the exchange, loaded for writing, once the change may run.
+pub fn authorize_exchange_change<'a, T: AnchorSerialize>(
+    exchange: &'a AccountLoader<Exchange>,
+    remaining: &[AccountInfo],
+    action: GovAction,
+    args: &T,
+) -> Result<std::cell::RefMut<'a, Exchange>> {
+    let key = exchange.key();
+    let loaded = exchange.load_mut()?;
+    authorize(&key, loaded.timelock_delay_secs, remaining, action, &key, args)?;
+    Ok(loaded)
+}

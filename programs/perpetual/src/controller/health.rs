@@ -79,6 +79,12 @@ pub struct AccountHealth {
 }
 
 impl AccountHealth {
+    /// An account holding only `collateral`: every measure equals it, nothing is required.
+    pub fn of_collateral(collateral: i64) -> Self {
+        let c = I80F48::from_num(collateral);
+        AccountHealth { initial: c, maintenance: c, equity: c, maint_requirement: I80F48::ZERO }
+    }
+
     /// True when the ratio of equity to maintenance requirement is no worse than `before`'s.
     pub fn ratio_not_worse_than(&self, before: &AccountHealth) -> bool {
         !health::ratio_improved(self.equity, self.maint_requirement, before.equity, before.maint_requirement)
@@ -93,13 +99,7 @@ pub fn account_health<'info>(
     health_accounts: &'info [AccountInfo<'info>],
     now: i64,
 ) -> Result<AccountHealth> {
-    let collateral = I80F48::from_num(header.collateral);
-    let mut out = AccountHealth {
-        initial: collateral,
-        maintenance: collateral,
-        equity: collateral,
-        maint_requirement: I80F48::ZERO,
-    };
+    let mut out = AccountHealth::of_collateral(header.collateral);
     let mut next = 0usize;
     for pos in positions.iter().filter(|p| !p.is_free()) {
         let priced = match loaded.iter().find(|m| m.key == pos.market) {
@@ -130,13 +130,7 @@ pub fn health_from_priced(
     positions: &[Position],
     priced: &[PricedMarket],
 ) -> Result<AccountHealth> {
-    let collateral = I80F48::from_num(header.collateral);
-    let mut out = AccountHealth {
-        initial: collateral,
-        maintenance: collateral,
-        equity: collateral,
-        maint_requirement: I80F48::ZERO,
-    };
+    let mut out = AccountHealth::of_collateral(header.collateral);
     for pos in positions.iter().filter(|p| !p.is_free()) {
         let m = priced.iter().find(|m| m.key == pos.market).ok_or_else(|| error!(PerpError::HealthAccountsMismatch))?;
         add_position(&mut out, pos, m)?;

@@ -1,7 +1,7 @@
 //! Two-step admin change: the admin proposes, the proposed key accepts by signing.
 use anchor_lang::prelude::*;
 
-use crate::controller::governance::authorize;
+use crate::controller::governance::authorize_exchange_change;
 use crate::error::PerpError;
 use crate::events::{AdminAccepted, AdminProposed};
 use crate::shared_accounts::AdminOnly;
@@ -10,15 +10,8 @@ use crate::state::GovAction;
 
 pub fn propose(ctx: Context<AdminOnly>, new_admin: Pubkey) -> Result<()> {
     let exchange_key = ctx.accounts.exchange.key();
-    let mut exchange = ctx.accounts.exchange.load_mut()?;
-    authorize(
-        &exchange_key,
-        exchange.timelock_delay_secs,
-        ctx.remaining_accounts,
-        GovAction::ProposeAdmin,
-        &exchange_key,
-        &new_admin,
-    )?;
+    let mut exchange =
+        authorize_exchange_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::ProposeAdmin, &new_admin)?;
     exchange.pending_admin = new_admin;
     emit!(AdminProposed { exchange: exchange_key, proposed: new_admin });
     Ok(())

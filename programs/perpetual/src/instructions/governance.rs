@@ -4,7 +4,7 @@
 //! them is refused even after the delay.
 use anchor_lang::prelude::*;
 
-use crate::controller::governance::authorize;
+use crate::controller::governance::authorize_exchange_change;
 use crate::error::PerpError;
 use crate::events::{ProposalCancelled, ProposalQueued, TimelockChanged};
 use crate::params::{MAX_TIMELOCK_SECS, MIN_TIMELOCK_SECS};
@@ -92,15 +92,8 @@ pub fn cancel(ctx: Context<CancelProposal>) -> Result<()> {
 pub fn set_timelock<'info>(ctx: Context<'info, AdminOnly<'info>>, delay_secs: i64) -> Result<()> {
     require!((MIN_TIMELOCK_SECS..=MAX_TIMELOCK_SECS).contains(&delay_secs), PerpError::ParameterOutOfRange);
     let exchange_key = ctx.accounts.exchange.key();
-    let mut exchange = ctx.accounts.exchange.load_mut()?;
-    authorize(
-        &exchange_key,
-        exchange.timelock_delay_secs,
-        ctx.remaining_accounts,
-        GovAction::SetTimelock,
-        &exchange_key,
-        &delay_secs,
-    )?;
+    let mut exchange =
+        authorize_exchange_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::SetTimelock, &delay_secs)?;
     exchange.timelock_delay_secs = delay_secs;
     emit!(TimelockChanged { exchange: exchange_key, delay_secs });
     Ok(())

@@ -1,7 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::controller::governance::authorize;
-use crate::events::AuthoritiesSet;
+use crate::controller::governance::authorize_exchange_change;
+use crate::error::PerpError;
+use crate::events::{AuthoritiesSet, ListingDepositSet};
+use crate::params::MAX_LISTING_DEPOSIT;
 use crate::shared_accounts::AdminOnly;
 use crate::state::GovAction;
 
@@ -14,16 +16,8 @@ pub struct SetAuthoritiesArgs {
 }
 
 pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> {
-    let exchange_key = ctx.accounts.exchange.key();
-    let mut exchange = ctx.accounts.exchange.load_mut()?;
-    authorize(
-        &exchange_key,
-        exchange.timelock_delay_secs,
-        ctx.remaining_accounts,
-        GovAction::SetAuthorities,
-        &exchange_key,
-        &args,
-    )?;
+    let mut exchange =
+        authorize_exchange_change(&ctx.accounts.exchange, ctx.remaining_accounts, GovAction::SetAuthorities, &args)?;
     if let Some(k) = args.funding_authority {
         exchange.funding_authority = k;
     }
@@ -48,18 +42,15 @@ pub fn handler(ctx: Context<AdminOnly>, args: SetAuthoritiesArgs) -> Result<()> 
 
 /// Admin: the collateral a permissionless lister deposits (returned when the market closes).
 pub fn set_listing_deposit(ctx: Context<AdminOnly>, amount: u64) -> Result<()> {
-    require!(amount <= crate::params::MAX_LISTING_DEPOSIT, crate::error::PerpError::ParameterOutOfRange);
+    require!(amount <= MAX_LISTING_DEPOSIT, PerpError::ParameterOutOfRange);
     let exchange_key = ctx.accounts.exchange.key();
-    let mut exchange = ctx.accounts.exchange.load_mut()?;
-    authorize(
-        &exchange_key,
-        exchange.timelock_delay_secs,
+    let mut exchange = authorize_exchange_change(
+        &ctx.accounts.exchange,
         ctx.remaining_accounts,
         GovAction::SetListingDeposit,
-        &exchange_key,
         &amount,
     )?;
     exchange.listing_deposit = amount;
-    emit!(crate::events::ListingDepositSet { exchange: exchange_key, amount });
+    emit!(ListingDepositSet { exchange: exchange_key, amount });
     Ok(())
 }
