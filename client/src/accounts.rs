@@ -6,10 +6,9 @@ use anchor_lang::Discriminator;
 use bytemuck::Pod;
 use orderbook::state::Book;
 use perpetual::state::{Exchange, MarginAccount, Market, Position, HEADER_LEN, POSITION_LEN};
-use solana_program_pack::Pack;
-
 /// Anchor's account discriminator, before every struct.
-pub const DISCRIMINATOR_LEN: usize = 8;
+pub use perpetual::state::DISCRIMINATOR_LEN;
+use solana_program_pack::Pack;
 
 /// Reads a zero-copy account's struct after its discriminator (any alignment); `None` when
 /// the bytes are too short or the discriminator is another type's.

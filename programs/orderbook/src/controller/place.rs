@@ -16,10 +16,10 @@ use crate::state::{crosses, opposite, order_key, price_of, BookMut, BookParts, O
 
 /// Rounds of matching when fills come back refused; each round is one settlement CPI.
 pub const MAX_ROUNDS: usize = 3;
-/// Fills per settlement batch.
-pub const MAX_FILLS: u8 = 32;
+/// Fills per settlement batch the book sends.
+pub const BOOK_BATCH_FILLS: u8 = 32;
 // A batch must fit what `perpetual` settles at once.
-const _: () = assert!(MAX_FILLS as usize <= perpetual::trader_api::MAX_FILLS);
+const _: () = assert!(BOOK_BATCH_FILLS as usize <= perpetual::trader_api::MAX_FILLS);
 
 /// Whose order is placed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -141,7 +141,7 @@ pub fn place<'info>(
         maker_epochs: &maker_epochs,
         self_trade: args.self_trade,
         now,
-        max_fills: MAX_FILLS as usize,
+        max_fills: BOOK_BATCH_FILLS as usize,
     };
     let book_key = book_info.key();
     let perp = accounts.perp(parts.header.trader_bump);
