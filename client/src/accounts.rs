@@ -5,9 +5,9 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use bytemuck::Pod;
 use orderbook::state::Book;
-use perpetual::state::{Exchange, MarginAccount, Market, Position, HEADER_LEN, POSITION_LEN};
 /// Anchor's account discriminator, before every struct.
 pub use perpetual::state::DISCRIMINATOR_LEN;
+use perpetual::state::{Exchange, MarginAccount, Market, Position, HEADER_LEN, POSITION_LEN};
 use solana_program_pack::Pack;
 
 /// Reads a zero-copy account's struct after its discriminator (any alignment); `None` when
