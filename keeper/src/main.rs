@@ -31,6 +31,13 @@ enum Command {
         #[arg(long, default_value = "simulation-chart.svg")]
         chart: PathBuf,
     },
+    /// Without the `simulate` feature: says how to build the simulation.
+    #[cfg(not(feature = "simulate"))]
+    #[command(hide = true)]
+    Simulate {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
     /// Runs the keeper's loops against a cluster (see keeper.example.toml).
     Run {
         #[command(flatten)]
@@ -57,6 +64,14 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        #[cfg(not(feature = "simulate"))]
+        Command::Simulate { .. } => {
+            eprintln!(
+                "keeper: built without the simulation; run it with \
+                 `cargo run --release --locked -p keeper --features simulate -- simulate`"
+            );
+            ExitCode::FAILURE
+        }
         #[cfg(feature = "simulate")]
         Command::Simulate { seed, minutes, report, chart } => {
             let cfg = keeper::sim::SimConfig { seed, minutes, progress: true };
