@@ -51,6 +51,9 @@ pub(super) enum CancelBy {
 pub(super) enum Who {
     U(u8),
     Auto,
+    /// As a deleveraging's counterparty: the largest position on the SAME side as the
+    /// account's (which the program must refuse); elsewhere as `Auto`.
+    Same,
 }
 
 /// Final settlement band: around the index (bps each side), or a point off it (bps).
@@ -66,7 +69,9 @@ pub(super) enum Op {
         user: u8,
         amount: u64,
     },
-    /// Withdraws `eighths / 8` of the collateral (0: nothing, 9: more than it holds).
+    /// Withdraws `eighths / 8` of the collateral (0: nothing, 9: more than it holds; 10: the
+    /// most initial margin allows by the model, leaving the account fully leveraged, and 11:
+    /// one unit more).
     Withdraw {
         user: u8,
         eighths: u8,
@@ -102,6 +107,10 @@ pub(super) enum Op {
     /// price `offset_bps` from the index (in or out of the band).
     /// With `leverage > 0`, `lots` is ignored: the taker trades `leverage` times its
     /// collateral (the quickest way to the leveraged accounts risk ops need).
+    /// With `reduce`, `taker`, `dir` and `leverage` are ignored: the account with the least
+    /// margin above maintenance that holds a position in the market shrinks it by up to
+    /// `lots` without flipping (the dYdX rule's ratio half: a reduction at a price bad
+    /// enough to worsen its margin ratio must be refused below initial margin).
     Trade {
         taker: u8,
         maker: u8,
@@ -110,6 +119,7 @@ pub(super) enum Op {
         lots: u16,
         leverage: u8,
         offset_bps: i16,
+        reduce: bool,
     },
     SetFundingRate {
         market: u8,
@@ -139,9 +149,13 @@ pub(super) enum Op {
     },
     /// An adverse oracle move of `bps` (cranked at once) in the market of the largest
     /// position of the account with the least margin above maintenance, against it: the
-    /// quickest way to liquidatable and underwater accounts.
+    /// quickest way to liquidatable and underwater accounts. With `to` 1, 2 or 3 the move
+    /// is instead the one that takes that account (at reference prices) just below initial
+    /// margin, maintenance margin or zero equity, so the rules at those edges get tested;
+    /// every move stays within `bps` and under the 20% jump guard.
     Squeeze {
         bps: u16,
+        to: u8,
     },
     List {
         with_index: bool,
@@ -360,6 +374,16 @@ pub(super) fn g_who(r: &mut Rng, users: u8) -> Who {
         U(g_user(r, users))
     }
 }
+/// The counterparty of a deleveraging: half the time the largest opposite position, else
+/// the largest same-side one or a named user (to test that only an opposite position of at
+/// least the lots is accepted).
+pub(super) fn g_counterparty(r: &mut Rng, users: u8) -> Who {
+    match r.below(10) {
+        0..=4 => Auto,
+        5..=7 => Same,
+        _ => U(g_user(r, users)),
+    }
+}
 pub(super) fn g_lots(r: &mut Rng) -> u16 {
     let x = r.below(100);
     (if x < 55 {
@@ -459,7 +483,9 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
                 _ => r.range(10, 2_000) as u64 * ONE_USDC + r.below(1_000_000),
             },
         },
-        1 => Withdraw { user: g_user(r, users), eighths: r.range(0, 9) as u8 },
+        1 => {
+            Withdraw { user: g_user(r, users), eighths: if r.pct(30) { r.range(10, 11) } else { r.range(0, 9) } as u8 }
+        }
         2 => Place {
             user: g_user(r, users),
             market: g_market(r),
@@ -511,6 +537,7 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
                 40..=89 => r.range(-400, 400) as i16,
                 _ => r.range(-3_000, 3_000) as i16,
             },
+            reduce: r.pct(35),
         },
         6 => SetFundingRate { market: g_market(r), rate_ppbh: r.range(-1_200_000, 1_200_000) as i32 },
         7 => UpdateFunding { market: g_market(r) },
@@ -556,13 +583,13 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
         15 => EarlyDeleverage {
             market: g_market(r),
             account: g_who(r, users),
-            counterparty: g_who(r, users),
+            counterparty: g_counterparty(r, users),
             lots: if r.pct(60) { 0 } else { g_lots(r) },
         },
         16 => Deleverage {
             market: g_market(r),
             account: g_who(r, users),
-            counterparty: g_who(r, users),
+            counterparty: g_counterparty(r, users),
             lots: if r.pct(60) { 0 } else { g_lots(r) },
             by_authority: r.pct(80),
         },
@@ -588,6 +615,6 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
         },
         27 => CloseBook { market: g_market(r) },
         28 => CloseMarket { market: g_market(r), crank: r.pct(50) },
-        _ => Squeeze { bps: r.pick(&[300, 600, 900, 1_200, 1_500, 1_900]) },
+        _ => Squeeze { bps: r.pick(&[300, 600, 900, 1_200, 1_500, 1_900]), to: r.below(4) as u8 },
     }
 }

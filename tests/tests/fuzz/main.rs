@@ -30,13 +30,19 @@
 //!
 //! Ops name users and markets by small indices, resolved against the live state when they
 //! run (`market` modulo the markets still open, `Who::Auto` = the account the op is meant
-//! for: the weakest account and the market of its largest position for liquidations and
-//! deleveraging, the largest opposite position as counterparty, a holder for funding and
-//! final settlement). The generator is biased toward states where risk instructions bite:
-//! most ops hit the first market, trades can size themselves to 3-8x leverage, moves are
-//! often cranked at once (so the index follows before the next one), and the ops that stop
-//! trading (final settlement, pauses, statuses, margins, closing) mostly come in a
-//! sequence's second half.
+//! for: the weakest account (lowest margin ratio, so the most leveraged, not the smallest)
+//! and the market of its largest position for liquidations and deleveraging, the largest
+//! opposite position as counterparty, a holder for funding and final settlement;
+//! `Who::Same` = as a deleveraging's counterparty the largest SAME-side position, which
+//! must be refused). The generator is biased toward states where risk instructions bite,
+//! and toward the edges the rule checks look at: most ops hit the first market, trades can
+//! size themselves to 3-8x leverage (against the richest other account, so that they open),
+//! a withdrawal may take exactly what initial margin allows by the model (or one unit more),
+//! a `Squeeze` may move the price just past the weakest account's initial margin,
+//! maintenance margin or zero equity, a `reduce` trade has the weakest account shrink its
+//! position at a loss (the margin rule's ratio half), moves are often cranked at once (so
+//! the index follows before the next one), and the ops that stop trading (final settlement,
+//! pauses, statuses, margins, closing) mostly come in a sequence's second half.
 //!
 //! After setup and after EVERY op, `check_all` asserts:
 //!
@@ -62,6 +68,58 @@
 //!   met or cancelled. A settled market's positions close with their reservations, so in a
 //!   settled or closed market only `reservation <= orders` (per side) is asserted.
 //!   `check_book` (the suite's own) runs on every book of a live market.
+//!
+//! RULE CHECKS (`model.rs`). Conservation alone misses a bug that breaks a rule without
+//! creating or destroying value (a withdrawal checked at maintenance, a mark that is not a
+//! median). So each op that has a rule records what it meant to do (`model::Intent`: the
+//! account, market, amount, lots, band), the harness snapshots the accounts it reads before
+//! the op, and after the op `model::check_step` checks the rule against a small reference
+//! model of margin written from first principles: it never calls the programs' health or
+//! mark code, and recomputes from the account bytes (collateral; per position base lots,
+//! cached funding index, open bid and ask lots; per market its init and maintenance margins
+//! per side, band, funding index and rate, the mark's stored averages, last trade, last good
+//! index and stable price) and the oracle price the harness published. Prices follow the
+//! README: the index is the reading unless it jumped from the hour's average (then the last
+//! good one), the mark `median(index*(1+F), index + MA, last)`, opening risk and withdrawals
+//! at the least favourable of index, mark and stable price, the funding index moved to now.
+//! Health is exact (integers in 2^-48 / 10_000 of a unit), open orders at their worst case
+//! (each side filling, at the band's loss). Rules checked after an ACCEPTED op:
+//!
+//! - `withdraw-initial-margin`: a withdrawal leaves the account at or above initial margin;
+//! - `reservation-covered`: a reservation that grew (the test trader's for a maker, checked
+//!   inline right after it; a resting remainder of a place or replace) is covered at initial
+//!   margin with open orders at their worst case;
+//! - `fill-margin-rule`: a fill leaves the taker at or above initial margin, or shrank its
+//!   position without flipping while its margin ratio (equity / maintenance requirement,
+//!   compared exactly, before and after at the step's prices) strictly improved;
+//! - `liquidation-only-below-maintenance` (takeover, liquidation order, early deleveraging)
+//!   and `deleverage-only-underwater` (equity < 0, insurance fund empty), at the prices the
+//!   instruction used; `risk-reduces-the-position` (toward zero, never flipping; exactly the
+//!   lots asked when deleveraging); `deleverage-counterparty-opposite` (the counterparty held
+//!   the opposite side, at least the lots); `liquidator-initial-margin`; `liquidation-fee`
+//!   (the insurance fee on the notional at the mark, rounded up, to the fund, which covers
+//!   only the shortfall left after the discounted transfer); `liquidation-ratio` (without a
+//!   shortfall the ratio is no worse than with the orders cancelled); `liquidation-order-
+//!   ratio` (equity >= 0 and the ratio no worse); `early-deleverage-fee` (discount plus
+//!   insurance fee, at most the equity, half to the fund);
+//! - `cover-only-underwater`, `cover-pays-the-deficit`, `underwater-mark`;
+//! - `final-settlement-band`: the locked price lies in the op's `[lo, hi]` and is the index;
+//! - `mark-is-median`: the mark a sample stores is the median of its three inputs (from the
+//!   stored averages, index, funding rate and last trade).
+//!
+//! After a REFUSED op whose reason the model determines, the model must agree:
+//! `withdraw-refusal` and `reservation-refusal` (InsufficientInitialMargin: below initial
+//! margin with the change), `fill-refusal` (MarginRuleViolated: the test trader's fill,
+//! applied in the model with its fee and last trade, breaks the rule), `not-liquidatable-
+//! refusal`, `not-underwater-refusal`, `counterparty-refusal`, `final-settlement-refusal`
+//! and `mark-sample-once-a-minute`. (A place refused for margin is not checked: which
+//! orders it would have met is the book's business.) A broken rule fails the case with
+//! "rule `name` broken: ..."; its failure signature is the rule, so shrinking keeps it, and
+//! a `fuzz rule checks:` line counts the checks by rule. Since every margin rule stands on
+//! the model's mark, which the programs store only when sampling, a broken rule is first
+//! traced to the mark: the clock moves on, the index moves twice (5% up, then down, so the
+//! three inputs differ) and every book samples; a stored mark that is not the median of
+//! its inputs is reported as `mark-is-median` instead, naming the rule that exposed it.
 //!
 //! Every refusal is named (`refusal_name`: the innermost failing program from the runtime's
 //! log, then its error enum) and checked against the op's allow-list (`allow_list`: the
@@ -90,7 +148,8 @@
 //!
 //! Layout: `input.rs` (setup, ops and their generator), `names.rs` (allow-lists and naming a
 //! refusal), `state.rs` (the harness state and reading the chain), `step.rs` (executing one
-//! op), `checks.rs` (the invariants) and this file (running, shrinking, the regression tests).
+//! op), `checks.rs` (the invariants), `model.rs` (the margin model and the rule checks) and
+//! this file (running, shrinking, the regression tests).
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -117,6 +176,7 @@ use solana_transaction_error::TransactionError;
 
 mod checks;
 mod input;
+mod model;
 mod names;
 mod state;
 mod step;
@@ -139,6 +199,8 @@ struct Stats {
     refused: BTreeMap<String, u64>,
     refused_by_op: BTreeMap<String, u64>,
     skipped: u64,
+    /// Rule checks run (`model.rs`), by rule.
+    rules: BTreeMap<&'static str, u64>,
 }
 
 impl Stats {
@@ -154,6 +216,9 @@ impl Stats {
         }
         for (k, v) in o.refused_by_op {
             *self.refused_by_op.entry(k).or_default() += v;
+        }
+        for (k, v) in o.rules {
+            *self.rules.entry(k).or_default() += v;
         }
     }
 }
@@ -208,6 +273,12 @@ async fn exec(case: &Case, stats: &mut Stats) -> Result<(), Failure> {
     check_all(&mut env, &mut st).await;
     for (i, op) in case.ops.iter().enumerate() {
         STEP.with(|s| s.set(i));
+        // The state before the step, for its rule check (only for ops that have one).
+        let before = match model::has_rule(op.kind()) {
+            true => Some(model::snap(&mut env, &st).await),
+            false => None,
+        };
+        st.intent.take();
         let o = step(&mut env, &mut st, op).await;
         let kind = op.kind();
         if verbose() {
@@ -218,11 +289,11 @@ async fn exec(case: &Case, stats: &mut Stats) -> Result<(), Failure> {
             };
             eprintln!("  [{i}] {op:?} -> {what}");
         }
-        match o {
+        match &o {
             Out::Done => *stats.accepted.entry(kind).or_default() += 1,
             Out::Skip => stats.skipped += 1,
             Out::Refused(name) => {
-                if !allowed(kind, &name) {
+                if !allowed(kind, name) {
                     return Err(Failure {
                         step: i,
                         signature: format!("unexpected {name} from {kind}"),
@@ -235,9 +306,13 @@ async fn exec(case: &Case, stats: &mut Stats) -> Result<(), Failure> {
         }
         st.steps_done += 1;
         check_all(&mut env, &mut st).await;
+        if let Some(before) = &before {
+            model::check_step(&mut env, &mut st, before, &o).await;
+        }
         stats.steps += 1;
     }
     stats.sequences += 1;
+    stats.rules = std::mem::take(&mut st.rule_checks);
     Ok(())
 }
 
@@ -267,11 +342,12 @@ fn run_case(case: &Case) -> (Stats, Option<Failure>) {
                     .unwrap_or_default();
                 (msg, String::new())
             });
-            Some(Failure {
-                step,
-                signature: format!("panic at {loc}"),
-                message: format!("step {step}: panicked at {loc}: {msg}"),
-            })
+            // A broken rule is named by the rule, whatever line raised it.
+            let signature = match msg.strip_prefix("rule `").and_then(|r| r.split_once('`')) {
+                Some((rule, _)) => format!("rule {rule}"),
+                None => format!("panic at {loc}"),
+            };
+            Some(Failure { step, signature, message: format!("step {step}: panicked at {loc}: {msg}") })
         }
     };
     (stats, failure)
@@ -401,6 +477,7 @@ fn fuzz_sequences() {
     let by_op: Vec<String> = t.accepted.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let failed = failure.into_inner().unwrap();
     eprintln!("fuzz accepted by op: {}", by_op.join(", "));
+    eprintln!("fuzz rule checks: {}", t.rules.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
     eprintln!(
         "fuzz refusals by op:code: {}",
         t.refused_by_op.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")

@@ -1,4 +1,5 @@
 //! The harness state, and reading the chain to resolve an op's targets.
+use super::model::Intent;
 use super::*;
 use super::{input::*, names::*};
 
@@ -26,6 +27,12 @@ pub(super) struct State {
     pub(super) admin_token: Pubkey,
     pub(super) listed: u32,
     pub(super) steps_done: u64,
+    /// What the current step is meant to do, for its rule check (`model.rs`).
+    pub(super) intent: RefCell<Intent>,
+    /// Rule checks run so far, by rule.
+    pub(super) rule_checks: BTreeMap<&'static str, u64>,
+    /// The first rule the current step broke: (rule, what happened).
+    pub(super) broken: Option<(&'static str, String)>,
 }
 
 impl State {
@@ -122,7 +129,17 @@ pub(super) async fn setup(env: &mut TestEnv, s: &Setup) -> State {
     }
     let admin = env.admin.pubkey();
     let admin_token = env.create_token_account(&admin, 0).await;
-    State { users, markets, cleared: HashSet::new(), admin_token, listed: 0, steps_done: 0 }
+    State {
+        users,
+        markets,
+        cleared: HashSet::new(),
+        admin_token,
+        listed: 0,
+        steps_done: 0,
+        intent: RefCell::new(Intent::None),
+        rule_checks: BTreeMap::new(),
+        broken: None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -184,8 +201,21 @@ pub(super) async fn user_risk(env: &mut TestEnv, st: &State, market: usize) -> V
     out
 }
 
+/// Margin above maintenance per unit of maintenance requirement (parts per million; no
+/// requirement: the most), so that the most leveraged account ranks weakest, not the
+/// smallest one.
+pub(super) fn margin_ratio(r: &(i128, i128, i64)) -> i128 {
+    let req = r.0 - r.1;
+    if req <= 0 {
+        i128::MAX
+    } else {
+        r.1 * 1_000_000 / req
+    }
+}
+
 /// The account a risk op targets: `U(i)`, or with `Auto` the user with a position in the
-/// market (any position when `market` is None) whose `key` is lowest.
+/// market (any position when `market` is None) whose margin ratio (`by_margin`) or equity
+/// is lowest.
 pub(super) fn pick_weakest(
     st: &State,
     who: Who,
@@ -195,9 +225,9 @@ pub(super) fn pick_weakest(
 ) -> Option<usize> {
     match who {
         U(i) => Some(st.user_index(i)),
-        Auto => (0..risk.len()).filter(|i| !need_position || risk[*i].2 != 0).min_by_key(|i| {
+        Auto | Same => (0..risk.len()).filter(|i| !need_position || risk[*i].2 != 0).min_by_key(|i| {
             if by_margin {
-                risk[*i].1
+                margin_ratio(&risk[*i])
             } else {
                 risk[*i].0
             }
@@ -209,10 +239,11 @@ pub(super) fn pick_weakest(
 pub(super) fn pick_counterparty(st: &State, who: Who, risk: &[(i128, i128, i64)], account: usize) -> usize {
     match who {
         U(i) => st.user_index(i),
-        Auto => {
+        Auto | Same => {
             let mine = risk[account].2;
+            let opposite = who == Auto;
             (0..risk.len())
-                .filter(|i| *i != account && risk[*i].2 != 0 && (risk[*i].2 > 0) != (mine > 0))
+                .filter(|i| *i != account && risk[*i].2 != 0 && ((risk[*i].2 > 0) != (mine > 0)) == opposite)
                 .max_by_key(|i| risk[*i].2.unsigned_abs())
                 .unwrap_or((account + 1) % risk.len())
         }
@@ -256,7 +287,7 @@ pub(super) async fn target_market(
                 top = Some((notional, mi));
             }
         }
-        let score = if by_margin { risk[ui].1 } else { risk[ui].0 };
+        let score = if by_margin { margin_ratio(&risk[ui]) } else { risk[ui].0 };
         if let Some((_, mi)) = top {
             if best.is_none_or(|(b, _)| score < b) {
                 best = Some((score, mi));
@@ -287,7 +318,7 @@ pub(super) async fn settled_first(env: &mut TestEnv, st: &State, m: u8, keep: im
 pub(super) async fn holder(env: &mut TestEnv, st: &State, mi: usize, who: Who) -> Option<Pubkey> {
     match who {
         U(i) => Some(st.user(i).margin_account),
-        Auto => {
+        Auto | Same => {
             let market = st.markets[mi].cookie.market;
             for u in &st.users {
                 if !env.position(&u.margin_account, &market).await.is_free() {

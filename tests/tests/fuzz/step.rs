@@ -1,4 +1,5 @@
 //! Executing one op.
+use super::model::{self, Intent, Risk};
 use super::*;
 use super::{input::*, state::*};
 
@@ -18,7 +19,13 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
         Withdraw { user, eighths } => {
             let u = st.user(user);
             let c = env.collateral(&u.margin_account).await.max(0) as u128;
-            let amount = if eighths == 0 { 0 } else { ((c * eighths as u128 / 8) as u64).max(1) };
+            let amount = match eighths {
+                0 => 0,
+                10 | 11 => model::free_collateral(env, st, &u.margin_account).await.max(0) as u64 + eighths as u64 - 10,
+                _ => ((c * eighths as u128 / 8) as u64).max(1),
+            };
+            let u = st.user(user);
+            *st.intent.borrow_mut() = Intent::Withdraw { account: u.margin_account, amount };
             let health = env.health_metas(&u.margin_account, &[]).await;
             let ix = sdk::withdraw(&u.key(), &exchange, &mint, &u.margin_account, &u.token_account, amount, health);
             out(send(env, &[ix], &[&u.owner]).await)
@@ -44,6 +51,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 Past => now,
             };
             let makers = makers_for(env, &book, &u.margin_account, side, all_makers).await;
+            *st.intent.borrow_mut() = Intent::Taker { account: u.margin_account, market: book.market.market };
             let ix = env.place_ix(u, &book, args, &makers).await;
             out(send(env, &[ix], &[&u.owner]).await)
         }
@@ -84,6 +92,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             args.seat_hint = env.seat_for(&book, &u.margin_account).await;
             let makers = makers_for(env, &book, &u.margin_account, o.side, true).await;
             let health = env.health_for(u, &book).await;
+            *st.intent.borrow_mut() = Intent::Taker { account: u.margin_account, market: book.market.market };
             let ix = orderbook::sdk::replace_order(
                 &book.venue,
                 &u.key(),
@@ -96,19 +105,52 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             );
             out(send(env, &[ix], &[&u.owner]).await)
         }
-        Trade { taker, maker, market, dir, lots, leverage, offset_bps } => {
+        Trade { taker, maker, market, mut dir, mut lots, mut leverage, offset_bps, reduce } => {
             let Some(mi) = st.live(market) else { return Out::Skip };
             let cookie = st.markets[mi].cookie;
-            let (ti, mut mk) = (st.user_index(taker), st.user_index(maker));
+            let mut ti = st.user_index(taker);
+            if reduce {
+                let risk = user_risk(env, st, mi).await;
+                let Some(a) = pick_weakest(st, Auto, &risk, true, true) else { return Out::Skip };
+                let held = risk[a].2;
+                (ti, leverage) = (a, 0);
+                dir = if held > 0 { Sell } else { Buy };
+                lots = lots.clamp(1, held.unsigned_abs().min(u16::MAX as u64) as u16);
+            }
+            let mut mk = st.user_index(maker);
             if mk == ti {
                 mk = (mk + 1) % st.users.len();
             }
+            if leverage > 0 {
+                // A leveraged taker meets the richest other account, whose reservation (band
+                // included) can cover the trade, so that leveraged positions actually open.
+                let mut best = (i64::MIN, mk);
+                for (i, u) in st.users.iter().enumerate().filter(|(i, _)| *i != ti) {
+                    let c = env.collateral(&u.margin_account).await;
+                    if c > best.0 {
+                        best = (c, i);
+                    }
+                }
+                mk = best.1;
+            }
             let price = ref_price(env, st, mi).await;
-            let price = (price as i128 * (10_000 + offset_bps as i128) / 10_000).max(1) as u64;
+            // A reduction trades against the reducer, at least half the band away (its fill
+            // at a loss), within the band.
+            let offset = if reduce {
+                let band = env.market_state(&cookie.market).await.price_band_bps as i16;
+                let adverse = (offset_bps.saturating_abs().saturating_add(band / 2)).min(band - 1);
+                if dir == Sell {
+                    -adverse
+                } else {
+                    adverse
+                }
+            } else {
+                offset_bps
+            };
+            let price = (price as i128 * (10_000 + offset as i128) / 10_000).max(1) as u64;
             let (t, m) = (&st.users[ti], &st.users[mk]);
             let lots = if leverage > 0 {
-                let ct = env.collateral(&t.margin_account).await.max(0) as u64;
-                let c = ct.min(env.collateral(&m.margin_account).await.max(0) as u64);
+                let c = env.collateral(&t.margin_account).await.max(0) as u64;
                 (c * leverage as u64 / price.max(1)).clamp(1, u16::MAX as u64) as u16
             } else {
                 lots
@@ -118,11 +160,16 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 Sell => (lots as i64, 0, Side::Ask),
             };
             let before = env.position(&m.margin_account, &cookie.market).await;
+            let (taker_key, maker_key) = (t.margin_account, m.margin_account);
             let ix = env.reserve_ix(m, &cookie, bid, ask).await;
             if let Err(name) = send(env, &[ix], &[&m.owner]).await {
+                *st.intent.borrow_mut() = Intent::Reserve { account: maker_key, market: cookie.market, bid, ask };
                 return Out::Refused(name);
             }
+            model::check_reservation(env, st, &maker_key).await;
+            let (t, m) = (&st.users[ti], &st.users[mk]);
             let fill = Fill { maker_index: 0, taker_side, base_lots: lots as u64, price_per_lot: price };
+            *st.intent.borrow_mut() = Intent::Fill { taker: taker_key, market: cookie.market, fill };
             let ix = env.settle_ix(t, &cookie, &[m.margin_account], vec![fill], vec![], 0, 0).await;
             let res = send(env, &[ix], &[&t.owner]).await;
             // Give back whatever of the maker's reservation the fill did not consume.
@@ -156,6 +203,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
         SampleMark { market } => {
             let Some(mi) = st.live(market) else { return Out::Skip };
             let Some(book) = st.markets[mi].book else { return Out::Skip };
+            *st.intent.borrow_mut() = Intent::Sample { market: book.market.market };
             out(send(env, &[orderbook::sdk::sample_mark(&book.venue)], &[]).await)
         }
         MovePrice { market, bps, crank } => {
@@ -173,7 +221,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             }
             Out::Done
         }
-        Squeeze { bps } => {
+        Squeeze { bps, to } => {
             let Some(mi) = target_market(env, st, 0, Auto, true).await else { return Out::Skip };
             let c = st.markets[mi].cookie;
             if c.kind == OracleKind::None {
@@ -182,7 +230,28 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let risk = user_risk(env, st, mi).await;
             let Some(a) = pick_weakest(st, Auto, &risk, true, true) else { return Out::Skip };
             let sign = if risk[a].2 > 0 { -1 } else { 1 };
-            let p = st.markets[mi].price as i128 * (10_000 + sign * bps as i128) / 10_000;
+            let mut bps = bps as i128;
+            if to > 0 {
+                // The move per lot `d` that brings equity `e + l*d` to `|l| * (p + d) * m`
+                // (m: initial or maintenance bps of the position's side; 0 for equity 0),
+                // overshot by a quarter so the account lands past the edge even where the mark lags
+                // the index.
+                let s = env.market_state(&c.market).await;
+                let (l, e, p) = (risk[a].2 as i128, risk[a].0, ref_price(env, st, mi).await as i128);
+                let m = match (to, l > 0) {
+                    (1, true) => s.init_margin_long_bps,
+                    (1, false) => s.init_margin_short_bps,
+                    (2, true) => s.maint_margin_long_bps,
+                    (2, false) => s.maint_margin_short_bps,
+                    _ => 0,
+                } as i128;
+                let d = (l.abs() * p * m - e * 10_000) / (l * 10_000 - l.abs() * m);
+                let need = sign * d * 12_500 / p.max(1);
+                if need > 0 {
+                    bps = bps.min(need + 1);
+                }
+            }
+            let p = st.markets[mi].price as i128 * (10_000 + sign * bps) / 10_000;
             let p = p.clamp(50_000, 50_000_000) as i64;
             st.markets[mi].price = p;
             env.set_price(&c, p).await;
@@ -267,6 +336,13 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 lqh,
                 lrh,
             );
+            *st.intent.borrow_mut() = Intent::Risk {
+                kind: Risk::Takeover,
+                account: lq.margin_account,
+                other: Some(lr.margin_account),
+                market: c.market,
+                lots: max,
+            };
             let r = send(env, &[ix], &[&lr.owner]).await;
             if r.is_ok() {
                 let k = lq.margin_account;
@@ -295,6 +371,13 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 &makers,
                 health,
             );
+            *st.intent.borrow_mut() = Intent::Risk {
+                kind: Risk::Order,
+                account: lq.margin_account,
+                other: None,
+                market: c.market,
+                lots: max,
+            };
             let r = send(env, &[ix], &[&caller.owner]).await;
             if r.is_ok() {
                 let k = lq.margin_account;
@@ -320,6 +403,13 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 lots,
                 health,
             );
+            *st.intent.borrow_mut() = Intent::Risk {
+                kind: Risk::Early,
+                account: acct.margin_account,
+                other: Some(cpu.margin_account),
+                market: c.market,
+                lots,
+            };
             let r = send(env, &[ix], &[&da]).await;
             if r.is_ok() {
                 let k = acct.margin_account;
@@ -347,6 +437,13 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 lots,
                 health,
             );
+            *st.intent.borrow_mut() = Intent::Risk {
+                kind: Risk::Deleverage,
+                account: acct.margin_account,
+                other: Some(cpu.margin_account),
+                market: c.market,
+                lots,
+            };
             let r = send(env, &[ix], &[&signer]).await;
             if r.is_ok() {
                 let k = acct.margin_account;
@@ -361,6 +458,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let health = env.health_metas(&acct.margin_account, &[]).await;
             let da = env.deleverage_authority.insecure_clone();
             let ix = sdk::cover_with_insurance(&exchange, &acct.margin_account, &da.pubkey(), health);
+            *st.intent.borrow_mut() = Intent::Underwater { account: acct.margin_account, cover: true };
             out(send(env, &[ix], &[&da]).await)
         }
         MarkUnderwater { account, caller } => {
@@ -369,6 +467,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let (acct, caller) = (&st.users[a], st.user(caller));
             let health = env.health_metas(&acct.margin_account, &[]).await;
             let ix = sdk::mark_underwater(&exchange, &acct.margin_account, &caller.key(), health);
+            *st.intent.borrow_mut() = Intent::Underwater { account: acct.margin_account, cover: false };
             out(send(env, &[ix], &[&caller.owner]).await)
         }
         DepositInsurance { user, amount } => {
@@ -395,14 +494,9 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 }
             };
             let admin = env.admin.insecure_clone();
-            let ix = sdk::final_settle_market(
-                &admin.pubkey(),
-                &exchange,
-                &c.market,
-                &c.oracle,
-                lo.max(0) as u64,
-                hi.max(0) as u64,
-            );
+            let (lo, hi) = (lo.max(0) as u64, hi.max(0) as u64);
+            *st.intent.borrow_mut() = Intent::FinalSettle { market: c.market, lo, hi };
+            let ix = sdk::final_settle_market(&admin.pubkey(), &exchange, &c.market, &c.oracle, lo, hi);
             out(send(env, &[ix], &[&admin]).await)
         }
         SettleFinalPosition { market, user } => {
