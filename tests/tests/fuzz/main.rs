@@ -138,7 +138,9 @@
 //!
 //! - Short run (in `cargo test`, so in `.ci/run`): `cargo test -p integration-tests --test
 //!   fuzz` runs `FUZZ_CASES` sequences (default 64, about 10 s in debug) from `FUZZ_SEED`
-//!   (default fixed, so CI is deterministic).
+//!   (default fixed, so CI is deterministic), plus the directed sequences
+//!   (`directed_*`): hand-written cases for states the generator seldom reaches, run through
+//!   the same executor with every invariant and rule check.
 //! - Long run: `FUZZ_CASES=10000 FUZZ_THREADS=2 FUZZ_SEED=1 cargo test --release -p
 //!   integration-tests --test fuzz -- --nocapture fuzz_sequences > /dev/null` (the programs'
 //!   `msg!` lines go to stdout natively; progress and figures go to stderr). It prints a
@@ -420,6 +422,43 @@ fn assert_no_failure(setup: Setup, ops: Vec<Op>) {
     if let (_, Some(f)) = run_case(&case) {
         panic!("{}", f.message);
     }
+}
+
+/// Directed sequences: states the random generator seldom reaches, run with every invariant
+/// and rule check like any other case. Two shorts and a long; the weaker short is squeezed
+/// underwater; the deleveraging authority then names the other SHORT as counterparty, which
+/// the program must refuse (`InvalidCounterparty`, the model's `counterparty-refusal`) and
+/// which a dropped opposite-side check would let through (`deleverage-counterparty-opposite`).
+#[test]
+fn directed_same_side_deleveraging() {
+    if std::env::var_os("RUST_LOG").is_none() && !verbose() {
+        std::env::set_var("RUST_LOG", "error");
+    }
+    let setup = Setup { users: 3, deposits_usdc: [10_000, 1_000, 1_000, 0, 0], third_market: false, insurance_usdc: 0 };
+    let short = |taker, leverage| Trade {
+        taker,
+        maker: 0,
+        market: 0,
+        dir: Sell,
+        lots: 0,
+        leverage,
+        offset_bps: 0,
+        reduce: false,
+    };
+    let ops = vec![
+        short(1, 5),
+        short(2, 2),
+        Squeeze { bps: 1_900, to: 0 },
+        Squeeze { bps: 1_900, to: 0 },
+        Deleverage { market: 0, account: Auto, counterparty: Same, lots: 0, by_authority: true },
+    ];
+    let case = Case { seed: 0, setup, ops };
+    let (stats, failure) = run_case(&case);
+    if let Some(f) = failure {
+        panic!("{}", f.message);
+    }
+    let refused = stats.rules.get("counterparty-refusal").copied().unwrap_or(0);
+    assert_eq!(refused, 1, "the same-side deleveraging was not reached; rule checks run: {:?}", stats.rules);
 }
 
 #[test]
