@@ -4,7 +4,7 @@
 //! book would close it worse than the mark and its equity cannot cover that, and otherwise
 //! taken over at the mark less the discount.
 use anchor_lang::prelude::Pubkey;
-use orderbook::matching::close_price_per_lot;
+use orderbook::matching::{close_price, Closing};
 use orderbook::state::BookRef;
 use perpetual::health::{health_from_priced, AccountHealth, PricedMarket};
 use perpetual::math::health::HealthKind;
@@ -115,7 +115,8 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
     .max(1);
     if let Some((_, data)) = &market.book {
         if let Ok(book) = BookRef::parse(data) {
-            let price = close_price_per_lot(&book.bids, &book.asks, long, needed, book.header.tick_size);
+            let closing = if long { Closing::Long } else { Closing::Short };
+            let price = close_price(&book.bids, &book.asks, closing, needed, book.header.tick_size);
             let fee_bps = m.liquidation_discount_bps.saturating_add(m.liquidation_insurance_fee_bps);
             if let Ok(Some(_)) = early_deleverage_fee(h.equity, market.priced.mark, price, long, needed, fee_bps) {
                 if let Some((cp, cp_lots)) =

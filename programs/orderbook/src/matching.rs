@@ -11,6 +11,7 @@ use perpetual::{Fill, Release};
 use crate::error::BookError;
 pub use crate::events::CancelReason;
 use crate::events::{OrderCancelled, OrderExpired};
+use crate::perp_cpi::applied;
 use crate::state::{crosses, opposite, price_of, BookParts, Order, Seat, Side};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -263,7 +264,7 @@ pub fn refund_refused(
     let mut refunded = 0u64;
     let mut releases = vec![];
     for (pending, result) in fills.iter().zip(results) {
-        if *result == perpetual::FillResult::Applied as u8 {
+        if applied(result) {
             continue;
         }
         refunded += pending.fill.base_lots;
@@ -343,16 +344,4 @@ pub fn close_price(
         Closing::Short => total.div_ceil(lots as u128),
     };
     u64::try_from(avg).unwrap_or(u64::MAX)
-}
-
-/// [`close_price`] with the direction as a flag (`long`), for the keeper until it moves to
-/// [`Closing`]; remove then.
-pub fn close_price_per_lot(
-    bids: &critbit::CritbitRef<Order>,
-    asks: &critbit::CritbitRef<Order>,
-    long: bool,
-    lots: u64,
-    tick_size: u64,
-) -> u64 {
-    close_price(bids, asks, if long { Closing::Long } else { Closing::Short }, lots, tick_size)
 }

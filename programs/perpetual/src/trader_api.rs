@@ -5,7 +5,7 @@
 //!   at seed [`TRADER_SEED`] through `invoke_signed`.
 //! - `settle_fills` takes [`SettleFillsArgs`]: at most [`MAX_FILLS`] fills, each naming a
 //!   maker among the instruction's first `maker_count` remaining accounts.
-//! - Its return data is one [`FillResult`] byte per fill, in order ([`decode_results`]). A
+//! - Its return data is one [`FillResult`] byte per fill, in order ([`FillResult::from_u8`] reads one). A
 //!   refused maker fill is reported, not applied; every other fill applies.
 use anchor_lang::prelude::*;
 
@@ -55,14 +55,10 @@ pub enum FillResult {
 }
 
 impl FillResult {
+    /// The result a return-data byte stands for; `None` for an unknown byte.
     pub fn from_u8(v: u8) -> Option<Self> {
         [Self::Applied, Self::MakerReservationMissing, Self::MakerWouldIncrease].get(v as usize).copied()
     }
-}
-
-/// Reads `settle_fills`' return data: one result per fill; `None` for an unknown byte.
-pub fn decode_results(data: &[u8]) -> Option<Vec<FillResult>> {
-    data.iter().map(|b| FillResult::from_u8(*b)).collect()
 }
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]

@@ -694,8 +694,8 @@ async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCo
 
 /// Found by `fuzz_sequences` (long run, seed 1: case seed 0x9daebf23cf9161da, shrunk from
 /// 27 ops to 3: a 7x leveraged trade of 65,535 lots, a 12% adverse move, early
-/// deleveraging). When the book cannot absorb a short, `orderbook::matching::
-/// close_price_per_lot` reports `u64::MAX` as the price of buying it back, and
+/// deleveraging). When the book cannot absorb a short, `orderbook::matching::close_price`
+/// reports `u64::MAX` as the price of buying it back, and
 /// `perpetual::math::liquidation::early_deleverage_fee` multiplies the slippage
 /// `u64::MAX - mark` by the lots in I80F48 (80 integer bits): above 2^79 / 2^64 = 32,768
 /// lots it overflows, and early deleveraging, meant exactly for a book too thin to close the
