@@ -287,6 +287,8 @@ pub(super) struct Setup {
     pub(super) deposits_usdc: [u32; 5],
     pub(super) third_market: bool,
     pub(super) insurance_usdc: u32,
+    /// Every market's opening funding rate, so that funding is owed from the first step.
+    pub(super) funding_rate_ppbh: i32,
 }
 
 #[derive(Clone, Debug)]
@@ -349,6 +351,8 @@ pub(super) fn gen_case(seed: u64) -> Case {
         deposits_usdc,
         third_market: r.pct(50),
         insurance_usdc: if r.pct(50) { 0 } else { r.pick(&[1, 10, 100, 1_000]) },
+        // Within the markets' hourly change limit (500,000).
+        funding_rate_ppbh: if r.pct(20) { 0 } else { r.range(-400_000, 400_000) as i32 },
     };
     let len = r.range(10, 40);
     let ops = (0..len).map(|i| gen_op(&mut r, users, i * 2 < len)).collect();

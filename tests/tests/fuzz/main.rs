@@ -434,7 +434,13 @@ fn directed_same_side_deleveraging() {
     if std::env::var_os("RUST_LOG").is_none() && !verbose() {
         std::env::set_var("RUST_LOG", "error");
     }
-    let setup = Setup { users: 3, deposits_usdc: [10_000, 1_000, 1_000, 0, 0], third_market: false, insurance_usdc: 0 };
+    let setup = Setup {
+        users: 3,
+        deposits_usdc: [10_000, 1_000, 1_000, 0, 0],
+        third_market: false,
+        insurance_usdc: 0,
+        funding_rate_ppbh: 0,
+    };
     let short = |taker, leverage| Trade {
         taker,
         maker: 0,

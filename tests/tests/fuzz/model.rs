@@ -82,6 +82,11 @@ pub(super) enum Intent {
     Sample {
         market: Pubkey,
     },
+    /// `settle_funding` of one account's position.
+    Funding {
+        account: Pubkey,
+        market: Pubkey,
+    },
 }
 
 // ---------------------------------------------------------------------------------------
@@ -413,6 +418,7 @@ pub(super) fn has_rule(kind: &str) -> bool {
             | "mark_underwater"
             | "final_settle_market"
             | "sample_mark"
+            | "settle_funding"
     )
 }
 
@@ -618,8 +624,36 @@ pub(super) async fn check_step(env: &mut TestEnv, st: &mut State, before: &Snap,
             }
             _ => {}
         },
+        Intent::Funding { account, market } => {
+            let Ok(px) = before.prices(&market) else { return };
+            if refused.is_some() {
+                return;
+            }
+            funding_rule(st, before, &after, &account, &market, &px);
+        }
     }
     finish(env, st).await;
+}
+
+/// An accepted `settle_funding`: the market's funding index moved to now at the model's
+/// rate, and the account paid what it owed rounded up (or received it rounded down), with
+/// the opposite amount in the market's funding pool and the index cached.
+fn funding_rule(st: &mut State, before: &Snap, after: &Snap, account: &Pubkey, market: &Pubkey, px: &Px) {
+    let index = after.markets[market].funding_index.get();
+    rule(st, "funding-index-at-rate", index == px.funding, || {
+        format!("funding index {index}, but the rate and the time since the last update give {}", px.funding)
+    });
+    let want = before.account(account).settled(market, px);
+    let got = after.account(account);
+    let cached = got.position(market).cached_funding_index.get();
+    let paid = got.collateral - before.account(account).collateral;
+    let pool = after.markets[market].funding_pool - before.markets[market].funding_pool;
+    rule(st, "funding-settled-exactly", got.collateral == want.collateral && cached == index && pool == -paid, || {
+        format!(
+            "{account} collateral {} (want {}), cached index {cached} (market {index}), pool moved {pool} for {paid}",
+            got.collateral, want.collateral
+        )
+    });
 }
 
 /// The taker of an accepted trade: a growing reservation is covered at its worst case; a

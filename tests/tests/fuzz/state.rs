@@ -109,6 +109,15 @@ pub(super) async fn setup(env: &mut TestEnv, s: &Setup) -> State {
             lister: None,
         });
     }
+    if s.funding_rate_ppbh != 0 {
+        let auth = env.funding_authority.insecure_clone();
+        for m in &markets {
+            let c = m.cookie;
+            let ix =
+                sdk::set_funding_rate(&auth.pubkey(), &env.exchange, &c.market, &c.oracle, s.funding_rate_ppbh as i64);
+            env.process(&[ix], &[&auth]).await.expect("opening funding rate");
+        }
+    }
     let mut users = vec![];
     for i in 0..s.users as usize {
         let deposit = s.deposits_usdc[i] as u64 * ONE_USDC;

@@ -198,6 +198,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let Some(mi) = st.live(market) else { return Out::Skip };
             let c = st.markets[mi].cookie;
             let Some(ma) = holder(env, st, mi, user).await else { return Out::Skip };
+            *st.intent.borrow_mut() = Intent::Funding { account: ma, market: c.market };
             out(send(env, &[sdk::settle_funding(&c.market, &c.oracle, &ma)], &[]).await)
         }
         SampleMark { market } => {

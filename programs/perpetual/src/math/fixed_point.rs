@@ -72,6 +72,9 @@ mod tests {
     fn pod_round_trip_keeps_bits() {
         let v = I80F48::from_num(-12345.678);
         assert_eq!(PodI80F48::from(v).get(), v);
+        let mut pod = PodI80F48::ZERO;
+        pod.set(v);
+        assert_eq!(pod.get(), v);
         assert_eq!(core::mem::align_of::<PodI80F48>(), 1);
     }
 
@@ -88,6 +91,9 @@ mod tests {
     #[test]
     fn pow10_bounds() {
         assert_eq!(pow10(6).unwrap(), I80F48::from_num(1_000_000));
-        assert!(pow10(24).is_err());
+        assert_eq!(pow10(23).unwrap(), I80F48::from_num(10u128.pow(23)));
+        for exp in [24, 30] {
+            assert_eq!(pow10(exp).unwrap_err(), PerpError::OracleExponentOutOfRange.into());
+        }
     }
 }

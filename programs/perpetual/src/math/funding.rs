@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::checked;
-use crate::math::fixed_point::{ceil_to_i64, floor_to_i64, I80F48};
+use crate::math::fixed_point::{floor_to_i64, I80F48};
 
 /// Funding rates are given in parts per billion of the index price per hour.
 pub const RATE_DENOM_PER_SECOND: i64 = 1_000_000_000 * 3_600;
@@ -24,12 +24,9 @@ pub fn owed(index_now: I80F48, cached_index: I80F48, base_lots: i64) -> Result<I
 /// What settling `owed` does to the account's collateral, in native units.
 /// A payer pays the amount rounded up; a receiver gets it rounded down. The
 /// difference stays in the market's funding pool, on the protocol's side.
+/// Both are `floor(-owed)`: a payer's `-ceil(owed)` and a receiver's `floor(|owed|)`.
 pub fn collateral_change(owed: I80F48) -> Result<i64> {
-    if owed >= 0 {
-        Ok(-ceil_to_i64(owed)?)
-    } else {
-        floor_to_i64(checked(owed.checked_neg())?)
-    }
+    floor_to_i64(checked(owed.checked_neg())?)
 }
 
 #[cfg(test)]

@@ -181,9 +181,14 @@ mod tests {
         assert!(shrank_without_flip(-10, 0));
         assert!(!shrank_without_flip(10, -5));
         assert!(!shrank_without_flip(5, 10));
+        assert!(!shrank_without_flip(10, 10));
+        assert!(!shrank_without_flip(-10, -10));
         let (e0, r0) = (I80F48::from_num(10), I80F48::from_num(100));
         assert!(ratio_improved(e0, r0, I80F48::from_num(10), I80F48::from_num(50)));
         assert!(!ratio_improved(e0, r0, I80F48::from_num(5), I80F48::from_num(100)));
         assert!(ratio_improved(e0, r0, I80F48::from_num(1), I80F48::ZERO));
+        // "Improved" is strict: the same ratio at another size is not an improvement.
+        assert!(!ratio_improved(e0, r0, e0, r0));
+        assert!(!ratio_improved(e0, r0, I80F48::from_num(5), I80F48::from_num(50)));
     }
 }

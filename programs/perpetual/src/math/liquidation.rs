@@ -107,6 +107,10 @@ mod tests {
         // A book at or better than the mark never triggers it.
         assert_eq!(early_deleverage_fee(I80F48::from_num(-5), mark, 100, true, 10, 200).unwrap(), None);
         assert_eq!(early_deleverage_fee(I80F48::from_num(-5), mark, 110, false, 10, 200).unwrap(), Some(20));
+        assert_eq!(early_deleverage_fee(I80F48::from_num(-5), mark, 90, false, 10, 200).unwrap(), None);
+        // A short buying back at 110: loss 100 + fee 20, the same threshold as the long's.
+        assert_eq!(early_deleverage_fee(I80F48::from_num(119), mark, 110, false, 10, 200).unwrap(), Some(20));
+        assert_eq!(early_deleverage_fee(I80F48::from_num(120), mark, 110, false, 10, 200).unwrap(), None);
     }
 
     #[test]

@@ -46,6 +46,35 @@ mod tests {
     }
 
     #[test]
+    fn long_part_is_the_positive_side() {
+        assert_eq!(long_part(7), 7);
+        assert_eq!(long_part(0), 0);
+        assert_eq!(long_part(-7), 0);
+    }
+
+    #[test]
+    fn reduce_only_reservations() {
+        // Releasing or keeping a reservation is always allowed.
+        for base in [-5, 0, 5] {
+            assert!(reservation_reduces(base, 0, 0));
+            assert!(reservation_reduces(base, -3, -3));
+        }
+        // A short may bid up to its size, not one lot more, and may not add asks.
+        assert!(reservation_reduces(-5, 5, 0));
+        assert!(!reservation_reduces(-5, 6, 0));
+        assert!(!reservation_reduces(-5, 0, 1));
+        // A long may ask up to its size, not one lot more, and may not add bids.
+        assert!(reservation_reduces(5, 0, 5));
+        assert!(!reservation_reduces(5, 0, 6));
+        assert!(!reservation_reduces(5, 1, 0));
+        // A flat account may add nothing; one side's release does not pay for the other's growth.
+        assert!(!reservation_reduces(0, 1, 0));
+        assert!(!reservation_reduces(0, 0, 1));
+        assert!(!reservation_reduces(-5, 5, 1));
+        assert!(!reservation_reduces(5, 1, 5));
+    }
+
+    #[test]
     fn reservation_changes() {
         let mut v = 5u64;
         change_reservation(&mut v, 3).unwrap();

@@ -440,6 +440,7 @@ mod tests {
         assert_eq!(conservative_price(0, index, mark), fx(105)); // flat: mark
         assert_eq!(conservative_price(3, mark, index), fx(100));
         assert_eq!(conservative_price(-3, mark, index), fx(105));
+        assert_eq!(conservative_price(0, mark, index), fx(100)); // flat: the mark, even when lower
     }
 
     #[test]
