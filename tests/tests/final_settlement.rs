@@ -231,6 +231,7 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
     // payer, no signer at all): longs receive lots * 1.10, shorts pay it.
     let mut closed = 0i64;
     let mut value_moved = 0i64;
+    let mut longs_open = 50u64;
     for (who, lots) in [(&l1, 30i64), (&s1, -40), (&l2, 20), (&s2, -10)] {
         let before = env.collateral(&who.margin_account).await;
         assert_eq!(env.position(&who.margin_account, &m.market).await.base_lots, lots);
@@ -243,6 +244,9 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
         assert_eq!((pos.base_lots, pos.open_bid_lots, pos.open_ask_lots), (0, 0, 0));
         closed += lots;
         value_moved += change;
+        // Open interest counts the longs still open; closing a short leaves it alone.
+        longs_open -= lots.max(0) as u64;
+        assert_eq!(env.market_state(&m.market).await.open_interest_lots, longs_open);
         // The open positions and the closed ones together still sum to zero.
         assert_eq!(open_lots(&mut env, &all, &m.market).await + closed, 0);
         vault_equation(&mut env).await;

@@ -3,8 +3,8 @@
 
 usage: report.py SURVIVORS_TOML PASS_DIR [PASS_DIR ...]
 
-Each pass tries only what the passes before it missed, so a mutant's result is that of the
-last pass that tried it. Every survivor needs a one-line reason in SURVIVORS_TOML,
+A mutant caught by any pass is caught; otherwise its result is that of the last pass that
+tried it. Every survivor needs a one-line reason in SURVIVORS_TOML,
 keyed by the mutant's name as cargo-mutants prints it; one without is listed as unexplained
 and makes this script exit with status 1 after writing the report.
 """
@@ -52,7 +52,10 @@ def main():
     version = ""
     for directory in dirs:
         mutants, seconds, version = load(directory)
-        final.update(mutants)
+        for name, (file, summary) in mutants.items():
+            # Caught by any pass is caught; otherwise the latest pass's word stands.
+            if final.get(name, (file, None))[1] not in (CAUGHT, TIMEOUT):
+                final[name] = (file, summary)
         caught = sum(1 for _, s in mutants.values() if s in (CAUGHT, TIMEOUT))
         passes.append((directory, test_args(directory), len(mutants), caught, seconds))
 

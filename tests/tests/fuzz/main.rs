@@ -739,3 +739,60 @@ async fn bug_early_deleveraging_of_a_large_short_overflows() {
     assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 0);
     invariants::check(&mut env).await;
 }
+
+/// Found by the long run (seed 1, once every market opened with a funding rate): an
+/// account below maintenance only through its open bids (margins raised to 90%) is
+/// liquidated through the book; a maker refuses its fill, and the book used to retry in a
+/// second round, which perpetual refused with `NotLiquidatable` because the first round had
+/// cleared the bids, so the whole liquidation failed. A liquidation now runs one round.
+#[test]
+fn bug_liquidation_order_failed_after_a_refused_fill() {
+    if std::env::var_os("RUST_LOG").is_none() && !verbose() {
+        std::env::set_var("RUST_LOG", "error");
+    }
+    let setup = Setup {
+        users: 3,
+        deposits_usdc: [50, 50, 20, 10000, 200],
+        third_market: true,
+        insurance_usdc: 0,
+        funding_rate_ppbh: 57075,
+    };
+    let ops = vec![
+        Place {
+            user: 1,
+            market: 0,
+            dir: Sell,
+            offset_bps: -415,
+            lots: 8,
+            kind: PostOnly,
+            reduce_only: false,
+            stp: CancelResting,
+            expiry: Never,
+            client_id: 2,
+            all_makers: true,
+        },
+        Place {
+            user: 0,
+            market: 0,
+            dir: Buy,
+            offset_bps: 1212,
+            lots: 8,
+            kind: Slide,
+            reduce_only: false,
+            stp: Decrement,
+            expiry: Never,
+            client_id: 0,
+            all_makers: true,
+        },
+        Trade { taker: 1, maker: 0, market: 0, dir: Buy, lots: 20, leverage: 0, offset_bps: -193, reduce: false },
+        MovePrice { market: 0, bps: -1824, crank: false },
+        SampleMark { market: 3 },
+        Deposit { user: 2, amount: 954495669 },
+        Replace { user: 0, market: 0, which: 1, offset_bps: 230, lots: 135, kind: PostOnly },
+        Trade { taker: 2, maker: 2, market: 0, dir: Sell, lots: 30, leverage: 0, offset_bps: -261, reduce: true },
+        SetMargins { market: 3, long_bps: 9000, short_bps: 9000 },
+        MovePrice { market: 0, bps: 1676, crank: false },
+        LiquidateOrder { market: 4, liquidatee: Auto, caller: 2, max_lots: 65535, limit_offset_bps: 781 },
+    ];
+    assert_no_failure(setup, ops);
+}

@@ -206,7 +206,14 @@ pub fn place<'info>(
         parts.header.fills += results.iter().filter(|r| applied(r)).count() as u64;
         let (refunded, refused_releases) =
             matching::refund_refused(&mut parts, args.side, &round.fills, &results, &maker_keys, &book_key)?;
+        // A liquidation runs one round: the first settlement may leave the account above
+        // maintenance, and perpetual refuses fills against a healthy account. Lots a maker
+        // refused are not retried (the order is immediate-or-cancel; call again).
         if refunded == 0 {
+            break;
+        }
+        if mode == PlaceMode::Liquidation {
+            carried = refused_releases;
             break;
         }
         unfilled += refunded;

@@ -175,3 +175,65 @@ pub fn require_initial(health: &AccountHealth) -> Result<()> {
     require!(health.initial >= 0, PerpError::InsufficientInitialMargin);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::prelude::Pubkey;
+    use bytemuck::Zeroable;
+
+    fn fx(v: i64) -> I80F48 {
+        I80F48::from_num(v)
+    }
+
+    fn priced(key: Pubkey, index: i64, mark: i64, stable: i64) -> PricedMarket {
+        let risk = RiskParams {
+            init_long_bps: 1000,
+            maint_long_bps: 500,
+            init_short_bps: 1000,
+            maint_short_bps: 500,
+            band_bps: 500,
+        };
+        PricedMarket { key, index: fx(index), mark: fx(mark), stable: fx(stable), funding_index: I80F48::ZERO, risk }
+    }
+
+    #[test]
+    fn health_from_priced_sums_positions_at_their_prices() {
+        let (sol, eth) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let mut header = MarginAccount::zeroed();
+        header.collateral = 1_000;
+        let mut long = Position::zeroed();
+        long.market = sol;
+        long.base_lots = 10;
+        // A free slot between positions is skipped, and a market without a position is unused.
+        let positions = [Position::zeroed(), long];
+        let markets = [priced(eth, 50, 50, 50), priced(sol, 100, 110, 105)];
+        let h = health_from_priced(&header, &positions, &markets).unwrap();
+        // Initial at the least of index, mark and stable (100); maintenance and equity at the mark.
+        assert_eq!(h.initial, fx(1_000 + 1_000 - 100));
+        assert_eq!(h.maintenance, fx(1_000 + 1_100 - 55));
+        assert_eq!(h.equity, fx(2_100));
+        assert_eq!(h.maint_requirement, fx(55));
+        // A position whose market is not priced is an error, not a free pass.
+        assert!(health_from_priced(&header, &positions, &markets[..1]).is_err());
+    }
+
+    #[test]
+    fn ratio_and_initial_gates() {
+        let h = |equity: i64, req: i64| AccountHealth {
+            equity: fx(equity),
+            maint_requirement: fx(req),
+            ..AccountHealth::of_collateral(0)
+        };
+        assert!(h(10, 100).ratio_not_worse_than(&h(10, 100)));
+        assert!(h(20, 100).ratio_not_worse_than(&h(10, 100)));
+        assert!(!h(9, 100).ratio_not_worse_than(&h(10, 100)));
+        let c = AccountHealth::of_collateral(7);
+        assert_eq!((c.initial, c.maintenance, c.equity, c.maint_requirement), (fx(7), fx(7), fx(7), I80F48::ZERO));
+        assert!(require_initial(&AccountHealth::of_collateral(0)).is_ok());
+        assert_eq!(
+            require_initial(&AccountHealth { initial: -I80F48::DELTA, ..AccountHealth::of_collateral(0) }).unwrap_err(),
+            PerpError::InsufficientInitialMargin.into()
+        );
+    }
+}

@@ -90,3 +90,58 @@ pub fn settle_counterparty(
     settle_position(account, &mut header.collateral, &mut positions[j], market_key, market)?;
     Ok(j)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytemuck::Zeroable;
+
+    fn position(market: Pubkey, base_lots: i64, bids: u64, asks: u64) -> Position {
+        let mut p = Position::zeroed();
+        p.market = market;
+        p.base_lots = base_lots;
+        p.open_bid_lots = bids;
+        p.open_ask_lots = asks;
+        p
+    }
+
+    #[test]
+    fn clearing_reservations_moves_the_epoch_and_counts_lots() {
+        let key = Pubkey::new_unique();
+        let mut header = MarginAccount::zeroed();
+        let mut ps = [position(key, 1, 2, 3), Position::zeroed(), position(Pubkey::new_unique(), 0, 0, 4)];
+        assert_eq!(clear_reservations(&key, &mut header, &mut ps), 9);
+        assert_eq!(header.reservation_epoch, 1);
+        assert!(ps.iter().all(|p| p.open_bid_lots == 0 && p.open_ask_lots == 0));
+        assert_eq!(clear_reservations(&key, &mut header, &mut ps), 0);
+        assert_eq!(header.reservation_epoch, 2);
+    }
+
+    #[test]
+    fn a_transfer_rounds_for_the_protocol_and_keeps_open_interest() {
+        let key = Pubkey::new_unique();
+        let mut m = Market::zeroed();
+        // A long of 10 sells 4 to a long of 5 at 2.5 per lot: open interest stays 15.
+        m.open_interest_lots = 15;
+        let (mut from, mut to) = (position(key, 10, 0, 0), position(key, 5, 0, 0));
+        let (mut fc, mut tc) = (0i64, 0i64);
+        let price = I80F48::from_num(2.5);
+        transfer_position(&mut m, &mut fc, &mut from, &mut tc, &mut to, 4, price).unwrap();
+        assert_eq!(
+            (from.base_lots, to.base_lots, fc, tc, m.fees_accrued, m.open_interest_lots),
+            (6, 9, 10, -10, 0, 15)
+        );
+        // A short of 3 buys back 3 at 2.5 from a flat account: it pays 7.5 rounded up, the flat
+        // account receives 7 and is short 3 after, the unit left goes to fees. Nobody is long.
+        let (mut from, mut to) = (position(key, -3, 0, 0), position(key, 0, 0, 0));
+        let (mut fc, mut tc) = (0i64, 0i64);
+        m.open_interest_lots = 0;
+        transfer_position(&mut m, &mut fc, &mut from, &mut tc, &mut to, 3, price).unwrap();
+        assert_eq!((from.base_lots, to.base_lots, fc, tc, m.fees_accrued, m.open_interest_lots), (0, -3, -8, 7, 1, 0));
+        // Moving more than the position, or nothing, is refused.
+        for lots in [0, 7] {
+            let r = transfer_position(&mut m, &mut fc, &mut from, &mut tc, &mut to, lots, price);
+            assert_eq!(r.err(), Some(PerpError::LiquidationMustReduce.into()));
+        }
+    }
+}

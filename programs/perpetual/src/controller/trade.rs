@@ -84,3 +84,90 @@ pub fn require_positive(v: u64) -> Result<()> {
     require!(v > 0, PerpError::ZeroFillSize);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytemuck::Zeroable;
+
+    fn market() -> Market {
+        let mut m = Market::zeroed();
+        m.taker_fee_ppm = 500; // 0.05%
+        m.maker_fee_ppm = -100; // 0.01% rebate
+        m.liquidation_insurance_fee_bps = 100; // 1%
+        m.open_interest_cap_lots = 1_000;
+        m
+    }
+
+    fn fill(taker_side: Side, base_lots: u64) -> Fill {
+        Fill { maker_index: 0, taker_side, base_lots, price_per_lot: 10_000 }
+    }
+
+    #[test]
+    fn a_fill_moves_lots_cash_fees_and_open_interest() {
+        let mut m = market();
+        let (mut tc, mut mc) = (0i64, 0i64);
+        let (mut tp, mut mp) = (Position::zeroed(), Position::zeroed());
+        let paid = apply_fill(&mut m, &fill(Side::Bid, 100), false, &mut tc, &mut tp, &mut mc, &mut mp, 7).unwrap();
+        // Notional 1,000,000: taker fee 500, maker rebate 100.
+        assert_eq!((paid.taker_fee, paid.maker_fee), (500, -100));
+        assert_eq!((tp.base_lots, mp.base_lots), (100, -100));
+        assert_eq!((tc, mc), (-1_000_000 - 500, 1_000_000 + 100));
+        assert_eq!((m.fees_accrued, m.insurance_accrued, m.open_interest_lots), (400, 0, 100));
+        assert_eq!((m.last_trade_price, m.last_trade_ts, m.total_fills), (10_000, 7, 1));
+
+        // The maker buys back 40 from a second taker who was long: open interest falls by 40.
+        let mut t2 = Position::zeroed();
+        t2.base_lots = 60;
+        let mut c2 = 0i64;
+        apply_fill(&mut m, &fill(Side::Ask, 40), false, &mut c2, &mut t2, &mut mc, &mut mp, 8).unwrap();
+        assert_eq!((t2.base_lots, mp.base_lots, m.open_interest_lots), (20, -60, 60));
+
+        // Two longs trade: a long of 30 sells 10 to a long of 20, open interest stays 50.
+        let (mut a, mut b) = (Position::zeroed(), Position::zeroed());
+        (a.base_lots, b.base_lots) = (30, 20);
+        m.open_interest_lots = 50;
+        apply_fill(&mut m, &fill(Side::Ask, 10), false, &mut c2, &mut a, &mut mc, &mut b, 9).unwrap();
+        assert_eq!((a.base_lots, b.base_lots, m.open_interest_lots), (20, 30, 50));
+    }
+
+    #[test]
+    fn a_liquidation_fill_pays_the_insurance_fee() {
+        let mut m = market();
+        let (mut tc, mut mc) = (0i64, 0i64);
+        let (mut tp, mut mp) = (Position::zeroed(), Position::zeroed());
+        tp.base_lots = 100;
+        m.open_interest_lots = 100;
+        let paid = apply_fill(&mut m, &fill(Side::Ask, 100), true, &mut tc, &mut tp, &mut mc, &mut mp, 7).unwrap();
+        // 1% of 1,000,000 for the insurance fund; the maker's rebate comes out of fees.
+        assert_eq!(paid.taker_fee, 10_000);
+        assert_eq!((m.insurance_accrued, m.fees_accrued), (10_000, -100));
+        assert_eq!((tp.base_lots, mp.base_lots, m.open_interest_lots), (0, 100, 100));
+    }
+
+    #[test]
+    fn open_interest_cap_binds_only_growth() {
+        let mut m = market();
+        m.open_interest_cap_lots = 100;
+        let (mut tc, mut mc) = (0i64, 0i64);
+        let (mut tp, mut mp) = (Position::zeroed(), Position::zeroed());
+        assert!(apply_fill(&mut m, &fill(Side::Bid, 100), false, &mut tc, &mut tp, &mut mc, &mut mp, 7).is_ok());
+        let grown = apply_fill(&mut m, &fill(Side::Bid, 1), false, &mut tc, &mut tp, &mut mc, &mut mp, 7);
+        assert_eq!(grown.err(), Some(PerpError::OpenInterestCapExceeded.into()));
+    }
+
+    #[test]
+    fn reservations_are_consumed_on_the_side_that_trades() {
+        let mut p = Position::zeroed();
+        p.open_ask_lots = 5;
+        p.open_bid_lots = 3;
+        // A taker bid meets the maker's asks.
+        assert!(consume_reservation(&mut p, &fill(Side::Bid, 5)));
+        assert_eq!((p.open_bid_lots, p.open_ask_lots), (3, 0));
+        assert!(!consume_reservation(&mut p, &fill(Side::Bid, 1)));
+        assert!(!consume_reservation(&mut p, &fill(Side::Ask, 4)));
+        assert_eq!((p.open_bid_lots, p.open_ask_lots), (3, 0));
+        assert!(require_positive(1).is_ok());
+        assert_eq!(require_positive(0).unwrap_err(), PerpError::ZeroFillSize.into());
+    }
+}
