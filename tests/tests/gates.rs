@@ -391,6 +391,33 @@ async fn reservation_growth_up_to_exactly_zero_initial_health() {
     invariants::check(&mut env).await;
 }
 
+/// instructions/settle_fills.rs: a taker's reservation growth sent with its fills (the
+/// resting remainder of a crossing order) is held to the same bound as `update_reservation`,
+/// on each side: 150_000 of initial health per lot, exactly 0 accepted, one unit below refused
+/// by the margin rule.
+#[tokio::test]
+async fn taker_reservation_growth_in_settle_fills_up_to_exactly_zero_initial_health() {
+    let mut env = TestEnv::new().await;
+    let m = env.create_market("SOL", PRICE as i64).await;
+    for (bids, asks) in [(1i64, 0i64), (0, 1)] {
+        let a = env.create_user(15_000_000).await;
+        env.deposit(&a, 15_000_000 - 1).await.expect("deposit");
+        let ix = env.settle_ix(&a, &m, &[], vec![], vec![], 100 * bids, 100 * asks).await;
+        let what = "100 lots reserved, health -1";
+        assert_refused(&mut env, &[ix], &[&a.owner], code(PerpError::MarginRuleViolated), what).await;
+        let ix = env.settle_ix(&a, &m, &[], vec![], vec![], 99 * bids, 99 * asks).await;
+        env.process(&[ix], &[&a.owner]).await.expect("99 lots: health 149_999");
+        env.deposit(&a, 1).await.expect("deposit the last unit");
+        let ix = env.settle_ix(&a, &m, &[], vec![], vec![], bids, asks).await;
+        env.process(&[ix], &[&a.owner]).await.expect("the 100th lot: health exactly 0");
+        let pos = env.position(&a.margin_account, &m.market).await;
+        assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (100 * bids as u64, 100 * asks as u64));
+        let ix = env.settle_ix(&a, &m, &[], vec![], vec![], bids, asks).await;
+        assert_refused(&mut env, &[ix], &[&a.owner], code(PerpError::MarginRuleViolated), "one lot more").await;
+    }
+    invariants::check(&mut env).await;
+}
+
 /// instructions/deleverage.rs (`h.equity < 0` else `NotUnderwater`) and
 /// instructions/underwater.rs `mark_underwater`: equity exactly 0 is not underwater, -1 is.
 #[tokio::test]

@@ -77,6 +77,10 @@ def main():
     w("with `tools/mutants/run.sh --report`. Reasons for survivors live in")
     w("`tools/mutants/survivors.toml`.")
     w()
+    if unexplained:
+        w(f"**Incomplete:** {len(unexplained)} survivors below have no reason yet; until each has one")
+        w("(or a test that kills it), this page is a measurement in progress, not a result.")
+        w()
     w("Scope (`tools/mutants/scope.txt`): the perpetual program's `math/`, `controller/` and the")
     w("instructions that hold risk rules. Tier 1 tries every mutant against perpetual's unit")
     w("tests; each later tier (`tools/mutants/tiers.txt`) tries only what the tiers before it")
