@@ -415,8 +415,15 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The runtime's per-instruction debug log (solana-program-test's default filter) costs
+/// more than the programs themselves here; kept unless `RUST_LOG` or verbose asks for it.
+fn quiet_runtime_log() {
+    if std::env::var_os("RUST_LOG").is_none() && !verbose() {
+        std::env::set_var("RUST_LOG", "error");
+    }
+}
+
 /// Replays a reproduction (used by regression tests) and fails with its message.
-#[allow(dead_code)]
 fn assert_no_failure(setup: Setup, ops: Vec<Op>) {
     let case = Case { seed: 0, setup, ops };
     if let (_, Some(f)) = run_case(&case) {
@@ -431,9 +438,7 @@ fn assert_no_failure(setup: Setup, ops: Vec<Op>) {
 /// which a dropped opposite-side check would let through (`deleverage-counterparty-opposite`).
 #[test]
 fn directed_same_side_deleveraging() {
-    if std::env::var_os("RUST_LOG").is_none() && !verbose() {
-        std::env::set_var("RUST_LOG", "error");
-    }
+    quiet_runtime_log();
     let setup = Setup {
         users: 3,
         deposits_usdc: [10_000, 1_000, 1_000, 0, 0],
@@ -469,11 +474,7 @@ fn directed_same_side_deleveraging() {
 
 #[test]
 fn fuzz_sequences() {
-    // The runtime's per-instruction debug log (solana-program-test's default filter) costs
-    // more than the programs themselves here.
-    if std::env::var_os("RUST_LOG").is_none() && !verbose() {
-        std::env::set_var("RUST_LOG", "error");
-    }
+    quiet_runtime_log();
     let cases = env_u64("FUZZ_CASES", 64);
     let seed = env_u64("FUZZ_SEED", 0x5EED_F022);
     let threads = env_u64("FUZZ_THREADS", 1).max(1);
@@ -747,9 +748,7 @@ async fn bug_early_deleveraging_of_a_large_short_overflows() {
 /// cleared the bids, so the whole liquidation failed. A liquidation now runs one round.
 #[test]
 fn bug_liquidation_order_failed_after_a_refused_fill() {
-    if std::env::var_os("RUST_LOG").is_none() && !verbose() {
-        std::env::set_var("RUST_LOG", "error");
-    }
+    quiet_runtime_log();
     let setup = Setup {
         users: 3,
         deposits_usdc: [50, 50, 20, 10000, 200],

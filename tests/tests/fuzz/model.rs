@@ -643,10 +643,11 @@ fn funding_rule(st: &mut State, before: &Snap, after: &Snap, account: &Pubkey, m
     rule(st, "funding-index-at-rate", index == px.funding, || {
         format!("funding index {index}, but the rate and the time since the last update give {}", px.funding)
     });
-    let want = before.account(account).settled(market, px);
+    let was = before.account(account);
     let got = after.account(account);
     let cached = got.position(market).cached_funding_index.get();
-    let paid = got.collateral - before.account(account).collateral;
+    let paid = got.collateral - was.collateral;
+    let want = was.settled(market, px);
     let pool = after.markets[market].funding_pool - before.markets[market].funding_pool;
     rule(st, "funding-settled-exactly", got.collateral == want.collateral && cached == index && pool == -paid, || {
         format!(

@@ -77,14 +77,15 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     settle_position(taker_info.key, &mut taker_header.collateral, &mut taker_positions[ti], &market_key, &mut market)?;
     let lots_before = taker_positions[ti].base_lots;
     let collateral_before = taker_header.collateral;
-    // A liquidation call that fills nothing and finds no reservation to clear leaves the
-    // account as it is (it only releases makers' refused fills), so it needs no gate.
-    let untouched = args.fills.is_empty()
-        && taker_positions.iter().all(|p| p.is_free() || (p.open_bid_lots == 0 && p.open_ask_lots == 0));
     if args.liquidation {
         require!(!increases, PerpError::LiquidationMustReduce);
     }
-    let liquidation_start = if args.liquidation && !untouched {
+    // A liquidation call that fills nothing and finds no reservation to clear leaves the
+    // account as it is (it only releases makers' refused fills), so it needs no gate.
+    let gated = args.liquidation
+        && !(args.fills.is_empty()
+            && taker_positions.iter().all(|p| p.is_free() || (p.open_bid_lots == 0 && p.open_ask_lots == 0)));
+    let liquidation_start = if gated {
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let before = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
         require!(before.maintenance < 0, PerpError::NotLiquidatable);
