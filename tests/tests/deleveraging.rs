@@ -272,9 +272,15 @@ async fn the_insurance_fund_pays_first_then_ranked_accounts_absorb_the_rest() {
     assert_refused(&mut env, &[ix], &[&stranger.owner], code(PerpError::DeleverageNotAllowed), "cover by a stranger")
         .await;
 
-    // The fund pays what it has, 1.00 of the 3.05 deficit.
+    // The fund pays what it has, 1.00 of the 3.05 deficit; the account stays marked
+    // underwater since the time it was marked (a partial cover does not restart the lock).
+    let ix = mark_ix(&mut env, &a, &stranger.key()).await;
+    env.process(&[ix], &[&stranger.owner]).await.expect("mark");
+    let since = env.margin(&a.margin_account).await.0.underwater_since;
+    assert!(since > 0);
     let ix = cover_ix(&mut env, &a, &da.pubkey()).await;
     env.process(&[ix], &[&da]).await.expect("cover");
+    assert_eq!(env.margin(&a.margin_account).await.0.underwater_since, since, "a partial cover keeps the mark");
     assert_eq!(env.insurance_fund().await, 0);
     assert_eq!(env.collateral(&a.margin_account).await, -88_050_000 + 1_000_000);
     assert_eq!(equity(&mut env, &a.margin_account, &m.market, 850_000).await, -2_050_000);
@@ -309,9 +315,14 @@ async fn the_insurance_fund_covers_the_whole_deficit_then_the_account_is_taken_o
     let liquidator = env.funded_user(1_000 * ONE_USDC).await;
 
     // The fund pays the whole deficit, 3.05: A's equity is 0 with its 100 lots still open,
-    // so it is no longer underwater (nothing for ranked accounts to absorb)...
+    // so it is no longer underwater (nothing for ranked accounts to absorb), and its
+    // underwater mark is cleared...
+    let ix = mark_ix(&mut env, &a, &liquidator.key()).await;
+    env.process(&[ix], &[&liquidator.owner]).await.expect("mark");
+    assert!(env.margin(&a.margin_account).await.0.underwater_since > 0);
     let ix = cover_ix(&mut env, &a, &da.pubkey()).await;
     env.process(&[ix], &[&da]).await.expect("cover");
+    assert_eq!(env.margin(&a.margin_account).await.0.underwater_since, 0, "a whole cover clears the mark");
     assert_eq!(env.insurance_fund().await, fund0 - 3_050_000);
     assert_eq!(env.collateral(&a.margin_account).await, -85_000_000);
     assert_eq!(equity(&mut env, &a.margin_account, &m.market, 850_000).await, 0);

@@ -325,6 +325,12 @@ async fn a_market_with_open_positions_cannot_close() {
     let long = env.funded_user(100 * ONE_USDC).await;
     let short = env.funded_user(100 * ONE_USDC).await;
     env.trade(&long, &short, &m, Side::Bid, 10, PRICE).await.unwrap();
+    // Shorts pay longs a fraction of a native unit per lot, so the payer's rounding up
+    // leaves funding dust in the market's pool, which the close sweeps with the fees.
+    let auth = env.funding_authority.insecure_clone();
+    let ix = sdk::set_funding_rate(&auth.pubkey(), &env.exchange, &m.market, &m.oracle, -10_000);
+    env.process(&[ix], &[&auth]).await.unwrap();
+    env.warp(7).await;
 
     // Neither closes before settlement.
     let ix = sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token);
@@ -357,6 +363,14 @@ async fn a_market_with_open_positions_cannot_close() {
     env.process(&[orderbook::sdk::close_book(&env.ctx.payer.pubkey(), &book.venue.book, &m.market)], &[])
         .await
         .expect("close book");
+    let state = env.market_state(&m.market).await;
+    assert!(
+        state.fees_accrued > 0 && state.funding_pool > 0,
+        "fees {} and funding dust {}",
+        state.fees_accrued,
+        state.funding_pool
+    );
+    let fee_balance0 = env.exchange_state().await.fee_balance;
     env.process(
         &[sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &book.venue.book, &env.mint, &lister_token)],
         &[],
@@ -364,6 +378,11 @@ async fn a_market_with_open_positions_cannot_close() {
     .await
     .expect("close");
     assert_eq!(env.token_balance(&lister_token).await, DEPOSIT);
+    assert_eq!(
+        env.exchange_state().await.fee_balance - fee_balance0,
+        (state.fees_accrued + state.funding_pool) as u64,
+        "the close sweeps the fees and the funding dust"
+    );
     env.markets.retain(|c| c.market != m.market);
     env.books.retain(|b| b.venue.book != book.venue.book);
     invariants::check(&mut env).await;

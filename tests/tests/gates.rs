@@ -148,6 +148,13 @@ async fn margin_rule_shrink_below_initial_needs_the_ratio_to_improve() {
     }
     assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 100);
     assert_eq!(env.collateral(&a.margin_account).await, -89_910_000);
+    // A call whose only fill the maker refuses (it holds no reservation) changes nothing,
+    // so the rule has nothing to judge: it passes though A is below initial margin.
+    let stranger = env.funded_user(ONE_USDC).await;
+    let ix = settle_ix(&mut env, &a, &m, &stranger, Side::Ask, 2, 899_551).await;
+    env.process(&[ix], &[&a.owner]).await.expect("a call with no applied fill is not judged");
+    assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 100);
+    assert_eq!(env.collateral(&a.margin_account).await, -89_910_000);
 
     let ix = settle_ix(&mut env, &a, &m, &maker, Side::Ask, 2, 899_551).await;
     env.process(&[ix], &[&a.owner]).await.expect("a shrink that improves the ratio");

@@ -143,7 +143,7 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
             PerpError::MarketNotEmpty
         );
         require!(m.book == Pubkey::default() || a.book.lamports() == 0, PerpError::MarketNotEmpty);
-        (m.listing_deposit, ((m.fees_accrued + m.funding_pool) as u64, m.insurance_accrued as u64))
+        (m.listing_deposit, (checked(m.fees_accrued.checked_add(m.funding_pool))? as u64, m.insurance_accrued as u64))
     };
     {
         let mut e = a.exchange.load_mut()?;

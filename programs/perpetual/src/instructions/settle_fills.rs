@@ -199,7 +199,8 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             PerpError::SideDisabled
         );
     }
-    let traded = lots_after != lots_before || collateral_after != collateral_before;
+    // Only an applied fill moves the taker's lots or collateral.
+    let traded = results.iter().any(|r| *r == FillResult::Applied as u8);
 
     if let Some(before) = liquidation_start {
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
