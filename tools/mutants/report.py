@@ -77,6 +77,10 @@ def main():
     w("with `tools/mutants/run.sh --report`. Reasons for survivors live in")
     w("`tools/mutants/survivors.toml`.")
     w()
+    commit_file = pathlib.Path(dirs[0] if dirs else ".").parent / "commit"
+    if dirs and commit_file.exists():
+        w(f"Measured at commit `{commit_file.read_text().strip()}`.")
+        w()
     if unexplained:
         w(f"**Incomplete:** {len(unexplained)} survivors below have no reason yet; until each has one")
         w("(or a test that kills it), this page is a measurement in progress, not a result.")

@@ -40,6 +40,8 @@ if [[ "$mode" != "--report" ]]; then
         rm -rf "$out"
         mkdir -p "$out"
     fi
+    # The commit whose tracked files are measured (uncommitted edits are not copied).
+    git rev-parse --short HEAD > "$out/commit"
     # A fresh copy each time, so tests added since the last pass are in it.
     rm -rf "$tree"
     mkdir -p "$tree"
