@@ -2,7 +2,8 @@
 //!
 //! vault tokens = sum of collateral + insurance fund + swept fees
 //!              + sum over markets of (fees accrued + funding pool + listing deposit
-//!                                     + liquidation fees accrued for the insurance fund).
+//!                                     + liquidation fees accrued for the insurance fund
+//!                                     + cash the book's seats hold for makers).
 //!
 //! Rounding of funding and fees lands in the pools and fees, so it is on the protocol's
 //! side by construction. The simulation report, the integration tests' invariants and the
@@ -20,6 +21,8 @@ pub struct Liabilities {
     pub funding_pools: i128,
     pub listing_deposits: i128,
     pub insurance_accrued: i128,
+    /// Cash from fills the book's seats hold for makers until `settle_seats`.
+    pub pending_seat_cash: i128,
     /// Positions still open in final-settled markets, at their locked value: while such a
     /// market closes position by position, a closed long may be paid before the shorts that
     /// owe it have paid.
@@ -51,6 +54,7 @@ impl Liabilities {
         self.funding_pools += m.funding_pool as i128;
         self.listing_deposits += m.listing_deposit as i128;
         self.insurance_accrued += m.insurance_accrued as i128;
+        self.pending_seat_cash += m.pending_seat_cash as i128;
     }
 
     /// A position still open in a final-settled market, valued at the locked price.
@@ -60,7 +64,11 @@ impl Liabilities {
 
     /// One market's terms alone.
     pub fn market_terms(m: &Market) -> i128 {
-        m.fees_accrued as i128 + m.funding_pool as i128 + m.listing_deposit as i128 + m.insurance_accrued as i128
+        m.fees_accrued as i128
+            + m.funding_pool as i128
+            + m.listing_deposit as i128
+            + m.insurance_accrued as i128
+            + m.pending_seat_cash as i128
     }
 
     /// The sum: what the vault must hold.
@@ -72,6 +80,7 @@ impl Liabilities {
             + self.funding_pools
             + self.listing_deposits
             + self.insurance_accrued
+            + self.pending_seat_cash
             + self.settled_open
     }
 
@@ -93,11 +102,12 @@ mod tests {
             funding_pool: 4,
             listing_deposit: 5,
             insurance_accrued: 6,
+            pending_seat_cash: 7,
             ..bytemuck::Zeroable::zeroed()
         };
         let l = Liabilities::of(&exchange, [10, -1], [&market, &market]);
-        assert_eq!(l.total(), 9 + 1 + 2 + 2 * (3 + 4 + 5 + 6));
-        assert_eq!(Liabilities::market_terms(&market), 18);
-        assert!(l.balances(48) && !l.balances(47));
+        assert_eq!(l.total(), 9 + 1 + 2 + 2 * (3 + 4 + 5 + 6 + 7));
+        assert_eq!(Liabilities::market_terms(&market), 25);
+        assert!(l.balances(62) && !l.balances(61));
     }
 }

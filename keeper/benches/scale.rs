@@ -88,12 +88,14 @@ pub fn markets(n: usize) -> Vec<PricedMarket> {
                 mark: px,
                 stable: px,
                 funding_index: I80F48::ZERO,
+                funding_variation: I80F48::ZERO,
                 risk: RiskParams {
                     init_long_bps: 1_000,
                     maint_long_bps: 500,
                     init_short_bps: 1_000,
                     maint_short_bps: 500,
                     band_bps: 2_500,
+                    maker_fee_ppm: 0,
                 },
             }
         })

@@ -20,7 +20,7 @@ use anchor_lang::prelude::Pubkey;
 use integration_tests::adversarial::assert_refused;
 use integration_tests::*;
 use perpetual::error::PerpError;
-use perpetual::math::health::{self, HealthKind, MarketPrice, PositionInput, RiskParams};
+use perpetual::math::health::{self, HealthKind, MarketPrice, PositionInput, RiskParams, SeatAllowance};
 use perpetual::math::liquidation;
 use perpetual::math::lots as trade;
 use perpetual::math::mark::{self, MarkSample, MARK_SAMPLES};
@@ -1038,6 +1038,7 @@ fn health_math_never_panics() {
             init_short_bps: 1_000,
             maint_short_bps: 500,
             band_bps: 500,
+            maker_fee_ppm: 200,
         },
         RiskParams {
             init_long_bps: u16::MAX,
@@ -1045,6 +1046,7 @@ fn health_math_never_panics() {
             init_short_bps: u16::MAX,
             maint_short_bps: u16::MAX,
             band_bps: u16::MAX,
+            maker_fee_ppm: i32::MAX,
         },
         RiskParams::default(),
     ];
@@ -1052,7 +1054,7 @@ fn health_math_never_panics() {
     for risk in &risks {
         for p in &fx {
             for fi in [I80F48::ZERO, I80F48::MAX, I80F48::MIN] {
-                let price = MarketPrice { price_per_lot: *p, funding_index: fi };
+                let price = MarketPrice { price_per_lot: *p, funding_index: fi, funding_variation: fi };
                 for lots in I64S {
                     for kind in [HealthKind::Initial, HealthKind::Maintenance] {
                         g.call(
@@ -1068,12 +1070,51 @@ fn health_math_never_panics() {
                                     open_bid_lots: bid,
                                     open_ask_lots: ask,
                                     cached_index: cached,
+                                    seat: SeatAllowance::default(),
                                 };
                                 g.call(|| format!("equity({pos:?}, {price:?})"), || health::equity(&pos, &price));
                                 g.call(
                                     || format!("position_health({pos:?}, {risk:?}, {price:?})"),
                                     || health::position_health(&pos, risk, &price, HealthKind::Initial),
                                 );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Seat allowances at the limits: lots, limit prices and the funding variation since
+    // the grant, with and without a reservation beside them.
+    let limits = [0u64, 1, 1_000_000, u64::MAX];
+    for risk in &risks {
+        for p in [I80F48::ZERO, I80F48::ONE, I80F48::from_num(1_000_000), I80F48::MAX] {
+            for v in [I80F48::ZERO, I80F48::MAX, I80F48::MIN] {
+                let price = MarketPrice { price_per_lot: p, funding_index: I80F48::ZERO, funding_variation: v };
+                for lots in [0i64, 1, -1, i64::MAX, i64::MIN] {
+                    for seat_lots in opens {
+                        for limit in limits {
+                            for granted in [I80F48::ZERO, I80F48::MAX, I80F48::MIN] {
+                                let seat = SeatAllowance {
+                                    bid_lots: seat_lots,
+                                    ask_lots: seat_lots / 2,
+                                    bid_limit: limit,
+                                    ask_limit: limit / 2,
+                                    funding_variation: granted,
+                                };
+                                for open in [0u64, 1, u64::MAX] {
+                                    let pos = PositionInput {
+                                        base_lots: lots,
+                                        open_bid_lots: open,
+                                        open_ask_lots: open,
+                                        cached_index: I80F48::ZERO,
+                                        seat,
+                                    };
+                                    g.call(
+                                        || format!("position_health({pos:?}, {risk:?}, {price:?})"),
+                                        || health::position_health(&pos, risk, &price, HealthKind::Maintenance),
+                                    );
+                                }
                             }
                         }
                     }
@@ -1096,15 +1137,16 @@ fn health_math_never_panics() {
         }
     }
     g.assert_clean("health");
-    let price = MarketPrice { price_per_lot: I80F48::MAX, funding_index: I80F48::ZERO };
+    let price =
+        MarketPrice { price_per_lot: I80F48::MAX, funding_index: I80F48::ZERO, funding_variation: I80F48::ZERO };
     let risk = risks[0];
     assert_err_is(
         health::requirement(i64::MIN, &risk, &price, HealthKind::Initial),
         PerpError::MathOverflow,
         "requirement(i64::MIN at MAX)",
     );
-    let pos = PositionInput { base_lots: 0, open_bid_lots: u64::MAX, open_ask_lots: 0, cached_index: I80F48::ZERO };
-    let unit = MarketPrice { price_per_lot: I80F48::ONE, funding_index: I80F48::ZERO };
+    let pos = PositionInput { base_lots: 0, open_bid_lots: u64::MAX, ..PositionInput::default() };
+    let unit = MarketPrice { price_per_lot: I80F48::ONE, funding_index: I80F48::ZERO, funding_variation: I80F48::ZERO };
     assert_err_is(
         health::position_health(&pos, &risk, &unit, HealthKind::Initial),
         PerpError::MathOverflow,

@@ -167,6 +167,20 @@ pub enum PerpError {
     InvalidProposal,
     #[msg("proposal account is not at the exchange's next proposal address")]
     WrongProposalAddress,
+    #[msg("an account grows by at most 10 KiB an instruction: resize in steps")]
+    CapacityStepTooLarge,
+    #[msg("only the program that registered the market's book keeps its seats")]
+    NotTheMarketsBook,
+    #[msg("the account holds a seat allowance: revoke it through the book first")]
+    SeatAllowanceOpen,
+    #[msg("a seat settled more lots than its allowance")]
+    SeatAllowanceExceeded,
+    #[msg("a seat allowance may be revoked only from an account below maintenance or in a settled market")]
+    SeatNotRevocable,
+    #[msg("settle_seats takes one margin account per pending record")]
+    SeatAccountsMismatch,
+    #[msg("a seat's pending quote is worse for the maker than its limit prices allow")]
+    SeatFillBeyondLimit,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

@@ -2,7 +2,7 @@
 use anchor_lang::prelude::*;
 
 use crate::state::{GovAction, MarketStatus};
-use crate::trader_api::FillResult;
+use crate::trader_api::{AllowanceChange, FillResult};
 
 #[event]
 pub struct ExchangeInitialized {
@@ -288,4 +288,38 @@ pub enum DeleverageKind {
     AfterTimelock,
     /// Early deleveraging of a liquidatable account the book is too thin to close.
     Early,
+}
+
+#[event]
+pub struct SeatSettled {
+    pub market: Pubkey,
+    pub margin_account: Pubkey,
+    pub bid_lots: u64,
+    pub ask_lots: u64,
+    /// Quote less maker fees, into collateral.
+    pub cash: i64,
+    pub fees: i64,
+}
+
+#[event]
+pub struct SeatAllowanceSet {
+    pub market: Pubkey,
+    pub margin_account: Pubkey,
+    pub change: AllowanceChange,
+    pub bid_lots: u64,
+    pub ask_lots: u64,
+    pub bid_limit: u64,
+    pub ask_limit: u64,
+}
+
+#[event]
+pub struct BookTakeSettled {
+    pub market: Pubkey,
+    pub taker: Pubkey,
+    pub taker_is_bid: bool,
+    pub base_lots: u64,
+    pub quote: u64,
+    pub taker_fee: i64,
+    pub maker_fees: i64,
+    pub fills: u32,
 }

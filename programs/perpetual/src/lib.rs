@@ -53,7 +53,9 @@ pub mod health {
 use instructions::*;
 pub use shared_accounts::*;
 pub use state::{CreateMarketArgs, MarketStatus, OracleKind};
-pub use trader_api::{Fill, FillResult, Release, SettleFillsArgs, Side};
+pub use trader_api::{
+    AllowanceChange, BookTakeArgs, Fill, FillResult, Release, SeatAllowanceArgs, SeatPending, SettleFillsArgs, Side,
+};
 
 declare_id!("6anbDQNCcVh2f6okexjaX1VGj6tEnizJ1kV5UTBS8Zhi");
 
@@ -319,6 +321,30 @@ pub mod perpetual {
         releases: Vec<Release>,
     ) -> Result<()> {
         instructions::release_reservations::handler(ctx, releases)
+    }
+
+    // ---- the market's book: seats (`docs/seats.md`) ----
+
+    /// The market's book only: the taker's side of fills against seats, summed; the makers'
+    /// side stays in their seats. Remaining accounts: the taker's health accounts.
+    pub fn settle_book_take<'info>(ctx: Context<'info, SettleBookTake<'info>>, args: BookTakeArgs) -> Result<()> {
+        instructions::book_take::handler(ctx, args)
+    }
+
+    /// The market's book only: settles a seat's pending fills and sets its allowance (the
+    /// owner's change, a revoke before a risk path, or the reclaim of an idle seat).
+    /// Remaining accounts: the account's health accounts.
+    pub fn set_seat_allowance<'info>(
+        ctx: Context<'info, SetSeatAllowance<'info>>,
+        args: SeatAllowanceArgs,
+    ) -> Result<()> {
+        instructions::seats::set_seat_allowance(ctx, args)
+    }
+
+    /// The market's book only: settles seats' pending fills into their margin accounts.
+    /// Remaining accounts: one margin account per record, in order.
+    pub fn settle_seats<'info>(ctx: Context<'info, SettleSeats<'info>>, pending: Vec<SeatPending>) -> Result<()> {
+        instructions::seats::settle_seats(ctx, pending)
     }
 }
 

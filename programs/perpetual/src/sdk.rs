@@ -7,8 +7,8 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 pub use crate::instructions::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, UpdateMarketArgs};
 pub use crate::state::CreateMarketArgs;
 use crate::state::*;
-pub use crate::trader_api::SettleFillsArgs;
 use crate::trader_api::TRADER_SEED;
+pub use crate::trader_api::{AllowanceChange, BookTakeArgs, SeatAllowanceArgs, SeatPending, SettleFillsArgs};
 use crate::{accounts as acc, instruction as ix, MarketStatus, ID};
 
 pub fn symbol(s: &str) -> [u8; 16] {
@@ -394,6 +394,78 @@ pub fn settle_fills(
     );
     ix.accounts.extend(makers.iter().map(|m| AccountMeta::new(*m, false)));
     ix.accounts.extend(health);
+    ix
+}
+
+/// The accounts of the book's seat calls: a trader program signs for `trader_authority`
+/// by CPI, so a top-level call can only fail.
+pub struct SeatAccounts {
+    pub exchange: Pubkey,
+    pub trader_program: Pubkey,
+    pub market: Pubkey,
+    pub oracle: Pubkey,
+}
+
+/// Builds `perpetual::settle_book_take`. Remaining: the taker's health accounts.
+pub fn settle_book_take(
+    a: &SeatAccounts,
+    taker: &Pubkey,
+    taker_authority: &Pubkey,
+    args: BookTakeArgs,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    let mut ix = build(
+        acc::SettleBookTake {
+            exchange: a.exchange,
+            approval: approval_address(&a.exchange, &a.trader_program),
+            trader_authority: trader_authority_address(&a.trader_program),
+            market: a.market,
+            oracle: a.oracle,
+            taker: *taker,
+            taker_authority: *taker_authority,
+        },
+        ix::SettleBookTake { args },
+    );
+    ix.accounts.extend(health);
+    ix
+}
+
+/// Builds `perpetual::set_seat_allowance`. Remaining: the account's health accounts.
+pub fn set_seat_allowance(
+    a: &SeatAccounts,
+    margin_account: &Pubkey,
+    authority: &Pubkey,
+    args: SeatAllowanceArgs,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    let mut ix = build(
+        acc::SetSeatAllowance {
+            exchange: a.exchange,
+            approval: approval_address(&a.exchange, &a.trader_program),
+            trader_authority: trader_authority_address(&a.trader_program),
+            market: a.market,
+            oracle: a.oracle,
+            margin_account: *margin_account,
+            authority: *authority,
+        },
+        ix::SetSeatAllowance { args },
+    );
+    ix.accounts.extend(health);
+    ix
+}
+
+/// Builds `perpetual::settle_seats` for `accounts[i]` holding `pending[i]`.
+pub fn settle_seats(a: &SeatAccounts, accounts: &[Pubkey], pending: Vec<SeatPending>) -> Instruction {
+    let mut ix = build(
+        acc::SettleSeats {
+            exchange: a.exchange,
+            approval: approval_address(&a.exchange, &a.trader_program),
+            trader_authority: trader_authority_address(&a.trader_program),
+            market: a.market,
+        },
+        ix::SettleSeats { pending },
+    );
+    ix.accounts.extend(accounts.iter().map(|k| AccountMeta::new(*k, false)));
     ix
 }
 

@@ -45,6 +45,12 @@ pub mod test_trader {
         instructions::govern::handler(ctx, data)
     }
 
+    /// Sends `perpetual` the instruction `data` with the remaining accounts, as they are
+    /// passed, signed by the `trader` PDA (a book's seat calls, for direct tests).
+    pub fn act<'info>(ctx: Context<'info, Act<'info>>, data: Vec<u8>) -> Result<()> {
+        instructions::act::handler(ctx, data)
+    }
+
     /// Relays `perpetual::update_reservation`; remaining accounts pass through.
     pub fn reserve<'info>(ctx: Context<'info, Relay<'info>>, bid_delta: i64, ask_delta: i64) -> Result<()> {
         instructions::reserve::handler(ctx, bid_delta, ask_delta)

@@ -245,6 +245,12 @@ pub(super) const EXEMPT: &[(&str, &str, Kind, &str)] = &[
     ("mark_underwater", "authority", Kind::Impostor, "anyone may mark an account underwater (or clear the mark); there is no authority to impersonate"),
     ("release_reservations", "perpetual_program", Kind::WrongProgram, "the relay's own account (the program it calls)"),
     ("release_reservations", "trader_authority", Kind::WrongSeeds, "the relay's PDA (the relay signs for it by seeds); perpetual's checks are covered by release_reservations:direct"),
+    ("settle_book_take", "perpetual_program", Kind::WrongProgram, "the relay's own account (the program it calls)"),
+    ("settle_book_take", "trader_authority", Kind::WrongSeeds, "the relay's PDA (the relay signs for it by seeds); perpetual's checks are covered by settle_book_take:direct"),
+    ("set_seat_allowance", "perpetual_program", Kind::WrongProgram, "the relay's own account (the program it calls)"),
+    ("set_seat_allowance", "trader_authority", Kind::WrongSeeds, "the relay's PDA (the relay signs for it by seeds); perpetual's checks are covered by set_seat_allowance:direct"),
+    ("settle_seats", "perpetual_program", Kind::WrongProgram, "the relay's own account (the program it calls)"),
+    ("settle_seats", "trader_authority", Kind::WrongSeeds, "the relay's PDA (the relay signs for it by seeds); perpetual's checks are covered by settle_seats:direct"),
     ("book.create_book", "payer", Kind::Impostor, "any co-signer the authority chooses pays and is recorded as the rent recipient; there is no role to impersonate"),
     ("book.liquidate_order", "authority", Kind::Impostor, "anyone may send a liquidation order; there is no authority to impersonate"),
     ("book.liquidate_order", "maker[0]", Kind::WrongType, "the book matches makers by key: an account that owns no resting order is never \

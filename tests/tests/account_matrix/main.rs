@@ -59,7 +59,10 @@ use perpetual::error::PerpError;
 use perpetual::sdk;
 use perpetual::sdk::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, SettleFillsArgs, UpdateMarketArgs};
 use perpetual::state::{HEADER_LEN, POSITION_LEN};
-use perpetual::{Fill, FillResult, MarketStatus, OracleKind, Release, Side};
+use perpetual::{
+    AllowanceChange, BookTakeArgs, Fill, FillResult, MarketStatus, OracleKind, Release, SeatAllowanceArgs, SeatPending,
+    Side,
+};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_account::Account;
 use solana_instruction::error::InstructionError;
@@ -74,6 +77,7 @@ const PRICE: i64 = 1_000_000; // $1 per lot
 mod book_rows;
 mod mutate;
 mod rows;
+mod seat_rows;
 mod table;
 mod world;
 

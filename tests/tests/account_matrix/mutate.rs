@@ -36,6 +36,8 @@ impl World {
             &self.x.fl.owner,
             &self.x.lister,
             &self.x.creator,
+            &self.x.st.owner,
+            &self.x.tk.owner,
         ]
     }
 

@@ -392,6 +392,7 @@ pub(super) fn rows() -> Vec<Row> {
     ]);
     health_rows("update_reservation", &mut v);
     v.extend(more_rows());
+    v.extend(super::seat_rows::seat_rows());
     v
 }
 

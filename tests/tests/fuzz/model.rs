@@ -317,20 +317,20 @@ pub(super) struct Health {
     maint_req: i128,
 }
 
-/// One position's health at `price` and `margins`: the worst of no order filling, every bid
-/// filling and every ask filling (each filled lot costs up to the band), less funding owed.
+/// One position's health at `price` and `margins`: the worst of any set of its open orders
+/// filling (none, every bid, every ask, or both sides: each filled lot costs up to the
+/// band), less funding owed.
 fn position_health(p: &Position, px: &Px, price: I80F48, margins: (u16, u16)) -> i128 {
     let band_loss = |lots: u64| price.to_bits() * lots as i128 * px.band as i128;
     let lots = p.base_lots;
     let held = value(price, lots);
     let mut worst = held - requirement(price, lots, margins);
-    if p.open_bid_lots > 0 {
-        let after = lots + p.open_bid_lots as i64;
-        worst = worst.min(held - band_loss(p.open_bid_lots) - requirement(price, after, margins));
-    }
-    if p.open_ask_lots > 0 {
-        let after = lots - p.open_ask_lots as i64;
-        worst = worst.min(held - band_loss(p.open_ask_lots) - requirement(price, after, margins));
+    for (bids, asks) in [(p.open_bid_lots, 0), (0, p.open_ask_lots), (p.open_bid_lots, p.open_ask_lots)] {
+        if bids == 0 && asks == 0 {
+            continue;
+        }
+        let after = lots + bids as i64 - asks as i64;
+        worst = worst.min(held - band_loss(bids) - band_loss(asks) - requirement(price, after, margins));
     }
     worst - owed(px, p)
 }

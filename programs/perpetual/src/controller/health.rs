@@ -23,8 +23,9 @@ pub struct PricedMarket {
     pub mark: I80F48,
     /// The slow price, which opening risk also respects.
     pub stable: I80F48,
-    /// The funding index projected to now.
+    /// The funding index and funding variation projected to now.
     pub funding_index: I80F48,
+    pub funding_variation: I80F48,
     pub risk: RiskParams,
 }
 
@@ -48,13 +49,18 @@ impl PricedMarket {
             mark,
             stable,
             funding_index: market.projected_funding_index(index, now)?,
+            funding_variation: market.projected_funding_variation(index, now)?,
             risk: market.risk_params(),
         })
     }
 
     /// Maintenance, liquidation and the margin ratio value positions at the mark.
     pub fn at_mark(&self) -> MarketPrice {
-        MarketPrice { price_per_lot: self.mark, funding_index: self.funding_index }
+        MarketPrice {
+            price_per_lot: self.mark,
+            funding_index: self.funding_index,
+            funding_variation: self.funding_variation,
+        }
     }
 
     /// Opening risk and withdrawing value a position at the least favourable of index,
@@ -62,7 +68,11 @@ impl PricedMarket {
     pub fn conservative(&self, base_lots: i64) -> MarketPrice {
         let index_or_mark = conservative_price(base_lots, self.index, self.mark);
         let price = conservative_price(base_lots, self.stable, index_or_mark);
-        MarketPrice { price_per_lot: price, funding_index: self.funding_index }
+        MarketPrice {
+            price_per_lot: price,
+            funding_index: self.funding_index,
+            funding_variation: self.funding_variation,
+        }
     }
 }
 
@@ -193,8 +203,17 @@ mod tests {
             init_short_bps: 1000,
             maint_short_bps: 500,
             band_bps: 500,
+            maker_fee_ppm: 0,
         };
-        PricedMarket { key, index: fx(index), mark: fx(mark), stable: fx(stable), funding_index: I80F48::ZERO, risk }
+        PricedMarket {
+            key,
+            index: fx(index),
+            mark: fx(mark),
+            stable: fx(stable),
+            funding_index: I80F48::ZERO,
+            funding_variation: I80F48::ZERO,
+            risk,
+        }
     }
 
     #[test]

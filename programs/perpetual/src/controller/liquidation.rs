@@ -2,6 +2,7 @@
 use anchor_lang::prelude::*;
 
 use crate::controller::funding::settle_position;
+use crate::controller::seat::{require_no_seat, require_no_seats};
 use crate::error::{checked, PerpError};
 use crate::events::ReservationsCleared;
 use crate::math::fixed_point::{ceil_to_i64, floor_to_i64};
@@ -11,8 +12,11 @@ use crate::state::{find_position, MarginAccount, Market, Position};
 
 /// Drops every open-order reservation of the account and starts a new reservation epoch.
 /// Its resting orders, stamped with the old epoch, can then never fill: the book cancels
-/// them when met, without a release, since nothing backs them any more.
-pub fn clear_reservations(account: &Pubkey, header: &mut MarginAccount, positions: &mut [Position]) -> u64 {
+/// them when met, without a release, since nothing backs them any more. A risk path acts on
+/// the whole account, so an account still holding a seat allowance (whose pending fills
+/// only its book knows) is refused until the book revokes it.
+pub fn clear_reservations(account: &Pubkey, header: &mut MarginAccount, positions: &mut [Position]) -> Result<u64> {
+    require_no_seats(positions)?;
     header.reservation_epoch = header.reservation_epoch.wrapping_add(1);
     let mut cleared = 0u64;
     for p in positions.iter_mut().filter(|p| !p.is_free()) {
@@ -23,7 +27,7 @@ pub fn clear_reservations(account: &Pubkey, header: &mut MarginAccount, position
     if cleared > 0 {
         emit!(ReservationsCleared { margin_account: *account, lots: cleared });
     }
-    cleared
+    Ok(cleared)
 }
 
 /// Moves `lots` of `from`'s position to `to` at `price_per_lot`, shrinking `from` toward
@@ -87,6 +91,7 @@ pub fn settle_counterparty(
     let j = find_position(positions, market_key);
     check_counterparty(pos, j.map(|j| &positions[j]), lots)?;
     let j = j.ok_or_else(|| error!(PerpError::InvalidCounterparty))?;
+    require_no_seat(&positions[j])?;
     settle_position(account, &mut header.collateral, &mut positions[j], market_key, market)?;
     Ok(j)
 }
@@ -110,10 +115,10 @@ mod tests {
         let key = Pubkey::new_unique();
         let mut header = MarginAccount::zeroed();
         let mut ps = [position(key, 1, 2, 3), Position::zeroed(), position(Pubkey::new_unique(), 0, 0, 4)];
-        assert_eq!(clear_reservations(&key, &mut header, &mut ps), 9);
+        assert_eq!(clear_reservations(&key, &mut header, &mut ps).unwrap(), 9);
         assert_eq!(header.reservation_epoch, 1);
         assert!(ps.iter().all(|p| p.open_bid_lots == 0 && p.open_ask_lots == 0));
-        assert_eq!(clear_reservations(&key, &mut header, &mut ps), 0);
+        assert_eq!(clear_reservations(&key, &mut header, &mut ps).unwrap(), 0);
         assert_eq!(header.reservation_epoch, 2);
     }
 

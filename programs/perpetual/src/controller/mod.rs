@@ -7,6 +7,7 @@ pub(crate) mod liquidation;
 pub(crate) mod listing;
 pub(crate) mod margin_rule;
 pub(crate) mod risk_opening;
+pub(crate) mod seat;
 pub(crate) mod trade;
 pub(crate) mod trader_auth;
 pub(crate) mod vault;

@@ -59,7 +59,7 @@ pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, lots: u64) -> R
     require!(insurance == 0, PerpError::InsufficientInsurance);
 
     let j = settle_counterparty(&positions[i], cp_info.key, cp_header, cp_positions, lots, &market_key, &mut market)?;
-    clear_reservations(info.key, header, positions);
+    clear_reservations(info.key, header, positions)?;
     let pos_lots = positions[i].base_lots;
     // mark - equity / position: above the mark for a long, below it for a short.
     let price = checked(h.equity.checked_div(I80F48::from_num(pos_lots)).and_then(|d| priced.mark.checked_sub(d)))?;

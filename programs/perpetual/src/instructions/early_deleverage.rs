@@ -77,7 +77,7 @@ pub fn early_deleverage<'info>(
     let fee = full_fee.min(floor_to_i64(h.equity.max(I80F48::ZERO))?);
 
     let j = settle_counterparty(&positions[i], cp_info.key, cp_header, cp_positions, lots, &market_key, &mut market)?;
-    clear_reservations(info.key, header, positions);
+    clear_reservations(info.key, header, positions)?;
     transfer_position(
         &mut market,
         &mut header.collateral,

@@ -8,6 +8,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::controller::funding::settle_position;
 use crate::controller::funding::update_index;
 use crate::controller::governance::authorize_change;
+use crate::controller::seat::require_no_seat;
 use crate::controller::vault::pay_out;
 use crate::error::{checked, PerpError};
 use crate::events::{
@@ -76,6 +77,7 @@ pub fn settle_final_position<'info>(ctx: Context<'info, SettleFinalPosition<'inf
     let mut account = MarginAccountMut::load(info, &m.exchange)?;
     let (header, positions) = account.split_mut();
     let i = find_position(positions, &market_key).ok_or_else(|| error!(PerpError::NoPositionInMarket))?;
+    require_no_seat(&positions[i])?;
     settle_position(info.key, &mut header.collateral, &mut positions[i], &market_key, &mut m)?;
     let pos = &mut positions[i];
     let lots = pos.base_lots;
@@ -139,7 +141,9 @@ pub fn close_market(ctx: Context<CloseMarket>) -> Result<()> {
                 && m.open_interest_lots == 0
                 && m.funding_pool >= 0
                 && m.fees_accrued >= 0
-                && m.insurance_accrued >= 0,
+                && m.insurance_accrued >= 0
+                && m.pending_seat_lots == 0
+                && m.pending_seat_cash == 0,
             PerpError::MarketNotEmpty
         );
         require!(m.book == Pubkey::default() || a.book.lamports() == 0, PerpError::MarketNotEmpty);

@@ -6,6 +6,7 @@ use crate::controller::funding::settle_position;
 use crate::controller::health::{account_health, require_initial};
 use crate::controller::liquidation::{clear_reservations, transfer_position};
 use crate::controller::risk_opening::{load_pair, price_live_market, settle_existing_position};
+use crate::controller::seat::require_no_seat;
 use crate::error::{checked, PerpError};
 use crate::events::{InsuranceChanged, InsuranceReason, Liquidated};
 use crate::math::fixed_point::{ceil_to_i64, mul_bps};
@@ -59,7 +60,7 @@ pub fn handler<'info>(
 
     let before = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
     require!(before.maintenance < 0, PerpError::NotLiquidatable);
-    clear_reservations(liquidatee_info.key, lq_header, lq_positions);
+    clear_reservations(liquidatee_info.key, lq_header, lq_positions)?;
     let i = settle_existing_position(liquidatee_info.key, lq_header, lq_positions, &market_key, &mut market)?;
     let cleared_health = account_health(lq_header, lq_positions, &[priced], liquidatee_health, now)?;
     if cleared_health.maintenance >= 0 || lq_positions[i].base_lots == 0 {
@@ -84,6 +85,7 @@ pub fn handler<'info>(
     let lots = needed.min(max_base_lots).max(1).min(pos_lots.unsigned_abs());
     let price = discounted(priced.mark, long, market.liquidation_discount_bps)?;
     let j = find_or_open_position(lr_positions, &market_key, &mut market)?;
+    require_no_seat(&lr_positions[j])?;
     settle_position(liquidator_info.key, &mut lr_header.collateral, &mut lr_positions[j], &market_key, &mut market)?;
     transfer_position(
         &mut market,

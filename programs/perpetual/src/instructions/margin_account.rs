@@ -1,5 +1,6 @@
 //! Creating, growing and delegating margin accounts.
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::entrypoint::MAX_PERMITTED_DATA_INCREASE;
 use anchor_lang::system_program;
 
 use crate::error::PerpError;
@@ -78,6 +79,10 @@ pub fn resize<'info>(ctx: Context<'info, OwnerAction<'info>>, new_capacity: u16)
     };
     require!(new_capacity > old_capacity && new_capacity <= MAX_POSITION_CAPACITY, PerpError::InvalidCapacity);
     let new_len = MarginAccount::space(new_capacity);
+    require!(
+        new_len - MarginAccount::space(old_capacity) <= MAX_PERMITTED_DATA_INCREASE,
+        PerpError::CapacityStepTooLarge
+    );
     let needed = Rent::get()?.minimum_balance(new_len).saturating_sub(info.lamports());
     if needed > 0 {
         system_program::transfer(

@@ -87,5 +87,6 @@ pub fn register_book(ctx: Context<RegisterBook>, book: Pubkey) -> Result<()> {
     let mut m = ctx.accounts.market.load_mut()?;
     require_keys_eq!(m.book, Pubkey::default(), PerpError::BookAlreadyRegistered);
     m.book = book;
+    m.book_trader = ctx.accounts.trader_authority.key();
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! imports another. The glob re-exports put the Accounts structs and their generated client
 //! modules at the crate root, where `#[program]` looks for them.
 pub mod admin_transfer;
+pub mod book_take;
 pub mod create_market;
 pub mod deleverage;
 pub mod deposit;
@@ -19,6 +20,7 @@ pub mod mark_sample;
 pub mod pause;
 pub mod price_oracle;
 pub mod release_reservations;
+pub mod seats;
 pub mod set_authorities;
 pub mod settle_fills;
 pub mod sweep_fees;
@@ -29,6 +31,7 @@ pub mod update_reservation;
 pub mod withdraw;
 
 pub use admin_transfer::*;
+pub use book_take::*;
 pub use create_market::*;
 pub use deleverage::*;
 pub use deposit::*;
@@ -45,6 +48,7 @@ pub use mark_sample::*;
 pub use pause::*;
 pub use price_oracle::*;
 pub use release_reservations::*;
+pub use seats::*;
 pub use set_authorities::*;
 pub use settle_fills::*;
 pub use sweep_fees::*;

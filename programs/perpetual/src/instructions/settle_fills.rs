@@ -5,6 +5,7 @@ use crate::controller::funding::{settle_position, update_index};
 use crate::controller::health::{account_health, PricedMarket};
 use crate::controller::liquidation::clear_reservations;
 use crate::controller::margin_rule::{require_margin_rule, TakerChange};
+use crate::controller::seat::require_no_seat;
 use crate::controller::trade::{self, apply_fill, consume_reservation};
 use crate::controller::trader_auth::check_trader;
 use crate::error::{checked, PerpError};
@@ -74,6 +75,8 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     require!(args.liquidation || taker.header().may_trade(accounts.taker_authority.key), PerpError::NotOwnerOrDelegate);
     let (taker_header, taker_positions) = taker.split_mut();
     let ti = find_or_open_position(taker_positions, &market_key, &mut market)?;
+    // A position with a seat allowance trades only through the market's book.
+    require_no_seat(&taker_positions[ti])?;
     settle_position(taker_info.key, &mut taker_header.collateral, &mut taker_positions[ti], &market_key, &mut market)?;
     let lots_before = taker_positions[ti].base_lots;
     let collateral_before = taker_header.collateral;
@@ -89,7 +92,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;
         let before = account_health(taker_header, taker_positions, &[priced], health_accounts, now)?;
         require!(before.maintenance < 0, PerpError::NotLiquidatable);
-        clear_reservations(taker_info.key, taker_header, taker_positions);
+        clear_reservations(taker_info.key, taker_header, taker_positions)?;
         Some(before)
     } else {
         None
@@ -124,7 +127,9 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
             Some(mi) => {
                 let maker_pos = &mut maker_positions[mi];
                 let maker_after = maker_pos.base_lots.saturating_sub(taker_delta);
-                if (reduce_only && !reduces(maker_pos.base_lots, -taker_delta))
+                if maker_pos.has_seat_allowance() {
+                    FillResult::MakerSeatOpen
+                } else if (reduce_only && !reduces(maker_pos.base_lots, -taker_delta))
                     || market.grows_disabled_side(maker_pos.base_lots, maker_after)
                 {
                     FillResult::MakerWouldIncrease
@@ -200,7 +205,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
         );
     }
     // Only an applied fill moves the taker's lots or collateral.
-    let traded = results.iter().any(|r| *r == FillResult::Applied as u8);
+    let traded = results.contains(&(FillResult::Applied as u8));
 
     if let Some(before) = liquidation_start {
         let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;

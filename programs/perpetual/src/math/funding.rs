@@ -21,6 +21,13 @@ pub fn owed(index_now: I80F48, cached_index: I80F48, base_lots: i64) -> Result<I
     checked(index_now.checked_sub(cached_index).and_then(|d| d.checked_mul(I80F48::from_num(base_lots))))
 }
 
+/// Exact funding owed by fills held in a book seat since they were made: each signed lot
+/// owes `index_now - I_fill`, so the sum is `index_now * net_lots - weight`, where `weight`
+/// is `sum(signed lots * I_fill)`. Positive means the seat's owner pays.
+pub fn pending_owed(index_now: I80F48, net_lots: i64, weight: I80F48) -> Result<I80F48> {
+    checked(index_now.checked_mul(I80F48::from_num(net_lots)).and_then(|v| v.checked_sub(weight)))
+}
+
 /// What settling `owed` does to the account's collateral, in native units.
 /// A payer pays the amount rounded up; a receiver gets it rounded down. The
 /// difference stays in the market's funding pool, on the protocol's side.
@@ -50,6 +57,15 @@ mod tests {
         assert_eq!(collateral_change(owed_short).unwrap(), 4);
         // pays + receives never creates value
         assert!(collateral_change(owed_long).unwrap() + collateral_change(owed_short).unwrap() <= 0);
+    }
+
+    #[test]
+    fn pending_fills_owe_from_their_own_index() {
+        // Bought 3 at index 1.5 and sold 1 at index 2: at index 2.5 the seat owes
+        // 3 * (2.5 - 1.5) - 1 * (2.5 - 2) = 2.5.
+        let weight = I80F48::from_num(3) * I80F48::from_num(1.5) - I80F48::from_num(2);
+        assert_eq!(pending_owed(I80F48::from_num(2.5), 2, weight).unwrap(), I80F48::from_num(2.5));
+        assert!(pending_owed(I80F48::MAX, 2, I80F48::ZERO).is_err());
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct RiskParams {
     pub maint_short_bps: u16,
     /// Orders fill at most this far from the price; open orders count this loss.
     pub band_bps: u16,
+    /// The maker fee, parts per million of notional (negative: a rebate); a seat's pending
+    /// fills may owe it.
+    pub maker_fee_ppm: i32,
 }
 
 impl RiskParams {
@@ -34,20 +37,37 @@ impl RiskParams {
     }
 }
 
+/// What the market's book may fill for a position without `perpetual` seeing it: up to
+/// `bid_lots` bought at most at `bid_limit` and `ask_lots` sold at least at `ask_limit`
+/// (quote native per lot), since the grant, when the market's funding variation was
+/// `funding_variation`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SeatAllowance {
+    pub bid_lots: u64,
+    pub ask_lots: u64,
+    pub bid_limit: u64,
+    pub ask_limit: u64,
+    pub funding_variation: I80F48,
+}
+
 /// A position as health sees it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PositionInput {
     pub base_lots: i64,
+    /// Reservations of generic trader programs: lots that may fill anywhere in the band.
     pub open_bid_lots: u64,
     pub open_ask_lots: u64,
     pub cached_index: I80F48,
+    pub seat: SeatAllowance,
 }
 
-/// A market's price (quote native per lot) and funding index projected to now.
+/// A market's price (quote native per lot), funding index and funding variation (the sum
+/// of `|delta I|` over every index move), both projected to now.
 #[derive(Clone, Copy, Debug)]
 pub struct MarketPrice {
     pub price_per_lot: I80F48,
     pub funding_index: I80F48,
+    pub funding_variation: I80F48,
 }
 
 /// `|lots| * price * margin`.
@@ -63,42 +83,111 @@ pub fn equity(pos: &PositionInput, price: &MarketPrice) -> Result<I80F48> {
     checked(value.checked_sub(unsettled))
 }
 
-/// Health of a position of `lots_now` after `filled_lots` of open orders fill and move it
-/// to `lots_after`. Each filled lot is paid for at the price plus at most the band, so the
-/// value is that of `lots_now` less the band loss, and the requirement that of `lots_after`.
-fn scenario(
-    lots_now: i64,
-    lots_after: i64,
-    filled_lots: u64,
-    risk: &RiskParams,
-    price: &MarketPrice,
-    kind: HealthKind,
-) -> Result<I80F48> {
-    let value = checked(price.price_per_lot.checked_mul(I80F48::from_num(lots_now)))?;
-    let band_loss = mul_bps(checked(price.price_per_lot.checked_mul(I80F48::from_num(filled_lots)))?, risk.band_bps)?;
-    let req = requirement(lots_after, risk, price, kind)?;
-    checked(value.checked_sub(band_loss).and_then(|v| v.checked_sub(req)))
+/// One kind of open order that may fill: up to `lots`, each moving the position by
+/// `direction`.
+#[derive(Clone, Copy)]
+struct OpenSide {
+    lots: u64,
+    direction: i64,
+    cost: FillCost,
 }
 
-/// Health of one position with open orders at their worst case: the least of
-/// no order filling, every bid filling, and every ask filling. Unsettled funding is owed.
+/// What filling a kind of open order is worth against holding the position at the price.
+#[derive(Clone, Copy)]
+enum FillCost {
+    /// A reservation fills anywhere in the band: it loses up to the band on its notional.
+    Band,
+    /// A seat fill is worth this per lot (negative: a loss), its limit, fee and funding
+    /// counted.
+    PerLot(I80F48),
+}
+
+impl OpenSide {
+    /// The value of filling all of it.
+    fn value(&self, risk: &RiskParams, price: &MarketPrice) -> Result<I80F48> {
+        let lots = I80F48::from_num(self.lots);
+        match self.cost {
+            FillCost::Band => {
+                let notional = checked(price.price_per_lot.checked_mul(lots))?;
+                checked(mul_bps(notional, risk.band_bps)?.checked_neg())
+            }
+            FillCost::PerLot(v) => checked(v.checked_mul(lots)),
+        }
+    }
+}
+
+/// The most a seat fill can cost beyond its limit price, per lot: a positive maker fee at
+/// its rate on the limit, plus one native unit for the fee's rounding up (a fill is at
+/// least one lot).
+fn seat_fee_per_lot(limit: u64, maker_fee_ppm: i32) -> Result<I80F48> {
+    if maker_fee_ppm <= 0 {
+        return Ok(I80F48::ZERO);
+    }
+    let at_rate = checked(
+        I80F48::from_num(limit)
+            .checked_mul(I80F48::from_num(maker_fee_ppm))
+            .and_then(|v| v.checked_div(I80F48::from_num(1_000_000))),
+    )?;
+    checked(at_rate.checked_add(I80F48::ONE))
+}
+
+/// The open orders of a position, by kind; empty kinds are left out.
+fn open_sides(pos: &PositionInput, risk: &RiskParams, price: &MarketPrice) -> Result<([OpenSide; 4], usize)> {
+    let p = price.price_per_lot;
+    let seat = &pos.seat;
+    // Funding a pending lot may owe: |I - I_fill| <= V - V_fill <= V - V_grant.
+    let slack = checked(price.funding_variation.checked_sub(seat.funding_variation))?.max(I80F48::ZERO);
+    let (bid_limit, ask_limit) = (I80F48::from_num(seat.bid_limit), I80F48::from_num(seat.ask_limit));
+    let bid_fee = seat_fee_per_lot(seat.bid_limit, risk.maker_fee_ppm)?;
+    let ask_fee = seat_fee_per_lot(seat.ask_limit, risk.maker_fee_ppm)?;
+    let bid_value =
+        checked(p.checked_sub(bid_limit).and_then(|v| v.checked_sub(bid_fee)).and_then(|v| v.checked_sub(slack)))?;
+    let ask_value =
+        checked(ask_limit.checked_sub(p).and_then(|v| v.checked_sub(ask_fee)).and_then(|v| v.checked_sub(slack)))?;
+    let all = [
+        OpenSide { lots: pos.open_bid_lots, direction: 1, cost: FillCost::Band },
+        OpenSide { lots: pos.open_ask_lots, direction: -1, cost: FillCost::Band },
+        OpenSide { lots: seat.bid_lots, direction: 1, cost: FillCost::PerLot(bid_value) },
+        OpenSide { lots: seat.ask_lots, direction: -1, cost: FillCost::PerLot(ask_value) },
+    ];
+    let mut out = all;
+    let mut n = 0;
+    for side in all.into_iter().filter(|s| s.lots > 0) {
+        out[n] = side;
+        n += 1;
+    }
+    Ok((out, n))
+}
+
+/// Health of one position with open orders at their worst case, less unsettled funding.
+///
+/// Each kind of open order may fill anywhere from nothing to all of it. Health is linear in
+/// the filled lots except for the requirement, which is convex, so it is concave and its
+/// least value over all fills is at a corner: every kind filled entirely or not at all.
+/// Every corner is evaluated (at most 16, only over kinds that are not empty).
 pub fn position_health(
     pos: &PositionInput,
     risk: &RiskParams,
     price: &MarketPrice,
     kind: HealthKind,
 ) -> Result<I80F48> {
-    let mut worst = scenario(pos.base_lots, pos.base_lots, 0, risk, price, kind)?;
-    if pos.open_bid_lots > 0 {
-        let after = checked(i64::try_from(pos.open_bid_lots).ok().and_then(|b| pos.base_lots.checked_add(b)))?;
-        worst = worst.min(scenario(pos.base_lots, after, pos.open_bid_lots, risk, price, kind)?);
-    }
-    if pos.open_ask_lots > 0 {
-        let after = checked(i64::try_from(pos.open_ask_lots).ok().and_then(|a| pos.base_lots.checked_sub(a)))?;
-        worst = worst.min(scenario(pos.base_lots, after, pos.open_ask_lots, risk, price, kind)?);
+    let held = checked(price.price_per_lot.checked_mul(I80F48::from_num(pos.base_lots)))?;
+    let (sides, n) = open_sides(pos, risk, price)?;
+    let mut worst: Option<I80F48> = None;
+    for corner in 0u32..(1 << n) {
+        let (mut lots_after, mut value) = (pos.base_lots as i128, held);
+        for (i, side) in sides[..n].iter().enumerate() {
+            if corner & (1 << i) != 0 {
+                lots_after += side.direction as i128 * side.lots as i128;
+                value = checked(value.checked_add(side.value(risk, price)?))?;
+            }
+        }
+        let lots_after = checked(i64::try_from(lots_after).ok())?;
+        let health = checked(value.checked_sub(requirement(lots_after, risk, price, kind)?))?;
+        worst = Some(worst.map_or(health, |w| w.min(health)));
     }
     let unsettled = funding::owed(price.funding_index, pos.cached_index, pos.base_lots)?;
-    checked(worst.checked_sub(unsettled))
+    checked(checked(worst)?.checked_sub(unsettled))
 }
 
 /// Ordering key for equity / requirement, with a zero requirement meaning +/- infinity.
@@ -135,10 +224,14 @@ mod tests {
             init_short_bps: 2000,
             maint_short_bps: 1000,
             band_bps: 500,
+            maker_fee_ppm: 0,
         }
     }
     fn price(p: i64) -> MarketPrice {
-        MarketPrice { price_per_lot: I80F48::from_num(p), funding_index: I80F48::ZERO }
+        MarketPrice { price_per_lot: I80F48::from_num(p), funding_index: I80F48::ZERO, funding_variation: I80F48::ZERO }
+    }
+    fn fx(v: f64) -> I80F48 {
+        I80F48::from_num(v)
     }
 
     #[test]
@@ -171,8 +264,60 @@ mod tests {
     #[test]
     fn unsettled_funding_is_owed() {
         let pos = PositionInput { base_lots: 10, cached_index: I80F48::ZERO, ..Default::default() };
-        let p = MarketPrice { price_per_lot: I80F48::from_num(100), funding_index: I80F48::from_num(2) };
+        let p = MarketPrice { funding_index: I80F48::from_num(2), ..price(100) };
         assert_eq!(equity(&pos, &p).unwrap(), I80F48::from_num(1000 - 20));
+    }
+
+    #[test]
+    fn reservations_on_both_sides_count_the_round_trip() {
+        // A band wider than the margin: buying 10 and selling 10 loses the band twice and
+        // leaves the account flat, which is worse than either side alone.
+        let r = RiskParams { band_bps: 2_500, ..risk() };
+        let both = PositionInput { open_bid_lots: 10, open_ask_lots: 10, ..Default::default() };
+        // Bids alone: -250 - 100 = -350; asks alone: -250 - 200 = -450; both: -500 - 0.
+        assert_eq!(position_health(&both, &r, &price(100), HealthKind::Initial).unwrap(), fx(-500.0));
+        // Asks alone are the worst when the band is narrower than the margin.
+        assert_eq!(position_health(&both, &risk(), &price(100), HealthKind::Initial).unwrap(), fx(-50.0 - 200.0));
+    }
+
+    #[test]
+    fn a_seat_allowance_counts_its_limits_fee_and_funding() {
+        let seat = SeatAllowance { bid_lots: 10, ask_lots: 0, bid_limit: 104, ask_limit: 0, ..Default::default() };
+        let pos = PositionInput { seat, ..Default::default() };
+        // Bought 10 at 104 while the price is 100: -40, requirement of a long 10 is 100.
+        assert_eq!(position_health(&pos, &risk(), &price(100), HealthKind::Initial).unwrap(), fx(-140.0));
+        // A bid limit below the price is a gain if filled; the requirement still counts.
+        let low = PositionInput { seat: SeatAllowance { bid_limit: 90, ..seat }, ..pos };
+        assert_eq!(position_health(&low, &risk(), &price(100), HealthKind::Initial).unwrap(), fx(100.0 - 100.0));
+        // A maker fee of 0.1% on the limit, plus a native unit a lot for its rounding:
+        // 10 * (104 * 0.001 + 1) = 11.04.
+        let charged = RiskParams { maker_fee_ppm: 1_000, ..risk() };
+        assert_eq!(position_health(&pos, &charged, &price(100), HealthKind::Initial).unwrap(), fx(-140.0 - 11.04));
+        // A rebate is never counted in the account's favour.
+        let rebate = RiskParams { maker_fee_ppm: -1_000, ..risk() };
+        assert_eq!(position_health(&pos, &rebate, &price(100), HealthKind::Initial).unwrap(), fx(-140.0));
+        // Funding moved 3 per lot since the grant: each pending lot may owe all of it.
+        let moved = MarketPrice { funding_variation: fx(5.0), ..price(100) };
+        let granted = PositionInput { seat: SeatAllowance { funding_variation: fx(2.0), ..seat }, ..pos };
+        assert_eq!(position_health(&granted, &risk(), &moved, HealthKind::Initial).unwrap(), fx(-140.0 - 30.0));
+    }
+
+    #[test]
+    fn a_seat_allowance_on_both_sides_takes_the_worst_corner() {
+        // Short 10 at 100; the seat may buy 10 at up to 101 and sell 10 at down to 99.
+        let seat = SeatAllowance { bid_lots: 10, ask_lots: 10, bid_limit: 101, ask_limit: 99, ..Default::default() };
+        let pos = PositionInput { base_lots: -10, seat, ..Default::default() };
+        let h = |p| position_health(&pos, &risk(), &price(p), HealthKind::Maintenance).unwrap();
+        // Corners at 100 (value -1000, short margin 10%): none -1000 - 100 = -1100; bids:
+        // -1000 - 10, flat; asks: -1000 - 10 - 200 = -1210; both: -1000 - 20 - 100 = -1120.
+        assert_eq!(h(100), fx(-1210.0));
+        // A reservation of 5 asks adds its own dimension: the worst corner now also sells
+        // those 5 in the band (5% of 500 = 25) while the seat sells: short 25, -1035 - 250.
+        let with_res = PositionInput { open_ask_lots: 5, ..pos };
+        assert_eq!(position_health(&with_res, &risk(), &price(100), HealthKind::Maintenance).unwrap(), fx(-1285.0));
+        // No open orders: one corner.
+        let bare = PositionInput { base_lots: -10, ..Default::default() };
+        assert_eq!(position_health(&bare, &risk(), &price(100), HealthKind::Maintenance).unwrap(), fx(-1100.0));
     }
 
     #[test]

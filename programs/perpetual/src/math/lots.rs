@@ -17,7 +17,8 @@ pub fn reduces(lots: i64, delta: i64) -> bool {
 /// Applies a signed change to a reservation: increases are checked, decreases saturate.
 pub fn change_reservation(value: &mut u64, delta: i64) -> Result<()> {
     if delta >= 0 {
-        *value = checked(value.checked_add(delta as u64))?;
+        // Reserved lots must fit a position (i64) once they fill.
+        *value = checked(value.checked_add(delta as u64).filter(|v| *v <= i64::MAX as u64))?;
     } else {
         *value = value.saturating_sub(delta.unsigned_abs());
     }
@@ -83,5 +84,10 @@ mod tests {
         assert_eq!(v, 0);
         let mut m = u64::MAX;
         assert!(change_reservation(&mut m, 1).is_err());
+        // Up to i64::MAX lots, and not one more: they must fit a position.
+        let mut top = i64::MAX as u64 - 1;
+        change_reservation(&mut top, 1).unwrap();
+        assert!(change_reservation(&mut top, 1).is_err());
+        assert_eq!(top, i64::MAX as u64);
     }
 }

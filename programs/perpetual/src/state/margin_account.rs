@@ -6,6 +6,7 @@ use super::DISCRIMINATOR_LEN;
 use anchor_lang::Discriminator;
 
 use crate::error::PerpError;
+use crate::math::health::{PositionInput, SeatAllowance};
 use crate::math::PodI80F48;
 use crate::state::Market;
 
@@ -52,9 +53,18 @@ pub struct Position {
     pub open_ask_lots: u64,
     /// Funding index at the last settlement.
     pub cached_funding_index: PodI80F48,
+    /// The market's book may fill up to these lots per side for this account without
+    /// `perpetual` seeing the fills until its seat settles: bids at most at
+    /// `seat_bid_limit`, asks at least at `seat_ask_limit` (quote native per lot).
+    pub seat_bid_lots: u64,
+    pub seat_ask_lots: u64,
+    pub seat_bid_limit: u64,
+    pub seat_ask_limit: u64,
+    /// The market's funding variation when the allowance was granted.
+    pub seat_funding_variation: PodI80F48,
     pub reserved: [u8; 8],
 }
-const _: () = assert!(core::mem::size_of::<Position>() == 80);
+const _: () = assert!(core::mem::size_of::<Position>() == 128);
 
 pub const HEADER_LEN: usize = DISCRIMINATOR_LEN + core::mem::size_of::<MarginAccount>();
 pub const POSITION_LEN: usize = core::mem::size_of::<Position>();
@@ -75,15 +85,31 @@ impl Position {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.base_lots == 0 && self.open_bid_lots == 0 && self.open_ask_lots == 0
+        self.base_lots == 0 && self.open_bid_lots == 0 && self.open_ask_lots == 0 && !self.has_seat_allowance()
     }
 
-    pub fn as_health_input(&self) -> crate::math::health::PositionInput {
-        crate::math::health::PositionInput {
+    /// True while the market's book may fill for this account unseen.
+    pub fn has_seat_allowance(&self) -> bool {
+        self.seat_bid_lots != 0 || self.seat_ask_lots != 0
+    }
+
+    pub fn seat_allowance(&self) -> SeatAllowance {
+        SeatAllowance {
+            bid_lots: self.seat_bid_lots,
+            ask_lots: self.seat_ask_lots,
+            bid_limit: self.seat_bid_limit,
+            ask_limit: self.seat_ask_limit,
+            funding_variation: self.seat_funding_variation.get(),
+        }
+    }
+
+    pub fn as_health_input(&self) -> PositionInput {
+        PositionInput {
             base_lots: self.base_lots,
             open_bid_lots: self.open_bid_lots,
             open_ask_lots: self.open_ask_lots,
             cached_index: self.cached_funding_index.get(),
+            seat: self.seat_allowance(),
         }
     }
 }

@@ -178,7 +178,18 @@ pub struct Market {
     pub stable_price: PodI80F48,
     /// `PythPull` markets: the Pyth feed id the update account must hold (zero otherwise).
     pub oracle_feed_id: [u8; 32],
-    pub reserved: [u8; 192],
+    /// The sum of `|delta I|` over every funding index move: a pending seat fill owes at
+    /// most its growth since the seat's grant.
+    pub funding_variation: PodI80F48,
+    /// Lots and cash (net of maker fees) the book's seats hold from fills not yet settled
+    /// into margin accounts: positions sum to minus `pending_seat_lots`, and the vault holds
+    /// `pending_seat_cash` for the makers.
+    pub pending_seat_lots: i64,
+    pub pending_seat_cash: i64,
+    /// The trader authority (PDA) of the program that registered `book`: the only one
+    /// that may change seat allowances or settle seats in this market.
+    pub book_trader: Pubkey,
+    pub reserved: [u8; 128],
 }
 const _: () = assert!(
     core::mem::size_of::<Market>()
@@ -206,7 +217,10 @@ const _: () = assert!(
             + 16
             + 16
             + 32
-            + 192
+            + 16
+            + 2 * 8
+            + 32
+            + 128
 );
 
 impl Market {
@@ -228,6 +242,7 @@ impl Market {
             init_short_bps: self.init_margin_short_bps,
             maint_short_bps: self.maint_margin_short_bps,
             band_bps: self.price_band_bps,
+            maker_fee_ppm: self.maker_fee_ppm,
         }
     }
 
@@ -242,7 +257,18 @@ impl Market {
         checked(index.checked_add(delta))
     }
 
-    /// `I += T * R * P`. Returns the index delta applied.
+    /// Funding variation as it would be at `now`, without writing it.
+    pub fn projected_funding_variation(&self, price_per_lot: I80F48, now: i64) -> Result<I80F48> {
+        let variation = self.funding_variation.get();
+        if self.is_final_settled() || now <= self.funding_last_update_ts {
+            return Ok(variation);
+        }
+        let elapsed = now - self.funding_last_update_ts;
+        let delta = funding::index_delta(elapsed, self.funding_rate_ppbh, price_per_lot)?;
+        checked(variation.checked_add(delta.abs()))
+    }
+
+    /// `I += T * R * P`, and the variation by `|T * R * P|`. Returns the index delta applied.
     pub fn update_funding_index(&mut self, price_per_lot: I80F48, now: i64) -> Result<I80F48> {
         if self.is_final_settled() || now <= self.funding_last_update_ts {
             return Ok(I80F48::ZERO);
@@ -250,6 +276,7 @@ impl Market {
         let elapsed = now - self.funding_last_update_ts;
         let delta = funding::index_delta(elapsed, self.funding_rate_ppbh, price_per_lot)?;
         self.funding_index.set(checked(self.funding_index.get().checked_add(delta))?);
+        self.funding_variation.set(checked(self.funding_variation.get().checked_add(delta.abs()))?);
         self.funding_last_update_ts = now;
         Ok(delta)
     }

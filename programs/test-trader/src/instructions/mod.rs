@@ -1,6 +1,8 @@
 //! One file per instruction.
+pub mod act;
 pub mod govern;
 pub mod reserve;
 pub mod settle;
 
+pub use act::*;
 pub use govern::*;
