@@ -130,7 +130,7 @@ impl Bench {
     fn place_ix(&self, who: Who, args: PlaceOrderArgs, makers: &[Pubkey]) -> Instruction {
         let u = self.user(who);
         // No health accounts: nobody has a position outside this market.
-        sdk::place_order(&self.book.venue, &u.key(), &u.margin_account, args, makers, vec![])
+        sdk::place_order(&self.book.venue, &u.key(), &u.margin_account, args, vec![])
     }
 
     /// Sends one transaction with `ixs` signed by `who` (and the payer), in `phase`.

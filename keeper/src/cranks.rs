@@ -91,38 +91,85 @@ pub async fn sample_marks<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<
     Ok(result)
 }
 
-/// Prunes the orders that a liquidation or deleveraging left without a reservation (their
-/// epoch is older than their account's), so books show only backed depth. Idempotent: a
-/// second run finds nothing stale and sends nothing.
+/// Prunes void orders (their seat was revoked or given up) and expired ones, so books show
+/// only backed depth. Idempotent: a second run finds nothing to prune and sends nothing.
 pub async fn prune_stale_orders<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
+    let now = chain.unix_time().await?;
     for (_, m) in discovery::markets(chain, exchange).await? {
         if settled(&m) || m.book == Pubkey::default() {
             continue;
         }
         let Ok(data) = chain.account_data(&m.book).await else { continue };
-        let mut orders: Vec<(Pubkey, u32)> = match orderbook::state::BookRef::parse(&data) {
-            Ok(book) => [orderbook::state::Side::Bid, orderbook::state::Side::Ask]
-                .into_iter()
-                .flat_map(|side| orderbook::decode::l3(&book, side))
-                .map(|o| (o.margin_account, o.epoch))
-                .collect(),
-            Err(_) => continue,
-        };
-        orders.sort();
-        orders.dedup();
-        let mut owners: Vec<Pubkey> = orders.iter().map(|(k, _)| *k).collect();
-        owners.dedup();
-        for owner in owners {
-            let Ok(bytes) = chain.account_data(&owner).await else { continue };
-            let Ok((header, _)) = perpetual::state::parse_margin_account(&bytes) else { continue };
-            if orders.iter().any(|(k, e)| *k == owner && *e != header.reservation_epoch) {
-                let r = chain.send(&[orderbook::sdk::prune_stale_orders(&m.book, &owner, 32)], &[]).await;
-                result.record(r, &[]);
-            }
+        let Ok(book) = orderbook::state::BookRef::parse(&data) else { continue };
+        let stale = [orderbook::state::Side::Bid, orderbook::state::Side::Ask]
+            .into_iter()
+            .flat_map(|side| orderbook::decode::l3(&book, side))
+            .any(|o| !o.live || (o.expiry_ts != 0 && now >= o.expiry_ts));
+        if stale {
+            let r = chain.send(&[orderbook::sdk::prune_stale_orders(&m.book, 32)], &[]).await;
+            result.record(r, &[]);
         }
     }
     Ok(result)
+}
+
+/// Seats settled per transaction: each names one margin account.
+pub const SEATS_PER_SETTLEMENT: usize = 16;
+
+/// Settles every seat holding pending fills into its margin account (`settle_seats`), a few
+/// per transaction, so that `perpetual` sees makers' positions. Idempotent: a settled seat
+/// holds nothing pending and is not sent again.
+pub async fn settle_seats<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    for (key, m) in discovery::markets(chain, exchange).await? {
+        if m.book == Pubkey::default() {
+            continue;
+        }
+        let Ok(data) = chain.account_data(&m.book).await else { continue };
+        let Ok(book) = orderbook::state::BookRef::parse(&data) else { continue };
+        let pending: Vec<(u32, Pubkey)> = book
+            .seats
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_free() && !s.pending().is_empty())
+            .map(|(i, s)| (i as u32, s.margin_account))
+            .collect();
+        let venue = Venue { book: m.book, market: key, oracle: m.oracle, exchange: *exchange };
+        for batch in pending.chunks(SEATS_PER_SETTLEMENT) {
+            let seats = batch.iter().map(|(i, _)| *i).collect();
+            let accounts: Vec<Pubkey> = batch.iter().map(|(_, k)| *k).collect();
+            let r = chain.send(&[orderbook::sdk::settle_seats(&venue, seats, &accounts)], &[]).await;
+            result.record(r, &[]);
+        }
+    }
+    Ok(result)
+}
+
+/// The seat revokes an account needs before a risk path may act on it: one per market where
+/// its position holds an allowance (each through that market's book).
+fn seat_revokes(
+    account: &MarginView,
+    markets: &[MarketView],
+    exchange: &Pubkey,
+    caller: &Pubkey,
+) -> Vec<anchor_lang::solana_program::instruction::Instruction> {
+    account
+        .positions
+        .iter()
+        .filter(|p| p.has_seat_allowance())
+        .filter_map(|p| markets.iter().find(|m| m.key == p.market && m.market.book != Pubkey::default()))
+        .map(|m| {
+            let venue = Venue { book: m.market.book, market: m.key, oracle: m.market.oracle, exchange: *exchange };
+            let hint = m
+                .book
+                .as_ref()
+                .and_then(|(_, data)| orderbook::state::BookRef::parse(data).ok())
+                .and_then(|b| b.seats.iter().position(|s| s.margin_account == account.key))
+                .unwrap_or(0) as u32;
+            orderbook::sdk::revoke_seat(&venue, caller, &account.key, hint, health_accounts(account, markets, &m.key))
+        })
+        .collect()
 }
 
 /// The funding rate for a market: its averaged premium (the mark's moving average of
@@ -210,6 +257,8 @@ pub struct ScanResult {
     pub early_deleverages: u32,
     pub deleverages: u32,
     pub insurance_covers: u32,
+    /// Seat allowances revoked so that a risk path may act on the account next scan.
+    pub seat_revokes: u32,
     pub failed: u32,
 }
 
@@ -230,6 +279,22 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     let mut insurance = exchange.insurance_fund;
     for account in accounts.iter().filter(|a| a.key != k.liquidator_account) {
         let Some(action) = risk::decide(account, &accounts, &markets, insurance) else { continue };
+        // Risk paths wait while the account holds seat allowances: revoke them first (the
+        // account is below maintenance with them counted), and act on the next scan, on the
+        // health the revoke leaves.
+        let revokes = seat_revokes(account, &markets, &k.exchange, &k.liquidator.pubkey());
+        if !revokes.is_empty() {
+            for ix in revokes {
+                match chain.send(&[ix], &[k.liquidator]).await {
+                    Ok(_) => result.seat_revokes += 1,
+                    Err(e) => {
+                        tracing::warn!(account = %account.key, error = %e, "seat revoke refused");
+                        result.failed += 1;
+                    }
+                }
+            }
+            continue;
+        }
         let r = execute(chain, k, &markets, &accounts, account, &action).await;
         match (&action, r) {
             (_, Err(e)) => {
@@ -330,6 +395,26 @@ pub async fn final_settlement<C: Chain>(
     let Some(m) = client::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
     if !settled(&m) {
         return Ok(result);
+    }
+    // Seats first: each settles its pending fills and gives its allowance up, so positions
+    // can close and the book can close.
+    if m.book != Pubkey::default() && chain.account(&m.book).await?.is_some() {
+        let seats: Vec<(u32, Pubkey)> = match orderbook::state::BookRef::parse(&chain.account_data(&m.book).await?) {
+            Ok(b) => b
+                .seats
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.is_free())
+                .map(|(i, s)| (i as u32, s.margin_account))
+                .collect(),
+            Err(_) => vec![],
+        };
+        let venue = Venue { book: m.book, market: *market, oracle: m.oracle, exchange: *exchange };
+        let payer = chain.payer().pubkey();
+        for (i, account) in seats {
+            let r = chain.send(&[orderbook::sdk::revoke_seat(&venue, &payer, &account, i, vec![])], &[]).await;
+            result.record(r, &[]);
+        }
     }
     for view in discovery::margin_accounts(chain, exchange).await? {
         if view.positions.iter().any(|p| p.market == *market) {

@@ -101,10 +101,11 @@ pub async fn run_loop<C: Chain>(
             let k = RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account };
             let s = cranks::risk_scan(chain, &k).await?;
             let mut r = CrankResult {
-                sent: s.liquidations + s.early_deleverages + s.deleverages,
+                sent: s.liquidations + s.early_deleverages + s.deleverages + s.seat_revokes,
                 skipped: 0,
                 failed: s.failed,
             };
+            r.add(cranks::settle_seats(chain, exchange).await?);
             r.add(cranks::prune_stale_orders(chain, exchange).await?);
             Ok(r)
         }

@@ -154,7 +154,7 @@ async fn world_with_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
     let mut w = World::build(seed).await.unwrap();
     w.chain.warp(60).await.unwrap();
     set_price(&mut w, SOL, 150.0).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[])
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide)
         .await;
     let maker = w.makers[0].margin;
     let mut longs = vec![];
@@ -163,8 +163,7 @@ async fn world_with_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
         longs.push(a.margin);
         w.leveraged.push(a);
         let idx = w.leveraged.len() - 1;
-        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker])
-            .await;
+        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel).await;
     }
     for l in &longs {
         assert_eq!(lots_in(&margin(&mut w, l).await, &w.markets[SOL].market), LOTS as i64);
@@ -221,7 +220,7 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     set_price(&mut w, SOL, 136.0).await;
     // A deep book: maker 1 bids 20 SOL at each of $135.95, $135.90, $135.85.
     for px in [135.95, 135.90, 135.85] {
-        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide, &[]).await;
+        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide).await;
     }
     let s = snapshot(&mut w).await;
     let mv = s.market(&sol);
@@ -308,7 +307,7 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
 
     // --- A thin book: maker 1 pulls its bids and leaves one lot at $135.95.
     cancel_all(&mut w, Group::Maker, 1, SOL).await;
-    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide).await;
     let s = snapshot(&mut w).await;
     let mv = s.market(&sol);
     let (h, _) = chain_health(&mut w, &c).await;
@@ -463,8 +462,8 @@ async fn quote(w: &mut World, i: usize, bid: f64, ask: f64, first: bool) {
     if !first {
         cancel_all(w, Group::Maker, 0, i).await;
     }
-    place(w, Group::Maker, 0, i, Side::Bid, bid, 10, OrderType::PostOnlySlide, &[]).await;
-    place(w, Group::Maker, 0, i, Side::Ask, ask, 10, OrderType::PostOnlySlide, &[]).await;
+    place(w, Group::Maker, 0, i, Side::Bid, bid, 10, OrderType::PostOnlySlide).await;
+    place(w, Group::Maker, 0, i, Side::Ask, ask, 10, OrderType::PostOnlySlide).await;
 }
 
 /// One simulated minute: prices published, indexes refreshed, one mark sample per market.

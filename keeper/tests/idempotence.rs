@@ -72,10 +72,10 @@ async fn funding_mark_and_rate_cranks_run_twice_change_nothing_the_second_time()
     let exchange = w.exchange;
     let keeper = w.keeper.insecure_clone();
     // Quotes above the index, so the rates the keeper sets are not zero.
-    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide).await;
     w.chain.warp(60).await.unwrap();
     w.publish_prices().await.unwrap();
 
@@ -161,7 +161,7 @@ async fn risk_scan_run_twice_acts_once() {
     let (mut w, longs) = liquidatable_longs(23, &[200]).await;
     let c = longs[0];
     cancel_all(&mut w, Group::Maker, 1, SOL).await;
-    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide).await;
     let liquidator = clone_actor(&w.liquidator);
     let r1 = scan(&mut w, &liquidator).await;
     assert_eq!(scan_counts(&r1), [0, 1, 0, 0, 0], "{r1:?}");
@@ -177,18 +177,18 @@ async fn stale_orders_are_pruned_once() {
     // A long with a resting ask at $155 is liquidated at $136: the liquidation clears its
     // reservations, so the ask is left unreserved (an older epoch).
     let mut w = world(26).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS, OrderType::PostOnlySlide).await;
     let maker = w.makers[0].margin;
     let a = w.actor(200 * USDC, true).await.unwrap();
     let long = a.margin;
     w.leveraged.push(a);
     let idx = w.leveraged.len() - 1;
-    place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker]).await;
-    place(&mut w, Group::Leveraged, idx, SOL, Side::Ask, 155.0, 3, OrderType::PostOnly, &[]).await;
+    place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel).await;
+    place(&mut w, Group::Leveraged, idx, SOL, Side::Ask, 155.0, 3, OrderType::PostOnly).await;
     w.chain.warp(30).await.unwrap();
     set_price(&mut w, SOL, 136.0).await;
     for px in [135.95, 135.90, 135.85] {
-        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide, &[]).await;
+        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide).await;
     }
     let liquidator = clone_actor(&w.liquidator);
     let r = scan(&mut w, &liquidator).await;
@@ -243,10 +243,10 @@ async fn final_settlement_run_twice_settles_once() {
 async fn two_keepers_sampling_in_the_same_minute_record_one_sample() {
     let mut w = world(25).await;
     let exchange = w.exchange;
-    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide).await;
     w.chain.warp(60).await.unwrap();
     w.publish_prices().await.unwrap();
     assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
@@ -443,7 +443,7 @@ async fn two_scanners_on_one_snapshot_act_once() {
     // A thin book: both scanners choose early deleveraging for the other long; the
     // deleveraging authority's two instances race, and the second finds it restored.
     cancel_all(&mut w, Group::Maker, 1, SOL).await;
-    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 135.95, 1, OrderType::PostOnlySlide).await;
     let mut ixs = vec![];
     for _scanner in 0..2 {
         let markets = cranks::market_views(&mut w.chain, &exchange).await.unwrap();

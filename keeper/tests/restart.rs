@@ -321,10 +321,10 @@ async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart()
 async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     let mut w = world(33).await;
     let exchange = w.exchange;
-    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Bid, 150.00, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.10, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Bid, 3_005.0, 10, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide).await;
     // The start of a minute (every run starts on one).
     let now = w.chain.unix_time().await.unwrap();
     w.chain.warp(60 - now.rem_euclid(60)).await.unwrap();

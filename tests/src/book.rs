@@ -36,7 +36,6 @@ pub fn order(side: Side, price_ticks: u64, base_lots: u64, order_type: OrderType
         client_order_id: 0,
         expiry_ts: 0,
         seat_hint: 0,
-        maker_count: 0,
     }
 }
 
@@ -83,17 +82,11 @@ impl TestEnv {
         orderbook::decode::seat_hint(&b, margin_account).expect("a free seat")
     }
 
-    /// `place_order` for `user` with `makers` and the user's health accounts.
-    pub async fn place_ix(
-        &mut self,
-        user: &UserCookie,
-        book: &BookCookie,
-        mut args: PlaceOrderArgs,
-        makers: &[Pubkey],
-    ) -> Instruction {
+    /// `place_order` for `user` with the user's health accounts.
+    pub async fn place_ix(&mut self, user: &UserCookie, book: &BookCookie, mut args: PlaceOrderArgs) -> Instruction {
         args.seat_hint = self.seat_for(book, &user.margin_account).await;
         let health = self.health_metas(&user.margin_account, &[book.market.market]).await;
-        sdk::place_order(&book.venue, &user.key(), &user.margin_account, args, makers, health)
+        sdk::place_order(&book.venue, &user.key(), &user.margin_account, args, health)
     }
 
     pub async fn place(
@@ -101,9 +94,8 @@ impl TestEnv {
         user: &UserCookie,
         book: &BookCookie,
         args: PlaceOrderArgs,
-        makers: &[Pubkey],
     ) -> Result<Placed, TransactionError> {
-        let ix = self.place_ix(user, book, args, makers).await;
+        let ix = self.place_ix(user, book, args).await;
         let out = self.process(&[ix], &[&user.owner]).await?;
         Ok(placed(&out.return_data))
     }
@@ -117,10 +109,8 @@ impl TestEnv {
         price_ticks: u64,
         lots: u64,
     ) -> u128 {
-        let placed = self
-            .place(user, book, order(side, price_ticks, lots, OrderType::PostOnly), &[])
-            .await
-            .expect("resting order");
+        let placed =
+            self.place(user, book, order(side, price_ticks, lots, OrderType::PostOnly)).await.expect("resting order");
         assert_ne!(placed.key, 0, "order rests");
         placed.key
     }
@@ -133,6 +123,51 @@ impl TestEnv {
         key: u128,
     ) -> Result<(), TransactionError> {
         let ix = sdk::cancel_order(&book.venue, &user.key(), &user.margin_account, side, key);
+        self.process(&[ix], &[&user.owner]).await.map(|_| ())
+    }
+
+    /// Settles every seat of `book` holding pending fills (the keeper's crank), so that makers'
+    /// positions show in their margin accounts.
+    pub async fn settle_seats(&mut self, book: &BookCookie) {
+        let data = self.book_data(book).await;
+        let b = BookRef::parse(&data).expect("book");
+        let pending: Vec<(u32, Pubkey)> = b
+            .seats
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_free() && !s.pending().is_empty())
+            .map(|(i, s)| (i as u32, s.margin_account))
+            .collect();
+        for batch in pending.chunks(16) {
+            let seats = batch.iter().map(|(i, _)| *i).collect();
+            let accounts: Vec<Pubkey> = batch.iter().map(|(_, k)| *k).collect();
+            let ix = sdk::settle_seats(&book.venue, seats, &accounts);
+            self.process(&[ix], &[]).await.expect("settle seats");
+        }
+    }
+
+    /// The account's seat in `book`, if it holds one.
+    pub async fn seat_of(&mut self, book: &BookCookie, margin_account: &Pubkey) -> Option<orderbook::state::Seat> {
+        let data = self.book_data(book).await;
+        let b = BookRef::parse(&data).expect("book");
+        b.seats.iter().find(|s| s.margin_account == *margin_account).copied()
+    }
+
+    /// Sets `user`'s seat allowance in `book` (lots per side, limits in ticks).
+    pub async fn set_allowance(
+        &mut self,
+        user: &UserCookie,
+        book: &BookCookie,
+        bid_lots: u64,
+        ask_lots: u64,
+        bid_limit_ticks: u64,
+        ask_limit_ticks: u64,
+    ) -> Result<(), TransactionError> {
+        let seat_hint = self.seat_for(book, &user.margin_account).await;
+        let args =
+            orderbook::instructions::AllowanceArgs { seat_hint, bid_lots, ask_lots, bid_limit_ticks, ask_limit_ticks };
+        let health = self.health_metas(&user.margin_account, &[book.market.market]).await;
+        let ix = sdk::set_allowance(&book.venue, &user.key(), &user.margin_account, args, health);
         self.process(&[ix], &[&user.owner]).await.map(|_| ())
     }
 
@@ -153,40 +188,55 @@ pub fn placed(return_data: &[u8]) -> Placed {
     }
 }
 
-/// Checks the book against the margin accounts: every seat's open size equals its orders,
-/// every position's reservation equals its orders of the account's current reservation
-/// epoch (older ones lost theirs to a liquidation), and both trees are sound.
+/// Checks the book against the margin accounts (`docs/seats.md`): both trees are sound;
+/// every live seat's open lots and order count equal its live orders, which its allowance
+/// covers (open plus pending lots per side, each order within the side's limit); the seat
+/// mirrors its account's position and allowance in `perpetual`; and the seats' pending lots
+/// sum to the market's `pending_seat_lots`.
 pub async fn check_book(env: &mut TestEnv, book: &BookCookie) {
     let data = env.book_data(book).await;
     let b = BookRef::parse(&data).expect("book");
     b.bids.check_invariants().expect("bids tree");
     b.asks.check_invariants().expect("asks tree");
+    let tick = b.header.tick_size;
+    let mut pending_lots = 0i64;
     for (i, seat) in b.seats.iter().enumerate() {
+        if seat.is_free() {
+            assert!(seat.pending().is_empty() && seat.order_count == 0, "free seat {i} holds nothing");
+            continue;
+        }
         let orders: Vec<_> = [Side::Bid, Side::Ask]
             .into_iter()
             .flat_map(|side| orderbook::decode::l3(&b, side))
-            .filter(|o| o.margin_account == seat.margin_account && !seat.is_free())
+            .filter(|o| o.live && o.margin_account == seat.margin_account)
             .collect();
         let bids: u64 = orders.iter().filter(|o| o.side == Side::Bid).map(|o| o.base_lots).sum();
         let asks: u64 = orders.iter().filter(|o| o.side == Side::Ask).map(|o| o.base_lots).sum();
-        if seat.is_free() {
-            continue;
-        }
         assert_eq!(
             (seat.open_bid_lots, seat.open_ask_lots, seat.order_count as usize),
             (bids, asks, orders.len()),
             "seat {i}"
         );
-        let epoch = env.margin(&seat.margin_account).await.0.reservation_epoch;
-        let live =
-            |side| orders.iter().filter(|o| o.side == side && o.epoch == epoch).map(|o| o.base_lots).sum::<u64>();
+        assert!(seat.open_bid_lots + seat.pending_bid_lots <= seat.allowed_bid_lots, "seat {i} bids covered");
+        assert!(seat.open_ask_lots + seat.pending_ask_lots <= seat.allowed_ask_lots, "seat {i} asks covered");
+        for o in &orders {
+            let p = o.price_ticks * tick;
+            match o.side {
+                Side::Bid => assert!(p <= seat.bid_limit, "seat {i}: a bid above its limit"),
+                Side::Ask => assert!(p >= seat.ask_limit, "seat {i}: an ask below its limit"),
+            }
+        }
         let pos = env.position(&seat.margin_account, &book.market.market).await;
+        assert_eq!(pos.base_lots, seat.position, "seat {i} mirrors the settled position");
         assert_eq!(
-            (pos.open_bid_lots, pos.open_ask_lots),
-            (live(Side::Bid), live(Side::Ask)),
-            "reservation of seat {i} matches its live orders"
+            (pos.seat_bid_lots, pos.seat_ask_lots, pos.seat_bid_limit, pos.seat_ask_limit),
+            (seat.allowed_bid_lots, seat.allowed_ask_lots, seat.bid_limit, seat.ask_limit),
+            "seat {i} mirrors the allowance"
         );
+        pending_lots += seat.pending_lots();
     }
+    let market = env.market_state(&book.market.market).await;
+    assert_eq!(market.pending_seat_lots, pending_lots, "the seats' pending lots are the market's");
 }
 
 // ---- risk-mechanics helpers ----

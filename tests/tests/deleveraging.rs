@@ -128,15 +128,7 @@ async fn early_deleveraging_on_a_thin_book_gives_half_the_fee_to_the_absorbing_a
     // That would lose 150 * 0.04 = 6.00 against the mark plus the 1% fee (1.29), more than
     // A's equity of 4.925: liquidation through the book would bankrupt A.
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(
-        &book.venue,
-        &keeper.key(),
-        &a.margin_account,
-        150,
-        80,
-        &[bidder.margin_account],
-        health,
-    );
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 80, health);
     assert_refused(
         &mut env,
         &[ix],
@@ -217,15 +209,7 @@ async fn early_deleveraging_is_refused_when_the_book_is_deep_enough() {
     // And indeed liquidation through the book closes A without the fund paying:
     // -130.075 + 150 * 0.89 - 1% of 133.5 = -130.075 + 133.5 - 1.335 = 2.09.
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(
-        &book.venue,
-        &keeper.key(),
-        &a.margin_account,
-        150,
-        89,
-        &[bidder.margin_account],
-        health,
-    );
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 89, health);
     env.process(&[ix], &[&keeper.owner]).await.expect("book liquidation");
     assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 0);
     assert_eq!(env.collateral(&a.margin_account).await, 2_090_000);

@@ -178,7 +178,7 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
     .await;
     assert!(env.trade(&l1, &s1, &m, Side::Bid, 1, SETTLE).await.is_err());
     // ...and the book: a new resting order, and a taker crossing S2's old ask.
-    let ix = env.place_ix(&outsider, &book, order(BookSide::Ask, 110, 1, OrderType::PostOnly), &[]).await;
+    let ix = env.place_ix(&outsider, &book, order(BookSide::Ask, 110, 1, OrderType::PostOnly)).await;
     assert_refused(
         &mut env,
         &[ix],
@@ -187,9 +187,7 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
         "resting an order on a settled market",
     )
     .await;
-    let ix = env
-        .place_ix(&outsider, &book, order(BookSide::Bid, 110, 5, OrderType::ImmediateOrCancel), &[s2.margin_account])
-        .await;
+    let ix = env.place_ix(&outsider, &book, order(BookSide::Bid, 110, 5, OrderType::ImmediateOrCancel)).await;
     assert_refused(
         &mut env,
         &[ix],

@@ -299,15 +299,7 @@ async fn book_liquidation_needs_maintenance_health_strictly_below_zero() {
 
     // Sell 10 of the 100 lots to the bid at 90 ticks ($0.90, the mark).
     let health = env.health_metas(&zero.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(
-        &book.venue,
-        &keeper.key(),
-        &zero.margin_account,
-        10,
-        90,
-        &[bidder.margin_account],
-        health,
-    );
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &zero.margin_account, 10, 90, health);
     assert_refused_by(
         &mut env,
         &[ix],
@@ -319,15 +311,7 @@ async fn book_liquidation_needs_maintenance_health_strictly_below_zero() {
     .await;
 
     let health = env.health_metas(&minus_one.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(
-        &book.venue,
-        &keeper.key(),
-        &minus_one.margin_account,
-        10,
-        90,
-        &[bidder.margin_account],
-        health,
-    );
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &minus_one.margin_account, 10, 90, health);
     let out = env.process(&[ix], &[&keeper.owner]).await.expect("book liquidation at maintenance health -1");
     assert_eq!(placed(&out.return_data).filled, 10);
     // -85_500_001 + 10 * 900_000 - the 1% liquidation fee 90_000.

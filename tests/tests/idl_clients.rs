@@ -327,7 +327,7 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     let mut args = order(Side::Bid, 101, 3, OrderType::Limit);
     args.client_order_id = 0xC0FFEE;
     args.expiry_ts = env.now().await + 3_600;
-    let place = env.place_ix(&taker, &book, args, &[maker.margin_account]).await;
+    let place = env.place_ix(&taker, &book, args).await;
     let out = env.process(std::slice::from_ref(&place), &[&taker.owner]).await.expect("place order");
     let placed = placed(&out.return_data);
     assert_eq!(placed.filled, 3);
@@ -362,7 +362,6 @@ async fn typescript_clients_encode_and_decode_like_rust() {
                 ("client_order_id", J::n(args.client_order_id)),
                 ("expiry_ts", J::n(args.expiry_ts)),
                 ("seat_hint", J::n(args.seat_hint)),
-                ("maker_count", J::n(args.maker_count)),
             ]),
         )],
         order_accounts(&book.venue, &taker),

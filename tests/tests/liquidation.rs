@@ -255,15 +255,7 @@ async fn liquidation_through_the_book_pays_the_fee_into_insurance() {
 
     // Refused while A is healthy, whoever sends it (the perpetual error surfaces).
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(
-        &book.venue,
-        &keeper.key(),
-        &a.margin_account,
-        150,
-        85,
-        &[bidder.margin_account],
-        health,
-    );
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 85, health);
     assert_refused(
         &mut env,
         &[ix],
@@ -282,15 +274,7 @@ async fn liquidation_through_the_book_pays_the_fee_into_insurance() {
 
     // A stranger sends the liquidation order: sell 150, no worse than 85 ticks.
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(
-        &book.venue,
-        &keeper.key(),
-        &a.margin_account,
-        150,
-        85,
-        &[bidder.margin_account],
-        health,
-    );
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 85, health);
     let out = env.process(&[ix], &[&keeper.owner]).await.expect("book liquidation");
     assert_eq!(placed(&out.return_data).filled, 150);
     // Fills: 100 at 0.90 (90.00) and 50 at 0.89 (44.50). A pays the 1% liquidation fee,
@@ -350,15 +334,7 @@ async fn a_liquidated_accounts_resting_order_is_cancelled_and_the_taker_fills_th
 
     // A taker buys 10 up to 1.04: A's order at 1.03 comes first, perpetual refuses that
     // fill (no reservation), the book cancels it and the taker fills at 1.04 instead.
-    let p = env
-        .place(
-            &taker,
-            &book,
-            order(BookSide::Bid, 104, 10, OrderType::ImmediateOrCancel),
-            &[a.margin_account, next.margin_account],
-        )
-        .await
-        .unwrap();
+    let p = env.place(&taker, &book, order(BookSide::Bid, 104, 10, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(p.filled, 10);
     assert_eq!(env.position(&taker.margin_account, &m.market).await.base_lots, 10);
     assert_eq!(env.position(&next.margin_account, &m.market).await.base_lots, -10);

@@ -149,25 +149,18 @@ async fn a_disabled_side_through_the_order_book() {
     // Before: long buys 5 at 101 ticks from the maker; a flat bidder rests a bid at 99.
     env.rest(&maker, &book, BookSide::Ask, 101, 20).await;
     env.rest(&bidder, &book, BookSide::Bid, 99, 10).await;
-    env.place(&long, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel), &[maker.margin_account])
-        .await
-        .unwrap();
+    env.place(&long, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel)).await.unwrap();
     let risk = env.risk_authority.insecure_clone();
     env.process(&[set_margins(&env, &risk, &m, 9_500, 2_000)], &[&risk]).await.unwrap();
 
     // Buying is refused, whether it takes or rests.
-    let ix = env
-        .place_ix(&newbie, &book, order(BookSide::Bid, 101, 1, OrderType::ImmediateOrCancel), &[maker.margin_account])
-        .await;
+    let ix = env.place_ix(&newbie, &book, order(BookSide::Bid, 101, 1, OrderType::ImmediateOrCancel)).await;
     assert_refused(&mut env, &[ix], &[&newbie.owner], code(PerpError::SideDisabled), "buy").await;
-    let ix = env.place_ix(&newbie, &book, order(BookSide::Bid, 98, 1, OrderType::PostOnly), &[]).await;
+    let ix = env.place_ix(&newbie, &book, order(BookSide::Bid, 98, 1, OrderType::PostOnly)).await;
     assert_refused(&mut env, &[ix], &[&newbie.owner], code(PerpError::SideDisabled), "resting bid").await;
     // Selling into the bidder's old bid would make the bidder long: that fill is refused and
     // the book removes the bidder's order (the seller fills nothing and is not left short).
-    let p = env
-        .place(&newbie, &book, order(BookSide::Ask, 99, 2, OrderType::ImmediateOrCancel), &[bidder.margin_account])
-        .await
-        .unwrap();
+    let p = env.place(&newbie, &book, order(BookSide::Ask, 99, 2, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(p.filled, 0);
     assert!(
         env.position(&bidder.margin_account, &m.market).await.is_free(),
@@ -176,10 +169,7 @@ async fn a_disabled_side_through_the_order_book() {
     assert!(env.position(&newbie.margin_account, &m.market).await.is_free(), "the seller is not short");
     // The maker (short 5) may still bid to close, and the long sells into it: 5 -> 2.
     env.rest(&maker, &book, BookSide::Bid, 100, 3).await;
-    let p = env
-        .place(&long, &book, order(BookSide::Ask, 100, 3, OrderType::ImmediateOrCancel), &[maker.margin_account])
-        .await
-        .unwrap();
+    let p = env.place(&long, &book, order(BookSide::Ask, 100, 3, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(p.filled, 3);
     assert_eq!(env.position(&long.margin_account, &m.market).await.base_lots, 2);
     assert_eq!(env.position(&maker.margin_account, &m.market).await.base_lots, -2);

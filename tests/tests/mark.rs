@@ -81,7 +81,7 @@ async fn once_a_minute_sampling_with_a_sixty_sample_window() {
     env.rest(&maker, &book, BookSide::Ask, 104, 10).await;
     // A trade at 104 ticks: pl = 1_040_000. The book stays bid 100 / ask 104 (9 lots):
     // mid = (100 + 104) / 2 * 10_000 = 1_020_000.
-    let p = env.place(&taker, &book, ioc(BookSide::Bid, 104, 1), &[maker.margin_account]).await.unwrap();
+    let p = env.place(&taker, &book, ioc(BookSide::Bid, 104, 1)).await.unwrap();
     assert_eq!(p.filled, 1);
 
     env.align_to_minute().await;
@@ -187,7 +187,7 @@ async fn fallbacks_no_trade_and_an_empty_side() {
     //    pl = 980_000, and the sample uses it: value = 980_000 - 1_000_000 = -20_000.
     //    count 3, MA = (10_000 + 0 - 20_000) / 3 = -3_333.33;
     //    MP = median(p1 1_004_000, p2 996_666.67, pl 980_000) = 996_666.67.
-    let p = env.place(&taker, &book, ioc(BookSide::Ask, 98, 1), &[maker.margin_account]).await.unwrap();
+    let p = env.place(&taker, &book, ioc(BookSide::Ask, 98, 1)).await.unwrap();
     assert_eq!(p.filled, 1);
     let s = next_minute(&mut env, &book, USD).await;
     assert_eq!(s.last_trade_price, 980_000);
@@ -237,7 +237,7 @@ async fn a_market_without_index_gets_its_first_price_from_the_book() {
     let (book, _) = no_index_market(&mut env).await;
     let maker = env.funded_user(10_000 * ONE_USDC).await;
     // Expected: the first quotes can rest and the crank prices the market from them.
-    let r = env.place(&maker, &book, order(BookSide::Ask, 101, 5, OrderType::PostOnly), &[]).await;
+    let r = env.place(&maker, &book, order(BookSide::Ask, 101, 5, OrderType::PostOnly)).await;
     assert!(r.is_ok(), "first ask on a no-index market: {r:?}");
     env.rest(&maker, &book, BookSide::Bid, 99, 5).await;
     // No trade yet: value = 2 * mid = 2 * 1_000_000; MP = 2_000_000 / 2 = 1_000_000.
@@ -283,7 +283,7 @@ async fn no_index_mark_is_half_the_average_of_last_plus_mid() {
     // 2. A trade at 104 ticks (inside 5% of the mark 1_005_000): last = 1_040_000; the ask
     //    keeps 8 lots, mid stays 1_010_000 -> value 2_050_000.
     //    MA = (2_010_000 + 2_050_000) / 2 = 2_030_000, MP = 1_015_000.
-    let p = env.place(&taker, &book, ioc(BookSide::Bid, 104, 2), &[maker.margin_account]).await.unwrap();
+    let p = env.place(&taker, &book, ioc(BookSide::Bid, 104, 2)).await.unwrap();
     assert_eq!(p.filled, 2);
     env.warp(60).await;
     env.sample_mark(&book).await.unwrap();
@@ -334,7 +334,7 @@ async fn paper_case_1_index_pumped_tenfold_while_book_and_last_trade_stay() {
     env.rest(&maker, &book, BookSide::Ask, 101, 500).await;
     // The long buys 100 lots at $1: pl = 1_000_000; it pays 100 USDC + 500 ppm taker fee
     // (0.05): collateral -50_000. The book is left bid 99 / ask 101: mid = 1_000_000.
-    env.place(&long, &book, ioc(BookSide::Bid, 100, 100), &[maker.margin_account]).await.unwrap();
+    env.place(&long, &book, ioc(BookSide::Bid, 100, 100)).await.unwrap();
     assert_eq!(env.collateral(&long.margin_account).await, -50_000);
     env.align_to_minute().await;
     sample_now(&mut env, &book, USD).await;
@@ -386,10 +386,7 @@ async fn paper_case_2_last_trade_and_mid_pumped_while_index_stays() {
     // The accomplice offers 10 lots at the top of the 25% band (125 ticks = 1_250_000); the
     // pumper sweeps the honest asks at 101 and then these: the last trade is 1_250_000.
     env.rest(&accomplice, &book, BookSide::Ask, 125, 10).await;
-    let p = env
-        .place(&pumper, &book, ioc(BookSide::Bid, 125, 510), &[maker.margin_account, accomplice.margin_account])
-        .await
-        .unwrap();
+    let p = env.place(&pumper, &book, ioc(BookSide::Bid, 125, 510)).await.unwrap();
     assert_eq!(p.filled, 510);
     // The book is quoted at +25%: bid 124 (pumper) / ask 125 (accomplice):
     // mid = (124 + 125) / 2 * 10_000 = 1_245_000.

@@ -68,11 +68,10 @@ async fn run_matrix(how: Pause) {
     let mut rows: Vec<(&str, &str)> = vec![];
 
     // Opening risk: refused, every account unchanged.
-    let ix = env.place_ix(&c, &book, order(BookSide::Bid, 95, 5, OrderType::Limit), &[]).await;
+    let ix = env.place_ix(&c, &book, order(BookSide::Bid, 95, 5, OrderType::Limit)).await;
     assert_refused(&mut env, &[ix], &[&c.owner], how.refusal(), "new resting order").await;
     rows.push(("new resting order", "refused"));
-    let ix =
-        env.place_ix(&c, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel), &[mm.margin_account]).await;
+    let ix = env.place_ix(&c, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel)).await;
     assert_refused(&mut env, &[ix], &[&c.owner], how.refusal(), "position-increasing fill").await;
     rows.push(("position-increasing fill", "refused"));
     let ix = env.reserve_ix(&c, &m, 3, 0).await;
@@ -100,11 +99,11 @@ async fn run_matrix(how: Pause) {
     rows.push(("cancel", "allowed"));
     let mut reduce = order(BookSide::Ask, 99, 5, OrderType::ImmediateOrCancel);
     reduce.reduce_only = true;
-    let p = env.place(&a, &book, reduce, &[b.margin_account]).await.expect("reduce while paused");
+    let p = env.place(&a, &book, reduce).await.expect("reduce while paused");
     assert_eq!((p.filled, env.position(&a.margin_account, &m.market).await.base_lots), (5, 5));
     rows.push(("reducing fill (both sides shrink)", "allowed"));
     let close = order(BookSide::Ask, 98, 5, OrderType::ImmediateOrCancel);
-    let p = env.place(&a, &book, close, &[b.margin_account]).await.expect("close while paused");
+    let p = env.place(&a, &book, close).await.expect("close while paused");
     assert_eq!((p.filled, env.position(&a.margin_account, &m.market).await.base_lots), (5, 0));
     assert_eq!(env.position(&b.margin_account, &m.market).await.base_lots, 0, "B closed its short too");
     rows.push(("closing fill", "allowed"));

@@ -101,6 +101,7 @@ fn buy_at_a_dollar(lots: u64) -> BookTakeArgs {
         last_price: PRICE,
         makers_long_change: 0,
         liquidation: false,
+        taker_pending: SeatPending::default(),
     }
 }
 

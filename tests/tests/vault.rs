@@ -105,17 +105,16 @@ impl Fixture {
         &mut self,
         signer: &Pubkey,
         mut args: orderbook::instructions::PlaceOrderArgs,
-        makers: &[Pubkey],
     ) -> anchor_lang::solana_program::instruction::Instruction {
         let (book, margin) = (self.book, self.k.margin_account);
         args.seat_hint = self.env.seat_for(&book, &margin).await;
         let health = self.env.health_metas(&margin, &[book.market.market]).await;
-        vsdk::place_order(&self.k, signer, &book.venue, args, makers, health)
+        vsdk::place_order(&self.k, signer, &book.venue, args, health)
     }
 
-    async fn place(&mut self, args: orderbook::instructions::PlaceOrderArgs, makers: &[Pubkey]) -> Placed {
+    async fn place(&mut self, args: orderbook::instructions::PlaceOrderArgs) -> Placed {
         let manager = self.manager.insecure_clone();
-        let ix = self.place_ix(&manager.pubkey(), args, makers).await;
+        let ix = self.place_ix(&manager.pubkey(), args).await;
         let out = self.env.process(&[ix], &[&manager]).await.expect("vault place");
         placed(&out.return_data)
     }
@@ -228,7 +227,7 @@ async fn deposit_place_cancel_withdraw_through_cpi() {
     f.check(&start, false).await;
 
     // The manager rests a bid through the vault; the book and perpetual's reservation agree.
-    let placed = f.place(order(Side::Bid, 95, 10, OrderType::PostOnly), &[]).await;
+    let placed = f.place(order(Side::Bid, 95, 10, OrderType::PostOnly)).await;
     assert_ne!(placed.key, 0, "the order rests and its key is relayed as return data");
     assert_eq!(placed.filled, 0);
     let (margin, market) = (f.k.margin_account, f.book.market.market);
@@ -239,7 +238,7 @@ async fn deposit_place_cancel_withdraw_through_cpi() {
     f.check(&start, false).await;
 
     // An ask too, then both cancelled through the vault.
-    let ask = f.place(order(Side::Ask, 110, 4, OrderType::Limit), &[]).await;
+    let ask = f.place(order(Side::Ask, 110, 4, OrderType::Limit)).await;
     assert_ne!(ask.key, 0);
     assert_eq!(f.env.position(&margin, &market).await.open_ask_lots, 4);
     f.check(&start, false).await;
@@ -295,14 +294,10 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     let trader = f.trader.margin_account;
 
     // The vault's resting bid is hit by the other trader: the vault is the maker.
-    let bid = f.place(order(Side::Bid, 99, 100, OrderType::PostOnly), &[]).await;
+    let bid = f.place(order(Side::Bid, 99, 100, OrderType::PostOnly)).await;
     assert_ne!(bid.key, 0);
     let book = f.book;
-    let t = f
-        .env
-        .place(&f.trader, &book, order(Side::Ask, 99, 100, OrderType::ImmediateOrCancel), &[margin])
-        .await
-        .unwrap();
+    let t = f.env.place(&f.trader, &book, order(Side::Ask, 99, 100, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(t.filled, 100);
     let pos = f.env.position(&margin, &market).await;
     assert_eq!((pos.base_lots, pos.open_bid_lots), (100, 0), "the vault holds a long and no reservation");
@@ -315,7 +310,7 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     // The vault takes: an IOC bid through the vault against the trader's resting ask.
     let trader_ask = f.env.rest(&f.trader, &book, Side::Ask, 101, 20).await;
     assert_ne!(trader_ask, 0);
-    let take = f.place(order(Side::Bid, 101, 20, OrderType::ImmediateOrCancel), &[trader]).await;
+    let take = f.place(order(Side::Bid, 101, 20, OrderType::ImmediateOrCancel)).await;
     assert_eq!(take, Placed { key: 0, filled: 20 });
     assert_eq!(f.env.position(&margin, &market).await.base_lots, 120);
     assert_eq!(f.env.position(&trader, &market).await.base_lots, -120);
@@ -381,7 +376,7 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     // last holder can leave; what stays is the vault's rounding.
     let trader_bid = f.env.rest(&f.trader, &book, Side::Bid, 100, 120).await;
     assert_ne!(trader_bid, 0);
-    let close = f.place(order(Side::Ask, 100, 120, OrderType::ImmediateOrCancel), &[trader]).await;
+    let close = f.place(order(Side::Ask, 100, 120, OrderType::ImmediateOrCancel)).await;
     assert_eq!(close.filled, 120);
     assert_eq!(f.env.position(&margin, &market).await.base_lots, 0);
     f.check(&start, true).await;
@@ -398,13 +393,13 @@ async fn only_the_manager_places_and_cancels() {
     let start = [1_000 * ONE_USDC];
     let mut f = setup(&start).await;
     f.deposit(0, 1_000 * ONE_USDC).await;
-    let resting = f.place(order(Side::Bid, 95, 5, OrderType::PostOnly), &[]).await;
+    let resting = f.place(order(Side::Bid, 95, 5, OrderType::PostOnly)).await;
     f.check(&start, false).await;
 
     // A stranger (and a shareholder) signing the vault's place: NotManager, nothing changes.
     let holder = f.holders[0].owner.insecure_clone();
     for signer in [Keypair::new(), holder] {
-        let ix = f.place_ix(&signer.pubkey(), order(Side::Bid, 96, 5, OrderType::PostOnly), &[]).await;
+        let ix = f.place_ix(&signer.pubkey(), order(Side::Bid, 96, 5, OrderType::PostOnly)).await;
         assert_refused_by(
             &mut f.env,
             &[ix],
@@ -435,7 +430,6 @@ async fn only_the_manager_places_and_cancels() {
         &stranger.pubkey(),
         &f.k.margin_account,
         order(Side::Bid, 96, 5, OrderType::PostOnly),
-        &[],
         health,
     );
     assert_refused_by(

@@ -82,7 +82,6 @@ async fn a_wallet_deposits_places_cancels_closes_and_withdraws() {
         &owner,
         &f.margin_account,
         limit(BookSide::Bid, 98, 10, OrderType::PostOnly, hint),
-        &[],
         h,
     );
     let out = env.process(&[ix], &[&me]).await.expect("place");
@@ -106,7 +105,6 @@ async fn a_wallet_deposits_places_cancels_closes_and_withdraws() {
         &owner,
         &f.margin_account,
         limit(BookSide::Bid, 101, 10, OrderType::ImmediateOrCancel, hint),
-        &makers,
         h,
     );
     let out = env.process(&[ix], &[&me]).await.expect("open");
@@ -122,7 +120,7 @@ async fn a_wallet_deposits_places_cancels_closes_and_withdraws() {
     let mut close = limit(BookSide::Ask, 99, 10, OrderType::ImmediateOrCancel, hint);
     close.reduce_only = true;
     let h = health(&mut env, &f.margin_account, &[f.venue.market]).await;
-    let ix = orderbook::sdk::place_order(&f.venue, &owner, &f.margin_account, close, &makers, h);
+    let ix = orderbook::sdk::place_order(&f.venue, &owner, &f.margin_account, close, h);
     env.process(&[ix], &[&me]).await.expect("close");
     assert_eq!(env.position(&f.margin_account, &f.venue.market).await.base_lots, 0);
 

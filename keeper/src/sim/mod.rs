@@ -109,6 +109,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             liquidator_account: w.liquidator.margin,
         };
         counts.add(cranks::risk_scan(&mut w.chain, &k).await?);
+        counts.seat_settlements += cranks::settle_seats(&mut w.chain, &exchange).await?.sent;
         counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange).await?.sent;
         if minute > schedule.settle {
             let (mint, lister_tokens) = (w.mint, w.admin_tokens);
@@ -130,8 +131,12 @@ pub struct Counts {
     pub funding_updates: u32,
     pub mark_samples: u32,
     pub risk_failures: u32,
-    /// Prune transactions for orders a liquidation or deleveraging left unreserved.
+    /// Prune transactions for void (revoked seats') and expired orders.
     pub stale_orders_pruned: u32,
+    /// `settle_seats` transactions (makers' fills into their margin accounts).
+    pub seat_settlements: u32,
+    /// Seat allowances revoked before a risk action.
+    pub seat_revokes: u32,
 }
 
 impl Counts {
@@ -139,6 +144,7 @@ impl Counts {
         self.liquidations += s.liquidations;
         self.early_deleverages += s.early_deleverages;
         self.deleverages += s.deleverages;
+        self.seat_revokes += s.seat_revokes;
         self.risk_failures += s.failed;
     }
 }
@@ -181,16 +187,15 @@ async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
                 for (side, sign) in [(Side::Bid, -1.0), (Side::Ask, 1.0)] {
                     let ticks = m.ticks(m.price * (1.0 + sign * offset));
                     let (ix, wallet) =
-                        w.order_ix(mm, Group::Maker, i, side, ticks, size, OrderType::PostOnlySlide, &[]).await?;
+                        w.order_ix(mm, Group::Maker, i, side, ticks, size, OrderType::PostOnlySlide).await?;
                     let _ = w.chain.send(&[ix], &[&wallet]).await;
                 }
             }
             if block_liquidity && m.symbol == "SOL-PERP" && mm == 0 {
                 // A block offered once for the leveraged accounts to lift.
                 let ticks = m.ticks(m.price * 1.0005);
-                let (ix, wallet) = w
-                    .order_ix(mm, Group::Maker, i, Side::Ask, ticks, m.lots(60.0), OrderType::PostOnlySlide, &[])
-                    .await?;
+                let (ix, wallet) =
+                    w.order_ix(mm, Group::Maker, i, Side::Ask, ticks, m.lots(60.0), OrderType::PostOnlySlide).await?;
                 w.chain.send(&[ix], &[&wallet]).await?;
             }
         }
@@ -198,19 +203,13 @@ async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
     Ok(())
 }
 
-fn maker_keys(w: &World) -> Vec<Pubkey> {
-    w.makers.iter().map(|m| m.margin).collect()
-}
-
 /// The leveraged longs lift the block: 5, 30 and 20 SOL.
 async fn open_leveraged(w: &mut World) -> Result<(), ChainError> {
-    let makers = maker_keys(w);
     let sol = w.markets[0].clone();
     for (i, size) in [5.0, 30.0, 20.0].into_iter().enumerate() {
         let limit = sol.ticks(sol.price * 1.01);
-        let (ix, wallet) = w
-            .order_ix(i, Group::Leveraged, 0, Side::Bid, limit, sol.lots(size), OrderType::ImmediateOrCancel, &makers)
-            .await?;
+        let (ix, wallet) =
+            w.order_ix(i, Group::Leveraged, 0, Side::Bid, limit, sol.lots(size), OrderType::ImmediateOrCancel).await?;
         w.chain.send(&[ix], &[&wallet]).await?;
     }
     Ok(())
@@ -231,9 +230,7 @@ async fn take(w: &mut World) -> Result<(), ChainError> {
         _ => w.rng.gen_range(50.0..200.0),
     };
     let limit = m.ticks(m.price * if side == Side::Bid { 1.01 } else { 0.99 });
-    let makers = maker_keys(w);
-    let (ix, wallet) =
-        w.order_ix(t, Group::Taker, i, side, limit, m.lots(base), OrderType::ImmediateOrCancel, &makers).await?;
+    let (ix, wallet) = w.order_ix(t, Group::Taker, i, side, limit, m.lots(base), OrderType::ImmediateOrCancel).await?;
     // A taker may be refused (margin, a settled market): that is part of the run.
     let _ = w.chain.send(&[ix], &[&wallet]).await;
     Ok(())

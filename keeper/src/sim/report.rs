@@ -95,8 +95,12 @@ pub struct Report {
     pub liquidations: u32,
     pub early_deleverages: u32,
     pub deleverages: u32,
-    /// Prune transactions sent for orders left without a reservation.
+    /// Prune transactions sent for void (revoked seats') and expired orders.
     pub stale_order_prunes: u32,
+    /// `settle_seats` transactions: makers' fills moved from their seats into their accounts.
+    pub seat_settlements: u32,
+    /// Seat allowances revoked before a risk action.
+    pub seat_revokes: u32,
     pub insurance_fund: Insurance,
     pub vault_balance: u64,
     pub sum_collateral: i64,
@@ -132,9 +136,16 @@ pub async fn build(
     let mut reports = vec![];
     for s in &series {
         let found: Option<&(Pubkey, Market)> = markets.iter().find(|(_, m)| m.symbol_str() == s.symbol);
+        // Lots the book's seats hold until settled count with the positions.
         let sum_positions: i64 = found
-            .map(|(key, _)| {
-                accounts.iter().flat_map(|a| a.positions.iter()).filter(|p| p.market == *key).map(|p| p.base_lots).sum()
+            .map(|(key, m)| {
+                let settled: i64 = accounts
+                    .iter()
+                    .flat_map(|a| a.positions.iter())
+                    .filter(|p| p.market == *key)
+                    .map(|p| p.base_lots)
+                    .sum();
+                settled + m.pending_seat_lots
             })
             .unwrap_or(0);
         if let Some((key, m)) = found {
@@ -146,7 +157,8 @@ pub async fn build(
                 .filter(|p| p.market == *key)
                 .map(|p| p.base_lots.max(0))
                 .sum();
-            if longs as u64 != m.open_interest_lots {
+            // Open interest counts pending fills at their seats' positions: exact once settled.
+            if m.pending_seat_lots == 0 && longs as u64 != m.open_interest_lots {
                 failures.push(format!("{}: open interest {} but longs sum to {longs}", s.symbol, m.open_interest_lots));
             }
         }
@@ -173,6 +185,8 @@ pub async fn build(
         early_deleverages: counts.early_deleverages,
         deleverages: counts.deleverages,
         stale_order_prunes: counts.stale_orders_pruned,
+        seat_settlements: counts.seat_settlements,
+        seat_revokes: counts.seat_revokes,
         insurance_fund: Insurance { start: insurance_start, end: ex.insurance_fund },
         vault_balance: vault,
         sum_collateral,
@@ -204,6 +218,7 @@ impl Report {
             "liquidations {}, early deleverages {}, deleverages {}, stale-order prunes {}\n",
             self.liquidations, self.early_deleverages, self.deleverages, self.stale_order_prunes
         );
+        out += &format!("seat settlements {}, seat revokes {}\n", self.seat_settlements, self.seat_revokes);
         out += &format!(
             "insurance fund {} -> {} USDC\n",
             usdc(self.insurance_fund.start as i128),

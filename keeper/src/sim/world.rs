@@ -355,7 +355,6 @@ impl World {
         price_ticks: u64,
         lots: u64,
         order_type: OrderType,
-        makers: &[Pubkey],
     ) -> Result<(Instruction, Keypair), ChainError> {
         let (wallet, margin) = {
             let a = self.actor_ref(group, actor);
@@ -374,12 +373,8 @@ impl World {
             client_order_id: 0,
             expiry_ts: 0,
             seat_hint: seat,
-            maker_count: 0,
         };
-        Ok((
-            orderbook::sdk::place_order(&m.venue(&self.exchange), &wallet.pubkey(), &margin, args, makers, health),
-            wallet,
-        ))
+        Ok((orderbook::sdk::place_order(&m.venue(&self.exchange), &wallet.pubkey(), &margin, args, health), wallet))
     }
 
     pub fn actor_ref(&self, group: Group, i: usize) -> &Actor {

@@ -87,7 +87,7 @@ pub fn code(e: PerpError) -> u32 {
 /// deep book just under it.
 pub async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
     let mut w = world(seed).await;
-    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide, &[])
+    place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide)
         .await;
     let maker = w.makers[0].margin;
     let mut longs = vec![];
@@ -96,13 +96,12 @@ pub async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubk
         longs.push(a.margin);
         w.leveraged.push(a);
         let idx = w.leveraged.len() - 1;
-        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel, &[maker])
-            .await;
+        place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel).await;
     }
     w.chain.warp(30).await.unwrap();
     set_price(&mut w, SOL, 136.0).await;
     for px in [135.95, 135.90, 135.85] {
-        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide, &[]).await;
+        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide).await;
     }
     (w, longs)
 }
@@ -124,10 +123,9 @@ pub async fn place(
     dollars: f64,
     lots: u64,
     order_type: OrderType,
-    makers: &[Pubkey],
 ) {
     let ticks = w.markets[i].ticks(dollars);
-    let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type, makers).await.unwrap();
+    let (ix, wallet) = w.order_ix(who, group, i, side, ticks, lots, order_type).await.unwrap();
     assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "an order");
 }
 
@@ -147,10 +145,10 @@ pub async fn world(seed: u64) -> World {
 /// by the admin at its $3,000 index. Returns the accounts holding a slot in ETH.
 pub async fn settled_eth(seed: u64) -> (World, Vec<Pubkey>) {
     let mut w = world(seed).await;
-    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_001.0, 100, OrderType::PostOnlySlide, &[]).await;
-    place(&mut w, Group::Maker, 1, ETH, Side::Bid, 2_999.0, 50, OrderType::PostOnlySlide, &[]).await;
+    place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_001.0, 100, OrderType::PostOnlySlide).await;
+    place(&mut w, Group::Maker, 1, ETH, Side::Bid, 2_999.0, 50, OrderType::PostOnlySlide).await;
     let maker = w.makers[0].margin;
-    place(&mut w, Group::Taker, 0, ETH, Side::Bid, 3_001.0, 100, OrderType::ImmediateOrCancel, &[maker]).await;
+    place(&mut w, Group::Taker, 0, ETH, Side::Bid, 3_001.0, 100, OrderType::ImmediateOrCancel).await;
     let admin = w.admin.insecure_clone();
     let eth = w.markets[ETH].clone();
     let ix = sdk::final_settle_market(&admin.pubkey(), &w.exchange, &eth.market, &eth.oracle, 2_940_000, 3_060_000);

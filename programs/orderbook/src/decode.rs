@@ -3,6 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use perpetual::state::Market;
 
+use crate::matching::is_live;
 use crate::state::{price_of, BookRef, Side};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,22 +22,21 @@ pub struct L3Order {
     pub margin_account: Pubkey,
     pub client_order_id: u64,
     pub expiry_ts: i64,
-    /// The owner's reservation epoch when it rested; an order whose epoch is behind its
-    /// margin account's has no reservation and is cancelled when met.
-    pub epoch: u32,
+    /// False for a void order: its seat was revoked or given up after it rested, so it is
+    /// removed when met (or pruned) and counts in no depth.
+    pub live: bool,
 }
 
-/// Best order of a side: (price in ticks, lots at that order).
+/// Best live order of a side: (price in ticks, lots at that order).
 pub fn best(book: &BookRef, side: Side) -> Option<(u64, u64)> {
-    let tree = book.side(side);
-    let (handle, key) = tree.min()?;
-    Some((price_of(side, key), tree.get(handle)?.base_lots))
+    let (_, key, order) = book.side(side).iter().find(|(_, _, o)| is_live(book.seats, o))?;
+    Some((price_of(side, key), order.base_lots))
 }
 
 /// Aggregated levels, best first, at most `depth` of them.
 pub fn l2(book: &BookRef, side: Side, depth: usize) -> Vec<Level> {
     let mut out: Vec<Level> = vec![];
-    for (_, key, order) in book.side(side).iter() {
+    for (_, key, order) in book.side(side).iter().filter(|(_, _, o)| is_live(book.seats, o)) {
         let price = price_of(side, key);
         match out.last_mut() {
             Some(level) if level.price_ticks == price => {
@@ -66,7 +66,7 @@ pub fn l3(book: &BookRef, side: Side) -> Vec<L3Order> {
             margin_account: book.seats.get(o.seat as usize).map(|s| s.margin_account).unwrap_or_default(),
             client_order_id: o.client_order_id,
             expiry_ts: o.expiry_ts,
-            epoch: o.epoch,
+            live: is_live(book.seats, o),
         })
         .collect()
 }

@@ -76,6 +76,14 @@ pub enum BookError {
     WrongExchange,
     #[msg("the account is not the book's creator, who receives its rent")]
     NotBookCreator,
+    #[msg("an allowance must cover the seat's resting orders, and its limit may only move against the account while orders rest")]
+    AllowanceBelowOrders,
+    #[msg("a seat may be reclaimed only while idle, and only when no seat is free")]
+    SeatNotReclaimable,
+    #[msg("the seat index is out of range")]
+    SeatOutOfRange,
+    #[msg("a book closes only once every seat is settled and revoked")]
+    SeatsStillOpen,
 }
 
 /// The order book's own error for one `perpetual` raised while the book runs perpetual's

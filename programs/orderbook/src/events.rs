@@ -10,16 +10,31 @@ pub enum CancelReason {
     SelfTrade,
     /// Its price left the market's band on the side that would gift the taker.
     StalePrice,
-    /// `perpetual` refused its fill: the maker's reservation was gone.
+    /// Not emitted since seats (kept so that codes stay stable): `perpetual` refused the
+    /// fill of a maker whose reservation was gone.
     FillRefused,
-    /// `perpetual` cleared its owner's reservations (liquidation or deleveraging) after it
-    /// rested: nothing backs it any more.
+    /// Not emitted since seats: the owner's reservations were cleared after it rested.
     ReservationCleared,
+    /// Its seat's allowance was revoked or given up after it rested: nothing backs it.
+    SeatRevoked,
+    /// The market is reduce-only or paused, and its fill would have grown the maker's
+    /// position.
+    MakerCannotGrow,
+    /// Its side was full and a more aggressive order took its place.
+    Evicted,
 }
 
 impl CancelReason {
-    const ALL: [Self; 5] =
-        [Self::Owner, Self::SelfTrade, Self::StalePrice, Self::FillRefused, Self::ReservationCleared];
+    const ALL: [Self; 8] = [
+        Self::Owner,
+        Self::SelfTrade,
+        Self::StalePrice,
+        Self::FillRefused,
+        Self::ReservationCleared,
+        Self::SeatRevoked,
+        Self::MakerCannotGrow,
+        Self::Evicted,
+    ];
 
     /// The reason of an `OrderCancelled` event's `reason` byte; `None` for an unknown code.
     pub fn from_u8(code: u8) -> Option<Self> {
@@ -80,4 +95,14 @@ pub struct OrderExpired {
     pub order_key: u128,
     pub margin_account: Pubkey,
     pub base_lots: u64,
+}
+
+/// A seat was freed: its allowance is zero in `perpetual` and its orders are void.
+#[event]
+pub struct SeatFreed {
+    pub book: Pubkey,
+    pub margin_account: Pubkey,
+    /// `Owner`: given up or reclaimed while idle; `SeatRevoked`: revoked (below maintenance,
+    /// or the market settled).
+    pub reason: CancelReason,
 }

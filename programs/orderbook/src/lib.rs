@@ -1,14 +1,15 @@
 //! # orderbook
 //!
 //! One critbit order book per perpetual market, matched fully on-chain in the taker's
-//! transaction. The program is an approved trader of `perpetual`: every batch of fills is
-//! settled there by CPI, signed with this program's `trader` PDA, and every resting order
-//! is backed by an open-order reservation in the owner's margin account.
+//! transaction. The program is an approved trader of `perpetual` and the registered book
+//! of its market: each account trades from a seat in the book, which holds its orders, the
+//! allowance `perpetual` granted it, and its fills until they settle (`docs/seats.md`). A
+//! take touches only the book and the taker (one CPI, `settle_book_take`); places and
+//! cancels within the allowance touch only the book.
 //!
 //! Accounts of every order instruction: see [`order_accounts::OrderAccounts`].
-//! Remaining accounts of `place_order` / `replace_order`: the makers' margin accounts the
-//! taker expects to meet (matching stops at the first maker not passed), then the placer's
-//! health accounts (perpetual's documented order) when its reservation grows.
+//! Remaining accounts of `place_order` / `replace_order` / `set_allowance`: the placer's
+//! health accounts (perpetual's documented order).
 //!
 //! Layout: `instructions/` holds one file per instruction (its accounts and handler);
 //! `controller/` the logic several share (the place flow, cancelling own orders);
@@ -65,9 +66,8 @@ pub mod orderbook {
         ctx: Context<'info, OrderAccounts<'info>>,
         max_base_lots: u64,
         limit_price_ticks: u64,
-        maker_count: u8,
     ) -> Result<()> {
-        instructions::liquidate_order::handler(ctx, max_base_lots, limit_price_ticks, maker_count)
+        instructions::liquidate_order::handler(ctx, max_base_lots, limit_price_ticks)
     }
 
     /// Deleveraging authority: offsets a liquidatable position at the mark when this book
@@ -99,8 +99,8 @@ pub mod orderbook {
         instructions::cancel_all_orders::handler(ctx, limit)
     }
 
-    /// Anyone: removes up to `limit` orders of an account from before its reservations
-    /// were cleared (liquidation, deleveraging); return data: how many (u16).
+    /// Anyone: removes up to `limit` void orders (of revoked or given-up seats) and expired
+    /// ones; return data: how many (u16).
     pub fn prune_stale_orders<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) -> Result<()> {
         instructions::prune_stale_orders::handler(ctx, limit)
     }
@@ -113,6 +113,30 @@ pub mod orderbook {
         args: PlaceOrderArgs,
     ) -> Result<()> {
         instructions::replace_order::handler(ctx, side, order_key, args)
+    }
+
+    /// The owner or delegate: settles the seat and sets its allowance (lots per side and
+    /// limit prices), so that places and cancels within it need no CPI. Remaining
+    /// accounts: the account's health accounts.
+    pub fn set_allowance<'info>(ctx: Context<'info, OrderAccounts<'info>>, args: AllowanceArgs) -> Result<()> {
+        instructions::set_allowance::handler(ctx, args)
+    }
+
+    /// Anyone: settles seats' pending fills into their margin accounts. Remaining
+    /// accounts: each seat's margin account.
+    pub fn settle_seats<'info>(ctx: Context<'info, SettleSeats<'info>>, seats: Vec<u32>) -> Result<()> {
+        instructions::settle_seats::handler(ctx, seats)
+    }
+
+    /// Anyone, once the account is below maintenance or the market is settled: revokes its
+    /// seat (its orders become void). Remaining accounts: the account's health accounts.
+    pub fn revoke_seat<'info>(ctx: Context<'info, OrderAccounts<'info>>, seat_hint: u32) -> Result<()> {
+        instructions::revoke_seat::revoke(ctx, seat_hint)
+    }
+
+    /// Anyone, when no seat is free: reclaims an idle seat from its account.
+    pub fn reclaim_seat<'info>(ctx: Context<'info, OrderAccounts<'info>>, seat_hint: u32) -> Result<()> {
+        instructions::revoke_seat::reclaim(ctx, seat_hint)
     }
 }
 

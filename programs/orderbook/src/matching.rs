@@ -1,17 +1,19 @@
 //! Matching a taker against the opposite side of the book, fully on-chain.
 //!
-//! Matching is tentative: fills are taken out of the book here and sent to `perpetual` in
-//! one batch; a fill `perpetual` refuses (its maker's reservation is gone) comes back to
-//! `refund_refused`, which cancels that maker's order and returns the size to the taker.
+//! A fill touches only the book and the taker: the maker's side goes into its seat (lots,
+//! quote, fee; its funding weight once `perpetual` has moved the index), and the taker's
+//! side goes to `perpetual` in one `settle_book_take` per order (`docs/seats.md`). Every
+//! resting order is covered by its seat's allowance, so no fill can be refused.
 use anchor_lang::prelude::*;
+use perpetual::math::fees;
 use perpetual::math::price::within_band;
 use perpetual::math::I80F48;
-use perpetual::{Fill, Release};
+use perpetual::trader_api::{BookTakeArgs, SeatPending};
+use perpetual::Side as PerpSide;
 
 use crate::error::BookError;
 pub use crate::events::CancelReason;
 use crate::events::{OrderCancelled, OrderExpired};
-use crate::perp_cpi::applied;
 use crate::state::{crosses, opposite, price_of, BookParts, Order, Seat, Side};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -53,60 +55,69 @@ impl Band {
     }
 }
 
-pub struct Taker<'k> {
+pub struct Taker {
     pub side: Side,
     pub limit_ticks: u64,
     pub margin_account: Pubkey,
-    /// The taker's reservation epoch, for its own resting orders.
-    pub epoch: u32,
-    /// Keys of the maker margin accounts the transaction passed, in order.
-    pub makers: &'k [Pubkey],
-    /// Each maker's reservation epoch, in the same order.
-    pub maker_epochs: &'k [u32],
     pub self_trade: SelfTradeBehavior,
     pub now: i64,
     pub max_fills: usize,
+    /// The market's maker fee (parts per million; negative: a rebate), charged per fill.
+    pub maker_fee_ppm: i32,
+    /// The market is reduce-only or paused (or the exchange is): a maker's fill may only
+    /// bring its position toward zero.
+    pub makers_reduce_only: bool,
 }
 
-/// A fill sent to `perpetual`, with what is needed to undo it.
+/// A fill of a resting order: the maker's side is already in its seat.
 #[derive(Clone, Copy, Debug)]
-pub struct PendingFill {
-    pub fill: Fill,
+pub struct BookFill {
     pub key: u128,
     pub seat: u32,
-    pub lots_before: u64,
+    pub maker: Pubkey,
+    pub price_ticks: u64,
+    pub base_lots: u64,
     pub client_order_id: u64,
 }
 
+/// What a take did to the book, and what `perpetual` needs of it.
 #[derive(Default)]
 pub struct MatchResult {
-    pub fills: Vec<PendingFill>,
-    /// Makers' reservations to give back (expired, stale or self-traded orders).
-    pub releases: Vec<Release>,
-    /// The taker's own resting lots removed (self-trade, expiry, stale): (bids, asks).
-    pub own_removed: (u64, u64),
-    /// Lots filled (tentatively) plus lots removed by decrement-take.
+    pub fills: Vec<BookFill>,
+    /// Lots filled against other accounts, and their quote (`sum(lots * price)`).
+    pub filled: u64,
+    pub quote: u64,
+    pub maker_fees: i64,
+    pub min_price: u64,
+    pub max_price: u64,
+    pub last_price: u64,
+    /// The change of `sum(long part of effective position)` over the makers' seats.
+    pub makers_long_change: i64,
+    /// Lots filled plus lots removed by decrement-take.
     pub consumed: u64,
-    /// True when matching stopped at a maker whose account was not passed, or at the band:
-    /// the book may still cross the taker's price.
+    /// True when matching stopped at the band: the book may still cross the taker's price.
     pub blocked: bool,
 }
 
 impl MatchResult {
-    /// Records `lots` of a removed resting order to release: the maker's, or the taker's own.
-    fn give_back(&mut self, maker_index: Option<u8>, resting: Side, lots: u64) {
-        match (maker_index, resting) {
-            (Some(i), _) => self.releases.push(release_for(i, resting, lots)),
-            (None, Side::Bid) => self.own_removed.0 += lots,
-            (None, Side::Ask) => self.own_removed.1 += lots,
+    /// The taker's side of the take, for `perpetual::settle_book_take`.
+    pub fn take_args(&self, taker_side: Side, taker_pending: SeatPending, liquidation: bool) -> BookTakeArgs {
+        BookTakeArgs {
+            taker_side: match taker_side {
+                Side::Bid => PerpSide::Bid,
+                Side::Ask => PerpSide::Ask,
+            },
+            base_lots: self.filled,
+            quote: self.quote,
+            maker_fees: self.maker_fees,
+            fills: self.fills.len() as u32,
+            min_price: self.min_price,
+            max_price: self.max_price,
+            last_price: self.last_price,
+            makers_long_change: self.makers_long_change,
+            liquidation,
+            taker_pending,
         }
-    }
-}
-
-fn release_for(maker_index: u8, resting: Side, lots: u64) -> Release {
-    match resting {
-        Side::Bid => Release { maker_index, bid_lots: lots, ask_lots: 0 },
-        Side::Ask => Release { maker_index, bid_lots: 0, ask_lots: lots },
     }
 }
 
@@ -119,30 +130,74 @@ pub enum OrderOutcome {
     Removed,
 }
 
-/// Takes `lots` off the order's seat; frees the seat once it holds nothing.
+/// Takes `lots` of a resting order off its seat. The seat keeps its allowance and pending
+/// fills: it is freed only by an allowance change, a revoke or a reclaim.
 pub fn seat_remove(seats: &mut [Seat], seat: u32, side: Side, lots: u64, outcome: OrderOutcome) -> Result<()> {
     let s = seats.get_mut(seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?;
     let open = s.open_lots_mut(side);
     *open = open.saturating_sub(lots);
     if outcome == OrderOutcome::Removed {
         s.order_count = s.order_count.saturating_sub(1);
-        if s.order_count == 0 {
-            *s = Seat::default();
-        }
     }
     Ok(())
 }
 
-/// Removes a whole resting order, keeping its seat's totals.
+/// True when the order belongs to its seat's current generation (a revoked or reassigned
+/// seat voids its older orders).
+pub fn is_live(seats: &[Seat], order: &Order) -> bool {
+    seats.get(order.seat as usize).is_some_and(|s| s.generation == order.generation && !s.is_free())
+}
+
+/// Removes a whole resting order, keeping its seat's totals (a void order's seat has
+/// nothing of it any more).
 pub fn remove_order(parts: &mut BookParts, side: Side, key: u128) -> Result<Option<Order>> {
     let removed = parts.side(side).remove(key).map_err(|_| error!(BookError::InvalidBookData))?;
     if let Some(order) = removed {
-        seat_remove(parts.seats, order.seat, side, order.base_lots, OrderOutcome::Removed)?;
+        if is_live(parts.seats, &order) {
+            seat_remove(parts.seats, order.seat, side, order.base_lots, OrderOutcome::Removed)?;
+        }
     }
     Ok(removed)
 }
 
-/// Matches up to `max_lots` of the taker against the opposite side.
+fn long_part(lots: i64) -> i64 {
+    lots.max(0)
+}
+
+/// Lots of a fill on `resting` that a maker at effective position `position` may take when
+/// it may only reduce.
+fn reducing_room(resting: Side, position: i64) -> u64 {
+    match resting {
+        // A resting bid buys: it reduces a short.
+        Side::Bid => (-position).max(0) as u64,
+        Side::Ask => position.max(0) as u64,
+    }
+}
+
+/// Puts a fill of `lots` at `price_per_lot` into the maker's seat; returns its fee and the
+/// change of the seat's long part.
+fn book_into_seat(seat: &mut Seat, resting: Side, lots: u64, price_per_lot: u64, fee_ppm: i32) -> Result<(i64, i64)> {
+    let overflow = || error!(BookError::MathOverflow);
+    let quote = lots.checked_mul(price_per_lot).and_then(|q| i64::try_from(q).ok()).ok_or_else(overflow)?;
+    let fee = fees::fee(quote, fee_ppm).map_err(|_| overflow())?;
+    let before = seat.effective_position();
+    match resting {
+        Side::Bid => {
+            seat.pending_bid_lots = seat.pending_bid_lots.checked_add(lots).ok_or_else(overflow)?;
+            seat.pending_quote = seat.pending_quote.checked_sub(quote).ok_or_else(overflow)?;
+        }
+        Side::Ask => {
+            seat.pending_ask_lots = seat.pending_ask_lots.checked_add(lots).ok_or_else(overflow)?;
+            seat.pending_quote = seat.pending_quote.checked_add(quote).ok_or_else(overflow)?;
+        }
+    }
+    seat.pending_fees = seat.pending_fees.checked_add(fee).ok_or_else(overflow)?;
+    let after = seat.effective_position();
+    Ok((fee, long_part(after) - long_part(before)))
+}
+
+/// Matches up to `max_lots` of the taker against the opposite side. Makers' fills go into
+/// their seats at once; the taker's side is returned for `perpetual`.
 pub fn match_order(
     parts: &mut BookParts,
     taker: &Taker,
@@ -160,31 +215,16 @@ pub fn match_order(
             break;
         }
         let order = *parts.side(resting).get(handle).ok_or_else(|| error!(BookError::InvalidBookData))?;
-        let maker =
-            parts.seats.get(order.seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?.margin_account;
-        let own = maker == taker.margin_account;
-        // The taker's own orders need no maker account; anyone else's must be passed, and
-        // matching stops, without error, at the first maker that is not.
-        let maker_index = if own {
-            None
-        } else {
-            match taker.makers.iter().position(|k| *k == maker) {
-                Some(i) => Some(i as u8),
-                None => {
-                    out.blocked = true;
-                    break;
-                }
-            }
-        };
-
-        // An order from before its owner's reservations were cleared goes without a
-        // release: its reservation is already gone, and a release would eat a newer one's.
-        let epoch = maker_index.map_or(taker.epoch, |i| taker.maker_epochs[i as usize]);
-        if order.epoch != epoch {
-            remove_order(parts, resting, key)?;
-            emit!(OrderCancelled::new(*book_key, key, maker, order.base_lots, CancelReason::ReservationCleared));
+        if !is_live(parts.seats, &order) {
+            // Its seat was revoked or given up after it rested: nothing backs it.
+            parts.side(resting).remove(key).map_err(|_| error!(BookError::InvalidBookData))?;
+            emit!(OrderCancelled::new(*book_key, key, Pubkey::default(), order.base_lots, CancelReason::SeatRevoked));
             continue;
         }
+        let seat = parts.seats[order.seat as usize];
+        let maker = seat.margin_account;
+        let own = maker == taker.margin_account;
+        let price_per_lot = price.checked_mul(band.tick_size).ok_or_else(|| error!(BookError::MathOverflow))?;
 
         let expired = order.expiry_ts != 0 && taker.now >= order.expiry_ts;
         let stale = !expired && !band.contains(price) && band.stale_for(taker.side, price);
@@ -192,50 +232,90 @@ pub fn match_order(
             out.blocked = true;
             break;
         }
-        if expired || stale || (own && taker.self_trade == SelfTradeBehavior::CancelResting) {
+        let beyond_limit = !seat.within_limit(resting, price_per_lot);
+        let room =
+            if taker.makers_reduce_only && !own { reducing_room(resting, seat.effective_position()) } else { u64::MAX };
+        let reason = if expired {
+            None
+        } else if stale {
+            Some(CancelReason::StalePrice)
+        } else if own && taker.self_trade == SelfTradeBehavior::CancelResting {
+            Some(CancelReason::SelfTrade)
+        } else if !own && beyond_limit {
+            Some(CancelReason::SeatRevoked)
+        } else if room == 0 {
+            Some(CancelReason::MakerCannotGrow)
+        } else {
+            Some(CancelReason::Owner) // not removed: see below
+        };
+        if expired || reason != Some(CancelReason::Owner) {
             remove_order(parts, resting, key)?;
-            out.give_back(maker_index, resting, order.base_lots);
-            if expired {
-                emit!(OrderExpired {
+            match reason {
+                None => emit!(OrderExpired {
                     book: *book_key,
                     order_key: key,
                     margin_account: maker,
                     base_lots: order.base_lots
-                });
-            } else {
-                let reason = if stale { CancelReason::StalePrice } else { CancelReason::SelfTrade };
-                emit!(OrderCancelled::new(*book_key, key, maker, order.base_lots, reason));
+                }),
+                Some(reason) => emit!(OrderCancelled::new(*book_key, key, maker, order.base_lots, reason)),
             }
             continue;
         }
-        let Some(maker_index) = maker_index else {
-            // Our own order, not cancelled above.
+        if own {
             if taker.self_trade == SelfTradeBehavior::AbortTransaction {
                 return err!(BookError::SelfTradeAborted);
             }
             // Decrement-take: both shrink by the overlap, no trade.
             let lots = remaining.min(order.base_lots);
             take_from_order(parts, resting, handle, key, &order, lots)?;
-            out.give_back(None, resting, lots);
             out.consumed += lots;
             remaining -= lots;
             continue;
-        };
+        }
 
-        let lots = remaining.min(order.base_lots);
-        let price_per_lot = price.checked_mul(band.tick_size).ok_or_else(|| error!(BookError::MathOverflow))?;
+        let lots = remaining.min(order.base_lots).min(room);
         take_from_order(parts, resting, handle, key, &order, lots)?;
-        out.fills.push(PendingFill {
-            fill: Fill { maker_index, taker_side: taker.side, base_lots: lots, price_per_lot },
+        let seat = &mut parts.seats[order.seat as usize];
+        let (fee, long_change) = book_into_seat(seat, resting, lots, price_per_lot, taker.maker_fee_ppm)?;
+        let overflow = || error!(BookError::MathOverflow);
+        out.maker_fees = out.maker_fees.checked_add(fee).ok_or_else(overflow)?;
+        out.makers_long_change = out.makers_long_change.checked_add(long_change).ok_or_else(overflow)?;
+        out.quote = lots.checked_mul(price_per_lot).and_then(|q| out.quote.checked_add(q)).ok_or_else(overflow)?;
+        out.filled += lots;
+        out.min_price = if out.fills.is_empty() { price_per_lot } else { out.min_price.min(price_per_lot) };
+        out.max_price = out.max_price.max(price_per_lot);
+        out.last_price = price_per_lot;
+        out.fills.push(BookFill {
             key,
             seat: order.seat,
-            lots_before: order.base_lots,
+            maker,
+            price_ticks: price,
+            base_lots: lots,
             client_order_id: order.client_order_id,
         });
         out.consumed += lots;
         remaining -= lots;
     }
     Ok(out)
+}
+
+/// After `perpetual` settled the take (and moved the funding index to `index`): each
+/// maker's fill owes funding from this index on.
+pub fn weigh_fills(seats: &mut [Seat], fills: &[BookFill], resting: Side, index: I80F48) -> Result<()> {
+    for fill in fills {
+        let seat = seats.get_mut(fill.seat as usize).ok_or_else(|| error!(BookError::InvalidBookData))?;
+        let lots = I80F48::from_num(fill.base_lots);
+        let signed = match resting {
+            Side::Bid => lots,
+            Side::Ask => -lots,
+        };
+        let weight = signed
+            .checked_mul(index)
+            .and_then(|w| seat.pending_funding_weight.get().checked_add(w))
+            .ok_or_else(|| error!(BookError::MathOverflow))?;
+        seat.pending_funding_weight.set(weight);
+    }
+    Ok(())
 }
 
 /// Shrinks a resting order by `lots`, removing it when nothing is left.
@@ -248,38 +328,6 @@ fn take_from_order(parts: &mut BookParts, side: Side, handle: u32, key: u128, or
         o.base_lots -= lots;
         seat_remove(parts.seats, order.seat, side, lots, OrderOutcome::Shrunk)
     }
-}
-
-/// Undoes refused fills: cancels each refused maker's order and returns its size to the
-/// taker. Returns (lots given back to the taker, releases of the whole refused orders).
-pub fn refund_refused(
-    parts: &mut BookParts,
-    taker: Side,
-    fills: &[PendingFill],
-    results: &[u8],
-    makers: &[Pubkey],
-    book_key: &Pubkey,
-) -> Result<(u64, Vec<Release>)> {
-    let resting = opposite(taker);
-    let mut refunded = 0u64;
-    let mut releases = vec![];
-    for (pending, result) in fills.iter().zip(results) {
-        if applied(result) {
-            continue;
-        }
-        refunded += pending.fill.base_lots;
-        // Whatever is left of the order goes too; its whole original size is released.
-        remove_order(parts, resting, pending.key)?;
-        releases.push(release_for(pending.fill.maker_index, resting, pending.lots_before));
-        emit!(OrderCancelled::new(
-            *book_key,
-            pending.key,
-            makers[pending.fill.maker_index as usize],
-            pending.lots_before,
-            CancelReason::FillRefused
-        ));
-    }
-    Ok((refunded, releases))
 }
 
 /// The book's estimate of closing `lots` of a position against one side: walks `side` best

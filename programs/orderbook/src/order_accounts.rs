@@ -1,11 +1,21 @@
 //! The accounts every order instruction takes (`OrderAccounts`: place, liquidate, cancel,
 //! replace), and the margin-account reads the instructions share.
 use anchor_lang::prelude::*;
-use perpetual::state::{find_position, parse_margin_account, MarginAccount, Position};
+use perpetual::math::I80F48;
+use perpetual::state::{find_position, parse_margin_account, Exchange, MarginAccount, Market, MarketStatus, Position};
 
-use crate::error::BookError;
+use crate::error::{from_perp, BookError};
+use crate::matching::Band;
 use crate::perp_cpi::PerpAccounts;
 use crate::state::{Book, BookMut};
+
+/// What matching needs of the market and exchange.
+pub struct Venue {
+    pub band: Band,
+    pub maker_fee_ppm: i32,
+    /// Makers may only reduce: the market is not active or the exchange is paused.
+    pub makers_reduce_only: bool,
+}
 
 #[derive(Accounts)]
 pub struct OrderAccounts<'info> {
@@ -60,13 +70,38 @@ impl<'info> OrderAccounts<'info> {
         book.check_venue(self.market.key, self.exchange.key)
     }
 
-    /// The margin account's position in the market and its reservation epoch, without
-    /// checking who signed (for liquidation orders, which anyone may send).
+    /// The band, the maker fee and whether makers may only reduce, read from the market
+    /// (and its oracle, under perpetual's guard rails) and the exchange.
+    pub fn venue(&'info self, now: i64, tick_size: u64) -> Result<Venue> {
+        let paused = AccountLoader::<Exchange>::try_from(self.exchange.as_ref())?.load()?.paused != 0;
+        let loader = AccountLoader::<Market>::try_from(self.market.as_ref())?;
+        let market = loader.load()?;
+        let active = market.status().map_err(from_perp)? == MarketStatus::Active;
+        Ok(Venue {
+            band: Band {
+                oracle_price_per_lot: market.band_reference(&self.oracle, now).map_err(from_perp)?,
+                band_bps: market.price_band_bps,
+                tick_size,
+            },
+            maker_fee_ppm: market.maker_fee_ppm,
+            makers_reduce_only: paused || !active,
+        })
+    }
+
+    /// The market's funding index as it stands (after a CPI moved it).
+    pub fn funding_index(&'info self) -> Result<I80F48> {
+        let loader = AccountLoader::<Market>::try_from(self.market.as_ref())?;
+        let market = loader.load()?;
+        Ok(market.funding_index.get())
+    }
+
+    /// The margin account's position in the market, without checking who signed (for
+    /// liquidation orders, which anyone may send).
     pub fn position(&self) -> Result<AccountView> {
         self.view(Signature::NotChecked)
     }
 
-    /// Checks the signer may trade the margin account; returns its position and epoch.
+    /// Checks the signer may trade the margin account; returns its position.
     pub fn check_authority(&self) -> Result<AccountView> {
         self.view(Signature::OwnerOrDelegate(self.authority.key))
     }
@@ -79,9 +114,8 @@ impl<'info> OrderAccounts<'info> {
 /// What the book needs of the placing account.
 #[derive(Clone, Copy, Debug)]
 pub struct AccountView {
-    /// Signed position in the book's market, in base lots.
+    /// Signed settled position in the book's market, in base lots.
     pub base_lots: i64,
-    pub epoch: u32,
 }
 
 /// Whether a margin account read also checks who signed for it.
@@ -104,8 +138,7 @@ pub fn read_margin_account<T>(
     read(header, positions)
 }
 
-/// A margin account of `exchange`: its position in `market` and its reservation epoch,
-/// after the `signature` check.
+/// A margin account of `exchange`: its position in `market`, after the `signature` check.
 pub fn account_view(
     info: &AccountInfo,
     exchange: &Pubkey,
@@ -118,15 +151,6 @@ pub fn account_view(
             require!(header.may_trade(signer), BookError::NotOwnerOrDelegate);
         }
         let base_lots = find_position(positions, market).map(|i| positions[i].base_lots).unwrap_or(0);
-        Ok(AccountView { base_lots, epoch: header.reservation_epoch })
+        Ok(AccountView { base_lots })
     })
-}
-
-/// The reservation epoch of a maker's margin account (already checked to be owned by
-/// `perpetual` and writable).
-pub fn maker_epoch(info: &AccountInfo, exchange: &Pubkey) -> Result<u32> {
-    let data = info.try_borrow_data()?;
-    let (header, _) = parse_margin_account(&data).map_err(|_| error!(BookError::InvalidMakerAccount))?;
-    require_keys_eq!(header.exchange, *exchange, BookError::InvalidMakerAccount);
-    Ok(header.reservation_epoch)
 }

@@ -33,11 +33,9 @@ pub struct PlaceOrderArgs {
     pub client_order_id: u64,
     /// Unix time after which the order is void; 0 never expires.
     pub expiry_ts: i64,
-    /// Seat to use if the order rests: the account's seat, or a free one.
+    /// The account's seat (found by a scan otherwise), or a free one to claim if the order
+    /// rests and the account has none.
     pub seat_hint: u32,
-    /// Remaining accounts `[0, maker_count)` are makers' margin accounts; the rest are
-    /// the placer's health accounts.
-    pub maker_count: u8,
 }
 
 impl OrderType {

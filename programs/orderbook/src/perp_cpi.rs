@@ -1,7 +1,7 @@
 //! Every call into `perpetual`, signed by this program's `trader` PDA.
 //!
-//! The per-order calls (`update_reservation`, `settle_fills`, `release_reservations`) are
-//! built by hand: Anchor's CPI client collects account infos through one `Vec` per account,
+//! The per-order and per-seat calls (`settle_book_take`, `set_seat_allowance`,
+//! `settle_seats`) are built by hand: Anchor's CPI client collects account infos through one `Vec` per account,
 //! about 2,400 native instructions a call, more than the rest of a cancel. The metas follow
 //! perpetual's account structs (`account_metas_match_perpetuals_structs` checks them). The
 //! rarer calls (`register_book`, `record_mark_sample`, `early_deleverage`) use Anchor's
@@ -11,13 +11,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program::invoke_signed;
 use anchor_lang::InstructionData;
 use perpetual::cpi::accounts::{EarlyDeleverage, RecordMarkSample, RegisterBook};
-use perpetual::runtime::return_data::get_return_data;
-use perpetual::trader_api::SettleFillsArgs;
-use perpetual::trader_api::TRADER_SEED;
-use perpetual::{Fill, FillResult, Release};
-
-use crate::controller::place::PlaceMode;
-use crate::error::BookError;
+use perpetual::trader_api::{BookTakeArgs, SeatAllowanceArgs, SeatPending, TRADER_SEED};
 
 /// Runs `f` with the signer seeds of this program's `trader` PDA.
 fn as_trader<T>(trader_bump: u8, f: impl FnOnce(&[&[&[u8]]]) -> T) -> T {
@@ -43,9 +37,9 @@ impl Access {
     }
 }
 
-/// `SettleFills` and `UpdateReservation` take the same seven accounts in the same order:
+/// `SettleBookTake` and `SetSeatAllowance` take the same seven accounts in the same order:
 /// exchange, approval, trader authority (signs), market (writable), oracle, margin
-/// account (writable), its owner or delegate (signs).
+/// account (writable), its owner or delegate (signs; anyone for a revoke).
 const TRADING_ACCESS: [Access; 7] = [
     Access::ReadOnly,
     Access::ReadOnly,
@@ -55,8 +49,8 @@ const TRADING_ACCESS: [Access; 7] = [
     Access::Writable,
     Access::Signer,
 ];
-/// `ReleaseReservations`: exchange, approval, trader authority (signs), market (writable).
-const RELEASE_ACCESS: [Access; 4] = [Access::ReadOnly, Access::ReadOnly, Access::Signer, Access::Writable];
+/// `SettleSeats`: exchange, approval, trader authority (signs), market (writable).
+const SEATS_ACCESS: [Access; 4] = [Access::ReadOnly, Access::ReadOnly, Access::Signer, Access::Writable];
 
 /// Sends `data` to `perpetual` with the `named` accounts (declared as `access`) followed by
 /// `remaining` (their own flags), signed by the trader PDA.
@@ -82,25 +76,7 @@ fn invoke_perp<'info>(
     as_trader(trader_bump, |signer| invoke_signed(&ix, &infos, signer)).map_err(Into::into)
 }
 
-/// True when `settle_fills` applied the fill whose result byte is `result`.
-pub fn applied(result: &u8) -> bool {
-    *result == FillResult::Applied as u8
-}
-
-/// A change of an account's reservation in the book's market, in lots per side.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
-pub struct ReservationDelta {
-    pub bids: i64,
-    pub asks: i64,
-}
-
-impl ReservationDelta {
-    pub fn is_zero(&self) -> bool {
-        self.bids == 0 && self.asks == 0
-    }
-}
-
-/// The perpetual accounts every trading instruction passes.
+/// The perpetual accounts every order instruction passes.
 pub struct PerpAccounts<'a, 'info> {
     pub perpetual_program: &'a AccountInfo<'info>,
     pub exchange: &'a AccountInfo<'info>,
@@ -114,40 +90,15 @@ pub struct PerpAccounts<'a, 'info> {
 }
 
 impl<'a, 'info> PerpAccounts<'a, 'info> {
-    /// Settles `fills` (makers are `makers`), applies `releases` and the taker's reservation
-    /// change, and returns one `FillResult` byte per fill.
-    pub fn settle(
-        &self,
-        makers: &[AccountInfo<'info>],
-        health: &[AccountInfo<'info>],
-        fills: Vec<Fill>,
-        releases: Vec<Release>,
-        taker: ReservationDelta,
-        mode: PlaceMode,
-    ) -> Result<Vec<u8>> {
-        let expected = fills.len();
-        let args = SettleFillsArgs {
-            maker_count: makers.len() as u8,
-            fills,
-            releases,
-            taker_bid_delta: taker.bids,
-            taker_ask_delta: taker.asks,
-            liquidation: mode == PlaceMode::Liquidation,
-        };
-        let data = perpetual::instruction::SettleFills { args }.data();
-        invoke_perp(&self.trading_accounts(), &TRADING_ACCESS, &[makers, health], data, self.trader_bump)?;
-        if expected == 0 {
-            return Ok(vec![]);
-        }
-        match get_return_data() {
-            Some((program, data)) if program == perpetual::ID && data.len() == expected => Ok(data),
-            _ => err!(BookError::MissingFillResults),
-        }
+    /// The taker's side of a take (`settle_book_take`); `health`: the taker's.
+    pub fn take(&self, health: &[AccountInfo<'info>], args: BookTakeArgs) -> Result<()> {
+        let data = perpetual::instruction::SettleBookTake { args }.data();
+        invoke_perp(&self.trading_accounts(), &TRADING_ACCESS, &[health], data, self.trader_bump)
     }
 
-    /// Changes the account's reservation without fills (health accounts for growth).
-    pub fn reserve(&self, health: &[AccountInfo<'info>], delta: ReservationDelta) -> Result<()> {
-        let data = perpetual::instruction::UpdateReservation { bid_delta: delta.bids, ask_delta: delta.asks }.data();
+    /// Settles the account's seat and sets its allowance (`set_seat_allowance`).
+    pub fn set_allowance(&self, health: &[AccountInfo<'info>], args: SeatAllowanceArgs) -> Result<()> {
+        let data = perpetual::instruction::SetSeatAllowance { args }.data();
         invoke_perp(&self.trading_accounts(), &TRADING_ACCESS, &[health], data, self.trader_bump)
     }
 
@@ -163,23 +114,6 @@ impl<'a, 'info> PerpAccounts<'a, 'info> {
             self.authority,
         ]
     }
-}
-
-/// Releases reservations of `accounts` without their signatures.
-pub fn release<'info>(
-    exchange: &AccountInfo<'info>,
-    approval: &AccountInfo<'info>,
-    trader_authority: &AccountInfo<'info>,
-    market: &AccountInfo<'info>,
-    trader_bump: u8,
-    accounts: &[AccountInfo<'info>],
-    releases: Vec<Release>,
-) -> Result<()> {
-    if releases.is_empty() {
-        return Ok(());
-    }
-    let data = perpetual::instruction::ReleaseReservations { releases }.data();
-    invoke_perp(&[exchange, approval, trader_authority, market], &RELEASE_ACCESS, &[accounts], data, trader_bump)
 }
 
 /// The perpetual accounts of trader-only calls that name no margin account.
@@ -203,6 +137,13 @@ pub struct DeleverageAccounts<'a, 'info> {
 }
 
 impl<'a, 'info> TraderCall<'a, 'info> {
+    /// Settles the seats' pending fills into `accounts` (one per record).
+    pub fn settle_seats(&self, accounts: &[AccountInfo<'info>], pending: Vec<SeatPending>) -> Result<()> {
+        let named = [self.exchange, self.approval, self.trader_authority, self.market];
+        let data = perpetual::instruction::SettleSeats { pending }.data();
+        invoke_perp(&named, &SEATS_ACCESS, &[accounts], data, self.trader_bump)
+    }
+
     pub fn register_book(&self, book: Pubkey) -> Result<()> {
         let accounts = RegisterBook {
             exchange: self.exchange.clone(),
@@ -271,7 +212,7 @@ mod tests {
     fn account_metas_match_perpetuals_structs() {
         let k = Pubkey::default;
         let ours: Vec<(bool, bool)> = TRADING_ACCESS.iter().map(|a| (a.is_writable(), a.is_signer())).collect();
-        let settle = perpetual::accounts::SettleFills {
+        let take = perpetual::accounts::SettleBookTake {
             exchange: k(),
             approval: k(),
             trader_authority: k(),
@@ -280,25 +221,20 @@ mod tests {
             taker: k(),
             taker_authority: k(),
         };
-        assert_eq!(flags(settle.to_account_metas(None)), ours);
-        let reserve = perpetual::accounts::UpdateReservation {
+        assert_eq!(flags(take.to_account_metas(None)), ours);
+        let allowance = perpetual::accounts::SetSeatAllowance {
             exchange: k(),
             approval: k(),
             trader_authority: k(),
             market: k(),
             oracle: k(),
             margin_account: k(),
-            account_authority: k(),
+            authority: k(),
         };
-        assert_eq!(flags(reserve.to_account_metas(None)), ours);
-        let release = perpetual::accounts::ReleaseReservations {
-            exchange: k(),
-            approval: k(),
-            trader_authority: k(),
-            market: k(),
-        };
-        let release_access: Vec<(bool, bool)> =
-            RELEASE_ACCESS.iter().map(|a| (a.is_writable(), a.is_signer())).collect();
-        assert_eq!(flags(release.to_account_metas(None)), release_access);
+        assert_eq!(flags(allowance.to_account_metas(None)), ours);
+        let seats =
+            perpetual::accounts::SettleSeats { exchange: k(), approval: k(), trader_authority: k(), market: k() };
+        let seats_access: Vec<(bool, bool)> = SEATS_ACCESS.iter().map(|a| (a.is_writable(), a.is_signer())).collect();
+        assert_eq!(flags(seats.to_account_metas(None)), seats_access);
     }
 }

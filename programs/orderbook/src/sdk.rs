@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
 
-use crate::instructions::CreateBookArgs;
+use crate::instructions::{AllowanceArgs, CreateBookArgs};
 use crate::order_args::PlaceOrderArgs;
 use crate::state::{Book, Side};
 use crate::{accounts as acc, instruction as ix, ID};
@@ -26,11 +26,6 @@ impl Venue {
     pub fn approval(&self) -> Pubkey {
         perpetual::sdk::approval_address(&self.exchange, &ID)
     }
-}
-
-/// Makers' margin accounts as remaining accounts (writable; they do not sign).
-pub fn maker_metas(makers: &[Pubkey]) -> impl Iterator<Item = AccountMeta> + '_ {
-    makers.iter().map(|m| AccountMeta { pubkey: *m, is_signer: false, is_writable: true })
 }
 
 fn order_accounts(v: &Venue, authority: &Pubkey, margin_account: &Pubkey) -> Vec<AccountMeta> {
@@ -93,33 +88,29 @@ pub fn sample_mark(v: &Venue) -> Instruction {
     build(accounts.to_account_metas(None), ix::SampleMark {})
 }
 
-/// An order instruction for `margin_account`: its accounts, then `makers`, then `health`.
+/// An order instruction for `margin_account`: its accounts, then `health`.
 fn order_ix(
     v: &Venue,
     authority: &Pubkey,
     margin_account: &Pubkey,
-    makers: &[Pubkey],
     health: Vec<AccountMeta>,
     data: impl InstructionData,
 ) -> Instruction {
     let mut accounts = order_accounts(v, authority, margin_account);
-    accounts.extend(maker_metas(makers));
     accounts.extend(health);
     build(accounts, data)
 }
 
-/// `makers` are the resting accounts the taker expects to meet; `health` the placer's
-/// health accounts (needed when its reservation grows).
+/// `health`: the placer's health accounts (needed when a take or the seat's allowance
+/// grows its risk).
 pub fn place_order(
     v: &Venue,
     authority: &Pubkey,
     margin_account: &Pubkey,
-    mut args: PlaceOrderArgs,
-    makers: &[Pubkey],
+    args: PlaceOrderArgs,
     health: Vec<AccountMeta>,
 ) -> Instruction {
-    args.maker_count = makers.len() as u8;
-    order_ix(v, authority, margin_account, makers, health, ix::PlaceOrder { args })
+    order_ix(v, authority, margin_account, health, ix::PlaceOrder { args })
 }
 
 pub fn cancel_order(
@@ -151,33 +142,67 @@ pub fn replace_order(
     margin_account: &Pubkey,
     side: Side,
     order_key: u128,
-    mut args: PlaceOrderArgs,
-    makers: &[Pubkey],
+    args: PlaceOrderArgs,
     health: Vec<AccountMeta>,
 ) -> Instruction {
-    args.maker_count = makers.len() as u8;
-    order_ix(v, authority, margin_account, makers, health, ix::ReplaceOrder { side, order_key, args })
+    order_ix(v, authority, margin_account, health, ix::ReplaceOrder { side, order_key, args })
 }
 
-/// A liquidation order for `liquidatee` (anyone signs as `caller`): makers, then the
-/// liquidated account's health accounts.
+/// A liquidation order for `liquidatee` (anyone signs as `caller`), with the liquidated
+/// account's health accounts.
 pub fn liquidate_order(
     v: &Venue,
     caller: &Pubkey,
     liquidatee: &Pubkey,
     max_base_lots: u64,
     limit_price_ticks: u64,
-    makers: &[Pubkey],
     health: Vec<AccountMeta>,
 ) -> Instruction {
-    order_ix(
-        v,
-        caller,
-        liquidatee,
-        makers,
-        health,
-        ix::LiquidateOrder { max_base_lots, limit_price_ticks, maker_count: makers.len() as u8 },
-    )
+    order_ix(v, caller, liquidatee, health, ix::LiquidateOrder { max_base_lots, limit_price_ticks })
+}
+
+/// The seat's allowance for `margin_account` (its owner or delegate signs), with its health
+/// accounts.
+pub fn set_allowance(
+    v: &Venue,
+    authority: &Pubkey,
+    margin_account: &Pubkey,
+    args: AllowanceArgs,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    order_ix(v, authority, margin_account, health, ix::SetAllowance { args })
+}
+
+/// Settles the seats at `seats`, whose margin accounts are `accounts` (same order).
+pub fn settle_seats(v: &Venue, seats: Vec<u32>, accounts: &[Pubkey]) -> Instruction {
+    let mut metas = acc::SettleSeats {
+        book: v.book,
+        market: v.market,
+        exchange: v.exchange,
+        approval: v.approval(),
+        trader_authority: trader_authority(),
+        perpetual_program: perpetual::ID,
+    }
+    .to_account_metas(None);
+    metas.extend(accounts.iter().map(|k| AccountMeta::new(*k, false)));
+    build(metas, ix::SettleSeats { seats })
+}
+
+/// Revokes the seat of `margin_account` (anyone signs as `caller`), with its health
+/// accounts.
+pub fn revoke_seat(
+    v: &Venue,
+    caller: &Pubkey,
+    margin_account: &Pubkey,
+    seat_hint: u32,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    order_ix(v, caller, margin_account, health, ix::RevokeSeat { seat_hint })
+}
+
+/// Reclaims the idle seat of `margin_account` (anyone signs as `caller`).
+pub fn reclaim_seat(v: &Venue, caller: &Pubkey, margin_account: &Pubkey, seat_hint: u32) -> Instruction {
+    order_ix(v, caller, margin_account, vec![], ix::ReclaimSeat { seat_hint })
 }
 
 /// Early deleveraging of `lots` of `account` against `counterparty`, signed by the
@@ -207,11 +232,8 @@ pub fn early_deleverage(
     build(accounts, ix::EarlyDeleverage { lots })
 }
 
-pub fn prune_stale_orders(book: &Pubkey, margin_account: &Pubkey, limit: u16) -> Instruction {
-    build(
-        acc::PruneStaleOrders { book: *book, margin_account: *margin_account }.to_account_metas(None),
-        ix::PruneStaleOrders { limit },
-    )
+pub fn prune_stale_orders(book: &Pubkey, limit: u16) -> Instruction {
+    build(acc::PruneStaleOrders { book: *book }.to_account_metas(None), ix::PruneStaleOrders { limit })
 }
 
 pub fn close_book(creator: &Pubkey, book: &Pubkey, market: &Pubkey) -> Instruction {

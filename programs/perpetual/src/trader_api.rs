@@ -155,4 +155,7 @@ pub struct BookTakeArgs {
     pub makers_long_change: i64,
     /// A liquidation through the book (see `SettleFillsArgs::liquidation`).
     pub liquidation: bool,
+    /// The taker's own seat in the book, when it has one: its pending fills settle first,
+    /// so the take is judged on the position they make.
+    pub taker_pending: SeatPending,
 }

@@ -75,7 +75,7 @@ pub mod vault {
     }
 
     /// Manager only: places an order for the vault's margin account. Remaining accounts as
-    /// `orderbook::place_order`'s: makers, then the margin account's health accounts
+    /// `orderbook::place_order`'s: the margin account's health accounts
     /// skipping the book's market. Return data: the order book's (resting key, filled lots).
     pub fn place_order<'info>(ctx: Context<'info, ManagerOrder<'info>>, args: PlaceOrderArgs) -> Result<()> {
         instructions::place_order::handler(ctx, args)

@@ -152,20 +152,17 @@ fn manager_order(k: &VaultKeys, manager: &Pubkey, v: &Venue) -> acc::ManagerOrde
     }
 }
 
-/// `makers` are the resting accounts the order expects to meet; `health` the vault margin
-/// account's health accounts skipping `v.market` (as for `orderbook::sdk::place_order`).
-/// `manager` is whoever signs; the program refuses anyone but the vault's manager.
+/// `health`: the vault margin account's health accounts skipping `v.market` (as for
+/// `orderbook::sdk::place_order`). `manager` is whoever signs; the program refuses anyone
+/// but the vault's manager.
 pub fn place_order(
     k: &VaultKeys,
     manager: &Pubkey,
     v: &Venue,
-    mut args: PlaceOrderArgs,
-    makers: &[Pubkey],
+    args: PlaceOrderArgs,
     health: Vec<AccountMeta>,
 ) -> Instruction {
-    args.maker_count = makers.len() as u8;
     let mut ix = build(manager_order(k, manager, v), ix::PlaceOrder { args });
-    ix.accounts.extend(orderbook::sdk::maker_metas(makers));
     ix.accounts.extend(health);
     ix
 }

@@ -120,6 +120,7 @@ pub(super) fn seat_take(lots: u64) -> BookTakeArgs {
         last_price: p,
         makers_long_change: 0,
         liquidation: false,
+        taker_pending: SeatPending::default(),
     }
 }
 
@@ -347,7 +348,7 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
     }
     let mut args = order(BookSide::Bid, 95, 2, OrderType::PostOnly);
     args.client_order_id = 7;
-    let b_key = env.place(&b, &bk, args, &[]).await.expect("b rests a bid").key;
+    let b_key = env.place(&b, &bk, args).await.expect("b rests a bid").key;
     assert_ne!(b_key, 0);
     let bm = env.funded_user(1_000 * ONE_USDC).await;
     env.rest(&bm, &bk, BookSide::Ask, 105, 5).await;
@@ -1164,13 +1165,13 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
 
     let (b, venue) = (&x.b, x.bk.venue);
     let bk_own = Some((bk.market, bk.oracle));
-    let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 90, 1, OrderType::PostOnly), &[]).await;
+    let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 90, 1, OrderType::PostOnly)).await;
     v.push(Base {
         health: Some((9, "margin_account")),
         own_market: bk_own,
         ..base("book.place_order", ix, with_maker(&ORDER_SLOTS, 0, 4))
     });
-    let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 105, 1, OrderType::FillOrKill), &[x.bm.margin_account]).await;
+    let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 105, 1, OrderType::FillOrKill)).await;
     v.push(Base {
         health: Some((10, "margin_account")),
         own_market: bk_own,
@@ -1184,13 +1185,12 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     let ix = orderbook::sdk::cancel_all_orders(&venue, &b.key(), &b.margin_account, 10);
     v.push(base("book.cancel_all_orders", ix, names(&ORDER_SLOTS)));
     // An account with orders, none stale: valid, prunes nothing.
-    let ix = orderbook::sdk::prune_stale_orders(&venue.book, &b.margin_account, 10);
+    let ix = orderbook::sdk::prune_stale_orders(&venue.book, 10);
     v.push(base("book.prune_stale_orders", ix, names(&["book", "margin_account"])));
     let mut args = order(BookSide::Bid, 93, 3, OrderType::PostOnly);
     args.seat_hint = env.seat_for(&x.bk, &b.margin_account).await;
     let health = env.health_for(b, &x.bk).await;
-    let ix =
-        orderbook::sdk::replace_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key, args, &[], health);
+    let ix = orderbook::sdk::replace_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key, args, health);
     v.push(Base {
         health: Some((9, "margin_account")),
         own_market: bk_own,
@@ -1202,7 +1202,6 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
         &x.lq.margin_account,
         1,
         85,
-        &[x.bd.margin_account],
         lq_health.clone(),
     );
     v.push(Base {

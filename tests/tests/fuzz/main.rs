@@ -583,7 +583,7 @@ async fn bug_liquidation_order_refused_when_only_own_orders_cross() {
     // At $0.90 A is below maintenance: equity 4.925 < 6.75.
     env.set_price(&m, 900_000).await;
     let health = env.health_metas(&a.margin_account, &[m.market]).await;
-    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 75, &[], health);
+    let ix = orderbook::sdk::liquidate_order(&book.venue, &keeper.key(), &a.margin_account, 150, 75, health);
     let (res, logs) = env.process_logged(std::slice::from_ref(&ix), &[&keeper.owner]).await;
     let refusal = match &res {
         Ok(_) => None,
@@ -613,10 +613,7 @@ async fn bug_stale_order_of_a_liquidated_account_fills_against_a_later_reservati
     let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
     let taker = env.funded_user(10_000 * ONE_USDC).await;
     // A taker buys 10 up to $1.03: only the stale ask is within that price.
-    let p = env
-        .place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel), &[a.margin_account])
-        .await
-        .expect("taker");
+    let p = env.place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel)).await.expect("taker");
     let pos = env.position(&a.margin_account, &book.market.market).await;
     assert_eq!(p.filled, 0, "the stale ask of the liquidated account filled");
     assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
@@ -644,7 +641,7 @@ async fn cancelling_a_stale_order_leaves_the_newer_reservation() {
 async fn anyone_prunes_a_stale_order_and_only_it() {
     let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
     let stranger = env.funded_user(ONE_USDC).await;
-    let ix = orderbook::sdk::prune_stale_orders(&book.venue.book, &a.margin_account, 10);
+    let ix = orderbook::sdk::prune_stale_orders(&book.venue.book, 10);
     let out = env.process(std::slice::from_ref(&ix), &[&stranger.owner]).await.expect("prune");
     assert_eq!(out.return_data, 1u16.to_le_bytes().to_vec(), "one order pruned");
     let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);

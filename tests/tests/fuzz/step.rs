@@ -52,7 +52,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             };
             let makers = makers_for(env, &book, &u.margin_account, side, all_makers).await;
             *st.intent.borrow_mut() = Intent::Taker { account: u.margin_account, market: book.market.market };
-            let ix = env.place_ix(u, &book, args, &makers).await;
+            let ix = env.place_ix(u, &book, args).await;
             out(send(env, &[ix], &[&u.owner]).await)
         }
         Cancel { user, market, which, by } => {
@@ -93,16 +93,8 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let makers = makers_for(env, &book, &u.margin_account, o.side, true).await;
             let health = env.health_for(u, &book).await;
             *st.intent.borrow_mut() = Intent::Taker { account: u.margin_account, market: book.market.market };
-            let ix = orderbook::sdk::replace_order(
-                &book.venue,
-                &u.key(),
-                &u.margin_account,
-                o.side,
-                o.key,
-                args,
-                &makers,
-                health,
-            );
+            let ix =
+                orderbook::sdk::replace_order(&book.venue, &u.key(), &u.margin_account, o.side, o.key, args, health);
             out(send(env, &[ix], &[&u.owner]).await)
         }
         Trade { taker, maker, market, mut dir, mut lots, mut leverage, offset_bps, reduce } => {
@@ -369,7 +361,6 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 &lq.margin_account,
                 max,
                 ticks(price, limit_offset_bps),
-                &makers,
                 health,
             );
             *st.intent.borrow_mut() = Intent::Risk {

@@ -6,6 +6,6 @@ use crate::order_accounts::OrderAccounts;
 use crate::state::Side;
 
 pub fn handler<'info>(ctx: Context<'info, OrderAccounts<'info>>, side: Side, order_key: u128) -> Result<()> {
-    let epoch = ctx.accounts.check_authority()?.epoch;
-    cancel_orders(&*ctx.accounts, epoch, &[(side, order_key)])
+    ctx.accounts.check_authority()?;
+    cancel_orders(&*ctx.accounts, &[(side, order_key)])
 }

@@ -6,12 +6,12 @@ use crate::error::BookError;
 use crate::order_accounts::OrderAccounts;
 
 pub fn handler<'info>(ctx: Context<'info, OrderAccounts<'info>>, client_order_id: u64) -> Result<()> {
-    let epoch = ctx.accounts.check_authority()?.epoch;
+    ctx.accounts.check_authority()?;
     let targets: Vec<_> = own_orders(&*ctx.accounts, usize::MAX)?
         .into_iter()
         .filter(|o| o.client_order_id == client_order_id)
         .map(|o| (o.side, o.key))
         .collect();
     require!(!targets.is_empty(), BookError::OrderNotFound);
-    cancel_orders(&*ctx.accounts, epoch, &targets)
+    cancel_orders(&*ctx.accounts, &targets)
 }

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use perpetual::state::{Market, MarketStatus};
 
 use crate::error::BookError;
-use crate::state::Book;
+use crate::state::{Book, BookMut};
 
 #[derive(Accounts)]
 pub struct CloseBook<'info> {
@@ -16,10 +16,16 @@ pub struct CloseBook<'info> {
     pub market: UncheckedAccount<'info>,
 }
 
-/// Anyone, once the market is in final settlement (or already closed): its resting orders
-/// can never fill (their reservations are cleared as positions settle), so the book closes
-/// and its rent returns, whichever of market and book closes first.
+/// Anyone, once the market is in final settlement (or already closed) and every seat is
+/// free (settled and revoked, so no maker's fills are lost): its resting orders can never
+/// fill, so the book closes and its rent returns, whichever of market and book closes first.
 pub fn handler<'info>(ctx: Context<'info, CloseBook<'info>>) -> Result<()> {
+    {
+        let book_info: &'info AccountInfo<'info> = ctx.accounts.book.as_ref();
+        let mut book = BookMut::load(book_info)?;
+        let parts = book.parts()?;
+        require!(parts.seats.iter().all(|s| s.is_free()), BookError::SeatsStillOpen);
+    }
     let market: &'info AccountInfo<'info> = ctx.accounts.market.as_ref();
     if *market.owner == perpetual::ID {
         let loader = AccountLoader::<Market>::try_from(market)?;

@@ -2,7 +2,6 @@
 //! book.
 use anchor_lang::prelude::*;
 
-use crate::controller::cancel::Released;
 use crate::controller::place::{place, PlaceMode};
 use crate::error::BookError;
 use crate::matching::SelfTradeBehavior;
@@ -13,13 +12,13 @@ use crate::state::Side;
 /// An immediate-or-cancel order that closes up to `max_base_lots` of a position of an
 /// account below maintenance, crossing the book down (or up) to `limit_price_ticks`.
 /// `perpetual` checks the account is liquidatable, shrinks it without flipping, and charges
-/// the liquidation fee for the insurance fund. Remaining accounts: makers, then the
+/// the liquidation fee for the insurance fund. The account's seat here is revoked first;
+/// its seats in other books must be revoked before (`revoke_seat`). Remaining accounts: the
 /// liquidated account's health accounts.
 pub fn handler<'info>(
     ctx: Context<'info, OrderAccounts<'info>>,
     max_base_lots: u64,
     limit_price_ticks: u64,
-    maker_count: u8,
 ) -> Result<()> {
     ctx.accounts.check_book_account()?;
     let position = ctx.accounts.position()?.base_lots;
@@ -34,7 +33,6 @@ pub fn handler<'info>(
         client_order_id: 0,
         expiry_ts: 0,
         seat_hint: 0,
-        maker_count,
     };
-    place(&*ctx.accounts, ctx.remaining_accounts, args, PlaceMode::Liquidation, Released::NONE)
+    place(&*ctx.accounts, ctx.remaining_accounts, args, PlaceMode::Liquidation)
 }

@@ -1,12 +1,10 @@
-//! `prune_stale_orders`: anyone may remove an account's orders that its liquidation or deleveraging left
-//! without a reservation (an older `reservation_epoch`), so they stop showing as depth.
+//! `prune_stale_orders`: anyone removes void orders (their seat was revoked or given up)
+//! and expired ones, so they stop showing as depth and free their slots.
 use anchor_lang::prelude::*;
 use perpetual::runtime::return_data::set_return_data;
 
-use crate::error::BookError;
-use crate::events::{CancelReason, OrderCancelled};
-use crate::matching::remove_order;
-use crate::order_accounts::read_margin_account;
+use crate::events::{CancelReason, OrderCancelled, OrderExpired};
+use crate::matching::{is_live, remove_order};
 use crate::state::{BookMut, Side};
 
 #[derive(Accounts)]
@@ -14,24 +12,15 @@ pub struct PruneStaleOrders<'info> {
     /// CHECK: loaded by `BookMut` (owner, type).
     #[account(mut)]
     pub book: UncheckedAccount<'info>,
-    /// CHECK: a perpetual margin account of the book's exchange; only read.
-    pub margin_account: UncheckedAccount<'info>,
 }
 
-/// Removes up to `limit` of the account's orders from before its current reservation epoch.
-/// Nothing is released: `perpetual` already cleared their reservation. Return data: the
+/// Removes up to `limit` void or expired orders, worst first on each side. Return data: the
 /// number removed (u16); 0 when there is nothing to prune.
 pub fn handler<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) -> Result<()> {
-    let info: &AccountInfo = ctx.accounts.margin_account.as_ref();
-    let (exchange, epoch) = read_margin_account(info, |header, _| Ok((header.exchange, header.reservation_epoch)))?;
     let book_info: &'info AccountInfo<'info> = ctx.accounts.book.as_ref();
     let mut book = BookMut::load(book_info)?;
     let mut parts = book.parts()?;
-    require_keys_eq!(parts.header.exchange, exchange, BookError::WrongExchange);
-    let Some(seat) = parts.seats.iter().position(|s| s.margin_account == *info.key) else {
-        set_return_data(&0u16.to_le_bytes());
-        return Ok(());
-    };
+    let now = Clock::get()?.unix_timestamp;
     let mut stale = vec![];
     for side in [Side::Bid, Side::Ask] {
         let tree = match side {
@@ -41,14 +30,30 @@ pub fn handler<'info>(ctx: Context<'info, PruneStaleOrders<'info>>, limit: u16) 
         let room = (limit as usize).saturating_sub(stale.len());
         stale.extend(
             tree.iter()
-                .filter(|(_, _, o)| o.seat as usize == seat && o.epoch != epoch)
+                .filter(|(_, _, o)| !is_live(parts.seats, o) || (o.expiry_ts != 0 && now >= o.expiry_ts))
                 .take(room)
-                .map(|(_, key, o)| (side, key, o.base_lots)),
+                .map(|(_, key, o)| (side, key, *o)),
         );
     }
-    for (side, key, lots) in &stale {
+    for (side, key, order) in &stale {
+        let owner =
+            parts.seats.get(order.seat as usize).filter(|_| is_live(parts.seats, order)).map(|s| s.margin_account);
         remove_order(&mut parts, *side, *key)?;
-        emit!(OrderCancelled::new(book_info.key(), *key, *info.key, *lots, CancelReason::ReservationCleared));
+        match owner {
+            Some(margin_account) => emit!(OrderExpired {
+                book: book_info.key(),
+                order_key: *key,
+                margin_account,
+                base_lots: order.base_lots
+            }),
+            None => emit!(OrderCancelled::new(
+                book_info.key(),
+                *key,
+                Pubkey::default(),
+                order.base_lots,
+                CancelReason::SeatRevoked
+            )),
+        }
     }
     set_return_data(&(stale.len() as u16).to_le_bytes());
     Ok(())

@@ -3,7 +3,9 @@ use core::cell::RefMut;
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
 use critbit::{Critbit, CritbitRef};
+use perpetual::math::PodI80F48;
 use perpetual::state::DISCRIMINATOR_LEN;
+use perpetual::trader_api::SeatPending;
 
 use crate::error::BookError;
 use crate::state::keys::Side;
@@ -40,9 +42,9 @@ const _: () = assert!(HEADER_LEN.is_multiple_of(8));
 pub struct Order {
     /// Index into the seat table: whose order this is.
     pub seat: u32,
-    /// The owner's `reservation_epoch` when the order rested. Once `perpetual` clears the
-    /// account's reservations the epoch moves on, and the order is cancelled when met.
-    pub epoch: u32,
+    /// The seat's generation when the order rested. A revoked or reassigned seat moves to
+    /// the next generation, and an order of an older one is void: removed when met.
+    pub generation: u32,
     pub base_lots: u64,
     pub client_order_id: u64,
     /// Unix time after which the order is void; 0 never expires.
@@ -50,18 +52,39 @@ pub struct Order {
 }
 const _: () = assert!(core::mem::size_of::<Order>() == 32);
 
-/// A margin account's place at the book: its open size and order count, so orders can
-/// name their owner in 4 bytes and the order limit costs no search.
+/// A margin account's place at the book, and its ledger there (`docs/seats.md`): its
+/// resting orders, the allowance `perpetual` granted it, and the fills it made that
+/// `perpetual` has not applied yet.
 #[zero_copy]
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Seat {
+    /// The default pubkey: a free seat.
     pub margin_account: Pubkey,
+    /// The account's settled position in the market: a position with a seat allowance
+    /// changes only through this book, which keeps this in step.
+    pub position: i64,
+    /// Lots of the seat's resting orders, per side.
     pub open_bid_lots: u64,
     pub open_ask_lots: u64,
+    /// The allowance, as `perpetual` holds it: lots that may fill per side before the next
+    /// settlement, bids at most at `bid_limit`, asks at least at `ask_limit` (quote native
+    /// per lot). Open plus pending lots never exceed it.
+    pub allowed_bid_lots: u64,
+    pub allowed_ask_lots: u64,
+    pub bid_limit: u64,
+    pub ask_limit: u64,
+    /// Fills not yet settled into the margin account (`perpetual::trader_api::SeatPending`).
+    pub pending_bid_lots: u64,
+    pub pending_ask_lots: u64,
+    pub pending_quote: i64,
+    pub pending_fees: i64,
+    pub pending_funding_weight: PodI80F48,
+    pub generation: u32,
     pub order_count: u16,
-    pub _padding: [u8; 6],
+    pub _padding: [u8; 2],
+    pub reserved: [u8; 8],
 }
-const _: () = assert!(core::mem::size_of::<Seat>() == 56);
+const _: () = assert!(core::mem::size_of::<Seat>() == 152);
 
 pub const HEADER_LEN: usize = DISCRIMINATOR_LEN + core::mem::size_of::<Book>();
 pub const MIN_SIDE_CAPACITY: u32 = 16;
@@ -96,6 +119,56 @@ impl Seat {
             Side::Bid => &mut self.open_bid_lots,
             Side::Ask => &mut self.open_ask_lots,
         }
+    }
+
+    /// The fills held for `perpetual`.
+    pub fn pending(&self) -> SeatPending {
+        SeatPending {
+            bid_lots: self.pending_bid_lots,
+            ask_lots: self.pending_ask_lots,
+            quote: self.pending_quote,
+            fees: self.pending_fees,
+            funding_weight_bits: self.pending_funding_weight.get().to_bits(),
+        }
+    }
+
+    pub fn clear_pending(&mut self) {
+        self.pending_bid_lots = 0;
+        self.pending_ask_lots = 0;
+        self.pending_quote = 0;
+        self.pending_fees = 0;
+        self.pending_funding_weight = PodI80F48::default();
+    }
+
+    /// Net lots bought and not settled.
+    pub fn pending_lots(&self) -> i64 {
+        self.pending_bid_lots as i64 - self.pending_ask_lots as i64
+    }
+
+    /// The position the account holds once its pending fills settle.
+    pub fn effective_position(&self) -> i64 {
+        self.position.saturating_add(self.pending_lots())
+    }
+
+    /// Lots the allowance still covers on `side` beyond open orders and pending fills.
+    pub fn room(&self, side: Side) -> u64 {
+        match side {
+            Side::Bid => self.allowed_bid_lots.saturating_sub(self.open_bid_lots + self.pending_bid_lots),
+            Side::Ask => self.allowed_ask_lots.saturating_sub(self.open_ask_lots + self.pending_ask_lots),
+        }
+    }
+
+    /// True when `price_per_lot` is within the allowance's limit on `side`.
+    pub fn within_limit(&self, side: Side, price_per_lot: u64) -> bool {
+        match side {
+            Side::Bid => price_per_lot <= self.bid_limit,
+            Side::Ask => price_per_lot >= self.ask_limit,
+        }
+    }
+
+    /// Nothing rests and nothing is pending: the seat can be given up or reassigned.
+    pub fn is_idle(&self) -> bool {
+        self.order_count == 0 && self.open_bid_lots == 0 && self.open_ask_lots == 0 && self.pending().is_empty()
     }
 }
 

@@ -6,7 +6,7 @@ use crate::controller::funding::{settle_position, update_index};
 use crate::controller::health::{account_health, PricedMarket};
 use crate::controller::liquidation::clear_reservations;
 use crate::controller::margin_rule::{require_margin_rule, TakerChange};
-use crate::controller::seat::require_book_trader;
+use crate::controller::seat::{require_book_trader, settle_seat};
 use crate::controller::trade;
 use crate::controller::trader_auth::check_trader;
 use crate::error::{checked, PerpError};
@@ -72,7 +72,13 @@ pub fn handler<'info>(ctx: Context<'info, SettleBookTake<'info>>, args: BookTake
     require!(args.liquidation || taker.header().may_trade(accounts.taker_authority.key), PerpError::NotOwnerOrDelegate);
     let (header, positions) = taker.split_mut();
     let ti = find_or_open_position(positions, &market_key, &mut market)?;
-    settle_position(taker_info.key, &mut header.collateral, &mut positions[ti], &market_key, &mut market)?;
+    if positions[ti].has_seat_allowance() {
+        let pending = &args.taker_pending;
+        settle_seat(taker_info.key, &mut header.collateral, &mut positions[ti], &market_key, &mut market, pending)?;
+    } else {
+        require!(args.taker_pending.is_empty(), PerpError::SeatAllowanceExceeded);
+        settle_position(taker_info.key, &mut header.collateral, &mut positions[ti], &market_key, &mut market)?;
+    }
     let (lots_before, collateral_before) = (positions[ti].base_lots, header.collateral);
     let lots = checked(i64::try_from(args.base_lots).ok())?;
     let quote = checked(i64::try_from(args.quote).ok())?;
