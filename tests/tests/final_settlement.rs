@@ -183,7 +183,7 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
         &mut env,
         &[ix],
         &[&outsider.owner],
-        code(PerpError::MarketInFinalSettlement),
+        u32::from(orderbook::error::BookError::MarketInFinalSettlement),
         "resting an order on a settled market",
     )
     .await;
@@ -192,7 +192,7 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
         &mut env,
         &[ix],
         &[&outsider.owner],
-        code(PerpError::MarketInFinalSettlement),
+        u32::from(orderbook::error::BookError::MarketInFinalSettlement),
         "taking on a settled market",
     )
     .await;
@@ -224,6 +224,16 @@ async fn a_settled_market_closes_every_position_at_the_locked_price_then_closes(
     env.withdraw(&l1, 10 * ONE_USDC).await.expect("withdraw from a settled position");
     assert_eq!(env.token_balance(&l1.token_account).await, token_before + 10 * ONE_USDC);
     vault_equation(&mut env).await;
+
+    // Seats first: in a settled market anyone revokes them (settling their fills), so the
+    // positions behind them can close and the book can close.
+    for who in all {
+        if env.seat_of(&book, &who.margin_account).await.is_some() {
+            let seat = env.seat_for(&book, &who.margin_account).await;
+            let ix = orderbook::sdk::revoke_seat(&book.venue, &outsider.key(), &who.margin_account, seat, vec![]);
+            env.process(&[ix], &[&outsider.owner]).await.expect("revoke a seat of a settled market");
+        }
+    }
 
     // Each position closes once, at the locked price, whoever sends it (here the context
     // payer, no signer at all): longs receive lots * 1.10, shorts pay it.

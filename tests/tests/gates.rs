@@ -317,6 +317,7 @@ async fn book_liquidation_needs_maintenance_health_strictly_below_zero() {
     // -85_500_001 + 10 * 900_000 - the 1% liquidation fee 90_000.
     assert_eq!(env.position(&minus_one.margin_account, &m.market).await.base_lots, 90);
     assert_eq!(env.collateral(&minus_one.margin_account).await, -85_500_001 + 9_000_000 - 90_000);
+    env.settle_seats(&book).await;
     assert_eq!(env.position(&bidder.margin_account, &m.market).await.base_lots, 10);
     assert_eq!(env.market_state(&m.market).await.insurance_accrued, 90_000);
     check_book(&mut env, &book).await;

@@ -367,7 +367,7 @@ async fn typescript_clients_encode_and_decode_like_rust() {
         order_accounts(&book.venue, &taker),
     );
 
-    // Two resting bids; cancel one, so the account keeps a reservation and a position.
+    // Two resting bids; cancel one, so the account keeps a seat allowance and a position.
     let key = env.rest(&taker, &book, Side::Bid, 99, 4).await;
     env.rest(&taker, &book, Side::Bid, 98, 2).await;
     let cancel = orderbook::sdk::cancel_order(&book.venue, &taker.key(), &taker.margin_account, Side::Bid, key);
@@ -383,7 +383,7 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     let margin = env.account_data(&taker.margin_account).await;
     let market = env.account_data(&book.market.market).await;
     let pos = env.position(&taker.margin_account, &book.market.market).await;
-    assert_eq!((pos.base_lots, pos.open_bid_lots), (3, 2), "a long position and a resting bid");
+    assert_eq!((pos.base_lots, pos.seat_bid_lots), (3, 6), "a long position and the allowance granted to both bids");
     assert!(env.market_state(&book.market.market).await.last_trade_price > 0);
 
     let fixture = J::O(vec![

@@ -281,6 +281,7 @@ async fn liquidation_through_the_book_pays_the_fee_into_insurance() {
     // 0.90 + 0.445, instead of the taker fee: -130.075 + 134.50 - 1.345 = 3.08, flat.
     assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 0);
     assert_eq!(env.collateral(&a.margin_account).await, 3_080_000);
+    env.settle_seats(&book).await;
     assert_eq!(env.position(&bidder.margin_account, &m.market).await.base_lots, 150);
     // The bidder pays 134.50 and earns the 0.01% rebate, 0.009 + 0.00445.
     assert_eq!(env.collateral(&bidder.margin_account).await, 10_000_000_000 - 134_500_000 + 13_450);
@@ -303,7 +304,7 @@ async fn liquidation_through_the_book_pays_the_fee_into_insurance() {
 }
 
 #[tokio::test]
-async fn a_liquidated_accounts_resting_order_is_cancelled_and_the_taker_fills_the_next_maker() {
+async fn a_liquidated_accounts_seat_is_revoked_first_and_the_taker_fills_the_next_maker() {
     let mut env = TestEnv::new().await;
     let book = env.market_with_book("SOL", 64).await;
     let m = book.market;
@@ -314,29 +315,37 @@ async fn a_liquidated_accounts_resting_order_is_cancelled_and_the_taker_fills_th
     // A offers 10 of its lots at 1.03; the next maker offers 10 at 1.04.
     env.rest(&a, &book, BookSide::Ask, 103, 10).await;
     env.rest(&next, &book, BookSide::Ask, 104, 10).await;
-    assert_eq!(env.position(&a.margin_account, &m.market).await.open_ask_lots, 10);
+    let pos = env.position(&a.margin_account, &m.market).await;
+    assert_eq!((pos.seat_ask_lots, pos.seat_ask_limit), (10, 1_030_000), "A's seat allowance");
     check_book(&mut env, &book).await;
     env.set_price(&m, DROP as i64).await;
     let fund0 = env.insurance_fund().await;
 
-    // The takeover first clears A's reservations, then moves the 80 lots of the partial
-    // test (A's order does not change that arithmetic once cleared).
+    // The takeover waits while A holds an allowance: the book revokes it first (anyone may,
+    // A is below maintenance), which voids A's order.
+    let ix = liquidate_ix(&mut env, &m, &a, &liquidator, u64::MAX).await;
+    assert_refused(&mut env, &[ix], &[&liquidator.owner], code(PerpError::SeatAllowanceOpen), "allowance open").await;
+    let seat = env.seat_for(&book, &a.margin_account).await;
+    let health = env.health_metas(&a.margin_account, &[m.market]).await;
+    let revoke = orderbook::sdk::revoke_seat(&book.venue, &liquidator.key(), &a.margin_account, seat, health);
+    env.process(&[revoke], &[&liquidator.owner]).await.expect("revoke A's seat");
+    // Then the takeover moves the 80 lots of the partial test.
     let ix = liquidate_ix(&mut env, &m, &a, &liquidator, u64::MAX).await;
     env.process(&[ix], &[&liquidator.owner]).await.expect("takeover");
     let pos = env.position(&a.margin_account, &m.market).await;
-    assert_eq!((pos.base_lots, pos.open_bid_lots, pos.open_ask_lots), (70, 0, 0));
-    // A's order is still in the book, now without a reservation behind it, so check_book's
-    // reservation equality cannot hold for A until the order is met (skipped here).
+    assert_eq!((pos.base_lots, pos.seat_ask_lots, pos.open_ask_lots), (70, 0, 0));
+    // A's order is still in the book, void (its seat was revoked), and shows in no depth.
     let data = env.book_data(&book).await;
-    assert!(decode::l3(&BookRef::parse(&data).unwrap(), BookSide::Ask)
-        .iter()
-        .any(|o| o.margin_account == a.margin_account));
+    let b = BookRef::parse(&data).unwrap();
+    assert!(decode::l3(&b, BookSide::Ask).iter().any(|o| !o.live));
+    assert_eq!(decode::best(&b, BookSide::Ask), Some((104, 10)));
 
-    // A taker buys 10 up to 1.04: A's order at 1.03 comes first, perpetual refuses that
-    // fill (no reservation), the book cancels it and the taker fills at 1.04 instead.
+    // A taker buys 10 up to 1.04: A's void order at 1.03 comes first and is removed, and
+    // the taker fills at 1.04 instead.
     let p = env.place(&taker, &book, order(BookSide::Bid, 104, 10, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(p.filled, 10);
     assert_eq!(env.position(&taker.margin_account, &m.market).await.base_lots, 10);
+    env.settle_seats(&book).await;
     assert_eq!(env.position(&next.margin_account, &m.market).await.base_lots, -10);
     assert_eq!(env.position(&a.margin_account, &m.market).await.base_lots, 70, "A's order never filled");
     // Taker: 10 * 1.04 = 10.40 plus the 0.05% fee 0.0052.

@@ -158,20 +158,19 @@ async fn a_disabled_side_through_the_order_book() {
     assert_refused(&mut env, &[ix], &[&newbie.owner], code(PerpError::SideDisabled), "buy").await;
     let ix = env.place_ix(&newbie, &book, order(BookSide::Bid, 98, 1, OrderType::PostOnly)).await;
     assert_refused(&mut env, &[ix], &[&newbie.owner], code(PerpError::SideDisabled), "resting bid").await;
-    // Selling into the bidder's old bid would make the bidder long: that fill is refused and
-    // the book removes the bidder's order (the seller fills nothing and is not left short).
+    // Selling into the bidder's old bid would make the bidder long: the book cancels the
+    // bidder's order instead (the seller fills nothing and is not left short).
     let p = env.place(&newbie, &book, order(BookSide::Ask, 99, 2, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(p.filled, 0);
-    assert!(
-        env.position(&bidder.margin_account, &m.market).await.is_free(),
-        "the bidder's bid is gone, its slot released"
-    );
+    let seat = env.seat_of(&book, &bidder.margin_account).await.unwrap();
+    assert_eq!((seat.order_count, seat.open_bid_lots), (0, 0), "the bidder's bid is gone");
     assert!(env.position(&newbie.margin_account, &m.market).await.is_free(), "the seller is not short");
     // The maker (short 5) may still bid to close, and the long sells into it: 5 -> 2.
     env.rest(&maker, &book, BookSide::Bid, 100, 3).await;
     let p = env.place(&long, &book, order(BookSide::Ask, 100, 3, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(p.filled, 3);
     assert_eq!(env.position(&long.margin_account, &m.market).await.base_lots, 2);
+    env.settle_seats(&book).await;
     assert_eq!(env.position(&maker.margin_account, &m.market).await.base_lots, -2);
     check_book(&mut env, &book).await;
     invariants::check(&mut env).await;

@@ -27,6 +27,14 @@ impl Pause {
             Pause::Exchange => code(PerpError::ExchangePaused),
         }
     }
+
+    /// The order book refuses an order that could grow a position before it matches.
+    fn book_refusal(self) -> u32 {
+        match self {
+            Pause::Market => u32::from(orderbook::error::BookError::MarketNotActive),
+            Pause::Exchange => u32::from(orderbook::error::BookError::ExchangePaused),
+        }
+    }
 }
 
 async fn set_paused(
@@ -69,10 +77,10 @@ async fn run_matrix(how: Pause) {
 
     // Opening risk: refused, every account unchanged.
     let ix = env.place_ix(&c, &book, order(BookSide::Bid, 95, 5, OrderType::Limit)).await;
-    assert_refused(&mut env, &[ix], &[&c.owner], how.refusal(), "new resting order").await;
+    assert_refused(&mut env, &[ix], &[&c.owner], how.book_refusal(), "new resting order").await;
     rows.push(("new resting order", "refused"));
     let ix = env.place_ix(&c, &book, order(BookSide::Bid, 101, 5, OrderType::ImmediateOrCancel)).await;
-    assert_refused(&mut env, &[ix], &[&c.owner], how.refusal(), "position-increasing fill").await;
+    assert_refused(&mut env, &[ix], &[&c.owner], how.book_refusal(), "position-increasing fill").await;
     rows.push(("position-increasing fill", "refused"));
     let ix = env.reserve_ix(&c, &m, 3, 0).await;
     assert_refused(&mut env, &[ix], &[&c.owner], how.refusal(), "reservation by another trader program").await;
@@ -95,7 +103,7 @@ async fn run_matrix(how: Pause) {
 
     // Everything else goes on.
     env.cancel(&mm, &book, BookSide::Ask, mm_ask).await.expect("cancel while paused");
-    assert_eq!(env.position(&mm.margin_account, &m.market).await.open_ask_lots, 0);
+    assert_eq!(env.seat_of(&book, &mm.margin_account).await.unwrap().open_ask_lots, 0);
     rows.push(("cancel", "allowed"));
     let mut reduce = order(BookSide::Ask, 99, 5, OrderType::ImmediateOrCancel);
     reduce.reduce_only = true;
@@ -105,6 +113,7 @@ async fn run_matrix(how: Pause) {
     let close = order(BookSide::Ask, 98, 5, OrderType::ImmediateOrCancel);
     let p = env.place(&a, &book, close).await.expect("close while paused");
     assert_eq!((p.filled, env.position(&a.margin_account, &m.market).await.base_lots), (5, 0));
+    env.settle_seats(&book).await;
     assert_eq!(env.position(&b.margin_account, &m.market).await.base_lots, 0, "B closed its short too");
     rows.push(("closing fill", "allowed"));
     env.withdraw(&c, 2 * ONE_USDC).await.expect("withdraw while paused");

@@ -226,13 +226,13 @@ async fn deposit_place_cancel_withdraw_through_cpi() {
     assert_eq!((v.total_shares, v.total_deposited, v.total_withdrawn), (1_500 * ONE_USDC, 1_500 * ONE_USDC, 0));
     f.check(&start, false).await;
 
-    // The manager rests a bid through the vault; the book and perpetual's reservation agree.
+    // The manager rests a bid through the vault; the book and perpetual's seat allowance agree.
     let placed = f.place(order(Side::Bid, 95, 10, OrderType::PostOnly)).await;
     assert_ne!(placed.key, 0, "the order rests and its key is relayed as return data");
     assert_eq!(placed.filled, 0);
     let (margin, market) = (f.k.margin_account, f.book.market.market);
     let pos = f.env.position(&margin, &market).await;
-    assert_eq!((pos.base_lots, pos.open_bid_lots, pos.open_ask_lots), (0, 10, 0));
+    assert_eq!((pos.base_lots, pos.seat_bid_lots, pos.seat_ask_lots), (0, 10, 0));
     let data = f.env.book_data(&f.book).await;
     assert_eq!(orderbook::decode::best(&BookRef::parse(&data).unwrap(), Side::Bid), Some((95, 10)));
     f.check(&start, false).await;
@@ -240,7 +240,7 @@ async fn deposit_place_cancel_withdraw_through_cpi() {
     // An ask too, then both cancelled through the vault.
     let ask = f.place(order(Side::Ask, 110, 4, OrderType::Limit)).await;
     assert_ne!(ask.key, 0);
-    assert_eq!(f.env.position(&margin, &market).await.open_ask_lots, 4);
+    assert_eq!(f.env.position(&margin, &market).await.seat_ask_lots, 4);
     f.check(&start, false).await;
     let manager = f.manager.insecure_clone();
     for (side, key) in [(Side::Bid, placed.key), (Side::Ask, ask.key)] {
@@ -248,8 +248,21 @@ async fn deposit_place_cancel_withdraw_through_cpi() {
         f.env.process(&[ix], &[&manager]).await.expect("vault cancel");
         f.check(&start, false).await;
     }
-    let pos = f.env.position(&margin, &market).await;
-    assert_eq!((pos.open_bid_lots, pos.open_ask_lots), (0, 0));
+    // The seat keeps its allowance for the next quote; nothing rests on it.
+    let seat = f.env.seat_of(&f.book, &margin).await.unwrap();
+    assert_eq!((seat.open_bid_lots, seat.open_ask_lots, seat.allowed_bid_lots, seat.allowed_ask_lots), (0, 0, 10, 4));
+    // The manager gives the seat up, so withdrawals need no margin for it.
+    let none = orderbook::instructions::AllowanceArgs {
+        seat_hint: f.env.seat_for(&f.book, &margin).await,
+        bid_lots: 0,
+        ask_lots: 0,
+        bid_limit_ticks: 0,
+        ask_limit_ticks: 0,
+    };
+    let health = f.env.health_metas(&margin, &[market]).await;
+    let ix = vsdk::set_allowance(&f.k, &manager.pubkey(), &f.book.venue, none, health);
+    f.env.process(&[ix], &[&manager]).await.expect("give the seat up");
+    assert!(f.env.seat_of(&f.book, &margin).await.is_none());
     let data = f.env.book_data(&f.book).await;
     let b_ref = BookRef::parse(&data).unwrap();
     assert_eq!((orderbook::decode::best(&b_ref, Side::Bid), orderbook::decode::best(&b_ref, Side::Ask)), (None, None));
@@ -299,8 +312,9 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     let book = f.book;
     let t = f.env.place(&f.trader, &book, order(Side::Ask, 99, 100, OrderType::ImmediateOrCancel)).await.unwrap();
     assert_eq!(t.filled, 100);
+    f.env.settle_seats(&book).await;
     let pos = f.env.position(&margin, &market).await;
-    assert_eq!((pos.base_lots, pos.open_bid_lots), (100, 0), "the vault holds a long and no reservation");
+    assert_eq!((pos.base_lots, pos.seat_bid_lots), (100, 0), "the vault holds a long and its allowance is used");
     assert_eq!(f.env.position(&trader, &market).await.base_lots, -100);
     // 100 lots at $0.99 paid, maker rebate of 100 ppm of $99 received.
     let collateral = f.env.collateral(&margin).await;
@@ -313,6 +327,7 @@ async fn vault_trades_against_another_trader_and_prices_shares_at_equity() {
     let take = f.place(order(Side::Bid, 101, 20, OrderType::ImmediateOrCancel)).await;
     assert_eq!(take, Placed { key: 0, filled: 20 });
     assert_eq!(f.env.position(&margin, &market).await.base_lots, 120);
+    f.env.settle_seats(&book).await;
     assert_eq!(f.env.position(&trader, &market).await.base_lots, -120);
     f.check(&start, true).await;
 

@@ -88,17 +88,22 @@ async fn a_wallet_deposits_places_cancels_closes_and_withdraws() {
     let key = placed(&out.return_data).key;
     assert_ne!(key, 0);
 
-    // Cancel it by key (a cancel needs no health accounts).
+    // Cancel it by key (a cancel needs no health accounts). The seat keeps the allowance the
+    // bid was granted, for the next quote; a wallet that is done quoting gives it up.
     let ix = orderbook::sdk::cancel_order(&f.venue, &owner, &f.margin_account, BookSide::Bid, key);
     env.process(&[ix], &[&me]).await.expect("cancel");
+    let h = health(&mut env, &f.margin_account, &[f.venue.market]).await;
+    let none = orderbook::instructions::AllowanceArgs {
+        seat_hint: hint,
+        bid_lots: 0,
+        ask_lots: 0,
+        bid_limit_ticks: 0,
+        ask_limit_ticks: 0,
+    };
+    let ix = orderbook::sdk::set_allowance(&f.venue, &owner, &f.margin_account, none, h);
+    env.process(&[ix], &[&me]).await.expect("give the seat up");
 
-    // Buy 10 lots now: immediate-or-cancel across the ask, naming the maker found in L3.
-    let data = env.account_data(&f.venue.book).await;
-    let makers: Vec<Pubkey> = orderbook::decode::l3(&BookRef::parse(&data).expect("book"), BookSide::Ask)
-        .iter()
-        .map(|o| o.margin_account)
-        .take(1)
-        .collect();
+    // Buy 10 lots now: immediate-or-cancel across the ask (the taker names no maker).
     let h = health(&mut env, &f.margin_account, &[f.venue.market]).await;
     let ix = orderbook::sdk::place_order(
         &f.venue,
@@ -111,12 +116,6 @@ async fn a_wallet_deposits_places_cancels_closes_and_withdraws() {
     assert_eq!(placed(&out.return_data).filled, 10);
 
     // Close: a reduce-only sell into the bids.
-    let data = env.account_data(&f.venue.book).await;
-    let makers: Vec<Pubkey> = orderbook::decode::l3(&BookRef::parse(&data).expect("book"), BookSide::Bid)
-        .iter()
-        .map(|o| o.margin_account)
-        .take(1)
-        .collect();
     let mut close = limit(BookSide::Ask, 99, 10, OrderType::ImmediateOrCancel, hint);
     close.reduce_only = true;
     let h = health(&mut env, &f.margin_account, &[f.venue.market]).await;

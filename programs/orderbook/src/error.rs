@@ -84,6 +84,14 @@ pub enum BookError {
     SeatOutOfRange,
     #[msg("a book closes only once every seat is settled and revoked")]
     SeatsStillOpen,
+    #[msg("the market is in final settlement: no orders")]
+    MarketInFinalSettlement,
+    #[msg("the market is paused: only orders that shrink the position")]
+    MarketNotActive,
+    #[msg("the market is reduce-only: only orders that shrink the position")]
+    MarketReduceOnly,
+    #[msg("the exchange is paused: only orders that shrink the position")]
+    ExchangePaused,
 }
 
 /// The order book's own error for one `perpetual` raised while the book runs perpetual's

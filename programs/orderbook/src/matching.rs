@@ -64,9 +64,28 @@ pub struct Taker {
     pub max_fills: usize,
     /// The market's maker fee (parts per million; negative: a rebate), charged per fill.
     pub maker_fee_ppm: i32,
-    /// The market is reduce-only or paused (or the exchange is): a maker's fill may only
-    /// bring its position toward zero.
-    pub makers_reduce_only: bool,
+    /// Whether a maker's fill may grow its position long, and short: not while the market
+    /// is reduce-only or paused (or the exchange is), nor on a side whose leverage is
+    /// disabled; such a fill may only bring the position toward zero.
+    pub makers_grow: MakersGrow,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MakersGrow {
+    pub long: bool,
+    pub short: bool,
+}
+
+impl MakersGrow {
+    /// Lots of a fill on `resting` a maker at effective position `position` may take.
+    fn room(self, resting: Side, position: i64) -> u64 {
+        match resting {
+            // A resting bid buys: it grows a long, or reduces a short.
+            Side::Bid if !self.long => (-position).max(0) as u64,
+            Side::Ask if !self.short => position.max(0) as u64,
+            _ => u64::MAX,
+        }
+    }
 }
 
 /// A fill of a resting order: the maker's side is already in its seat.
@@ -164,16 +183,6 @@ fn long_part(lots: i64) -> i64 {
     lots.max(0)
 }
 
-/// Lots of a fill on `resting` that a maker at effective position `position` may take when
-/// it may only reduce.
-fn reducing_room(resting: Side, position: i64) -> u64 {
-    match resting {
-        // A resting bid buys: it reduces a short.
-        Side::Bid => (-position).max(0) as u64,
-        Side::Ask => position.max(0) as u64,
-    }
-}
-
 /// Puts a fill of `lots` at `price_per_lot` into the maker's seat; returns its fee and the
 /// change of the seat's long part.
 fn book_into_seat(seat: &mut Seat, resting: Side, lots: u64, price_per_lot: u64, fee_ppm: i32) -> Result<(i64, i64)> {
@@ -233,8 +242,7 @@ pub fn match_order(
             break;
         }
         let beyond_limit = !seat.within_limit(resting, price_per_lot);
-        let room =
-            if taker.makers_reduce_only && !own { reducing_room(resting, seat.effective_position()) } else { u64::MAX };
+        let room = if own { u64::MAX } else { taker.makers_grow.room(resting, seat.effective_position()) };
         let reason = if expired {
             None
         } else if stale {

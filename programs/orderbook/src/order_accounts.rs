@@ -5,7 +5,7 @@ use perpetual::math::I80F48;
 use perpetual::state::{find_position, parse_margin_account, Exchange, MarginAccount, Market, MarketStatus, Position};
 
 use crate::error::{from_perp, BookError};
-use crate::matching::Band;
+use crate::matching::{Band, MakersGrow};
 use crate::perp_cpi::PerpAccounts;
 use crate::state::{Book, BookMut};
 
@@ -13,8 +13,11 @@ use crate::state::{Book, BookMut};
 pub struct Venue {
     pub band: Band,
     pub maker_fee_ppm: i32,
-    /// Makers may only reduce: the market is not active or the exchange is paused.
-    pub makers_reduce_only: bool,
+    /// Whether makers' fills may grow positions long and short.
+    pub makers_grow: MakersGrow,
+    /// Why an order that could grow the placer's position is refused now, if it is (every
+    /// order, in a settled market).
+    pub gate: Option<BookError>,
 }
 
 #[derive(Accounts)]
@@ -76,7 +79,14 @@ impl<'info> OrderAccounts<'info> {
         let paused = AccountLoader::<Exchange>::try_from(self.exchange.as_ref())?.load()?.paused != 0;
         let loader = AccountLoader::<Market>::try_from(self.market.as_ref())?;
         let market = loader.load()?;
-        let active = market.status().map_err(from_perp)? == MarketStatus::Active;
+        let status = market.status().map_err(from_perp)?;
+        let gate = match status {
+            MarketStatus::FinalSettlement => Some(BookError::MarketInFinalSettlement),
+            _ if paused => Some(BookError::ExchangePaused),
+            MarketStatus::Paused => Some(BookError::MarketNotActive),
+            MarketStatus::ReduceOnly => Some(BookError::MarketReduceOnly),
+            MarketStatus::Active => None,
+        };
         Ok(Venue {
             band: Band {
                 oracle_price_per_lot: market.band_reference(&self.oracle, now).map_err(from_perp)?,
@@ -84,7 +94,11 @@ impl<'info> OrderAccounts<'info> {
                 tick_size,
             },
             maker_fee_ppm: market.maker_fee_ppm,
-            makers_reduce_only: paused || !active,
+            makers_grow: {
+                let (long_off, short_off) = market.leverage_disabled();
+                MakersGrow { long: gate.is_none() && !long_off, short: gate.is_none() && !short_off }
+            },
+            gate,
         })
     }
 

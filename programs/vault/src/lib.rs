@@ -13,7 +13,7 @@
 //!   rounded down.
 //! - `withdraw`: shares burn and `perpetual::cpi::withdraw` pays the user, amount rounded
 //!   down; perpetual's own initial-margin check applies to the vault's account.
-//! - `place_order` / `cancel_order`: manager only; `orderbook::cpi::place_order` and
+//! - `place_order` / `cancel_order` / `set_allowance`: manager only; `orderbook::cpi::place_order` and
 //!   `orderbook::cpi::cancel_order`, the authority PDA signing as the margin account's owner.
 //!
 //! Shares are priced from the margin account's equity as perpetual itself values it
@@ -42,7 +42,7 @@ pub mod state;
 // crate root.
 use instructions::*;
 use manager_order::*;
-use orderbook::instructions::PlaceOrderArgs;
+use orderbook::instructions::{AllowanceArgs, PlaceOrderArgs};
 use orderbook::Side;
 
 declare_id!("2pGhwKLBCpRS5rEpMgBPhpgWVhxMbFMuL6WLyLj2i6xD");
@@ -84,6 +84,12 @@ pub mod vault {
     /// Manager only: cancels one of the vault's orders.
     pub fn cancel_order<'info>(ctx: Context<'info, ManagerOrder<'info>>, side: Side, order_key: u128) -> Result<()> {
         instructions::cancel_order::handler(ctx, side, order_key)
+    }
+
+    /// Manager only: sets the vault seat's allowance in the book (zero gives the seat up).
+    /// Remaining accounts: the margin account's health accounts skipping the book's market.
+    pub fn set_allowance<'info>(ctx: Context<'info, ManagerOrder<'info>>, args: AllowanceArgs) -> Result<()> {
+        instructions::set_allowance::handler(ctx, args)
     }
 }
 

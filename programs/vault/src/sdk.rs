@@ -167,6 +167,19 @@ pub fn place_order(
     ix
 }
 
+/// The vault seat's allowance; `health` as for `place_order`.
+pub fn set_allowance(
+    k: &VaultKeys,
+    manager: &Pubkey,
+    v: &Venue,
+    args: orderbook::instructions::AllowanceArgs,
+    health: Vec<AccountMeta>,
+) -> Instruction {
+    let mut ix = build(manager_order(k, manager, v), ix::SetAllowance { args });
+    ix.accounts.extend(health);
+    ix
+}
+
 pub fn cancel_order(k: &VaultKeys, manager: &Pubkey, v: &Venue, side: Side, order_key: u128) -> Instruction {
     build(manager_order(k, manager, v), ix::CancelOrder { side, order_key })
 }

@@ -106,6 +106,18 @@ pub fn place<'info>(
         require!(size > 0, BookError::ReduceOnlyWouldIncrease);
     }
 
+    // A market that is not active takes only orders that shrink the placer's position
+    // (none at all once settled): refused before anything changes.
+    if let Some(gate) = venue.gate {
+        let closable = match args.side {
+            Side::Bid => (-position).max(0) as u64,
+            Side::Ask => position.max(0) as u64,
+        };
+        if matches!(gate, BookError::MarketInFinalSettlement) || size > closable {
+            return Err(error!(gate));
+        }
+    }
+
     let mut price = args.price_ticks;
     let best_opposite = parts.side(opposite(args.side)).min().map(|(_, k)| price_of(opposite(args.side), k));
     match (args.order_type, best_opposite) {
@@ -133,7 +145,7 @@ pub fn place<'info>(
         now,
         max_fills: MAX_FILLS_PER_TAKE,
         maker_fee_ppm: venue.maker_fee_ppm,
-        makers_reduce_only: venue.makers_reduce_only,
+        makers_grow: venue.makers_grow,
     };
     let round = if args.order_type.matches() {
         matching::match_order(&mut parts, &taker, &venue.band, size, &book_key)?

@@ -36,6 +36,12 @@ pub fn settled(seat: &mut Seat, pending: &SeatPending) {
     seat.position = seat.position.saturating_add(pending.bid_lots as i64 - pending.ask_lots as i64);
     seat.allowed_bid_lots = seat.allowed_bid_lots.saturating_sub(pending.bid_lots);
     seat.allowed_ask_lots = seat.allowed_ask_lots.saturating_sub(pending.ask_lots);
+    if seat.allowed_bid_lots == 0 {
+        seat.bid_limit = 0;
+    }
+    if seat.allowed_ask_lots == 0 {
+        seat.ask_limit = 0;
+    }
     seat.clear_pending();
 }
 

@@ -68,6 +68,13 @@ pub fn settle_seat(
     pos.cached_funding_index.set(index);
     pos.seat_bid_lots -= pending.bid_lots;
     pos.seat_ask_lots -= pending.ask_lots;
+    // A side with no lots left has no limit (the book mirrors it).
+    if pos.seat_bid_lots == 0 {
+        pos.seat_bid_limit = 0;
+    }
+    if pos.seat_ask_lots == 0 {
+        pos.seat_ask_limit = 0;
+    }
     // Nothing is pending any more: later fills owe funding from now.
     pos.seat_funding_variation = market.funding_variation;
     if funding_change != 0 {

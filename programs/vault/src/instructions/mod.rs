@@ -4,6 +4,7 @@ pub mod cancel_order;
 pub mod create_vault;
 pub mod deposit;
 pub mod place_order;
+pub mod set_allowance;
 pub mod withdraw;
 
 pub use create_vault::*;
