@@ -40,8 +40,9 @@ pub fn health(account: &MarginView, markets: &[MarketView]) -> Option<AccountHea
     health_from_priced(&account.header, &account.positions, &priced).ok()
 }
 
-/// Accounts holding the opposite of `long` in `market`, best absorbers first: ranked by
-/// unrealized profit at the mark times leverage, as the paper ranks them.
+/// Accounts holding the opposite of `long` in `market` without a seat allowance there, best
+/// absorbers first: ranked by unrealized profit at the mark times leverage, as the paper
+/// ranks them.
 pub fn rank_counterparties<'a>(
     accounts: &'a [MarginView],
     markets: &[MarketView],
@@ -55,6 +56,11 @@ pub fn rank_counterparties<'a>(
         .filter_map(|a| {
             let p =
                 a.positions.iter().find(|p| p.market == market.key && p.base_lots != 0 && (p.base_lots > 0) != long)?;
+            // A position with a seat allowance changes only through its book (whose seat
+            // tracks it): perpetual refuses it as a counterparty.
+            if p.has_seat_allowance() {
+                return None;
+            }
             let h = health(a, markets)?;
             if h.equity <= 0 {
                 return None;

@@ -168,6 +168,9 @@ async fn world_with_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
     for l in &longs {
         assert_eq!(lots_in(&margin(&mut w, l).await, &w.markets[SOL].market), LOTS as i64);
     }
+    // The maker's side waits in its seat until the keeper's crank settles it.
+    let exchange = w.exchange;
+    keeper::cranks::settle_seats(&mut w.chain, &exchange).await.unwrap();
     assert_eq!(
         lots_in(&margin(&mut w, &maker).await, &w.markets[SOL].market),
         -((LOTS * deposits.len() as u64) as i64)

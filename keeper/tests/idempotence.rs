@@ -174,13 +174,11 @@ async fn risk_scan_run_twice_acts_once() {
 
 #[tokio::test]
 async fn stale_orders_are_pruned_once() {
-    // A long with a resting ask at $155 is liquidated at $136: the liquidation clears its
-    // reservations, so the ask is left unreserved (an older epoch).
+    // A long with a resting ask at $155 is liquidated at $136: the first scan revokes its
+    // seat (the ask is void from then on), the next one liquidates.
     let mut w = world(26).await;
     place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS, OrderType::PostOnlySlide).await;
-    let maker = w.makers[0].margin;
     let a = w.actor(200 * USDC, true).await.unwrap();
-    let long = a.margin;
     w.leveraged.push(a);
     let idx = w.leveraged.len() - 1;
     place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel).await;
@@ -192,6 +190,8 @@ async fn stale_orders_are_pruned_once() {
     }
     let liquidator = clone_actor(&w.liquidator);
     let r = scan(&mut w, &liquidator).await;
+    assert_eq!((r.seat_revokes, r.liquidations + r.early_deleverages), (1, 0), "{r:?}");
+    let r = scan(&mut w, &liquidator).await;
     assert!(r.liquidations + r.early_deleverages > 0, "{r:?}");
     let exchange = w.exchange;
     // The first run prunes the ask; a second keeper then finds nothing stale.
@@ -200,10 +200,7 @@ async fn stale_orders_are_pruned_once() {
     let book = w.markets[SOL].venue(&exchange).book;
     let data = w.chain.account_data(&book).await.unwrap();
     let parsed = orderbook::state::BookRef::parse(&data).unwrap();
-    assert!(
-        orderbook::decode::l3(&parsed, Side::Ask).iter().all(|o| o.margin_account != long),
-        "the stale ask is gone"
-    );
+    assert!(orderbook::decode::l3(&parsed, Side::Ask).iter().all(|o| o.live), "the void ask is gone");
     let s1 = bytes(&mut w).await;
     let sent_before = w.chain.transactions;
     let r2 = cranks::prune_stale_orders(&mut w.chain, &exchange).await.unwrap();
@@ -220,8 +217,9 @@ async fn final_settlement_run_twice_settles_once() {
     let (mint, lister_tokens) = (w.mint, w.admin_tokens);
     let s0 = bytes(&mut w).await;
     let r1 = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
-    // Three positions, the book, the fee sweep and the market.
-    assert_eq!(r1, CrankResult { sent: 6, skipped: 0, failed: 0 });
+    // Two seats (maker 0's asks left, maker 1's bid), the two positions left (maker 1's slot
+    // held only its allowance), the book, the fee sweep and the market.
+    assert_eq!(r1, CrankResult { sent: 7, skipped: 0, failed: 0 });
     let s1 = bytes(&mut w).await;
     assert_eq!(s1[&eth.market], None, "the market closed");
     assert_eq!(s1[&eth.book], None, "the book closed");
@@ -299,6 +297,24 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
     let state = market_state(&mut w, ETH).await.unwrap();
     let price = state.settlement_price.get().to_num::<i64>();
     assert_eq!(price, 3_000_000, "settled at the $3,000 index, per 0.001 ETH lot");
+    // Seats first (as the keeper's crank does): both makers hold one, and
+    // revoking settles their pending fills.
+    let venue = eth.venue(&exchange);
+    let data = w.chain.account_data(&venue.book).await.unwrap();
+    let seats: Vec<(u32, Pubkey)> = orderbook::state::BookRef::parse(&data)
+        .unwrap()
+        .seats
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_free())
+        .map(|(i, s)| (i as u32, s.margin_account))
+        .collect();
+    for (i, account) in seats {
+        let payer = w.chain.payer().pubkey();
+        let ix = orderbook::sdk::revoke_seat(&venue, &payer, &account, i, vec![]);
+        assert_accepted(w.chain.send(&[ix], &[]).await, "revoke a seat of the settled market");
+    }
+
     let mut expected = BTreeMap::new();
     for h in &holders {
         let v = margin(&mut w, h).await;
@@ -306,7 +322,7 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
     }
 
     // Both keepers list the positions from the same snapshot, then land interleaved:
-    // A, B on the first; B, A on the second; A, B on the third.
+    // A, B on the first; B, A on the second.
     let mut plans: Vec<Vec<_>> = vec![];
     for _keeper in 0..2 {
         let views = discovery::margin_accounts(&mut w.chain, &exchange).await.unwrap();
@@ -318,7 +334,8 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
                 .collect(),
         );
     }
-    assert_eq!(plans[0].len(), 3);
+    // Taker 0's long and maker 0's short (maker 1's slot held only its allowance).
+    assert_eq!(plans[0].len(), 2);
     let mut closed: BTreeMap<Pubkey, u32> = BTreeMap::new();
     let mut refused = 0;
     for (k, (plan_a, plan_b)) in plans[0].iter().zip(&plans[1]).enumerate() {
@@ -336,8 +353,8 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
             }
         }
     }
-    assert_eq!(closed.values().copied().collect::<Vec<_>>(), vec![1, 1, 1], "each position closed once");
-    assert_eq!(refused, 3);
+    assert_eq!(closed.values().copied().collect::<Vec<_>>(), vec![1, 1], "each position closed once");
+    assert_eq!(refused, 2);
     for (h, collateral) in &expected {
         let v = margin(&mut w, h).await;
         assert_eq!(v.header.collateral, *collateral, "{h} settled exactly once");

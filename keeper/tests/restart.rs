@@ -142,7 +142,8 @@ async fn scan<C: Chain>(chain: &mut C, exchange: Pubkey, authority: &Keypair, li
 #[tokio::test]
 async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_restart() {
     const SEED: u64 = 31;
-    const JOB: usize = 6;
+    // Two seat revokes, two positions, the book, the fee sweep and the market.
+    const JOB: usize = 7;
 
     // The keeper that never stops.
     let (mut reference, holders) = settled_eth(SEED).await;

@@ -6,7 +6,6 @@ pub mod chart;
 pub mod report;
 pub mod world;
 
-use anchor_lang::prelude::Pubkey;
 use client::chain::{Chain, ChainError};
 use client::discovery;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -89,7 +89,6 @@ pub async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubk
     let mut w = world(seed).await;
     place(&mut w, Group::Maker, 0, SOL, Side::Ask, 150.05, LOTS * deposits.len() as u64, OrderType::PostOnlySlide)
         .await;
-    let maker = w.makers[0].margin;
     let mut longs = vec![];
     for d in deposits {
         let a = w.actor(d * USDC, true).await.unwrap();
@@ -98,6 +97,10 @@ pub async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubk
         let idx = w.leveraged.len() - 1;
         place(&mut w, Group::Leveraged, idx, SOL, Side::Bid, 150.05, LOTS, OrderType::ImmediateOrCancel).await;
     }
+    // The keeper's crank settles maker 0's seat: its short shows, and its allowance (all
+    // used) is given back, so the short may absorb deleveraging.
+    let exchange = w.exchange;
+    keeper::cranks::settle_seats(&mut w.chain, &exchange).await.unwrap();
     w.chain.warp(30).await.unwrap();
     set_price(&mut w, SOL, 136.0).await;
     for px in [135.95, 135.90, 135.85] {
@@ -147,7 +150,6 @@ pub async fn settled_eth(seed: u64) -> (World, Vec<Pubkey>) {
     let mut w = world(seed).await;
     place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_001.0, 100, OrderType::PostOnlySlide).await;
     place(&mut w, Group::Maker, 1, ETH, Side::Bid, 2_999.0, 50, OrderType::PostOnlySlide).await;
-    let maker = w.makers[0].margin;
     place(&mut w, Group::Taker, 0, ETH, Side::Bid, 3_001.0, 100, OrderType::ImmediateOrCancel).await;
     let admin = w.admin.insecure_clone();
     let eth = w.markets[ETH].clone();

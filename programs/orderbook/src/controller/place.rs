@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 use perpetual::runtime::return_data::set_return_data;
 use perpetual::trader_api::AllowanceChange;
 
-use crate::controller::seat::{claim_seat, find_seat, grant, release, settled, Allowance};
+use crate::controller::seat::{claim_seat, find_seat, free_if_spent, grant, release, settled, Allowance};
 use crate::error::BookError;
 use crate::events::{CancelReason, OrderCancelled, OrderFilled, OrderPlaced};
 use crate::matching::{self, remove_order, MatchResult, Taker};
@@ -165,6 +165,7 @@ pub fn place<'info>(
             let seat = &mut parts.seats[i as usize];
             settled(seat, &taker_pending);
             seat.position = seat.position.checked_add(taker_lots).ok_or_else(|| error!(BookError::MathOverflow))?;
+            free_if_spent(seat, &book_key);
         }
         // Each maker's fill owes funding from the index `perpetual` just moved to.
         let index = accounts.funding_index()?;

@@ -45,6 +45,14 @@ pub fn settled(seat: &mut Seat, pending: &SeatPending) {
     seat.clear_pending();
 }
 
+/// Frees a seat whose allowance is used up after a settlement (nothing can rest or be
+/// pending on it then), so that it no longer has to mirror the account's position.
+pub fn free_if_spent(seat: &mut Seat, book: &Pubkey) {
+    if !seat.is_free() && seat.allowed_bid_lots == 0 && seat.allowed_ask_lots == 0 && seat.is_idle() {
+        free_seat(seat, book, CancelReason::Owner);
+    }
+}
+
 /// Voids every order of the seat and frees it: its orders stay in the trees until met or
 /// pruned, and no longer count (`matching::is_live`).
 pub fn free_seat(seat: &mut Seat, book: &Pubkey, reason: CancelReason) {

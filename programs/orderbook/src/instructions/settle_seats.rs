@@ -2,7 +2,7 @@
 //! keeper's crank), so that `perpetual` sees every maker's position.
 use anchor_lang::prelude::*;
 
-use crate::controller::seat::settled;
+use crate::controller::seat::{free_if_spent, settled};
 use crate::error::BookError;
 use crate::perp_cpi::TraderCall;
 use crate::state::BookMut;
@@ -50,7 +50,9 @@ pub fn handler<'info>(ctx: Context<'info, SettleSeats<'info>>, seats: Vec<u32>) 
     };
     call.settle_seats(ctx.remaining_accounts, pending.clone())?;
     for (i, p) in seats.iter().zip(&pending) {
-        settled(&mut parts.seats[*i as usize], p);
+        let seat = &mut parts.seats[*i as usize];
+        settled(seat, p);
+        free_if_spent(seat, &book_info.key());
     }
     Ok(())
 }
