@@ -379,7 +379,7 @@ async fn paper_case_1_index_pumped_tenfold_while_book_and_last_trade_stay() {
 #[tokio::test]
 async fn paper_case_2_last_trade_and_mid_pumped_while_index_stays() {
     let mut env = TestEnv::new().await;
-    let (book, maker) = calm_hour(&mut env).await;
+    let (book, _maker) = calm_hour(&mut env).await;
     let m = book.market;
     let pumper = env.funded_user(1_000 * ONE_USDC).await;
     let accomplice = env.funded_user(1_000 * ONE_USDC).await;

@@ -94,7 +94,6 @@ async fn order_types_behave_distinctly() {
     let (mut env, book, u) = setup(2).await;
     let (maker, taker) = (&u[0], &u[1]);
     env.rest(maker, &book, Side::Ask, 100, 5).await;
-    let m = [maker.margin_account];
 
     // Post-only refuses to cross; slide rests one tick behind the best ask.
     let ix = env.place_ix(taker, &book, order(Side::Bid, 100, 1, OrderType::PostOnly)).await;

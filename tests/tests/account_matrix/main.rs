@@ -542,11 +542,22 @@ async fn a_stale_book_of_a_relisted_market_is_refused() {
     let u = env.funded_user(1_000 * ONE_USDC).await;
     env.rest(&u, &stale, BookSide::Bid, 97, 1).await;
     env.rest(&u, &stale, BookSide::Ask, 103, 1).await;
-    // Final settlement, the last position slot settled, the market closed, listed again.
+    // Final settlement and the last position released; closing the market is refused while
+    // its book is open.
     env.process(&[sdk::final_settle_market(&admin.pubkey(), &env.exchange, &m.market, &pyth, p, p)], &[&admin])
         .await
         .expect("settle");
-    env.process(&[sdk::settle_final_position(&m.market, &u.margin_account)], &[]).await.expect("settle position");
+    // `u`'s seat holds an allowance, which final settlement waits for: anyone revokes it in
+    // a final-settled market. Nothing filled, so the revoke leaves the position empty and
+    // releases its slot (what settling the final position did before seats).
+    let seat = env.seat_for(&stale, &u.margin_account).await;
+    let payer = env.ctx.payer.pubkey();
+    let revoke = orderbook::sdk::revoke_seat(&stale.venue, &payer, &u.margin_account, seat, vec![]);
+    env.process(&[revoke], &[]).await.expect("revoke u's seat");
+    let (_, positions) = env.margin(&u.margin_account).await;
+    assert!(positions.iter().all(|p| p.market != m.market), "the revoke released u's position");
+    let state = env.market_state(&m.market).await;
+    assert_eq!((state.open_slots, state.open_interest_lots), (0, 0), "only the book keeps the market open");
     let close =
         sdk::close_market(&lister.pubkey(), &env.exchange, &m.market, &stale.venue.book, &env.mint, &lister_token);
     assert_refused(&mut env, &[close], &[], code(PerpError::MarketNotEmpty), "closing with its book open").await;

@@ -40,8 +40,19 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
             .flat_map(|(_, _, ps)| ps.iter())
             .filter(|p| !p.is_free() && p.market == m.cookie.market)
             .collect();
-        let sum: i128 = positions.iter().map(|p| p.base_lots as i128).sum();
-        let longs: u128 = positions.iter().map(|p| p.base_lots.max(0) as u128).sum();
+        // Lots pending in the book's seats count with the positions; open interest counts
+        // each seat's account at its effective position (settled plus pending).
+        let sum: i128 = positions.iter().map(|p| p.base_lots as i128).sum::<i128>() + s.pending_seat_lots as i128;
+        let mut effective: BTreeMap<Pubkey, i64> =
+            accounts.iter().flat_map(|(a, _, ps)| ps.iter().filter(|p| !p.is_free() && p.market == m.cookie.market).map(|p| (*a, p.base_lots))).collect();
+        if let Some(book) = m.book.filter(|_| s.pending_seat_lots != 0) {
+            let data = env.book_data(&book).await;
+            let b = BookRef::parse(&data).expect("book");
+            for seat in b.seats.iter().filter(|s| !s.is_free()) {
+                *effective.entry(seat.margin_account).or_default() += seat.pending_lots();
+            }
+        }
+        let longs: u128 = effective.values().map(|l| (*l).max(0) as u128).sum();
         assert_eq!(longs, s.open_interest_lots as u128, "open interest of {sym}");
         assert_eq!(positions.len() as u64, s.open_slots, "open position slots of {sym}");
         if s.is_final_settled() {
@@ -50,15 +61,36 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
             for p in &positions {
                 liabilities.add_settled_position(p.base_lots, price);
             }
+            // So do the lots still pending in seats (their cash is already counted).
+            liabilities.add_settled_position(s.pending_seat_lots, price);
         } else {
             assert_eq!(sum, 0, "positions in {sym} sum to {sum}");
         }
         every_market_sums_to_zero &= sum == 0;
         // Funding: settle everyone at the stored index, read-only.
+        // A seat's pending fills owe from their own fills' index (its funding weight), and
+        // settle with the position in one rounding.
         let index = s.funding_index.get();
+        let mut seat_owed: BTreeMap<Pubkey, perpetual::math::I80F48> = BTreeMap::new();
+        if let Some(book) = m.book {
+            if env.account(&book.venue.book).await.is_some() {
+                let data = env.book_data(&book).await;
+                let b = BookRef::parse(&data).expect("book");
+                for seat in b.seats.iter().filter(|s| !s.is_free()) {
+                    let weight = seat.pending_funding_weight.get();
+                    let owed = funding::pending_owed(index, seat.pending_lots(), weight).expect("pending owed");
+                    seat_owed.insert(seat.margin_account, owed);
+                }
+            }
+        }
         let mut pending = 0i128;
-        for p in &positions {
-            let owed = funding::owed(index, p.cached_funding_index.get(), p.base_lots).expect("owed");
+        for (a, p) in accounts
+            .iter()
+            .flat_map(|(a, _, ps)| ps.iter().map(move |p| (*a, p)))
+            .filter(|(_, p)| !p.is_free() && p.market == m.cookie.market)
+        {
+            let owed = funding::owed(index, p.cached_funding_index.get(), p.base_lots).expect("owed")
+                + seat_owed.get(&a).copied().unwrap_or_default();
             pending += funding::collateral_change(owed).expect("funding change") as i128;
         }
         let pool_after = s.funding_pool as i128 - pending;

@@ -87,7 +87,6 @@ pub(super) enum Op {
         stp: Stp,
         expiry: Expiry,
         client_id: u8,
-        all_makers: bool,
     },
     Cancel {
         user: u8,
@@ -229,11 +228,26 @@ pub(super) enum Op {
     CloseBook {
         market: u8,
     },
-    /// With `crank`, the keeper's final-settlement crank first: every remaining position
-    /// closed, then the book, then the market.
+    /// With `crank`, the keeper's final-settlement crank first: every seat revoked, every
+    /// remaining position closed, then the book, then the market.
     CloseMarket {
         market: u8,
         crank: bool,
+    },
+    /// The keeper's crank: every seat of the market's book holding pending fills settles.
+    SettleSeats {
+        market: u8,
+    },
+    /// Anyone revokes the seat of an account (`Auto`: the one with the least margin above
+    /// maintenance holding a seat): allowed below maintenance or in a settled market.
+    RevokeSeat {
+        market: u8,
+        account: Who,
+    },
+    /// A user gives its seat up (a zero allowance), refused while its orders rest.
+    GiveUpSeat {
+        user: u8,
+        market: u8,
     },
 }
 pub(super) use CancelBy::*;
@@ -277,6 +291,9 @@ impl Op {
             SetMargins { .. } => "set_margins",
             CloseBook { .. } => "close_book",
             CloseMarket { .. } => "close_market",
+            SettleSeats { .. } => "settle_seats",
+            RevokeSeat { .. } => "revoke_seat",
+            GiveUpSeat { .. } => "give_up_seat",
         }
     }
 }
@@ -424,7 +441,7 @@ pub(super) fn g_max_lots(r: &mut Rng) -> u16 {
 }
 
 /// Relative weights of the op kinds.
-pub(super) const WEIGHTS: [u32; 30] = [
+pub(super) const WEIGHTS: [u32; 33] = [
     4,  // deposit
     5,  // withdraw
     22, // place
@@ -455,6 +472,9 @@ pub(super) const WEIGHTS: [u32; 30] = [
     2,  // close book
     2,  // close market
     8,  // squeeze
+    6,  // settle seats
+    8,  // revoke seat
+    2,  // give up seat
 ];
 
 /// Ops that stop most trading (final settlement, pauses, statuses, margins, closing):
@@ -509,7 +529,6 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
                 _ => Past,
             },
             client_id: r.below(4) as u8,
-            all_makers: r.pct(85),
         },
         3 => Cancel {
             user: g_user(r, users),
@@ -619,6 +638,9 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
         },
         27 => CloseBook { market: g_market(r) },
         28 => CloseMarket { market: g_market(r), crank: r.pct(50) },
+        30 => SettleSeats { market: g_market(r) },
+        31 => RevokeSeat { market: g_market(r), account: g_who(r, users) },
+        32 => GiveUpSeat { user: g_user(r, users), market: g_market(r) },
         _ => Squeeze { bps: r.pick(&[300, 600, 900, 1_200, 1_500, 1_900]), to: r.below(4) as u8 },
     }
 }

@@ -180,6 +180,7 @@ mod checks;
 mod input;
 mod model;
 mod names;
+mod seats;
 mod state;
 mod step;
 
@@ -599,56 +600,51 @@ async fn bug_liquidation_order_refused_when_only_own_orders_cross() {
     invariants::check(&mut env).await;
 }
 
-/// Found while writing the fuzzer's reservation rule. `clear_reservations` documented that
-/// a liquidated account's resting orders "can then never fill", but once the account
-/// reserved again on the same side (a new order), a taker meeting the stale order first
-/// filled it against the NEW order's reservation (`consume_reservation` only checks the
-/// side's total), leaving the new order in the book without a reservation. Fixed by the
-/// reservation epoch: `clear_reservations` moves the account's `reservation_epoch` on,
-/// every resting order carries the epoch it was placed in, and the book cancels an older
-/// order when met (and releases nothing for it).
+/// Once found while writing the fuzzer's reservation rule: a liquidated account's old order
+/// filled against the reservation of a newer one. With seats the same sequence cannot do
+/// that: a risk path waits for the account's seat to be revoked, which voids its orders, and
+/// a newer order rests in a seat of a new generation.
 #[tokio::test]
-// Regression test for a bug the fuzzer's invariants found (now fixed).
-async fn bug_stale_order_of_a_liquidated_account_fills_against_a_later_reservation() {
-    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+async fn a_void_order_of_a_liquidated_account_never_fills() {
+    let (mut env, book, a, void) = liquidated_with_a_void_and_a_new_ask().await;
     let taker = env.funded_user(10_000 * ONE_USDC).await;
-    // A taker buys 10 up to $1.03: only the stale ask is within that price.
+    // A taker buys 10 up to $1.03: only the void ask is within that price.
     let p = env.place(&taker, &book, order(BookSide::Bid, 103, 10, OrderType::ImmediateOrCancel)).await.expect("taker");
-    let pos = env.position(&a.margin_account, &book.market.market).await;
-    assert_eq!(p.filled, 0, "the stale ask of the liquidated account filled");
-    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+    assert_eq!(p.filled, 0, "the void ask of the liquidated account filled");
+    let seat = env.seat_of(&book, &a.margin_account).await.expect("A's new seat");
+    assert_eq!((seat.position, seat.open_ask_lots), (70, 10), "A's new ask keeps its allowance");
     let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);
-    assert!(asks.iter().all(|o| o.key != stale), "the stale ask was cancelled when met");
+    assert!(asks.iter().all(|o| o.key != void), "the void ask was removed when met");
     check_book(&mut env, &book).await;
     invariants::check(&mut env).await;
 }
 
-/// The same stale order cancelled by its owner gives back nothing: the reservation of the
-/// newer ask stays whole.
+/// A void order belongs to no one: its former owner cannot cancel it (it leaves when met or
+/// pruned), and the newer ask stays whole.
 #[tokio::test]
-async fn cancelling_a_stale_order_leaves_the_newer_reservation() {
-    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
-    env.cancel(&a, &book, BookSide::Ask, stale).await.expect("owner cancels the stale ask");
-    let pos = env.position(&a.margin_account, &book.market.market).await;
-    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
+async fn a_void_order_is_not_its_former_owners_to_cancel() {
+    let (mut env, book, a, void) = liquidated_with_a_void_and_a_new_ask().await;
+    let ix = orderbook::sdk::cancel_order(&book.venue, &a.key(), &a.margin_account, BookSide::Ask, void);
+    let e = env.process(&[ix], &[&a.owner]).await.expect_err("cancel of a void order");
+    assert_eq!(custom_code(&e), Some(u32::from(orderbook::error::BookError::OrderNotFound)));
+    let seat = env.seat_of(&book, &a.margin_account).await.expect("A's new seat");
+    assert_eq!(seat.open_ask_lots, 10, "A's new ask keeps its allowance");
     check_book(&mut env, &book).await;
     invariants::check(&mut env).await;
 }
 
-/// Anyone may prune the stale order: it leaves the book (and its seat's totals), the newer
-/// ask and its reservation stay, and a second prune finds nothing.
+/// Anyone may prune the void order: it leaves the book, the newer ask stays, and a second
+/// prune finds nothing.
 #[tokio::test]
-async fn anyone_prunes_a_stale_order_and_only_it() {
-    let (mut env, book, a, stale) = liquidated_with_a_stale_and_a_new_ask().await;
+async fn anyone_prunes_a_void_order_and_only_it() {
+    let (mut env, book, a, void) = liquidated_with_a_void_and_a_new_ask().await;
     let stranger = env.funded_user(ONE_USDC).await;
     let ix = orderbook::sdk::prune_stale_orders(&book.venue.book, 10);
     let out = env.process(std::slice::from_ref(&ix), &[&stranger.owner]).await.expect("prune");
     assert_eq!(out.return_data, 1u16.to_le_bytes().to_vec(), "one order pruned");
     let asks = decode::l3(&BookRef::parse(&env.book_data(&book).await).expect("book"), BookSide::Ask);
-    assert!(asks.iter().all(|o| o.key != stale), "the stale ask is gone");
+    assert!(asks.iter().all(|o| o.key != void), "the void ask is gone");
     assert_eq!(asks.iter().filter(|o| o.margin_account == a.margin_account).count(), 1, "the newer ask stays");
-    let pos = env.position(&a.margin_account, &book.market.market).await;
-    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 10), "A's new ask keeps its reservation");
     env.warp(1).await;
     let out = env.process(&[ix], &[&stranger.owner]).await.expect("second prune");
     assert_eq!(out.return_data, 0u16.to_le_bytes().to_vec(), "nothing left to prune");
@@ -656,9 +652,10 @@ async fn anyone_prunes_a_stale_order_and_only_it() {
     invariants::check(&mut env).await;
 }
 
-/// A: $20, long 150 at $1, offering 10 at $1.03. At $0.90 a takeover moves 80 lots and
-/// clears A's reservations; A tops up and offers 10 more at $1.10. Returns the stale key.
-async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCookie, u128) {
+/// A: $20, long 150 at $1, offering 10 at $1.03 from its seat. At $0.90 anyone revokes the
+/// seat (A is below maintenance; the ask becomes void) and a takeover moves 80 lots; A tops
+/// up and offers 10 more at $1.10 from a new seat. Returns the void key.
+async fn liquidated_with_a_void_and_a_new_ask() -> (TestEnv, BookCookie, UserCookie, u128) {
     let mut env = TestEnv::new().await;
     let book = env.market_with_book("SOL", 64).await;
     let m = book.market;
@@ -666,9 +663,12 @@ async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCo
     let maker = env.funded_user(10_000 * ONE_USDC).await;
     let liquidator = env.funded_user(1_000 * ONE_USDC).await;
     env.trade(&a, &maker, &m, Side::Bid, 150, 1_000_000).await.expect("A opens the long");
-    let stale = env.rest(&a, &book, BookSide::Ask, 103, 10).await;
-    let epoch = env.margin(&a.margin_account).await.0.reservation_epoch;
+    let void = env.rest(&a, &book, BookSide::Ask, 103, 10).await;
     env.set_price(&m, 900_000).await;
+    let seat = env.seat_for(&book, &a.margin_account).await;
+    let health = env.health_metas(&a.margin_account, &[m.market]).await;
+    let ix = orderbook::sdk::revoke_seat(&book.venue, &liquidator.key(), &a.margin_account, seat, health);
+    env.process(&[ix], &[&liquidator.owner]).await.expect("revoke A's seat");
     let lq = env.health_metas(&a.margin_account, &[m.market]).await;
     let ix = sdk::liquidate(
         &env.exchange,
@@ -683,17 +683,12 @@ async fn liquidated_with_a_stale_and_a_new_ask() -> (TestEnv, BookCookie, UserCo
     );
     env.process(&[ix], &[&liquidator.owner]).await.expect("takeover");
     let pos = env.position(&a.margin_account, &m.market).await;
-    assert_eq!((pos.base_lots, pos.open_ask_lots), (70, 0));
-    assert_eq!(
-        env.margin(&a.margin_account).await.0.reservation_epoch,
-        epoch.wrapping_add(1),
-        "the takeover starts a new epoch"
-    );
+    assert_eq!((pos.base_lots, pos.seat_ask_lots), (70, 0));
     let top_up = env.create_token_account(&a.key(), 100 * ONE_USDC).await;
     let ix = sdk::deposit(&a.key(), &env.exchange, &env.mint, &a.margin_account, &top_up, 100 * ONE_USDC);
     env.process(&[ix], &[&a.owner]).await.expect("deposit");
     env.rest(&a, &book, BookSide::Ask, 110, 10).await;
-    (env, book, a, stale)
+    (env, book, a, void)
 }
 
 /// Found by `fuzz_sequences` (long run, seed 1: case seed 0x9daebf23cf9161da, shrunk from
@@ -765,7 +760,6 @@ fn bug_liquidation_order_failed_after_a_refused_fill() {
             stp: CancelResting,
             expiry: Never,
             client_id: 2,
-            all_makers: true,
         },
         Place {
             user: 0,
@@ -778,7 +772,6 @@ fn bug_liquidation_order_failed_after_a_refused_fill() {
             stp: Decrement,
             expiry: Never,
             client_id: 0,
-            all_makers: true,
         },
         Trade { taker: 1, maker: 0, market: 0, dir: Buy, lots: 20, leverage: 0, offset_bps: -193, reduce: false },
         MovePrice { market: 0, bps: -1824, crank: false },

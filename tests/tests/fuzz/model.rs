@@ -87,6 +87,11 @@ pub(super) enum Intent {
         account: Pubkey,
         market: Pubkey,
     },
+    /// `orderbook::revoke_seat` of one account's seat.
+    Revoke {
+        account: Pubkey,
+        market: Pubkey,
+    },
 }
 
 // ---------------------------------------------------------------------------------------
@@ -137,6 +142,10 @@ pub(super) struct Px {
     init: (u16, u16),
     maint: (u16, u16),
     band: u16,
+    /// The market's funding variation moved to now (`sum |delta I|`): a pending seat fill
+    /// owes at most its growth since the seat's grant.
+    funding_variation: I80F48,
+    maker_fee_ppm: i32,
 }
 
 impl Px {
@@ -195,6 +204,8 @@ pub(super) fn price(m: &Market, raw: Option<i64>, now: i64) -> Result<Px, &'stat
         init: (m.init_margin_long_bps, m.init_margin_short_bps),
         maint: (m.maint_margin_long_bps, m.maint_margin_short_bps),
         band: m.price_band_bps,
+        funding_variation: m.funding_variation.get(),
+        maker_fee_ppm: m.maker_fee_ppm,
     };
     if m.is_final_settled() {
         let p = m.settlement_price.get();
@@ -227,7 +238,9 @@ pub(super) fn price(m: &Market, raw: Option<i64>, now: i64) -> Result<Px, &'stat
     // I += T * R * P, at the index, R in parts per billion per hour.
     if now > m.funding_last_update_ts {
         let rate_time = (now - m.funding_last_update_ts) * m.funding_rate_ppbh;
-        px.funding += px.index * I80F48::from_num(rate_time) / I80F48::from_num(3_600_000_000_000i64);
+        let delta = px.index * I80F48::from_num(rate_time) / I80F48::from_num(3_600_000_000_000i64);
+        px.funding += delta;
+        px.funding_variation += delta.abs();
     }
     Ok(px)
 }
@@ -317,20 +330,42 @@ pub(super) struct Health {
     maint_req: i128,
 }
 
-/// One position's health at `price` and `margins`: the worst of any set of its open orders
-/// filling (none, every bid, every ask, or both sides: each filled lot costs up to the
-/// band), less funding owed.
+/// One position's health at `price` and `margins`: the worst of any set of its kinds of
+/// open orders filling entirely (reservation bids and asks: each lot costs up to the band;
+/// a seat allowance's bids and asks: each lot at its limit price, less a positive maker fee
+/// rounded up and the funding variation since the grant), less funding owed.
 fn position_health(p: &Position, px: &Px, price: I80F48, margins: (u16, u16)) -> i128 {
     let band_loss = |lots: u64| price.to_bits() * lots as i128 * px.band as i128;
-    let lots = p.base_lots;
-    let held = value(price, lots);
-    let mut worst = held - requirement(price, lots, margins);
-    for (bids, asks) in [(p.open_bid_lots, 0), (0, p.open_ask_lots), (p.open_bid_lots, p.open_ask_lots)] {
-        if bids == 0 && asks == 0 {
-            continue;
+    let fee = |limit: u64| {
+        if px.maker_fee_ppm <= 0 {
+            I80F48::ZERO
+        } else {
+            I80F48::from_num(limit) * I80F48::from_num(px.maker_fee_ppm) / I80F48::from_num(1_000_000) + I80F48::ONE
         }
-        let after = lots + bids as i64 - asks as i64;
-        worst = worst.min(held - band_loss(bids) - band_loss(asks) - requirement(price, after, margins));
+    };
+    let slack = (px.funding_variation - p.seat_funding_variation.get()).max(I80F48::ZERO);
+    let bid = price - I80F48::from_num(p.seat_bid_limit) - fee(p.seat_bid_limit) - slack;
+    let ask = I80F48::from_num(p.seat_ask_limit) - price - fee(p.seat_ask_limit) - slack;
+    let kinds: Vec<(i64, i128)> = [
+        (p.open_bid_lots as i64, -band_loss(p.open_bid_lots)),
+        (-(p.open_ask_lots as i64), -band_loss(p.open_ask_lots)),
+        (p.seat_bid_lots as i64, bid.to_bits() * p.seat_bid_lots as i128 * BPS),
+        (-(p.seat_ask_lots as i64), ask.to_bits() * p.seat_ask_lots as i128 * BPS),
+    ]
+    .into_iter()
+    .filter(|(lots, _)| *lots != 0)
+    .collect();
+    let held = value(price, p.base_lots);
+    let mut worst = i128::MAX;
+    for corner in 0u32..(1 << kinds.len()) {
+        let (mut lots, mut v) = (p.base_lots, held);
+        for (i, (l, val)) in kinds.iter().enumerate() {
+            if corner & (1 << i) != 0 {
+                lots += l;
+                v += val;
+            }
+        }
+        worst = worst.min(v - requirement(price, lots, margins));
     }
     worst - owed(px, p)
 }
@@ -419,6 +454,7 @@ pub(super) fn has_rule(kind: &str) -> bool {
             | "final_settle_market"
             | "sample_mark"
             | "settle_funding"
+            | "revoke_seat"
     )
 }
 
@@ -529,6 +565,19 @@ pub(super) async fn check_step(env: &mut TestEnv, st: &mut State, before: &Snap,
         Intent::Taker { account, market } => {
             if refused.is_none() {
                 taker_rule(st, before, &after, &account, &market, "place");
+                // A seat allowance that grew (more lots, or a limit worse for the account)
+                // was granted at initial margin with it filled at its worst.
+                let (b, a) = (before.position(&account, &market), after.position(&account, &market));
+                let grew = a.seat_bid_lots > b.seat_bid_lots
+                    || a.seat_ask_lots > b.seat_ask_lots
+                    || (a.seat_bid_lots > 0 && a.seat_bid_limit > b.seat_bid_limit)
+                    || (a.seat_ask_lots > 0 && b.seat_ask_lots > 0 && a.seat_ask_limit < b.seat_ask_limit);
+                if grew {
+                    let Some(h) = health(&after.account(&account), &px_after) else { return };
+                    rule(st, "allowance-covered", h.initial >= 0, || {
+                        format!("{account}'s seat allowance grew to initial health {}", units(h.initial))
+                    });
+                }
             }
         }
         Intent::Reserve { account, market, bid, ask } => {
@@ -611,6 +660,19 @@ pub(super) async fn check_step(env: &mut TestEnv, st: &mut State, before: &Snap,
             }
             _ => {}
         },
+        Intent::Revoke { account, market } => {
+            let settled = before.markets.get(&market).is_some_and(|m| m.is_final_settled());
+            let Some(h) = health(&before.account(&account), &px_before) else { return };
+            match refused {
+                None => rule(st, "revoke-below-maintenance", settled || h.maintenance < 0, || {
+                    format!("the seat of {account} was revoked at maintenance health {}", units(h.maintenance))
+                }),
+                Some("SeatNotRevocable") => rule(st, "revoke-refusal", !settled && h.maintenance >= 0, || {
+                    format!("revoking {account}'s seat refused at maintenance health {}", units(h.maintenance))
+                }),
+                _ => {}
+            }
+        }
         Intent::Sample { market } => match refused {
             None => {
                 let bad = mark_not_median(&after.markets[&market]);

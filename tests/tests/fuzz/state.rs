@@ -349,33 +349,6 @@ pub(super) async fn orders_of(env: &mut TestEnv, book: &BookCookie, account: &Pu
     v
 }
 
-/// Makers a taker on `side` may meet, in the book's priority order (all or the first half).
-pub(super) async fn makers_for(
-    env: &mut TestEnv,
-    book: &BookCookie,
-    taker: &Pubkey,
-    side: BookSide,
-    all: bool,
-) -> Vec<Pubkey> {
-    let data = env.book_data(book).await;
-    let b = BookRef::parse(&data).expect("book");
-    let opposite = match side {
-        BookSide::Bid => BookSide::Ask,
-        BookSide::Ask => BookSide::Bid,
-    };
-    let mut out: Vec<Pubkey> = vec![];
-    for o in decode::l3(&b, opposite) {
-        if o.margin_account != *taker && !out.contains(&o.margin_account) {
-            out.push(o.margin_account);
-        }
-    }
-    if !all {
-        out.truncate(out.len().div_ceil(2));
-    }
-    out.truncate(10);
-    out
-}
-
 pub(super) fn ticks(price_per_lot: i64, offset_bps: i16) -> u64 {
     let p = price_per_lot as i128 * (10_000 + offset_bps as i128) / 10_000;
     ((p + TICK as i128 / 2) / TICK as i128).max(1) as u64

@@ -30,7 +30,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let ix = sdk::withdraw(&u.key(), &exchange, &mint, &u.margin_account, &u.token_account, amount, health);
             out(send(env, &[ix], &[&u.owner]).await)
         }
-        Place { user, market, dir, offset_bps, lots, kind, reduce_only, stp, expiry, client_id, all_makers } => {
+        Place { user, market, dir, offset_bps, lots, kind, reduce_only, stp, expiry, client_id } => {
             let Some(mi) = st.live(market) else { return Out::Skip };
             let Some(book) = st.markets[mi].book else { return Out::Skip };
             let price = ref_price(env, st, mi).await;
@@ -50,7 +50,6 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
                 In(s) => now + s as i64,
                 Past => now,
             };
-            let makers = makers_for(env, &book, &u.margin_account, side, all_makers).await;
             *st.intent.borrow_mut() = Intent::Taker { account: u.margin_account, market: book.market.market };
             let ix = env.place_ix(u, &book, args).await;
             out(send(env, &[ix], &[&u.owner]).await)
@@ -90,7 +89,6 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let price = ref_price(env, st, mi).await;
             let mut args = order(o.side, ticks(price, offset_bps), lots as u64, order_type(kind));
             args.seat_hint = env.seat_for(&book, &u.margin_account).await;
-            let makers = makers_for(env, &book, &u.margin_account, o.side, true).await;
             let health = env.health_for(u, &book).await;
             *st.intent.borrow_mut() = Intent::Taker { account: u.margin_account, market: book.market.market };
             let ix =
@@ -351,8 +349,6 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let Some(a) = pick_weakest(st, liquidatee, &risk, true, true) else { return Out::Skip };
             let price = ref_price(env, st, mi).await;
             let (lq, caller) = (&st.users[a], st.user(caller));
-            let side = if risk[a].2 >= 0 { BookSide::Ask } else { BookSide::Bid };
-            let makers = makers_for(env, &book, &lq.margin_account, side, true).await;
             let health = env.health_metas(&lq.margin_account, &[c.market]).await;
             let max = if max_lots == u16::MAX { u64::MAX } else { max_lots as u64 };
             let ix = orderbook::sdk::liquidate_order(
@@ -547,10 +543,18 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             }
             out(r)
         }
+        SettleSeats { .. } | RevokeSeat { .. } | GiveUpSeat { .. } => super::seats::step(env, st, op).await,
         CloseMarket { market, crank } => {
             let Some(mi) = settled_first(env, st, market, |m| !m.closed).await else { return Out::Skip };
             let c = st.markets[mi].cookie;
             if crank {
+                // Seats first, as the keeper does once the market is settled.
+                let settled = env.market_state(&c.market).await.is_final_settled();
+                if let (true, Some(book)) = (settled, st.markets[mi].book) {
+                    if let Err(name) = super::seats::revoke_all_seats(env, &book).await {
+                        return Out::Refused(name);
+                    }
+                }
                 while let Some(ma) = holder(env, st, mi, Auto).await {
                     if let Err(name) = send(env, &[sdk::settle_final_position(&c.market, &ma)], &[]).await {
                         return Out::Refused(name);
