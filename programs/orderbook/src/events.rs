@@ -106,3 +106,23 @@ pub struct SeatFreed {
     /// or the market settled).
     pub reason: CancelReason,
 }
+
+/// Why the remainder of a resting order type did not rest: `RemainderDropped::reason`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum DropReason {
+    /// The take reached `MAX_FILLS_PER_TAKE` while the book still crossed its price.
+    FillLimit,
+    /// Matching stopped at an order outside the band that still crossed its price.
+    Band,
+}
+
+/// The unfilled remainder of a limit or post-only order that could not rest because the
+/// book still crossed its price; what it filled stands (the return data's filled lots).
+#[event]
+pub struct RemainderDropped {
+    pub book: Pubkey,
+    pub margin_account: Pubkey,
+    pub base_lots: u64,
+    pub reason: DropReason,
+}

@@ -43,8 +43,12 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
         // Lots pending in the book's seats count with the positions; open interest counts
         // each seat's account at its effective position (settled plus pending).
         let sum: i128 = positions.iter().map(|p| p.base_lots as i128).sum::<i128>() + s.pending_seat_lots as i128;
-        let mut effective: BTreeMap<Pubkey, i64> =
-            accounts.iter().flat_map(|(a, _, ps)| ps.iter().filter(|p| !p.is_free() && p.market == m.cookie.market).map(|p| (*a, p.base_lots))).collect();
+        let mut effective: BTreeMap<Pubkey, i64> = accounts
+            .iter()
+            .flat_map(|(a, _, ps)| {
+                ps.iter().filter(|p| !p.is_free() && p.market == m.cookie.market).map(|p| (*a, p.base_lots))
+            })
+            .collect();
         if let Some(book) = m.book.filter(|_| s.pending_seat_lots != 0) {
             let data = env.book_data(&book).await;
             let b = BookRef::parse(&data).expect("book");

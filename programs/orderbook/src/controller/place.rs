@@ -7,15 +7,18 @@ use perpetual::trader_api::AllowanceChange;
 
 use crate::controller::seat::{claim_seat, find_seat, free_if_spent, grant, release, settled, Allowance};
 use crate::error::BookError;
-use crate::events::{CancelReason, OrderCancelled, OrderFilled, OrderPlaced};
+use crate::events::{CancelReason, DropReason, OrderCancelled, OrderFilled, OrderPlaced, RemainderDropped};
 use crate::matching::{self, remove_order, MatchResult, Taker};
 use crate::order_accounts::OrderAccounts;
 use crate::order_args::{OrderType, PlaceOrderArgs};
 use crate::state::{crosses, opposite, order_key, price_of, BookMut, BookParts, Order, Side};
 
 /// Fills one take may make: each costs the book a few hundred instructions and `perpetual`
-/// nothing (it sees the take's totals).
-pub const MAX_FILLS_PER_TAKE: usize = 128;
+/// nothing (it sees the take's totals). An order that meets more stops there: what it
+/// filled stands, an immediate order drops the rest as usual, and a resting order whose
+/// remainder still crosses drops it too, reported by `RemainderDropped` (never rested
+/// crossing, never dropped silently).
+pub const MAX_FILLS_PER_TAKE: usize = 256;
 
 /// Whose order is placed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -194,6 +197,10 @@ pub fn place<'info>(
         .min()
         .is_some_and(|(_, k)| crosses(args.side, price, price_of(opposite(args.side), k)));
     let rest_lots = if rests && unfilled > 0 && !still_crosses { unfilled } else { 0 };
+    if rests && unfilled > 0 && still_crosses {
+        let reason = if round.fills.len() >= MAX_FILLS_PER_TAKE { DropReason::FillLimit } else { DropReason::Band };
+        emit!(RemainderDropped { book: book_key, margin_account: taker_key, base_lots: unfilled, reason });
+    }
     let mut key = 0u128;
     if rest_lots > 0 {
         let settled_position =
