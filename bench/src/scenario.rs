@@ -4,7 +4,7 @@
 //! 1,000 ticks), 1,024 orders of capacity per side. Ten makers each rest one 10-lot order
 //! at every one of 100 ticks per side (bids 900..=999, asks 1001..=1100), placed maker
 //! by maker, so every tick holds 10 orders of 10 different makers in maker order: 1,000
-//! resting orders per side, each backed by its maker's reservation in `perpetual`.
+//! resting orders per side, each covered by its maker's seat allowance (docs/seats.md).
 //!
 //! Measured (each operation is one transaction; its instructions are built before the
 //! measured run starts, the transaction is signed just before it is sent because the
@@ -12,14 +12,13 @@
 //! - `place`: maker 0 posts a post-only 10-lot order at one of the existing ticks (bids
 //!   and asks alternately), and `cancel` removes it again by its key, so the book stays
 //!   at 1,000 orders per side; `ops` of each.
-//! - `takeN`: a taker's IOC buy of N×10 lots at the best ask, passing the N makers at the
-//!   front of that tick's queue: N full fills, settled into `perpetual` in one CPI. After
-//!   each take the filled makers re-post their orders (setup, not measured), so every
-//!   take meets the same book; `sweeps` of each N in 1, 5, 10.
+//! - `takeN`: a taker's IOC buy of N×10 lots at the best ask (naming no maker): N full
+//!   fills into the makers' seats, the taker's side settled into `perpetual` in one CPI.
+//!   After each take the filled makers re-post their orders (setup, not measured), so
+//!   every take meets the same book; `sweeps` of each N in 1, 5, 10.
 use std::collections::VecDeque;
 use std::io::Write;
 
-use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use integration_tests::{check_book, market_args, order, placed, BookCookie, TestEnv, UserCookie, ONE_USDC};
 use orderbook::instructions::{CreateBookArgs, OrderType, PlaceOrderArgs};
@@ -127,7 +126,7 @@ impl Bench {
         }
     }
 
-    fn place_ix(&self, who: Who, args: PlaceOrderArgs, makers: &[Pubkey]) -> Instruction {
+    fn place_ix(&self, who: Who, args: PlaceOrderArgs) -> Instruction {
         let u = self.user(who);
         // No health accounts: nobody has a position outside this market.
         sdk::place_order(&self.book.venue, &u.key(), &u.margin_account, args, vec![])
@@ -183,7 +182,7 @@ impl Bench {
             for level in 0..LEVELS {
                 for (side, tick) in [(Side::Bid, bid_tick(level)), (Side::Ask, ask_tick(level))] {
                     client_id += 1;
-                    ixs.push(self.place_ix(Who::Maker(j), post(side, tick, client_id, seat), &[]));
+                    ixs.push(self.place_ix(Who::Maker(j), post(side, tick, client_id, seat)));
                 }
             }
             for chunk in ixs.chunks(SETUP_BATCH) {
@@ -215,7 +214,7 @@ impl Bench {
             steps.push(Step {
                 phase: Phase::place,
                 who: Who::Maker(0),
-                ix: self.place_ix(Who::Maker(0), post(side, tick, client_id, seats[0]), &[]),
+                ix: self.place_ix(Who::Maker(0), post(side, tick, client_id, seats[0])),
                 expect: Expect::Rests(key),
             });
             let m = &self.makers[0];
@@ -228,14 +227,13 @@ impl Bench {
         for (phase, fills) in SWEEPS {
             for _ in 0..cfg.sweeps {
                 let hit: Vec<usize> = queue.drain(..fills).collect();
-                let maker_keys: Vec<Pubkey> = hit.iter().map(|&j| self.makers[j].margin_account).collect();
                 client_id += 1;
                 let mut args = order(Side::Bid, BEST_ASK, fills as u64 * LOTS, OrderType::ImmediateOrCancel);
                 args.client_order_id = client_id;
                 steps.push(Step {
                     phase,
                     who: Who::Taker,
-                    ix: self.place_ix(Who::Taker, args, &maker_keys),
+                    ix: self.place_ix(Who::Taker, args),
                     expect: Expect::Fills(fills as u64 * LOTS),
                 });
                 for j in hit {
@@ -245,7 +243,7 @@ impl Bench {
                     steps.push(Step {
                         phase: Phase::setup,
                         who: Who::Maker(j),
-                        ix: self.place_ix(Who::Maker(j), post(Side::Ask, BEST_ASK, client_id, seats[j]), &[]),
+                        ix: self.place_ix(Who::Maker(j), post(Side::Ask, BEST_ASK, client_id, seats[j])),
                         expect: Expect::Rests(key),
                     });
                     queue.push_back(j);

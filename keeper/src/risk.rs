@@ -122,7 +122,7 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
     if let Some((_, data)) = &market.book {
         if let Ok(book) = BookRef::parse(data) {
             let closing = if long { Closing::Long } else { Closing::Short };
-            let price = close_price(&book.bids, &book.asks, closing, needed, book.header.tick_size);
+            let price = close_price(&book.bids, &book.asks, book.seats, closing, needed, book.header.tick_size);
             let fee_bps = m.liquidation_discount_bps.saturating_add(m.liquidation_insurance_fee_bps);
             if let Ok(Some(_)) = early_deleverage_fee(h.equity, market.priced.mark, price, long, needed, fee_bps) {
                 if let Some((cp, cp_lots)) =

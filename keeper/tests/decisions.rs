@@ -258,7 +258,7 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     // The book closes these lots near the mark and B's equity covers slippage and fee, so
     // the program refuses early deleveraging...
     let book = BookRef::parse(mv.book.as_ref().unwrap().1.as_slice()).unwrap();
-    let close = close_price(&book.bids, &book.asks, Closing::Long, lots, book.header.tick_size);
+    let close = close_price(&book.bids, &book.asks, book.seats, Closing::Long, lots, book.header.tick_size);
     assert!(
         close > 0 && I80F48::from_num(close) < mv.priced.mark,
         "the book fills {lots} lots just under the mark: {close}"
@@ -337,7 +337,7 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     let cp_lots = lots_in(s.account(&maker0), &sol);
     assert!(cp_lots.unsigned_abs() > lots, "the counterparty's size did not cap it");
     let book = BookRef::parse(mv.book.as_ref().unwrap().1.as_slice()).unwrap();
-    let close = close_price(&book.bids, &book.asks, Closing::Long, lots, book.header.tick_size);
+    let close = close_price(&book.bids, &book.asks, book.seats, Closing::Long, lots, book.header.tick_size);
     assert_eq!(close, 0, "the book cannot fill {lots} lots");
     let full_fee = early_deleverage_fee(h.equity, mv.priced.mark, close, true, lots, fee_bps)
         .unwrap()

@@ -122,7 +122,10 @@ async fn early_deleveraging_on_a_thin_book_gives_half_the_fee_to_the_absorbing_a
     // Closing 150 through this book: 100 * 0.89 + 50 * 0.80 = 129, an average of 0.86 < 0.90.
     let data = env.book_data(&book).await;
     assert_eq!(
-        orderbook::matching::estimate_fill(&BookRef::parse(&data).unwrap().bids, BookSide::Bid, 150),
+        {
+            let b = BookRef::parse(&data).unwrap();
+            orderbook::matching::estimate_fill(&b.bids, b.seats, BookSide::Bid, 150)
+        },
         (150, 100 * 89 + 50 * 80)
     );
     // That would lose 150 * 0.04 = 6.00 against the mark plus the 1% fee (1.29), more than

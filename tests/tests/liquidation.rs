@@ -270,7 +270,7 @@ async fn liquidation_through_the_book_pays_the_fee_into_insurance() {
     // average of 89.67 ticks ($0.8967), worse than the mark of $0.90.
     let data = env.book_data(&book).await;
     let b = BookRef::parse(&data).unwrap();
-    assert_eq!(orderbook::matching::estimate_fill(&b.bids, BookSide::Bid, 150), (150, 100 * 90 + 50 * 89));
+    assert_eq!(orderbook::matching::estimate_fill(&b.bids, b.seats, BookSide::Bid, 150), (150, 100 * 90 + 50 * 89));
 
     // A stranger sends the liquidation order: sell 150, no worse than 85 ticks.
     let health = env.health_metas(&a.margin_account, &[m.market]).await;

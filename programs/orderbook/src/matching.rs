@@ -341,10 +341,11 @@ fn take_from_order(parts: &mut BookParts, side: Side, handle: u32, key: u128, or
 /// The book's estimate of closing `lots` of a position against one side: walks `side` best
 /// first and returns (lots the book can take, their total price in ticks). Works on-chain
 /// and off-chain (no allocation).
-pub fn estimate_fill(tree: &critbit::CritbitRef<Order>, side: Side, lots: u64) -> (u64, u128) {
+pub fn estimate_fill(tree: &critbit::CritbitRef<Order>, seats: &[Seat], side: Side, lots: u64) -> (u64, u128) {
     let mut filled = 0u64;
     let mut total_ticks = 0u128;
-    for (_, key, order) in tree.iter() {
+    // Void orders (of revoked seats) are removed when met: they are no depth.
+    for (_, key, order) in tree.iter().filter(|(_, _, o)| is_live(seats, o)) {
         if filled >= lots {
             break;
         }
@@ -379,6 +380,7 @@ impl Closing {
 pub fn close_price(
     bids: &critbit::CritbitRef<Order>,
     asks: &critbit::CritbitRef<Order>,
+    seats: &[Seat],
     closing: Closing,
     lots: u64,
     tick_size: u64,
@@ -387,7 +389,7 @@ pub fn close_price(
         Closing::Long => (Side::Bid, bids),
         Closing::Short => (Side::Ask, asks),
     };
-    let (filled, total_ticks) = estimate_fill(tree, side, lots);
+    let (filled, total_ticks) = estimate_fill(tree, seats, side, lots);
     if filled < lots || lots == 0 {
         return match closing {
             Closing::Long => 0,

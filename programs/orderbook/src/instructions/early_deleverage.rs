@@ -51,7 +51,7 @@ pub fn handler<'info>(ctx: Context<'info, EarlyDeleverageOrder<'info>>, lots: u6
             account_view(a.margin_account.as_ref(), a.exchange.key, a.market.key, Signature::NotChecked)?.base_lots;
         let closing = Closing::of(position).filter(|_| lots > 0).ok_or_else(|| error!(BookError::InvalidSize))?;
         (
-            close_price(&parts.bids.as_ref(), &parts.asks.as_ref(), closing, lots, parts.header.tick_size),
+            close_price(&parts.bids.as_ref(), &parts.asks.as_ref(), parts.seats, closing, lots, parts.header.tick_size),
             parts.header.trader_bump,
         )
     };
