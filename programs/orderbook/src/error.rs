@@ -92,6 +92,8 @@ pub enum BookError {
     MarketReduceOnly,
     #[msg("the exchange is paused: only orders that shrink the position")]
     ExchangePaused,
+    #[msg("settle_seats takes one margin account per seat index")]
+    SeatAccountsMismatch,
 }
 
 /// The order book's own error for one `perpetual` raised while the book runs perpetual's

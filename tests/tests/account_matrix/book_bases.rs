@@ -138,10 +138,17 @@ pub(super) async fn book_bases(w: &mut World) -> Vec<Base> {
     let free = env.seat_for(&x.bk, &Pubkey::new_unique()).await;
     assert_ne!(free, env.seat_for(&x.bk, &b.margin_account).await, "b holds a seat");
     let b_health = env.health_for(b, &x.bk).await;
-    // A bid beyond the seat's allowance: the allowance grows (set_seat_allowance, health).
-    let args = PlaceOrderArgs { seat_hint: free, ..order(BookSide::Bid, 90, 1, OrderType::PostOnly) };
+    // A bid of 3 beyond the seat's allowance (2 lots at 95): it grows to 5 (set_seat_allowance,
+    // priced). The fabricated copies carry `b`'s allowance of 2 in perpetual, and claim a fresh
+    // seat: 3 lots are a growth for them too, so perpetual prices them (1 lot would shrink
+    // their allowance, which needs no health check).
+    let args = PlaceOrderArgs { seat_hint: free, ..order(BookSide::Bid, 90, 3, OrderType::PostOnly) };
     let ix = orderbook::sdk::place_order(&venue, &b.key(), &b.margin_account, args, b_health.clone());
-    let order_base = |key, ix| Base { health: Some((9, "margin_account")), own_market: bk_own, ..base(key, ix, order_health_slots()) };
+    let order_base = |key, ix| Base {
+        health: Some((9, "margin_account")),
+        own_market: bk_own,
+        ..base(key, ix, order_health_slots())
+    };
     v.push(order_base("book.place_order", ix));
     // A take of one lot of `bm`'s ask (settle_book_take, health).
     let args = PlaceOrderArgs { seat_hint: free, ..order(BookSide::Bid, 105, 1, OrderType::FillOrKill) };
@@ -153,13 +160,23 @@ pub(super) async fn book_bases(w: &mut World) -> Vec<Base> {
     v.push(base("book.cancel_order_by_client_id", ix, names(&ORDER_SLOTS)));
     let ix = orderbook::sdk::cancel_all_orders(&venue, &b.key(), &b.margin_account, 10);
     v.push(base("book.cancel_all_orders", ix, names(&ORDER_SLOTS)));
-    // FIN's book holds `fv`'s void bid.
+    // FIN's book holds `fv`'s void bid (and `fs`'s live one): one order to prune.
+    let data = env.book_data(&s.fin_book).await;
+    let fin_bids = orderbook::decode::l3(&orderbook::state::BookRef::parse(&data).expect("FIN's book"), BookSide::Bid);
+    assert_eq!(fin_bids.iter().map(|o| o.live).collect::<Vec<_>>(), [true, false], "fs's bid live, fv's void");
     let ix = orderbook::sdk::prune_stale_orders(&s.fin_book.venue.book, 10);
     v.push(base("book.prune_stale_orders", ix, names(&["book"])));
     // The bid of 2 at 95 replaced by 3 at 93: beyond the allowance, which grows.
     let args = PlaceOrderArgs { seat_hint: free, ..order(BookSide::Bid, 93, 3, OrderType::PostOnly) };
-    let ix =
-        orderbook::sdk::replace_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key, args, b_health.clone());
+    let ix = orderbook::sdk::replace_order(
+        &venue,
+        &b.key(),
+        &b.margin_account,
+        BookSide::Bid,
+        x.b_key,
+        args,
+        b_health.clone(),
+    );
     v.push(order_base("book.replace_order", ix));
     let ix = orderbook::sdk::liquidate_order(&x.rsk.venue, &keeper, &x.lq.margin_account, 1, 85, lq_health.clone());
     v.push(Base {

@@ -39,64 +39,38 @@ pub(super) fn book_rows() -> Vec<Row> {
         // A market that already has a book: perpetual's register_book refuses a second.
         r("book.create_book:registered", "market", Reinit, p(P::BookAlreadyRegistered)),
     ];
-    // ---- the order instructions (OrderAccounts) ----
+    // ---- the order instructions (OrderAccounts) of the account's owner or delegate ----
     for base in [
         "book.place_order",
         "book.cancel_order",
         "book.cancel_order_by_client_id",
         "book.cancel_all_orders",
         "book.replace_order",
-        "book.liquidate_order",
+        "book.set_allowance",
     ] {
+        // A cancel touches only the book: no CPI, so nothing reads the perpetual accounts.
+        let cpi = !base.starts_with("book.cancel");
+        // The book checks the exchange against the margin account's.
+        v.extend(order_account_rows(base, ob(B::WrongExchange), cpi));
         v.extend([
-            r(base, "book", ForeignOwner, ob(B::WrongOwner)),
-            r(base, "book", Swap(K::WrongOwner, S::SystemWallet), ob(B::WrongOwner)),
-            r(base, "book", Swap(K::WrongType, S::ZeroBook), ob(B::InvalidBookData)),
-            r(base, "book", Swap(K::WrongType, S::Market), ob(B::WrongOwner)),
-            r(base, "book", ReadOnly, a(A::ConstraintMut)),
-            r(base, "authority", Unsigned, a(A::AccountNotSigner)),
-            r(base, "margin_account", ForeignOwner, ob(B::WrongOwner)),
-            r(base, "margin_account", Swap(K::WrongOwner, S::Missing), ob(B::WrongOwner)),
-            r(base, "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::NotMarginAccount)),
-            r(base, "margin_account", Swap(K::WrongExchange, S::Margin2), ob(B::WrongExchange)),
-            r(base, "margin_account", ReadOnly, a(A::ConstraintMut)),
-            r(base, "market", ReadOnly, a(A::ConstraintMut)),
-            r(base, "approval", ForeignOwner, p(P::TraderNotApproved)),
-            r(base, "approval", Swap(K::WrongOwner, S::Missing), p(P::TraderNotApproved)),
-            r(base, "approval", Swap(K::WrongType, S::Market), p(P::TraderNotApproved)),
-            r(base, "approval", Swap(K::WrongExchange, S::Approval2), p(P::WrongExchange)),
-            r(base, "approval", Swap(K::WrongAddress, S::TraderApproval), p(P::WrongTraderAuthority)),
-            r(base, "perpetual_program", Swap(K::WrongProgram, S::TokenProgram), a(A::ConstraintAddress)),
+            r(base, "book", Swap(K::WrongAddress, S::OtherBook), ob(B::WrongBook)),
+            r(base, "market", ForeignOwner, ob(B::WrongBook)),
+            r(base, "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)),
+            r(base, "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)),
+            r(base, "authority", Impostor, ob(B::NotOwnerOrDelegate)),
+            r(base, "authority", SignAs(Who::Admin), ob(B::NotOwnerOrDelegate)),
+            r(base, "margin_account", Swap(K::WrongAddress, S::OtherMargin), ob(B::NotOwnerOrDelegate)),
+            r(base, "margin_account", DupOf("market"), ob(B::NotMarginAccount)),
         ]);
-        // The book checks the exchange against the margin account's (liquidate_order checks
-        // the book's first).
-        let exchange_err = if base == "book.liquidate_order" { ob(B::WrongBook) } else { ob(B::WrongExchange) };
+    }
+    for base in ["book.place_order", "book.replace_order", "book.liquidate_order"] {
+        // The book prices the band before matching; it maps perpetual's pricing errors to
+        // its own (`from_perp`).
         v.extend([
-            r(base, "exchange", ForeignOwner, exchange_err.clone()),
-            r(base, "exchange", Swap(K::WrongType, S::Market), exchange_err.clone()),
-            r(base, "exchange", Swap(K::WrongExchange, S::Exchange2), exchange_err),
+            r(base, "oracle", ForeignOwner, ob(B::WrongOracle)),
+            r(base, "oracle", Swap(K::WrongType, S::OtherMarket), ob(B::WrongOracle)),
+            r(base, "oracle", Swap(K::WrongAddress, S::OtherOracle), ob(B::WrongOracle)),
         ]);
-        if !base.starts_with("book.cancel") {
-            // A cancel only shrinks the reservation; perpetual reads the oracle only for a
-            // growth. The book maps perpetual's pricing errors to its own (`from_perp`).
-            v.extend([
-                r(base, "oracle", ForeignOwner, ob(B::WrongOracle)),
-                r(base, "oracle", Swap(K::WrongType, S::OtherMarket), ob(B::WrongOracle)),
-                r(base, "oracle", Swap(K::WrongAddress, S::OtherOracle), ob(B::WrongOracle)),
-            ]);
-        }
-        if base != "book.liquidate_order" {
-            v.extend([
-                r(base, "book", Swap(K::WrongAddress, S::OtherBook), ob(B::WrongBook)),
-                r(base, "market", ForeignOwner, ob(B::WrongBook)),
-                r(base, "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)),
-                r(base, "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)),
-                r(base, "authority", Impostor, ob(B::NotOwnerOrDelegate)),
-                r(base, "authority", SignAs(Who::Admin), ob(B::NotOwnerOrDelegate)),
-                r(base, "margin_account", Swap(K::WrongAddress, S::OtherMargin), ob(B::NotOwnerOrDelegate)),
-                r(base, "margin_account", DupOf("market"), ob(B::NotMarginAccount)),
-            ]);
-        }
     }
     health_rows("book.place_order", &mut v);
     health_rows("book.replace_order", &mut v);
@@ -110,18 +84,10 @@ pub(super) fn book_rows() -> Vec<Row> {
             row.note = "the book: the fabricated account (another key) owns no order to replace";
         }
     }
+    // ---- liquidate_order (anyone): the book is checked first ----
+    v.extend(order_account_rows("book.liquidate_order", ob(B::WrongBook), true));
     health_rows("book.liquidate_order", &mut v);
     v.extend([
-        // A taker's fill-or-kill against one maker. The book reads every maker's reservation
-        // epoch first, so anything but a margin account of this exchange is named; an
-        // account that is not the resting order's owner is never matched, so the order
-        // cannot fill.
-        r("book.place_order:taker", "maker[0]", ForeignOwner, ob(B::InvalidMakerAccount)),
-        r("book.place_order:taker", "maker[0]", Swap(K::WrongOwner, S::SystemWallet), ob(B::InvalidMakerAccount)),
-        r("book.place_order:taker", "maker[0]", Swap(K::WrongType, S::OtherMarket), ob(B::InvalidMakerAccount)),
-        r("book.place_order:taker", "maker[0]", Swap(K::WrongExchange, S::Margin2), ob(B::InvalidMakerAccount)),
-        r("book.place_order:taker", "maker[0]", ReadOnly, ob(B::InvalidMakerAccount)),
-        r("book.place_order:taker", "maker[0]", DupOf("margin_account"), ob(B::FillOrKillNotFilled)),
         // The liquidated account must hold a position in the book's market.
         r("book.liquidate_order", "margin_account", Swap(K::WrongAddress, S::EmptyMargin), ob(B::InvalidSize)),
         r("book.liquidate_order", "book", Swap(K::WrongAddress, S::Book), ob(B::WrongBook)),
@@ -129,8 +95,6 @@ pub(super) fn book_rows() -> Vec<Row> {
         r("book.liquidate_order", "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)),
         r("book.liquidate_order", "market", Swap(K::WrongExchange, S::Market2), ob(B::WrongBook)),
         r("book.liquidate_order", "margin_account", DupOf("market"), ob(B::NotMarginAccount)),
-        r("book.liquidate_order", "maker[0]", ForeignOwner, ob(B::InvalidMakerAccount)),
-        r("book.liquidate_order", "maker[0]", ReadOnly, ob(B::InvalidMakerAccount)),
         // ---- sample_mark (anyone): perpetual's record_mark_sample through the book ----
         r("book.sample_mark", "book", ForeignOwner, ob(B::WrongOwner)),
         r("book.sample_mark", "book", Swap(K::WrongOwner, S::SystemWallet), ob(B::WrongOwner)),
@@ -196,16 +160,12 @@ pub(super) fn book_rows() -> Vec<Row> {
             a(A::ConstraintAddress),
         ),
         // ---- close_book (anyone, after final settlement): rent to the creator ----
-        // ---- prune_stale_orders (anyone): reads the margin account, writes the book ----
+        // ---- prune_stale_orders (anyone): writes the book ----
         r("book.prune_stale_orders", "book", ForeignOwner, ob(B::WrongOwner)),
         r("book.prune_stale_orders", "book", Swap(K::WrongOwner, S::SystemWallet), ob(B::WrongOwner)),
         r("book.prune_stale_orders", "book", Swap(K::WrongType, S::ZeroBook), ob(B::InvalidBookData)),
         r("book.prune_stale_orders", "book", Swap(K::WrongType, S::Market), ob(B::WrongOwner)),
         r("book.prune_stale_orders", "book", ReadOnly, a(A::ConstraintMut)),
-        r("book.prune_stale_orders", "margin_account", ForeignOwner, ob(B::WrongOwner)),
-        r("book.prune_stale_orders", "margin_account", Swap(K::WrongOwner, S::Missing), ob(B::WrongOwner)),
-        r("book.prune_stale_orders", "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::NotMarginAccount)),
-        r("book.prune_stale_orders", "margin_account", Swap(K::WrongExchange, S::Margin2), ob(B::WrongExchange)),
         r("book.close_book", "creator", Swap(K::WrongAddress, S::SystemWallet), ob(B::NotBookCreator)),
         r("book.close_book", "creator", DupOf("book"), a(A::AccountNotSystemOwned)),
         r("book.close_book", "creator", ReadOnly, a(A::ConstraintMut)),
@@ -217,10 +177,53 @@ pub(super) fn book_rows() -> Vec<Row> {
         r("book.close_book", "market", ForeignOwner, ob(B::WrongBook)),
         r("book.close_book", "market", Swap(K::WrongType, S::Exchange), ob(B::WrongBook)),
         r("book.close_book", "market", Swap(K::WrongAddress, S::Market), ob(B::WrongBook)),
-        // A book whose market is still active.
+        // A book with no seat whose market is still active.
         r("book.close_book:active", "market", Variant(K::WrongAddress), ob(B::MarketNotSettled)),
+        // A book of a settled market where a seat is still held (its fills could be lost).
+        r("book.close_book:seats", "book", Variant(K::WrongAddress), ob(B::SeatsStillOpen)),
     ]);
     health_rows("book.early_deleverage", &mut v);
+    v.extend(super::book_seat_rows::book_seat_rows());
+    v
+}
+
+/// The rows every `OrderAccounts` instruction shares: the book, the signer's flag, the
+/// margin account, the market's flag, the exchange (`exchange_err`: what the first check
+/// of it raises), and, when the instruction calls perpetual (`cpi`), the approval.
+pub(super) fn order_account_rows(base: &'static str, exchange_err: Expect, cpi: bool) -> Vec<Row> {
+    use AnchorError as A;
+    use BookError as B;
+    use Case::*;
+    use Kind as K;
+    use PerpError as P;
+    use Sub as S;
+    let mut v = vec![
+        r(base, "book", ForeignOwner, ob(B::WrongOwner)),
+        r(base, "book", Swap(K::WrongOwner, S::SystemWallet), ob(B::WrongOwner)),
+        r(base, "book", Swap(K::WrongType, S::ZeroBook), ob(B::InvalidBookData)),
+        r(base, "book", Swap(K::WrongType, S::Market), ob(B::WrongOwner)),
+        r(base, "book", ReadOnly, a(A::ConstraintMut)),
+        r(base, "authority", Unsigned, a(A::AccountNotSigner)),
+        r(base, "margin_account", ForeignOwner, ob(B::WrongOwner)),
+        r(base, "margin_account", Swap(K::WrongOwner, S::Missing), ob(B::WrongOwner)),
+        r(base, "margin_account", Swap(K::WrongType, S::OtherOracle), ob(B::NotMarginAccount)),
+        r(base, "margin_account", Swap(K::WrongExchange, S::Margin2), ob(B::WrongExchange)),
+        r(base, "margin_account", ReadOnly, a(A::ConstraintMut)),
+        r(base, "market", ReadOnly, a(A::ConstraintMut)),
+        r(base, "perpetual_program", Swap(K::WrongProgram, S::TokenProgram), a(A::ConstraintAddress)),
+        r(base, "exchange", ForeignOwner, exchange_err.clone()),
+        r(base, "exchange", Swap(K::WrongType, S::Market), exchange_err.clone()),
+        r(base, "exchange", Swap(K::WrongExchange, S::Exchange2), exchange_err),
+    ];
+    if cpi {
+        v.extend([
+            r(base, "approval", ForeignOwner, p(P::TraderNotApproved)),
+            r(base, "approval", Swap(K::WrongOwner, S::Missing), p(P::TraderNotApproved)),
+            r(base, "approval", Swap(K::WrongType, S::Market), p(P::TraderNotApproved)),
+            r(base, "approval", Swap(K::WrongExchange, S::Approval2), p(P::WrongExchange)),
+            r(base, "approval", Swap(K::WrongAddress, S::TraderApproval), p(P::WrongTraderAuthority)),
+        ]);
+    }
     v
 }
 
@@ -253,30 +256,40 @@ pub(super) const EXEMPT: &[(&str, &str, Kind, &str)] = &[
     ("settle_seats", "trader_authority", Kind::WrongSeeds, "the relay's PDA (the relay signs for it by seeds); perpetual's checks are covered by settle_seats:direct"),
     ("book.create_book", "payer", Kind::Impostor, "any co-signer the authority chooses pays and is recorded as the rent recipient; there is no role to impersonate"),
     ("book.liquidate_order", "authority", Kind::Impostor, "anyone may send a liquidation order; there is no authority to impersonate"),
-    ("book.liquidate_order", "maker[0]", Kind::WrongType, "the book matches makers by key: an account that owns no resting order is never \
-     matched, so the immediate-or-cancel liquidation fills nothing and changes nothing (no refusal, by design); \
-     book.place_order:taker covers the same slot with a fill-or-kill, which is refused"),
-    ("book.cancel_order", "oracle", Kind::WrongOwner, CANCEL_ORACLE),
-    ("book.cancel_order", "oracle", Kind::WrongType, CANCEL_ORACLE),
-    ("book.cancel_order_by_client_id", "oracle", Kind::WrongOwner, CANCEL_ORACLE),
-    ("book.cancel_order_by_client_id", "oracle", Kind::WrongType, CANCEL_ORACLE),
-    ("book.cancel_all_orders", "oracle", Kind::WrongOwner, CANCEL_ORACLE),
-    ("book.cancel_all_orders", "oracle", Kind::WrongType, CANCEL_ORACLE),
+    ("book.revoke_seat", "authority", Kind::Impostor, "anyone may revoke the seat of an account below maintenance (or in a settled market); there is no authority to impersonate"),
+    ("book.reclaim_seat", "authority", Kind::Impostor, "anyone may reclaim an idle seat when no seat is free; there is no authority to impersonate"),
+    ("book.cancel_order", "oracle", Kind::WrongOwner, CANCEL_UNREAD),
+    ("book.cancel_order", "oracle", Kind::WrongType, CANCEL_UNREAD),
+    ("book.cancel_order", "approval", Kind::WrongOwner, CANCEL_UNREAD),
+    ("book.cancel_order", "approval", Kind::WrongType, CANCEL_UNREAD),
+    ("book.cancel_order", "trader_authority", Kind::WrongSeeds, CANCEL_UNREAD),
+    ("book.cancel_order_by_client_id", "oracle", Kind::WrongOwner, CANCEL_UNREAD),
+    ("book.cancel_order_by_client_id", "oracle", Kind::WrongType, CANCEL_UNREAD),
+    ("book.cancel_order_by_client_id", "approval", Kind::WrongOwner, CANCEL_UNREAD),
+    ("book.cancel_order_by_client_id", "approval", Kind::WrongType, CANCEL_UNREAD),
+    ("book.cancel_order_by_client_id", "trader_authority", Kind::WrongSeeds, CANCEL_UNREAD),
+    ("book.cancel_all_orders", "oracle", Kind::WrongOwner, CANCEL_UNREAD),
+    ("book.cancel_all_orders", "oracle", Kind::WrongType, CANCEL_UNREAD),
+    ("book.cancel_all_orders", "approval", Kind::WrongOwner, CANCEL_UNREAD),
+    ("book.cancel_all_orders", "approval", Kind::WrongType, CANCEL_UNREAD),
+    ("book.cancel_all_orders", "trader_authority", Kind::WrongSeeds, CANCEL_UNREAD),
     ("book.create_book", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
     ("book.place_order", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
-    ("book.cancel_order", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
-    ("book.cancel_order_by_client_id", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
-    ("book.cancel_all_orders", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
     ("book.replace_order", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
+    ("book.set_allowance", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
+    ("book.settle_seats", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
+    ("book.revoke_seat", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
+    ("book.reclaim_seat", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
     ("book.sample_mark", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
     ("book.liquidate_order", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
     ("book.early_deleverage", "trader_authority", Kind::WrongSeeds, BOOK_PDA),
 ];
 
-pub(super) const CANCEL_ORACLE: &str =
-    "not read: a cancel only shrinks the reservation, and perpetual's update_reservation \
-    reads the oracle only when a reservation grows (documented on UpdateReservation::oracle); any account in the \
-    slot is accepted and nothing is read from it (see the report)";
+pub(super) const CANCEL_UNREAD: &str =
+    "not read: a cancel touches only the book (the cancelled lots return to the seat, whose \
+    allowance stays; no CPI into perpetual since seats), so the perpetual accounts of OrderAccounts that only the \
+    CPI would check (oracle, approval, trader PDA) are not read, and any account in the slot is accepted \
+    (see the report)";
 
 pub(super) const BOOK_PDA: &str =
     "the book's `trader` PDA, which it does not check itself: it signs the perpetual CPI with \
@@ -302,9 +315,10 @@ pub(super) const NOT_APPLICABLE: &[&str] = &[
     "read-only `init` targets: not required (the system-program CPI refuses them, as it does a read-only payer)",
     "non-canonical bump, order book: n/a; the book's only PDA is its `trader` signer, whose bump create_book derives \
      with find_program_address and stores in the book; no instruction takes a bump from the user",
-    "release_reservations: no program of the workspace calls it (the book releases reservations through \
-     settle_fills' `releases`; orderbook::perp_cpi::release is dead code), so it is reached through a native relay \
-     trader defined in this test and approved on the exchange",
+    "release_reservations: no program of the workspace calls it (the order book keeps its makers' allowances \
+     in seats and holds no reservations), so it is reached through a native relay trader defined in this test and \
+     approved on the exchange",
     "a foreign account among the remaining accounts: instructions that read no remaining accounts ignore extras \
-     by design; the rows cover every instruction that reads them (health accounts, makers, released accounts)",
+     by design; the rows cover every instruction that reads them (health accounts, makers, released accounts, \
+     seats' margin accounts)",
 ];

@@ -25,8 +25,11 @@
 //! `settle_fills` / `update_reservation` through the test trader; `record_mark_sample`,
 //! `register_book` and `early_deleverage` through the order book instructions that call
 //! them (`VIA`: the book instruction's rows cover them); `release_reservations`, which no
-//! program of the workspace calls, through a native relay trader defined here. Each also
-//! has `:direct` rows for the trader signature the caller supplies.
+//! program of the workspace calls, through a native relay trader defined here; the seat
+//! instructions (`settle_book_take`, `set_seat_allowance`, `settle_seats`), which the order
+//! book calls, through the relay too, as the registered book of the SEAT market, so that
+//! perpetual's own checks of the accounts the book checks first are reached. Each also has
+//! `:direct` rows for the trader signature the caller supplies.
 //!
 //! Rows run in phases (`Base::phase`): deleveraging needs an empty insurance fund, which
 //! covering with insurance and withdrawing from it need full, so its rows run last, after
@@ -36,8 +39,11 @@
 //! misleading error): it must still be refused with no account changed, but the error is
 //! printed under "known issues" instead of failing the test. None is set at present.
 //!
-//! Layout: `table.rs` (the vocabulary), `rows.rs` and `book_rows.rs` (the rows),
-//! `world.rs` (the prepared accounts and the valid instructions), `mutate.rs` (deriving each
+//! Layout: `table.rs` (the vocabulary and `INSTRUCTIONS`), `rows.rs`, `book_rows.rs` and
+//! `book_seat_rows.rs` (the rows), `world.rs` (the prepared accounts and perpetual's valid
+//! instructions), `seat_rows.rs` (perpetual's seat instructions through the relay: their
+//! accounts, valid instructions and rows), `book_bases.rs` (the order book's valid
+//! instructions and the accounts that hold seats for them), `mutate.rs` (deriving each
 //! mutated instruction) and this file (running, coverage and the regression tests).
 //!
 //! Set `MATRIX_PROBE=1` to run every row without stopping at the first mismatch and print
@@ -53,7 +59,7 @@ use anchor_lang::{InstructionData, ToAccountMetas};
 use integration_tests::adversarial::{assert_refused, assert_refused_by};
 use integration_tests::*;
 use orderbook::error::BookError;
-use orderbook::instructions::{CreateBookArgs, OrderType};
+use orderbook::instructions::{AllowanceArgs, CreateBookArgs, OrderType, PlaceOrderArgs};
 use orderbook::state::Side as BookSide;
 use perpetual::error::PerpError;
 use perpetual::sdk;
@@ -74,23 +80,27 @@ use solana_transaction_error::TransactionError;
 
 const PRICE: i64 = 1_000_000; // $1 per lot
 
+mod book_bases;
 mod book_rows;
+mod book_seat_rows;
 mod mutate;
 mod rows;
 mod seat_rows;
 mod table;
 mod world;
 
+use book_bases::*;
 use book_rows::*;
 use rows::*;
+use seat_rows::*;
 use table::*;
 use world::*;
 
 // ---------------------------------------------------------------------------------------
 // A relay trader program, native, approved on the exchange: it reaches trader-only
 // instructions no program of the workspace calls (`release_reservations`: the order book
-// releases reservations through `settle_fills`' `releases`, and its `perp_cpi::release` is
-// never called), and perpetual's own checks of accounts the order book checks first.
+// keeps its makers' allowances in seats and holds no reservations), and perpetual's own
+// checks of accounts the order book checks first.
 // ---------------------------------------------------------------------------------------
 
 /// The relay's program id (approved on the exchange in `world`).

@@ -38,6 +38,11 @@ impl World {
             &self.x.creator,
             &self.x.st.owner,
             &self.x.tk.owner,
+            &self.x.bt.owner,
+            &self.x.s.fs.owner,
+            &self.x.s.fv.owner,
+            &self.x.s.rv.owner,
+            &self.x.s.rc.owner,
         ]
     }
 

@@ -64,7 +64,8 @@ pub(super) struct World {
 pub(super) struct Extra {
     /// Maker of the small positions everyone below holds in SOL and ETH.
     pub(super) mk: UserCookie,
-    /// The BOOK market's book: `b` rests a bid (key `b_key`, client id 7), `bm` an ask.
+    /// The BOOK market's book: `b` rests a bid (key `b_key`, client id 7), `bm` an ask (of
+    /// which `bt` took one lot).
     pub(super) bk: BookCookie,
     pub(super) b: UserCookie,
     pub(super) b_key: u128,
@@ -81,7 +82,7 @@ pub(super) struct Extra {
     pub(super) lr: UserCookie,
     pub(super) bd: UserCookie,
     pub(super) keeper: Keypair,
-    /// FIN: in final settlement; `fl` is still long.
+    /// FIN: in final settlement; `fl` is still long (its book is `s.fin_book`).
     pub(super) fin: MarketCookie,
     pub(super) fl: UserCookie,
     /// CLOS: listed by `lister`, settled, empty; its book was paid by `creator`.
@@ -99,35 +100,10 @@ pub(super) struct Extra {
     pub(super) seat: MarketCookie,
     pub(super) st: UserCookie,
     pub(super) tk: UserCookie,
-}
-
-/// The relay's accounts for the seat instructions of `market`.
-pub(super) fn relay_seat_accounts(exchange: Pubkey, market: &MarketCookie) -> sdk::SeatAccounts {
-    sdk::SeatAccounts { exchange, trader_program: RELAY_ID, market: market.market, oracle: market.oracle }
-}
-
-/// The take `tk` makes in SEAT: `lots` bought at $1 from seats whose makers start flat.
-pub(super) fn seat_take(lots: u64) -> BookTakeArgs {
-    let p = PRICE as u64;
-    BookTakeArgs {
-        taker_side: Side::Bid,
-        base_lots: lots,
-        quote: lots * p,
-        maker_fees: -((lots * p / 10_000) as i64),
-        fills: 1,
-        min_price: p,
-        max_price: p,
-        last_price: p,
-        makers_long_change: 0,
-        liquidation: false,
-        taker_pending: SeatPending::default(),
-    }
-}
-
-/// What `st`'s seat holds after `tk` took 2 lots at a funding index of `index`.
-pub(super) fn st_pending(index: perpetual::math::I80F48) -> SeatPending {
-    let weight = perpetual::math::I80F48::from_num(-2) * index;
-    SeatPending { bid_lots: 0, ask_lots: 2, quote: 2 * PRICE, fees: -200, funding_weight_bits: weight.to_bits() }
+    /// Took one lot of `bm`'s ask in BOOK: pending in `bm`'s seat.
+    pub(super) bt: UserCookie,
+    /// The seats of the seat instructions (`book_bases.rs`).
+    pub(super) s: SeatWorld,
 }
 
 /// The owner of the foreign-owned clones: another program.
@@ -352,6 +328,9 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
     assert_ne!(b_key, 0);
     let bm = env.funded_user(1_000 * ONE_USDC).await;
     env.rest(&bm, &bk, BookSide::Ask, 105, 5).await;
+    let bt = env.funded_user(1_000 * ONE_USDC).await;
+    let took = env.place(&bt, &bk, order(BookSide::Bid, 105, 1, OrderType::ImmediateOrCancel)).await;
+    assert_eq!(took.expect("bt takes one lot of bm's ask").filled, 1);
 
     // RSK: lq and uw long against cp at $1, then the price falls to $0.85.
     let creator = funded(env).await;
@@ -383,8 +362,7 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
     let fin = env.create_market("FIN", PRICE).await;
     let fl = env.funded_user(100 * ONE_USDC).await;
     env.trade(&fl, &mk, &fin, Side::Bid, 1, p).await.expect("fl long");
-    let ix = sdk::final_settle_market(&admin.pubkey(), &env.exchange, &fin.market, &fin.oracle, p, p);
-    env.process(&[ix], &[&admin]).await.expect("settle FIN");
+    let (fin_book, fs, fv) = settle_fin(env, &fin, &creator).await;
 
     // CLOS: listed on a Pyth feed, its book paid by `creator`, settled with nothing open.
     env.process(&[sdk::set_listing_deposit(&admin.pubkey(), &env.exchange, LISTING_DEPOSIT)], &[&admin])
@@ -435,45 +413,13 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
     );
     env.process(&[ix], &[&zero]).await.expect("zeroed book account");
 
-    // SEAT, kept by the relay.
-    let seat = env.create_market("SEAT", PRICE).await;
-    let relay_pda = Pubkey::find_program_address(&[b"trader"], &RELAY_ID).0;
-    let accounts = perpetual::accounts::RegisterBook {
-        exchange: env.exchange,
-        approval: sdk::approval_address(&env.exchange, &RELAY_ID),
-        trader_authority: relay_pda,
-        market: seat.market,
-    }
-    .to_account_metas(None);
-    let data = perpetual::instruction::RegisterBook { book: Pubkey::new_unique() }.data();
-    let (ix, _) = via_relay(Instruction { program_id: perpetual::ID, accounts, data }, &[]);
-    env.process(&[ix], &[]).await.expect("the relay registers SEAT's book");
-    let st = env.funded_user(1_000 * ONE_USDC).await;
-    let tk = env.funded_user(1_000 * ONE_USDC).await;
-    for u in [&st, &tk] {
-        for market in [sol, eth] {
-            env.trade(u, &mk, &market, Side::Bid, 1, p).await.expect("small positions");
-        }
-    }
-    let relay_accounts = relay_seat_accounts(env.exchange, &seat);
-    let grant = SeatAllowanceArgs {
-        pending: SeatPending::default(),
-        change: AllowanceChange::Owner,
-        bid_lots: 0,
-        ask_lots: 5,
-        bid_limit: 0,
-        ask_limit: p,
-    };
-    let health = env.health_metas(&st.margin_account, &[seat.market]).await;
-    let ix = sdk::set_seat_allowance(&relay_accounts, &st.margin_account, &st.key(), grant, health);
-    env.process(&[via_relay(ix, &[]).0], &[&st.owner]).await.expect("st's allowance");
-    let health = env.health_metas(&tk.margin_account, &[seat.market]).await;
-    let ix = sdk::settle_book_take(&relay_accounts, &tk.margin_account, &tk.key(), seat_take(2), health);
-    env.process(&[via_relay(ix, &[]).0], &[&tk.owner]).await.expect("tk takes 2 lots from st's seat");
+    let (seat, st, tk) = relay_seat_world(env, &mk, [sol, eth]).await;
 
     // The fall, then a thin bid in RSK's book.
+    let rv = risky_seat(env, &rsk, &mk, &cp, [sol, eth]).await;
     env.set_price(&rsk_market, 850_000).await;
     env.rest(&bd, &rsk, BookSide::Bid, 85, 1).await;
+    let (rcl, rc, idle) = idle_books(env, &creator).await;
     Extra {
         mk,
         bk,
@@ -500,6 +446,8 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
         seat,
         st,
         tk,
+        bt,
+        s: SeatWorld { fin_book, fs, fv, rv, rcl, rc, idle },
     }
 }
 
@@ -778,6 +726,8 @@ pub(super) async fn bases(w: &mut World) -> Vec<Base> {
     v.push(Base { valid: false, ..base("update_reservation:direct", direct, slots) });
 
     v.extend(more_bases(w).await);
+    v.extend(seat_bases(w).await);
+    v.extend(book_bases(w).await);
     for b in &v {
         assert_eq!(b.slots.len(), b.ix.accounts.len(), "{}: slot names vs accounts", b.key);
     }
@@ -793,25 +743,6 @@ pub(super) fn via_relay(ix: Instruction, slots: &[&str]) -> (Instruction, Vec<St
     let mut names = vec!["perpetual_program".to_string()];
     names.extend(slots.iter().map(|s| s.to_string()));
     (Instruction { program_id: RELAY_ID, accounts, data: ix.data }, names)
-}
-
-pub(super) const ORDER_SLOTS: [&str; 9] = [
-    "book",
-    "authority",
-    "margin_account",
-    "market",
-    "oracle",
-    "exchange",
-    "approval",
-    "trader_authority",
-    "perpetual_program",
-];
-
-pub(super) fn with_maker(prefix: &[&str], makers: usize, health: usize) -> Vec<String> {
-    let mut v = names(prefix);
-    v.extend((0..makers).map(|i| format!("maker[{i}]")));
-    v.extend((0..health).map(|i| format!("health[{i}]")));
-    v
 }
 
 pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
@@ -1081,52 +1012,6 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
     no_account.accounts.pop();
     v.push(base("release_reservations", relay, slots.clone()));
     v.push(Base { valid: false, ..base("release_reservations:no_account", no_account, slots[..5].to_vec()) });
-    // The seat instructions through the relay, SEAT's registered book, and each directly
-    // (refused: only the relay can sign for its PDA).
-    let seat = x.seat;
-    let seat_accounts = relay_seat_accounts(exchange, &seat);
-    let own_seat = Some((seat.market, seat.oracle));
-    let seat_prefix = ["exchange", "approval", "trader_authority", "market", "oracle"];
-    // `priced`: the slot whose four health accounts follow the named ones.
-    let mut seat_bases =
-        |key: &'static str, direct: &'static str, ix: Instruction, slots: &[&str], priced: Option<&'static str>| {
-            let (relay, mut relay_slots) = via_relay(ix.clone(), slots);
-            let mut direct_slots = names(slots);
-            let health = if priced.is_some() { 4 } else { 0 };
-            for s in [&mut relay_slots, &mut direct_slots] {
-                s.extend((0..health).map(|i| format!("health[{i}]")));
-            }
-            let health_at = priced.map(|slot| (slots.len() + 1, slot));
-            v.push(Base {
-                health: health_at,
-                own_market: own_seat.filter(|_| health > 0),
-                ..base(key, relay, relay_slots)
-            });
-            v.push(Base { valid: false, ..base(direct, ix, direct_slots) });
-        };
-    // settle_book_take: tk buys one more lot.
-    let health = env.health_metas(&x.tk.margin_account, &[seat.market]).await;
-    let ix = sdk::settle_book_take(&seat_accounts, &x.tk.margin_account, &x.tk.key(), seat_take(1), health);
-    let slots = [&seat_prefix[..], &["taker", "taker_authority"]].concat();
-    seat_bases("settle_book_take", "settle_book_take:direct", ix, &slots, Some("taker"));
-    // set_seat_allowance: st settles its pending sale and may sell 6 lots.
-    let pending = st_pending(env.market_state(&seat.market).await.funding_index.get());
-    let grant = SeatAllowanceArgs {
-        pending,
-        change: AllowanceChange::Owner,
-        bid_lots: 0,
-        ask_lots: 6,
-        bid_limit: 0,
-        ask_limit: PRICE as u64,
-    };
-    let health = env.health_metas(&x.st.margin_account, &[seat.market]).await;
-    let ix = sdk::set_seat_allowance(&seat_accounts, &x.st.margin_account, &x.st.key(), grant, health);
-    let slots = [&seat_prefix[..], &["margin_account", "authority"]].concat();
-    seat_bases("set_seat_allowance", "set_seat_allowance:direct", ix, &slots, Some("margin_account"));
-    // settle_seats: st's pending sale.
-    let ix = sdk::settle_seats(&seat_accounts, &[x.st.margin_account], vec![pending]);
-    let slots = ["exchange", "approval", "trader_authority", "market", "seat[0]"];
-    seat_bases("settle_seats", "settle_seats:direct", ix, &slots, None);
     let mut accounts = perpetual::accounts::ReleaseReservations {
         exchange,
         approval: relay_approval,
@@ -1144,157 +1029,5 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
         )
     });
 
-    // ---- the order book ----
-    let create_slots = names(&[
-        "authority",
-        "payer",
-        "exchange",
-        "market",
-        "book",
-        "approval",
-        "trader_authority",
-        "perpetual_program",
-    ]);
-    let creator = x.creator.pubkey();
-    let [_, ix] =
-        orderbook::sdk::create_book(&creator, &admin, &exchange, &sol.market, &x.zero_book, 0, ZERO_BOOK_ARGS);
-    v.push(base("book.create_book", ix, create_slots.clone()));
-    let [_, ix] =
-        orderbook::sdk::create_book(&creator, &admin, &exchange, &rsk.market, &x.zero_book, 0, ZERO_BOOK_ARGS);
-    v.push(Base { valid: false, ..base("book.create_book:registered", ix, create_slots) });
-
-    let (b, venue) = (&x.b, x.bk.venue);
-    let bk_own = Some((bk.market, bk.oracle));
-    let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 90, 1, OrderType::PostOnly)).await;
-    v.push(Base {
-        health: Some((9, "margin_account")),
-        own_market: bk_own,
-        ..base("book.place_order", ix, with_maker(&ORDER_SLOTS, 0, 4))
-    });
-    let ix = env.place_ix(b, &x.bk, order(BookSide::Bid, 105, 1, OrderType::FillOrKill)).await;
-    v.push(Base {
-        health: Some((10, "margin_account")),
-        own_market: bk_own,
-        cover: true,
-        ..base("book.place_order:taker", ix, with_maker(&ORDER_SLOTS, 1, 4))
-    });
-    let ix = orderbook::sdk::cancel_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key);
-    v.push(base("book.cancel_order", ix, names(&ORDER_SLOTS)));
-    let ix = orderbook::sdk::cancel_order_by_client_id(&venue, &b.key(), &b.margin_account, 7);
-    v.push(base("book.cancel_order_by_client_id", ix, names(&ORDER_SLOTS)));
-    let ix = orderbook::sdk::cancel_all_orders(&venue, &b.key(), &b.margin_account, 10);
-    v.push(base("book.cancel_all_orders", ix, names(&ORDER_SLOTS)));
-    // An account with orders, none stale: valid, prunes nothing.
-    let ix = orderbook::sdk::prune_stale_orders(&venue.book, 10);
-    v.push(base("book.prune_stale_orders", ix, names(&["book", "margin_account"])));
-    let mut args = order(BookSide::Bid, 93, 3, OrderType::PostOnly);
-    args.seat_hint = env.seat_for(&x.bk, &b.margin_account).await;
-    let health = env.health_for(b, &x.bk).await;
-    let ix = orderbook::sdk::replace_order(&venue, &b.key(), &b.margin_account, BookSide::Bid, x.b_key, args, health);
-    v.push(Base {
-        health: Some((9, "margin_account")),
-        own_market: bk_own,
-        ..base("book.replace_order", ix, with_maker(&ORDER_SLOTS, 0, 4))
-    });
-    let ix = orderbook::sdk::liquidate_order(
-        &x.rsk.venue,
-        &x.keeper.pubkey(),
-        &x.lq.margin_account,
-        1,
-        85,
-        lq_health.clone(),
-    );
-    v.push(Base {
-        health: Some((10, "margin_account")),
-        own_market: own,
-        ..base("book.liquidate_order", ix, with_maker(&ORDER_SLOTS, 1, 4))
-    });
-    let slots = names(&["book", "market", "oracle", "exchange", "approval", "trader_authority", "perpetual_program"]);
-    v.push(base("book.sample_mark", orderbook::sdk::sample_mark(&venue), slots));
-    let ix =
-        orderbook::sdk::early_deleverage(&x.rsk.venue, &x.lq.margin_account, &x.cp.margin_account, &da, 100, lq_health);
-    let slots = health_names(
-        &[
-            "book",
-            "market",
-            "oracle",
-            "exchange",
-            "approval",
-            "trader_authority",
-            "margin_account",
-            "counterparty",
-            "authority",
-            "perpetual_program",
-        ],
-        4,
-    );
-    v.push(Base { health: Some((10, "margin_account")), own_market: own, ..base("book.early_deleverage", ix, slots) });
-    let ix = orderbook::sdk::close_book(&creator, &x.clos.venue.book, &x.clos.market.market);
-    v.push(base("book.close_book", ix, names(&["creator", "book", "market"])));
-    let ix = orderbook::sdk::close_book(&creator, &x.rsk.venue.book, &rsk.market);
-    v.push(Base { valid: false, ..base("book.close_book:active", ix, names(&["creator", "book", "market"])) });
     v
 }
-
-/// Every instruction of both programs: perpetual's in `lib.rs` order, then the order
-/// book's (prefixed `book.`) in its `lib.rs` order.
-pub(super) const INSTRUCTIONS: [&str; 58] = [
-    "initialize_exchange",
-    "queue_proposal",
-    "cancel_proposal",
-    "set_timelock",
-    "set_authorities",
-    "propose_admin",
-    "accept_admin",
-    "set_exchange_paused",
-    "approve_trader",
-    "revoke_trader",
-    "create_price_oracle",
-    "set_oracle_price",
-    "create_market",
-    "list_market",
-    "set_listing_deposit",
-    "update_market",
-    "set_margins",
-    "set_open_interest_cap",
-    "set_index_jump",
-    "set_market_status",
-    "update_funding",
-    "set_funding_rate",
-    "settle_funding",
-    "sweep_fees",
-    "create_margin_account",
-    "resize_margin_account",
-    "set_delegate",
-    "deposit",
-    "withdraw",
-    "deposit_insurance",
-    "withdraw_insurance",
-    "liquidate",
-    "mark_underwater",
-    "cover_with_insurance",
-    "deleverage",
-    "early_deleverage",
-    "final_settle_market",
-    "settle_final_position",
-    "close_market",
-    "settle_fills",
-    "update_reservation",
-    "record_mark_sample",
-    "register_book",
-    "release_reservations",
-    "settle_book_take",
-    "set_seat_allowance",
-    "settle_seats",
-    "book.create_book",
-    "book.place_order",
-    "book.sample_mark",
-    "book.liquidate_order",
-    "book.early_deleverage",
-    "book.close_book",
-    "book.cancel_order",
-    "book.cancel_order_by_client_id",
-    "book.cancel_all_orders",
-    "book.prune_stale_orders",
-    "book.replace_order",
-];

@@ -181,7 +181,7 @@ pub(super) fn book_error_name(code: u32) -> Option<&'static str> {
         StaleOracle, OracleConfidenceTooWide, NonPositiveOraclePrice, OracleNotTrading, InvalidOracleAccount,
         IndexJumped, NoMarkPrice, OracleNotFullyVerified, WrongOracleFeed, PriceUnavailable, NotMarginAccount,
         WrongExchange, NotBookCreator, AllowanceBelowOrders, SeatNotReclaimable, SeatOutOfRange, SeatsStillOpen,
-        MarketInFinalSettlement, MarketNotActive, MarketReduceOnly, ExchangePaused,
+        MarketInFinalSettlement, MarketNotActive, MarketReduceOnly, ExchangePaused, SeatAccountsMismatch,
     );
     names.into_iter().find(|(c, _)| *c == code).map(|(_, n)| n)
 }

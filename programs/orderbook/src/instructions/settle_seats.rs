@@ -34,7 +34,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleSeats<'info>>, seats: Vec<u32>) 
     let mut book = BookMut::load(book_info)?;
     let parts = book.parts()?;
     parts.header.check_venue(a.market.key, a.exchange.key)?;
-    require!(seats.len() == ctx.remaining_accounts.len(), BookError::SeatOutOfRange);
+    require!(seats.len() == ctx.remaining_accounts.len(), BookError::SeatAccountsMismatch);
     let mut pending = Vec::with_capacity(seats.len());
     for (i, info) in seats.iter().zip(ctx.remaining_accounts) {
         let seat = parts.seats.get(*i as usize).ok_or_else(|| error!(BookError::SeatOutOfRange))?;
