@@ -600,6 +600,64 @@ async fn bug_liquidation_order_refused_when_only_own_orders_cross() {
     invariants::check(&mut env).await;
 }
 
+/// Found by the long run (seed 1, case seed 0x843c27404a7f3c49, shrunk from 20 ops to 3):
+/// a maker whose resting ask was filled (13 lots pending in its seat, its whole ask
+/// allowance) takes 55 lots and rests the rest of its order. The take settled its pending
+/// fills, which used its allowance up and freed its seat; the remainder then claimed a new
+/// seat at the position read before the take, 0 - 55, while `perpetual` held -13 - 55: the
+/// seat no longer mirrored the position. The position after the take now includes the
+/// seat's pending fills.
+#[test]
+fn bug_a_seat_freed_by_a_take_was_reclaimed_at_a_stale_position() {
+    quiet_runtime_log();
+    let setup = Setup {
+        users: 3,
+        deposits_usdc: [1000, 200, 20, 1000, 20],
+        third_market: false,
+        insurance_usdc: 1000,
+        funding_rate_ppbh: -248501,
+    };
+    let ops = vec![
+        Place {
+            user: 0,
+            market: 6,
+            dir: Sell,
+            offset_bps: -302,
+            lots: 13,
+            kind: Slide,
+            reduce_only: false,
+            stp: Decrement,
+            expiry: Never,
+            client_id: 3,
+        },
+        Place {
+            user: 2,
+            market: 0,
+            dir: Buy,
+            offset_bps: 334,
+            lots: 68,
+            kind: Limit,
+            reduce_only: false,
+            stp: Decrement,
+            expiry: Never,
+            client_id: 2,
+        },
+        Place {
+            user: 0,
+            market: 0,
+            dir: Sell,
+            offset_bps: -308,
+            lots: 142,
+            kind: Limit,
+            reduce_only: false,
+            stp: Decrement,
+            expiry: Never,
+            client_id: 2,
+        },
+    ];
+    assert_no_failure(setup, ops);
+}
+
 /// Once found while writing the fuzzer's reservation rule: a liquidated account's old order
 /// filled against the reservation of a newer one. With seats the same sequence cannot do
 /// that: a risk path waits for the account's seat to be revoked, which voids its orders, and

@@ -160,6 +160,14 @@ pub fn place<'info>(
         Side::Bid => round.filled as i64,
         Side::Ask => -(round.filled as i64),
     };
+    // The placer's settled position once the take is in `perpetual` (a seat to claim for the
+    // remainder starts from it): its own seat's pending fills settle with the take.
+    let overflow = || error!(BookError::MathOverflow);
+    let mut settled_position = match own_seat {
+        Some(i) => parts.seats[i as usize].effective_position(),
+        None => placer.base_lots,
+    };
+    settled_position = settled_position.checked_add(taker_lots).ok_or_else(overflow)?;
     if round.filled > 0 {
         let taker_pending = own_seat.map(|i| parts.seats[i as usize].pending()).unwrap_or_default();
         let liquidation = mode == PlaceMode::Liquidation;
@@ -167,7 +175,7 @@ pub fn place<'info>(
         if let Some(i) = own_seat {
             let seat = &mut parts.seats[i as usize];
             settled(seat, &taker_pending);
-            seat.position = seat.position.checked_add(taker_lots).ok_or_else(|| error!(BookError::MathOverflow))?;
+            seat.position = settled_position;
             free_if_spent(seat, &book_key);
         }
         // Each maker's fill owes funding from the index `perpetual` just moved to.
@@ -203,8 +211,6 @@ pub fn place<'info>(
     }
     let mut key = 0u128;
     if rest_lots > 0 {
-        let settled_position =
-            placer.base_lots.checked_add(taker_lots).ok_or_else(|| error!(BookError::MathOverflow))?;
         let i = claim_seat(parts.seats, args.seat_hint, &taker_key, settled_position)?;
         let price_per_lot = price.checked_mul(tick_size).ok_or_else(|| error!(BookError::MathOverflow))?;
         let seat = &mut parts.seats[i as usize];
