@@ -128,13 +128,7 @@ pub async fn settle_seats<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<
         }
         let Ok(data) = chain.account_data(&m.book).await else { continue };
         let Ok(book) = orderbook::state::BookRef::parse(&data) else { continue };
-        let pending: Vec<(u32, Pubkey)> = book
-            .seats
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.is_free() && !s.pending().is_empty())
-            .map(|(i, s)| (i as u32, s.margin_account))
-            .collect();
+        let pending = orderbook::decode::seats_with_pending(&book);
         let venue = Venue { book: m.book, market: key, oracle: m.oracle, exchange: *exchange };
         for batch in pending.chunks(SEATS_PER_SETTLEMENT) {
             let seats = batch.iter().map(|(i, _)| *i).collect();
@@ -399,14 +393,8 @@ pub async fn final_settlement<C: Chain>(
     // Seats first: each settles its pending fills and gives its allowance up, so positions
     // can close and the book can close.
     if m.book != Pubkey::default() && chain.account(&m.book).await?.is_some() {
-        let seats: Vec<(u32, Pubkey)> = match orderbook::state::BookRef::parse(&chain.account_data(&m.book).await?) {
-            Ok(b) => b
-                .seats
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.is_free())
-                .map(|(i, s)| (i as u32, s.margin_account))
-                .collect(),
+        let seats = match orderbook::state::BookRef::parse(&chain.account_data(&m.book).await?) {
+            Ok(b) => orderbook::decode::held_seats(&b),
             Err(_) => vec![],
         };
         let venue = Venue { book: m.book, market: *market, oracle: m.oracle, exchange: *exchange };

@@ -301,14 +301,7 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
     // revoking settles their pending fills.
     let venue = eth.venue(&exchange);
     let data = w.chain.account_data(&venue.book).await.unwrap();
-    let seats: Vec<(u32, Pubkey)> = orderbook::state::BookRef::parse(&data)
-        .unwrap()
-        .seats
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_free())
-        .map(|(i, s)| (i as u32, s.margin_account))
-        .collect();
+    let seats = orderbook::decode::held_seats(&orderbook::state::BookRef::parse(&data).unwrap());
     for (i, account) in seats {
         let payer = w.chain.payer().pubkey();
         let ix = orderbook::sdk::revoke_seat(&venue, &payer, &account, i, vec![]);

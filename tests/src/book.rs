@@ -131,13 +131,7 @@ impl TestEnv {
     pub async fn settle_seats(&mut self, book: &BookCookie) {
         let data = self.book_data(book).await;
         let b = BookRef::parse(&data).expect("book");
-        let pending: Vec<(u32, Pubkey)> = b
-            .seats
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.is_free() && !s.pending().is_empty())
-            .map(|(i, s)| (i as u32, s.margin_account))
-            .collect();
+        let pending = orderbook::decode::seats_with_pending(&b);
         for batch in pending.chunks(16) {
             let seats = batch.iter().map(|(i, _)| *i).collect();
             let accounts: Vec<Pubkey> = batch.iter().map(|(_, k)| *k).collect();

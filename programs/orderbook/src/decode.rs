@@ -78,6 +78,21 @@ pub fn seat_hint(book: &BookRef, margin_account: &Pubkey) -> Option<u32> {
     own.or_else(|| book.seats.iter().position(|s| s.is_free())).map(|i| i as u32)
 }
 
+/// The seats accounts hold: (index, margin account).
+pub fn held_seats(book: &BookRef) -> Vec<(u32, Pubkey)> {
+    book.seats.iter().enumerate().filter(|(_, s)| !s.is_free()).map(|(i, s)| (i as u32, s.margin_account)).collect()
+}
+
+/// The seats holding fills not yet settled (what `settle_seats` takes): (index, account).
+pub fn seats_with_pending(book: &BookRef) -> Vec<(u32, Pubkey)> {
+    book.seats
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_free() && !s.pending().is_empty())
+        .map(|(i, s)| (i as u32, s.margin_account))
+        .collect()
+}
+
 /// Mid price in quote native per lot, when both sides have orders.
 pub fn mid_price_per_lot(book: &BookRef) -> Option<f64> {
     let (bid, _) = best(book, Side::Bid)?;

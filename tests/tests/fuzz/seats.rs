@@ -7,8 +7,7 @@ use super::{input::*, state::*};
 /// Seats of `book` held by an account: (index, margin account).
 async fn held_seats(env: &mut TestEnv, book: &BookCookie) -> Vec<(u32, Pubkey)> {
     let data = env.book_data(book).await;
-    let b = BookRef::parse(&data).expect("book");
-    b.seats.iter().enumerate().filter(|(_, s)| !s.is_free()).map(|(i, s)| (i as u32, s.margin_account)).collect()
+    decode::held_seats(&BookRef::parse(&data).expect("book"))
 }
 
 /// Settles every seat of `book` holding pending fills, 16 per transaction (the keeper's
@@ -16,13 +15,7 @@ async fn held_seats(env: &mut TestEnv, book: &BookCookie) -> Vec<(u32, Pubkey)> 
 pub(super) async fn settle_seats(env: &mut TestEnv, book: &BookCookie) -> Result<(), String> {
     let data = env.book_data(book).await;
     let b = BookRef::parse(&data).expect("book");
-    let pending: Vec<(u32, Pubkey)> = b
-        .seats
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_free() && !s.pending().is_empty())
-        .map(|(i, s)| (i as u32, s.margin_account))
-        .collect();
+    let pending = decode::seats_with_pending(&b);
     for batch in pending.chunks(16) {
         let seats = batch.iter().map(|(i, _)| *i).collect();
         let accounts: Vec<Pubkey> = batch.iter().map(|(_, k)| *k).collect();
