@@ -177,6 +177,15 @@ impl TestEnv {
         (res.result.map(|_| meta), logs)
     }
 
+    /// A signed legacy transaction of `ixs` paid by the context payer and signed by `owner`,
+    /// not sent: (serialized bytes, accounts locked), to hold against 1,232 bytes and 64.
+    pub async fn measure(&mut self, ixs: &[Instruction], owner: &Keypair) -> (usize, usize) {
+        let payer = self.ctx.payer.insecure_clone();
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("blockhash");
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &[&payer, owner], blockhash);
+        (bincode::serialize(&tx).expect("serialize").len(), tx.message.account_keys.len())
+    }
+
     /// Sends and expects failure with a custom program error code.
     pub async fn process_err(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> u32 {
         match self.process(ixs, signers).await {

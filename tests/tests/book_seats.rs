@@ -131,16 +131,7 @@ async fn one_take_fills_64_makers_and_every_balance_matches_the_model() {
     }
     let taker = env.funded_user(1_000 * ONE_USDC).await;
     let ix = env.place_ix(&taker, &book, ioc(Side::Bid, 107, 64)).await;
-    let payer = env.ctx.payer.insecure_clone();
-    let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
-    let tx = solana_transaction::Transaction::new_signed_with_payer(
-        std::slice::from_ref(&ix),
-        Some(&payer.pubkey()),
-        &[&payer, &taker.owner],
-        blockhash,
-    );
-    let size = bincode::serialize(&tx).unwrap().len();
-    let locked = tx.message.account_keys.len();
+    let (size, locked) = env.measure(std::slice::from_ref(&ix), &taker.owner).await;
     println!("64-maker take: {size} bytes, {locked} accounts");
     assert!(size <= 1_232 && locked <= 64, "{size} bytes, {locked} accounts");
     let out = env.process(&[ix], &[&taker.owner]).await.expect("take 64");

@@ -14,7 +14,6 @@ use perpetual::{Fill, MarketStatus, OracleKind, Side};
 use pyth_sdk_solana::state::PriceStatus;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
 
 const DEPOSIT: u64 = 1_000 * ONE_USDC;
 
@@ -204,15 +203,6 @@ async fn the_open_interest_cap_is_enforced_and_the_risk_authority_raises_it() {
     invariants::check(&mut env).await;
 }
 
-/// A signed legacy transaction of `ixs` paid by the context payer and signed by `owner`;
-/// returns (serialized bytes, accounts locked).
-async fn measure(env: &mut TestEnv, ixs: &[Instruction], owner: &Keypair) -> (usize, usize) {
-    let payer = env.ctx.payer.insecure_clone();
-    let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
-    let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &[&payer, owner], blockhash);
-    (bincode::serialize(&tx).unwrap().len(), tx.message.account_keys.len())
-}
-
 fn compute_budget() -> Instruction {
     solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000)
 }
@@ -246,8 +236,8 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
         let health = markets_only(&mut env, &user).await;
         assert_eq!(health.len(), n, "one account per position");
         let ix = withdraw_ix(&env, &user, ONE_USDC, health.clone());
-        let (size, locked) = measure(&mut env, std::slice::from_ref(&ix), &user.owner).await;
-        let (size_b, locked_b) = measure(&mut env, &[compute_budget(), ix.clone()], &user.owner).await;
+        let (size, locked) = env.measure(std::slice::from_ref(&ix), &user.owner).await;
+        let (size_b, locked_b) = env.measure(&[compute_budget(), ix.clone()], &user.owner).await;
         let fits = size <= 1_232 && locked <= 64;
         if fits {
             max_positions = n;
@@ -262,7 +252,7 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
             let with_oracles = env.health_metas(&user.margin_account, &[]).await;
             assert_eq!(with_oracles.len(), 32);
             let ix_o = withdraw_ix(&env, &user, ONE_USDC, with_oracles);
-            let (size_o, _) = measure(&mut env, &[ix_o], &user.owner).await;
+            let (size_o, _) = env.measure(&[ix_o], &user.owner).await;
             println!("16 positions with oracles: {size_o} bytes");
             assert!(size_o > 1_232);
 
@@ -314,7 +304,7 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
     let health = markets_only(&mut env, &user).await;
     assert_eq!(health.len(), max_positions);
     let ix = withdraw_ix(&env, &user, ONE_USDC, health);
-    let (size, locked) = measure(&mut env, std::slice::from_ref(&ix), &user.owner).await;
+    let (size, locked) = env.measure(std::slice::from_ref(&ix), &user.owner).await;
     assert!(size <= 1_232 && locked <= 64);
     env.process(&[ix], &[&user.owner]).await.expect("the largest health check runs");
     invariants::check(&mut env).await;

@@ -303,16 +303,7 @@ async fn ten_makers_swept_in_one_transaction_within_limits() {
         env.rest(maker, &book, Side::Ask, 100 + i as u64, 2).await;
     }
     let ix = env.place_ix(taker, &book, order(Side::Bid, 109, 20, OrderType::ImmediateOrCancel)).await;
-    let payer = env.ctx.payer.insecure_clone();
-    let blockhash = env.ctx.banks_client.get_latest_blockhash().await.unwrap();
-    let tx = solana_transaction::Transaction::new_signed_with_payer(
-        std::slice::from_ref(&ix),
-        Some(&payer.pubkey()),
-        &[&payer, &taker.owner],
-        blockhash,
-    );
-    let size = bincode::serialize(&tx).unwrap().len();
-    let locked = tx.message.account_keys.len();
+    let (size, locked) = env.measure(std::slice::from_ref(&ix), &taker.owner).await;
     println!("10-maker sweep: {size} bytes, {locked} accounts");
     assert!(size <= 1_232, "transaction is {size} bytes");
     assert!(locked <= 64, "{locked} accounts");

@@ -40,6 +40,15 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
             .flat_map(|(_, _, ps)| ps.iter())
             .filter(|p| !p.is_free() && p.market == m.cookie.market)
             .collect();
+        // The book's held seats, read once: their pending lots and funding count below.
+        let mut seats = vec![];
+        if let Some(book) = m.book {
+            if env.account(&book.venue.book).await.is_some() {
+                let data = env.book_data(&book).await;
+                let b = BookRef::parse(&data).expect("book");
+                seats.extend(b.seats.iter().filter(|s| !s.is_free()).copied());
+            }
+        }
         // Lots pending in the book's seats count with the positions; open interest counts
         // each seat's account at its effective position (settled plus pending).
         let sum: i128 = positions.iter().map(|p| p.base_lots as i128).sum::<i128>() + s.pending_seat_lots as i128;
@@ -49,12 +58,8 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
                 ps.iter().filter(|p| !p.is_free() && p.market == m.cookie.market).map(|p| (*a, p.base_lots))
             })
             .collect();
-        if let Some(book) = m.book.filter(|_| s.pending_seat_lots != 0) {
-            let data = env.book_data(&book).await;
-            let b = BookRef::parse(&data).expect("book");
-            for seat in b.seats.iter().filter(|s| !s.is_free()) {
-                *effective.entry(seat.margin_account).or_default() += seat.pending_lots();
-            }
+        for seat in &seats {
+            *effective.entry(seat.margin_account).or_default() += seat.pending_lots();
         }
         let longs: u128 = effective.values().map(|l| (*l).max(0) as u128).sum();
         assert_eq!(longs, s.open_interest_lots as u128, "open interest of {sym}");
@@ -75,18 +80,14 @@ pub(super) async fn check_all(env: &mut TestEnv, st: &mut State) {
         // A seat's pending fills owe from their own fills' index (its funding weight), and
         // settle with the position in one rounding.
         let index = s.funding_index.get();
-        let mut seat_owed: BTreeMap<Pubkey, perpetual::math::I80F48> = BTreeMap::new();
-        if let Some(book) = m.book {
-            if env.account(&book.venue.book).await.is_some() {
-                let data = env.book_data(&book).await;
-                let b = BookRef::parse(&data).expect("book");
-                for seat in b.seats.iter().filter(|s| !s.is_free()) {
-                    let weight = seat.pending_funding_weight.get();
-                    let owed = funding::pending_owed(index, seat.pending_lots(), weight).expect("pending owed");
-                    seat_owed.insert(seat.margin_account, owed);
-                }
-            }
-        }
+        let seat_owed: BTreeMap<Pubkey, perpetual::math::I80F48> = seats
+            .iter()
+            .map(|seat| {
+                let weight = seat.pending_funding_weight.get();
+                let owed = funding::pending_owed(index, seat.pending_lots(), weight).expect("pending owed");
+                (seat.margin_account, owed)
+            })
+            .collect();
         let mut pending = 0i128;
         for (a, p) in accounts
             .iter()

@@ -92,19 +92,21 @@ pub fn place<'info>(
 
     // A liquidated account's seat goes first: its orders are voided and its pending fills
     // settle, so `perpetual` sees the whole account.
+    // The placer's position with its seat's pending fills (what `perpetual` holds once they
+    // settle, as they do with a take or a revoke).
     let mut own_seat = find_seat(parts.seats, args.seat_hint, &taker_key);
+    let position = own_seat.map_or(placer.base_lots, |i| parts.seats[i as usize].effective_position());
     if let (PlaceMode::Liquidation, Some(i)) = (mode, own_seat) {
         release(&perp, health, &mut parts.seats[i as usize], AllowanceChange::Revoke, &book_key)?;
         own_seat = None;
     }
-    let position = own_seat.map_or(placer.base_lots, |i| parts.seats[i as usize].effective_position());
+    let closable = match args.side {
+        Side::Bid => (-position).max(0) as u64,
+        Side::Ask => position.max(0) as u64,
+    };
 
     let mut size = args.base_lots;
     if args.reduce_only {
-        let closable = match args.side {
-            Side::Bid => (-position).max(0) as u64,
-            Side::Ask => position.max(0) as u64,
-        };
         size = size.min(closable);
         require!(size > 0, BookError::ReduceOnlyWouldIncrease);
     }
@@ -112,10 +114,6 @@ pub fn place<'info>(
     // A market that is not active takes only orders that shrink the placer's position
     // (none at all once settled): refused before anything changes.
     if let Some(gate) = venue.gate {
-        let closable = match args.side {
-            Side::Bid => (-position).max(0) as u64,
-            Side::Ask => position.max(0) as u64,
-        };
         if matches!(gate, BookError::MarketInFinalSettlement) || size > closable {
             return Err(error!(gate));
         }
@@ -161,13 +159,8 @@ pub fn place<'info>(
         Side::Ask => -(round.filled as i64),
     };
     // The placer's settled position once the take is in `perpetual` (a seat to claim for the
-    // remainder starts from it): its own seat's pending fills settle with the take.
-    let overflow = || error!(BookError::MathOverflow);
-    let mut settled_position = match own_seat {
-        Some(i) => parts.seats[i as usize].effective_position(),
-        None => placer.base_lots,
-    };
-    settled_position = settled_position.checked_add(taker_lots).ok_or_else(overflow)?;
+    // remainder starts from it).
+    let settled_position = position.checked_add(taker_lots).ok_or_else(|| error!(BookError::MathOverflow))?;
     if round.filled > 0 {
         let taker_pending = own_seat.map(|i| parts.seats[i as usize].pending()).unwrap_or_default();
         let liquidation = mode == PlaceMode::Liquidation;

@@ -4,8 +4,37 @@ use anchor_lang::prelude::*;
 use crate::error::{checked, PerpError};
 use crate::math::fees;
 use crate::math::lots::long_part;
-use crate::state::{Market, Position};
+use crate::state::{Market, MarketStatus, Position};
 use crate::trader_api::{Fill, Side};
+
+/// Why only position-shrinking trades go through now, if so: the exchange is paused, the
+/// market is paused, or the market is reduce-only (in that order of precedence).
+pub fn shrink_only_reason(status: MarketStatus, exchange_paused: bool) -> Option<PerpError> {
+    match status {
+        _ if exchange_paused => Some(PerpError::ExchangePaused),
+        MarketStatus::Paused => Some(PerpError::MarketNotActive),
+        MarketStatus::ReduceOnly => Some(PerpError::MarketReduceOnly),
+        _ => None,
+    }
+}
+
+/// The taker's signed change of lots and cash for `lots` at `notional` on `side`.
+pub fn taker_amounts(side: Side, lots: i64, notional: i64) -> Result<(i64, i64)> {
+    Ok(match side {
+        Side::Bid => (lots, checked(notional.checked_neg())?),
+        Side::Ask => (checked(lots.checked_neg())?, notional),
+    })
+}
+
+/// The taker's fee on `notional`: a liquidated taker pays the liquidation fee, for the
+/// insurance fund, not the taker fee.
+pub fn taker_fee(market: &Market, notional: i64, liquidation: bool) -> Result<i64> {
+    if liquidation {
+        fees::fee(notional, market.liquidation_insurance_fee_bps as i32 * 100)
+    } else {
+        fees::fee(notional, market.taker_fee_ppm)
+    }
+}
 
 /// What one side of a fill pays, for events.
 pub struct FillAmounts {
@@ -27,16 +56,8 @@ pub fn apply_fill(
 ) -> Result<FillAmounts> {
     let notional = fees::notional(fill.base_lots, fill.price_per_lot)?;
     let lots = checked(i64::try_from(fill.base_lots).ok())?;
-    let (taker_lots, taker_cash) = match fill.taker_side {
-        Side::Bid => (lots, checked(notional.checked_neg())?),
-        Side::Ask => (checked(lots.checked_neg())?, notional),
-    };
-    // A liquidated taker pays the liquidation fee, for the insurance fund, not the taker fee.
-    let taker_fee = if liquidation {
-        fees::fee(notional, market.liquidation_insurance_fee_bps as i32 * 100)?
-    } else {
-        fees::fee(notional, market.taker_fee_ppm)?
-    };
+    let (taker_lots, taker_cash) = taker_amounts(fill.taker_side, lots, notional)?;
+    let taker_fee = taker_fee(market, notional, liquidation)?;
     let maker_fee = fees::fee(notional, market.maker_fee_ppm)?;
 
     let oi_before = long_part(taker_pos.base_lots) + long_part(maker_pos.base_lots);

@@ -11,7 +11,6 @@ use crate::controller::trade;
 use crate::controller::trader_auth::check_trader;
 use crate::error::{checked, PerpError};
 use crate::events::BookTakeSettled;
-use crate::math::fees;
 use crate::math::lots::{long_part, reduces};
 use crate::math::price::within_band;
 use crate::state::{find_or_open_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
@@ -47,16 +46,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleBookTake<'info>>, args: BookTake
     require_book_trader(&market, accounts.trader_authority.key)?;
     let status = market.status()?;
     require!(status != MarketStatus::FinalSettlement, PerpError::MarketInFinalSettlement);
-    let exchange_paused = accounts.exchange.load()?.paused != 0;
-    let reduce_only_error = if exchange_paused {
-        Some(PerpError::ExchangePaused)
-    } else {
-        match status {
-            MarketStatus::Paused => Some(PerpError::MarketNotActive),
-            MarketStatus::ReduceOnly => Some(PerpError::MarketReduceOnly),
-            _ => None,
-        }
-    };
+    let reduce_only_error = trade::shrink_only_reason(status, accounts.exchange.load()?.paused != 0);
     let prices = update_index(market_key, &mut market, &accounts.oracle, now)?;
     let in_band = |p: u64| p > 0 && within_band(p, prices.index, market.price_band_bps);
     require!(
@@ -82,10 +72,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleBookTake<'info>>, args: BookTake
     let (lots_before, collateral_before) = (positions[ti].base_lots, header.collateral);
     let lots = checked(i64::try_from(args.base_lots).ok())?;
     let quote = checked(i64::try_from(args.quote).ok())?;
-    let (taker_lots, taker_cash) = match args.taker_side {
-        Side::Bid => (lots, checked(quote.checked_neg())?),
-        Side::Ask => (checked(lots.checked_neg())?, quote),
-    };
+    let (taker_lots, taker_cash) = trade::taker_amounts(args.taker_side, lots, quote)?;
     if let Some(error) = reduce_only_error {
         if !reduces(lots_before, taker_lots) {
             return Err(error!(error));
@@ -103,12 +90,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleBookTake<'info>>, args: BookTake
         None
     };
 
-    // A liquidated taker pays the liquidation fee, for the insurance fund, not the taker fee.
-    let taker_fee = if args.liquidation {
-        fees::fee(quote, market.liquidation_insurance_fee_bps as i32 * 100)?
-    } else {
-        fees::fee(quote, market.taker_fee_ppm)?
-    };
+    let taker_fee = trade::taker_fee(&market, quote, args.liquidation)?;
     let pos = &mut positions[ti];
     pos.base_lots = checked(pos.base_lots.checked_add(taker_lots))?;
     header.collateral = checked(header.collateral.checked_add(taker_cash).and_then(|c| c.checked_sub(taker_fee)))?;

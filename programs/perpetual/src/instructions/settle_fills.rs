@@ -53,16 +53,10 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     require!(status != MarketStatus::FinalSettlement, PerpError::MarketInFinalSettlement);
     // A pause (of the market or the whole exchange) stops opening risk only: no new
     // reservations, and fills only where both sides shrink, as in reduce-only.
-    let exchange_paused = accounts.exchange.load()?.paused != 0;
-    let paused = status == MarketStatus::Paused || exchange_paused;
-    let reduce_only = paused || status == MarketStatus::ReduceOnly;
-    let reduce_only_error = if exchange_paused {
-        PerpError::ExchangePaused
-    } else if paused {
-        PerpError::MarketNotActive
-    } else {
-        PerpError::MarketReduceOnly
-    };
+    let shrink_only = trade::shrink_only_reason(status, accounts.exchange.load()?.paused != 0);
+    let paused = matches!(shrink_only, Some(PerpError::ExchangePaused | PerpError::MarketNotActive));
+    let reduce_only = shrink_only.is_some();
+    let reduce_only_error = shrink_only.unwrap_or(PerpError::MarketReduceOnly);
     if increases && paused {
         return Err(error!(reduce_only_error));
     }
