@@ -99,8 +99,20 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let Some(mi) = st.live(market) else { return Out::Skip };
             let cookie = st.markets[mi].cookie;
             let mut ti = st.user_index(taker);
+            // `settle_fills` refuses a taker, and skips a maker, whose position holds a seat
+            // allowance (it trades through the book only): a reduction and its maker are
+            // picked among the others.
+            let mut seated = vec![];
+            for u in &st.users {
+                seated.push(env.position(&u.margin_account, &cookie.market).await.has_seat_allowance());
+            }
             if reduce {
-                let risk = user_risk(env, st, mi).await;
+                let mut risk = user_risk(env, st, mi).await;
+                for (r, seated) in risk.iter_mut().zip(&seated) {
+                    if *seated {
+                        r.2 = 0;
+                    }
+                }
                 let Some(a) = pick_weakest(st, Auto, &risk, true, true) else { return Out::Skip };
                 let held = risk[a].2;
                 (ti, leverage) = (a, 0);
@@ -110,6 +122,9 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             let mut mk = st.user_index(maker);
             if mk == ti {
                 mk = (mk + 1) % st.users.len();
+            }
+            if reduce && seated[mk] {
+                mk = (0..st.users.len()).find(|i| *i != ti && !seated[*i]).unwrap_or(mk);
             }
             if leverage > 0 {
                 // A leveraged taker meets the richest other account, whose reservation (band
