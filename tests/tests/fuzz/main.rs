@@ -137,7 +137,7 @@
 //! # Running
 //!
 //! - Short run (in `cargo test`, so in `.ci/run`): `cargo test -p integration-tests --test
-//!   fuzz` runs `FUZZ_CASES` sequences (default 64, about 10 s in debug) from `FUZZ_SEED`
+//!   fuzz` runs `FUZZ_CASES` sequences (default 256, under a minute in debug) from `FUZZ_SEED`
 //!   (default fixed, so CI is deterministic), plus the directed sequences
 //!   (`directed_*`): hand-written cases for states the generator seldom reaches, run through
 //!   the same executor with every invariant and rule check.
@@ -476,7 +476,7 @@ fn directed_same_side_deleveraging() {
 #[test]
 fn fuzz_sequences() {
     quiet_runtime_log();
-    let cases = env_u64("FUZZ_CASES", 64);
+    let cases = env_u64("FUZZ_CASES", 256);
     let seed = env_u64("FUZZ_SEED", 0x5EED_F022);
     let threads = env_u64("FUZZ_THREADS", 1).max(1);
     let started = Instant::now();
