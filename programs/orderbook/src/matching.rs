@@ -6,7 +6,7 @@
 //! resting order is covered by its seat's allowance, so no fill can be refused.
 use anchor_lang::prelude::*;
 use perpetual::math::fees;
-use perpetual::math::price::within_band;
+use perpetual::math::price::{band_bounds, in_bounds};
 use perpetual::math::I80F48;
 use perpetual::trader_api::{BookTakeArgs, SeatPending};
 use perpetual::Side as PerpSide;
@@ -30,14 +30,19 @@ pub enum SelfTradeBehavior {
 #[derive(Clone, Copy)]
 pub struct Band {
     pub oracle_price_per_lot: I80F48,
-    pub band_bps: u16,
     pub tick_size: u64,
+    /// `band_bounds` of the oracle price, computed once per instruction.
+    bounds: Option<(I80F48, I80F48)>,
 }
 
 impl Band {
+    pub fn new(oracle_price_per_lot: I80F48, band_bps: u16, tick_size: u64) -> Self {
+        Band { oracle_price_per_lot, tick_size, bounds: band_bounds(oracle_price_per_lot, band_bps) }
+    }
+
     pub fn contains(&self, price_ticks: u64) -> bool {
         match price_ticks.checked_mul(self.tick_size) {
-            Some(p) => within_band(p, self.oracle_price_per_lot, self.band_bps),
+            Some(p) => in_bounds(p, self.bounds),
             None => false,
         }
     }

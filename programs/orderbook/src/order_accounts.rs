@@ -88,11 +88,11 @@ impl<'info> OrderAccounts<'info> {
             MarketStatus::Active => None,
         };
         Ok(Venue {
-            band: Band {
-                oracle_price_per_lot: market.band_reference(&self.oracle, now).map_err(from_perp)?,
-                band_bps: market.price_band_bps,
+            band: Band::new(
+                market.band_reference(&self.oracle, now).map_err(from_perp)?,
+                market.price_band_bps,
                 tick_size,
-            },
+            ),
             maker_fee_ppm: market.maker_fee_ppm,
             makers_grow: {
                 let (long_off, short_off) = market.leverage_disabled();
