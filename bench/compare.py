@@ -67,7 +67,7 @@ w("## Order book: program work per operation (callgrind Ir, native x86)\n")
 w(f"Same workload on both sides: 1,000 resting orders per side, 10 per tick over 100 ticks per side "
   f"(200 ticks), {ours['place'][2]} place / cancel and {ours['take1'][2]} takes of each size for ours, "
   f"{mani['place'][2]} / {mani['take1'][2]} for Manifest. Ours counts `orderbook` and `perpetual` "
-  f"(the settlement CPI and the reservation update included, the framework's CPI stub excluded); "
+  f"(the taker's settlement CPI included, and the rare allowance grant of a place; the framework's CPI stub excluded); "
   f"Manifest counts `manifest::process_instruction`. Method: bench/README.md.\n")
 w("| operation | ours, events excluded | Manifest, events excluded | ours / Manifest | goal | ours with events | Manifest with its log events |")
 w("| --- | --- | --- | --- | --- | --- | --- |")
@@ -89,6 +89,19 @@ w("| operation | orderbook | perpetual (CPI) |")
 w("| --- | --- | --- |")
 for key, label in PHASES:
     w(f"| {label} | {fmt(float(ours[key][5]))} | {fmt(float(ours[key][6]))} |")
+w("\nSettling makers' seats (`settle_seats`, permissionless; no counterpart in Manifest, whose seats are the "
+  "makers' balances): one call after an unmeasured take that left pending fills in N seats, "
+  f"{ours['settle1'][2]} calls of each.\n")
+w("| operation | ours, events excluded | orderbook | perpetual (CPI) | ours with events |")
+w("| --- | --- | --- | --- | --- |")
+for key, label in [("settle1", "settle_seats, 1 seat"), ("settle10", "settle_seats, 10 seats")]:
+    o = ours[key]
+    w(f"| {label} | **{fmt(float(o[3]))}** | {fmt(float(o[5]))} | {fmt(float(o[6]))} | {fmt(float(o[4]))} |")
+per_seat = (float(ours["settle10"][3]) - float(ours["settle1"][3])) / 9
+w(f"\n`settle_seats` per seat ((10 seats − 1 seat) / 9): **{fmt(per_seat)} Ir**; the fixed part of one call "
+  f"(accounts, the CPI's instruction data, loading the market): {fmt(float(ours['settle1'][3]) - per_seat)} Ir. "
+  "A maker's fills cost the taker's transaction nothing beyond the book's own record; this is what settling them "
+  "later costs, once per seat however many fills it holds.\n")
 w("\nManifest's breakdown:\n")
 with open(path("manifest.md")) as f:
     w(f.read().strip() + "\n")
@@ -185,37 +198,51 @@ place, cancel, t10 = float(ours["place"][3]), float(ours["cancel"][3]), float(ou
 mp, mc, mt = float(mani["place"][3]), float(mani["cancel"][3]), float(mani["take10"][3])
 goals = [
     ("place ≤ 2,000 Ir (0.8× Manifest's 2,544 in bench/README.md)", place, place <= 2000,
-     f"{place / mp:.2f}× Manifest measured here ({fmt(mp)}). Each place makes a reservation-update CPI into "
-     "`perpetual` (`update_reservation`, ~" + fmt(float(ours["place"][6])) + " Ir of the total): it loads the market, "
-     "the exchange (pause check) and the oracle, re-prices the market and, as the reservation grows, checks the "
-     "maker's initial health (`account_health` + `require_initial`); the orderbook side (~" + fmt(float(ours["place"][5])) +
-     " Ir) builds that CPI and does the book's own work (account checks, seat lookup, critbit insert)." + quote("place", [
-         ("the reservation CPI (`PerpAccounts::reserve`, perpetual included)", "orderbook::perp_cpi::PerpAccounts::reserve"),
-         ("`account_health`", "perpetual::controller::health::account_health"),
-         ("`Market::prices` (oracle + mark)", "perpetual::state::market_prices::<impl perpetual::state::market::Market>::prices"),
-         ("building and sending the CPI (`invoke_perp`, perpetual included)", "orderbook::perp_cpi::invoke_perp")]) + hot("place")),
+     f"{place / mp:.2f}× Manifest measured here ({fmt(mp)}). A place within the seat's allowance makes no CPI "
+     "(perpetual's share, ~" + fmt(float(ours["place"][6])) + " Ir per place, is the rare allowance grant when a "
+     "side's lots run out). What is left is the book's own work, and most of it is one rule Manifest does not "
+     "have: every resting order must lie within the price band around the index, so each place reads the "
+     "oracle account, re-checks its guard rails and the index jump, and converts the price to quote per lot "
+     "(`OrderAccounts::venue`); the rest is the account checks, loading the book (`BookMut::parts`, "
+     "`Critbit::load`), the seat lookup and the critbit insert. Reaching 2,000 needs the band reference cached "
+     "in the book per slot (one oracle read per slot, not per order) or a band check by integer ticks, and a "
+     "book load that skips re-validating the trees." + quote("place", [
+         ("loading the venue with the band reference (`OrderAccounts::venue`)", "orderbook::order_accounts::OrderAccounts::venue"),
+         ("`Market::band_reference`", "perpetual::state::market_prices::<impl perpetual::state::market::Market>::band_reference"),
+         ("`BookMut::parts`", "orderbook::state::book::BookMut::parts"),
+         ("`Critbit::load`", "critbit::tree::Critbit<V>::load"),
+         ("the allowance grant, amortised (`controller::seat::grant`)", "orderbook::controller::seat::grant")]) + hot("place")),
     ("cancel ≤ 1,700 Ir", cancel, cancel <= 1700,
-     f"{cancel / mc:.2f}× Manifest ({fmt(mc)}). Like place, the cancel shrinks the maker's reservation by a CPI "
-     "into `perpetual` (`update_reservation`, ~" + fmt(float(ours["cancel"][6])) + " Ir: checks the trader approval, loads "
-     "the market and the margin account and shrinks the reservation; a shrink skips the re-pricing and the health "
-     "check); the orderbook side (~" + fmt(float(ours["cancel"][5])) + " Ir) loads and checks its accounts, removes the "
-     "order and builds that CPI." + quote("cancel", [
-         ("the reservation CPI (`PerpAccounts::reserve`, perpetual included)", "orderbook::perp_cpi::PerpAccounts::reserve"),
-         ("building and sending the CPI (`invoke_perp`, perpetual included)", "orderbook::perp_cpi::invoke_perp"),
+     f"{cancel / mc:.2f}× Manifest ({fmt(mc)}). A cancel makes no CPI: it loads and checks the accounts, loads "
+     "the book, removes the order and returns its lots to the seat. What is left over the goal is the book "
+     "load (`BookMut::parts` and `Critbit::load` validate the header and both trees' headers on every "
+     "instruction) and the accounts a cancel still names for the rare grant path (oracle, approval, trader "
+     "PDA), which Anchor deserializes." + quote("cancel", [
+         ("`cancel_orders`", "orderbook::controller::cancel::cancel_orders"),
+         ("`BookMut::parts`", "orderbook::state::book::BookMut::parts"),
+         ("`Critbit::load`", "critbit::tree::Critbit<V>::load"),
          ("the instruction-name `println!`", "std::io::stdio::_print")]) + hot("cancel")),
     ("10-fill take ≤ 7,924 Ir (Manifest's count)", t10, t10 <= 7924,
-     f"{t10 / mt:.2f}× Manifest ({fmt(mt)}); per extra fill {fmt(per_fill_o)} vs {fmt(per_fill_m)}. Settlement "
-     "(`settle_fills`, ~" + fmt(float(ours["take10"][6])) + " Ir) deserializes the fills with borsh (Anchor instruction "
-     "arguments), re-prices the market from the oracle (`update_index`), computes the taker's full health across its "
-     "markets before and after (`account_health`), and loads and updates each maker's margin account "
-     "(`MarginAccountMut::load`) per fill; the orderbook side (~" + fmt(float(ours["take10"][5])) + " Ir) matches and "
-     "serializes the fills into that CPI." + quote("take10", [
-         ("the settlement CPI (`PerpAccounts::settle`, perpetual included)", "orderbook::perp_cpi::PerpAccounts::settle"),
-         ("`settle_fills::handler`", "perpetual::instructions::settle_fills::handler"),
+     f"{t10 / mt:.2f}× Manifest ({fmt(mt)}); per extra fill {fmt(per_fill_o)} vs {fmt(per_fill_m)}. The makers "
+     "cost nothing in perpetual any more (their fills stay in their seats), so the gap is now (1) the taker's "
+     "settlement, one CPI of ~" + fmt(float(ours["take10"][6])) + " Ir whatever the number of fills: it "
+     "re-prices the market from the oracle (`update_index`, `Market::prices`: index, mark and band), settles "
+     "the taker's funding and checks its health across its markets (`account_health`) — work Manifest, a spot "
+     "book with no margin, does not do; and (2) the book's matching (~" + fmt(float(ours["take10"][5])) + " Ir): "
+     "per fill it checks the band, the maker's seat (growth gate, fee, funding weight for exact settlement) "
+     "and removes the order from the critbit. Reaching the goal needs the taker's health checked with prices "
+     "computed once per slot (cached in the market by the mark crank) and a lighter per-fill seat record." + quote("take10", [
+         ("the taker's settlement CPI (`PerpAccounts::take`, perpetual included)", "orderbook::perp_cpi::PerpAccounts::take"),
+         ("`book_take::handler`", "perpetual::instructions::book_take::handler"),
          ("`Market::prices`", "perpetual::state::market_prices::<impl perpetual::state::market::Market>::prices"),
          ("`account_health`", "perpetual::controller::health::account_health"),
          ("matching (`match_order`)", "orderbook::matching::match_order"),
-         ("Vec growth (`realloc`)", "realloc")]) + hot("take10")),
+         ("per-fill seat work (`take_from_order`)", "orderbook::matching::take_from_order"),
+         ("`Critbit::remove`", "critbit::tree::Critbit<V>::remove")]) + hot("take10")),
+    ("each extra fill ≤ 615 Ir (Manifest's)", per_fill_o, per_fill_o <= 615,
+     f"Manifest measured here: {fmt(per_fill_m)}. Each fill updates the maker's seat (lots, quote, fee and the "
+     "funding weight that makes its later settlement exact), checks the growth gate and the band, emits no CPI, "
+     "and removes the order from the critbit." + hot("take10")[:0]),
     ("critbit ≤ 700 Ir per cycle (0.6× lib-sokoban's 1,185 in bench/README.md)", crit_ours["critbit"], crit_ours["critbit"] <= 700,
      f"{crit_ours['critbit'] / cs:.2f}× lib-sokoban measured here ({fmt(cs)})."),
     ("book ≤ 80 B per resting order, capacity ≥ 1,024 per side", book / orders, book / orders <= 80 and space["side_capacity"] >= 1024,
@@ -231,12 +258,10 @@ if missed:
     w("Missed goals, with the reason:\n")
     for name, v, _, why in missed:
         w(f"- **{name}**: measured {fmt(v) if v > 100 else f'{v:.2f}'}. {why}\n")
-w("Optimised so far (commit 4704625): the order book builds its perpetual CPIs by hand instead of through "
-  "Anchor's CPI client (one `Vec` per account), prices its band from the index alone, and preallocates its "
-  "fills (the commit message has the before and after figures). What is left is structural. Meeting the goals needs the book to keep reservations "
-  "itself (per seat, checked against a margin allowance that perpetual grants by CPI only when it changes), so "
-  "that place and cancel make no CPI, and a settlement that reads fills as `Pod` and checks the taker's health "
-  "once with prices computed once.\n")
+w("History: before the seat design (docs/seats.md) every place and cancel moved the maker's reservation "
+  "in perpetual by CPI and every fill wrote the maker's margin account (place 12,172 Ir, cancel 4,708, 10-fill "
+  "take 37,074 at commit 4704625). Since then place and cancel make no CPI, and a take makes one CPI for the "
+  "taker alone; the makers' side is settled later by `settle_seats` (table above).\n")
 
 body = "\n".join(out)
 print(body)

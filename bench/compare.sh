@@ -35,7 +35,7 @@ step() { echo "== $*" >&2; }
 # 1. Ours: the table, and the program-only hot spots of the missed operations.
 step "ours: bench/run.sh"
 BENCH_TSV="$OUT/ours.tsv" bench/run.sh > "$OUT/ours.md"
-for phase in place cancel take10; do
+for phase in place cancel take10 settle10; do
     step "ours: bench/run.sh --profile $phase"
     BENCH_TOP=25 BENCH_OPS=50 BENCH_SWEEPS=20 bench/run.sh --profile "$phase" > "$OUT/profile.$phase.md"
 done

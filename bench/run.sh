@@ -2,7 +2,7 @@
 # Native instruction counts (callgrind Ir) of the order book's place, cancel and take.
 #
 #   bench/run.sh                 # build, measure, print the table, write bench/RESULTS.md
-#   bench/run.sh --profile PHASE # per-phase hot spots: place | cancel | take1 | take5 | take10
+#   bench/run.sh --profile PHASE # per-phase hot spots: place | cancel | take1 | take5 | take10 | settle1 | settle10
 #
 # Environment: CARGO_TARGET_DIR (default /tmp/bench-target), BENCH_OPS (place/cancel
 # operations, default 100), BENCH_SWEEPS (takes of each size, default 20), BENCH_OUT
@@ -28,7 +28,7 @@ cargo build --release --locked -p bench --bin book >&2
 BIN="$CARGO_TARGET_DIR/release/book"
 
 if [[ "${1:-}" == "--profile" ]]; then
-    PHASE="${2:?usage: bench/run.sh --profile place|cancel|take1|take5|take10}"
+    PHASE="${2:?usage: bench/run.sh --profile place|cancel|take1|take5|take10|settle1|settle10}"
     FILE="$OUT/callgrind.$PHASE.out"
     echo "profiling phase $PHASE under callgrind (about a minute)..." >&2
     # Program work only: collection turns on entering the orderbook entry wrapper, off in

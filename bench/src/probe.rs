@@ -106,6 +106,8 @@ phases! {
     3 take1 "take (IOC), 1 fill",
     4 take5 "take (IOC), 5 fills",
     5 take10 "take (IOC), 10 fills",
+    6 settle1 "settle_seats, 1 seat",
+    7 settle10 "settle_seats, 10 seats",
 }
 
 pub fn set_phase(phase: Phase) {
@@ -240,7 +242,8 @@ ref_logs! {
     ref_log_place_order => "Instruction: PlaceOrder",
     ref_log_cancel_order => "Instruction: CancelOrder",
     ref_log_update_reservation => "Instruction: UpdateReservation",
-    ref_log_settle_fills => "Instruction: SettleFills",
+    ref_log_settle_book_take => "Instruction: SettleBookTake",
+    ref_log_settle_seats => "Instruction: SettleSeats",
 }
 
 /// One `emit!` natively, per event kind: building the event, its serialization (a heap
@@ -266,7 +269,8 @@ ref_events! {
     ref_event_order_placed |k, i| OrderPlaced { book: k, order_key: i as u128, margin_account: k, is_bid: true, price_ticks: i, base_lots: i, client_order_id: i },
     ref_event_order_cancelled |k, i| OrderCancelled { book: k, order_key: i as u128, margin_account: k, base_lots: i, reason: orderbook::events::CancelReason::Owner },
     ref_event_order_filled |k, i| OrderFilled { book: k, order_key: i as u128, maker: k, taker: k, taker_is_bid: true, price_ticks: i, base_lots: i, maker_client_order_id: i },
-    ref_event_fill_settled |k, i| FillSettled { market: k, taker: k, maker: k, taker_is_bid: true, base_lots: i, price_per_lot: i, taker_fee: i as i64, maker_fee: -(i as i64) },
+    ref_event_book_take_settled |k, i| BookTakeSettled { market: k, taker: k, taker_is_bid: true, base_lots: i, quote: i, taker_fee: i as i64, maker_fees: -(i as i64), fills: i as u32 },
+    ref_event_seat_settled |k, i| SeatSettled { market: k, margin_account: k, bid_lots: i, ask_lots: i, cash: i as i64, fees: i as i64 },
 }
 
 /// The loop of the reference functions alone, to subtract.

@@ -16,6 +16,9 @@
 //!   fills into the makers' seats, the taker's side settled into `perpetual` in one CPI.
 //!   After each take the filled makers re-post their orders (setup, not measured), so
 //!   every take meets the same book; `sweeps` of each N in 1, 5, 10.
+//! - `settleN`: after an unmeasured take that fills N makers, one permissionless
+//!   `settle_seats` of those N seats (one CPI settling them into their margin accounts);
+//!   `sweeps` of each N in 1, 10.
 use std::collections::VecDeque;
 use std::io::Write;
 
@@ -40,6 +43,7 @@ pub const SEAT_CAPACITY: u32 = 64;
 pub const BEST_BID: u64 = 999;
 pub const BEST_ASK: u64 = 1_001;
 pub const SWEEPS: [(Phase, usize); 3] = [(Phase::take1, 1), (Phase::take5, 5), (Phase::take10, 10)];
+pub const SETTLES: [(Phase, usize); 2] = [(Phase::settle1, 1), (Phase::settle10, 10)];
 /// Iterations of each reference function (log line, event) in the calibration.
 pub const REF_N: u64 = 1_000;
 const SETUP_BATCH: usize = 8;
@@ -54,6 +58,8 @@ pub struct Config {
 enum Who {
     Maker(usize),
     Taker,
+    /// Only the fee payer signs (a permissionless crank).
+    Keeper,
 }
 
 enum Expect {
@@ -122,7 +128,7 @@ impl Bench {
     fn user(&self, who: Who) -> &UserCookie {
         match who {
             Who::Maker(i) => &self.makers[i],
-            Who::Taker => &self.taker,
+            Who::Taker | Who::Keeper => &self.taker,
         }
     }
 
@@ -135,7 +141,10 @@ impl Bench {
     /// Sends one transaction with `ixs` signed by `who` (and the payer), in `phase`.
     async fn send(&mut self, phase: Phase, who: Who, ixs: &[Instruction]) -> Vec<u8> {
         let payer = self.env.ctx.payer.insecure_clone();
-        let signer = self.user(who).owner.insecure_clone();
+        let signer = match who {
+            Who::Keeper => payer.insecure_clone(),
+            _ => self.user(who).owner.insecure_clone(),
+        };
         let mut all =
             vec![solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(1_400_000)];
         all.extend_from_slice(ixs);
@@ -226,31 +235,61 @@ impl Bench {
         let mut queue: VecDeque<usize> = (0..PER_LEVEL).collect();
         for (phase, fills) in SWEEPS {
             for _ in 0..cfg.sweeps {
-                let hit: Vec<usize> = queue.drain(..fills).collect();
-                client_id += 1;
-                let mut args = order(Side::Bid, BEST_ASK, fills as u64 * LOTS, OrderType::ImmediateOrCancel);
-                args.client_order_id = client_id;
-                steps.push(Step {
-                    phase,
-                    who: Who::Taker,
-                    ix: self.place_ix(Who::Taker, args),
-                    expect: Expect::Fills(fills as u64 * LOTS),
-                });
-                for j in hit {
-                    client_id += 1;
-                    let key = order_key(Side::Ask, BEST_ASK, seq);
-                    seq += 1;
-                    steps.push(Step {
-                        phase: Phase::setup,
-                        who: Who::Maker(j),
-                        ix: self.place_ix(Who::Maker(j), post(Side::Ask, BEST_ASK, client_id, seats[j])),
-                        expect: Expect::Rests(key),
-                    });
-                    queue.push_back(j);
-                }
+                self.take_and_repost(&mut steps, phase, fills, &mut queue, &seats, &mut seq, &mut client_id);
+            }
+        }
+
+        // Settlement: a take (setup) leaves pending fills in N seats, then one
+        // `settle_seats` of those N seats.
+        for (phase, n) in SETTLES {
+            for _ in 0..cfg.sweeps {
+                let hit =
+                    self.take_and_repost(&mut steps, Phase::setup, n, &mut queue, &seats, &mut seq, &mut client_id);
+                let idx: Vec<u32> = hit.iter().map(|j| seats[*j]).collect();
+                let accounts: Vec<_> = hit.iter().map(|j| self.makers[*j].margin_account).collect();
+                let ix = sdk::settle_seats(&self.book.venue, idx, &accounts);
+                steps.push(Step { phase, who: Who::Keeper, ix, expect: Expect::Succeeds });
             }
         }
         steps
+    }
+
+    /// One IOC buy of `fills` full orders at the best ask, then the filled makers re-post
+    /// (setup), so the next take meets the same book. Returns the makers it filled.
+    #[allow(clippy::too_many_arguments)]
+    fn take_and_repost(
+        &self,
+        steps: &mut Vec<Step>,
+        phase: Phase,
+        fills: usize,
+        queue: &mut VecDeque<usize>,
+        seats: &[u32],
+        seq: &mut u64,
+        client_id: &mut u64,
+    ) -> Vec<usize> {
+        let hit: Vec<usize> = queue.drain(..fills).collect();
+        *client_id += 1;
+        let mut args = order(Side::Bid, BEST_ASK, fills as u64 * LOTS, OrderType::ImmediateOrCancel);
+        args.client_order_id = *client_id;
+        steps.push(Step {
+            phase,
+            who: Who::Taker,
+            ix: self.place_ix(Who::Taker, args),
+            expect: Expect::Fills(fills as u64 * LOTS),
+        });
+        for &j in &hit {
+            *client_id += 1;
+            let key = order_key(Side::Ask, BEST_ASK, *seq);
+            *seq += 1;
+            steps.push(Step {
+                phase: Phase::setup,
+                who: Who::Maker(j),
+                ix: self.place_ix(Who::Maker(j), post(Side::Ask, BEST_ASK, *client_id, seats[j])),
+                expect: Expect::Rests(key),
+            });
+            queue.push_back(j);
+        }
+        hit
     }
 }
 
@@ -262,11 +301,13 @@ fn calibrate() {
     probe::ref_log_place_order(n);
     probe::ref_log_cancel_order(n);
     probe::ref_log_update_reservation(n);
-    probe::ref_log_settle_fills(n);
+    probe::ref_log_settle_book_take(n);
+    probe::ref_log_settle_seats(n);
     probe::ref_event_order_placed(n);
     probe::ref_event_order_cancelled(n);
     probe::ref_event_order_filled(n);
-    probe::ref_event_fill_settled(n);
+    probe::ref_event_book_take_settled(n);
+    probe::ref_event_seat_settled(n);
 }
 
 pub async fn run(cfg: Config) {
@@ -293,7 +334,7 @@ pub async fn run(cfg: Config) {
     let mut f = std::fs::File::create(&cfg.summary).expect("summary file");
     writeln!(f, "ops place {}", cfg.ops).unwrap();
     writeln!(f, "ops cancel {}", cfg.ops).unwrap();
-    for (phase, _) in SWEEPS {
+    for (phase, _) in SWEEPS.iter().chain(SETTLES.iter()) {
         writeln!(f, "ops {phase:?} {}", cfg.sweeps).unwrap();
     }
     writeln!(f, "ref_n {REF_N}").unwrap();
