@@ -31,6 +31,36 @@ pub fn book_filters(market: &Pubkey) -> Vec<Filter> {
     vec![discriminator::<Book>(), key_at(offset_of!(Book, market), market)]
 }
 
+/// SPL Token accounts of `mint` owned by `owner`: the size of a token account, and the
+/// packed account's leading bytes (mint, then owner) as `Pack` writes them.
+pub fn token_account_filters(mint: &Pubkey, owner: &Pubkey) -> Vec<Filter> {
+    use solana_program_pack::Pack;
+    use spl_token_interface::state::Account;
+    let sample = Account { mint: *mint, owner: *owner, ..Account::default() };
+    let mut bytes = vec![0u8; Account::LEN];
+    Account::pack(sample, &mut bytes).expect("a token account packs into its own length");
+    let leading = 2 * core::mem::size_of::<Pubkey>();
+    vec![Filter::DataSize(Account::LEN as u64), Filter::Memcmp { offset: 0, bytes: bytes[..leading].to_vec() }]
+}
+
+/// `owner`'s initialised token accounts of `mint`, largest balance first (the usual
+/// `getTokenAccountsByOwner` choice when an owner has several).
+pub async fn token_accounts<C: Chain>(
+    chain: &mut C,
+    mint: &Pubkey,
+    owner: &Pubkey,
+) -> Result<Vec<(Pubkey, spl_token_interface::state::Account)>, ChainError> {
+    use solana_program_pack::Pack;
+    let found = chain.program_accounts(&spl_token_interface::ID, &token_account_filters(mint, owner)).await?;
+    let mut out: Vec<_> = found
+        .into_iter()
+        .filter_map(|(k, a)| spl_token_interface::state::Account::unpack(&a.data).ok().map(|t| (k, t)))
+        .filter(|(_, t)| t.mint == *mint && t.owner == *owner)
+        .collect();
+    out.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.0.cmp(&b.0)));
+    Ok(out)
+}
+
 /// The exchange account, decoded (an error when it is missing or not an exchange).
 pub async fn exchange<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Exchange, ChainError> {
     let data = chain.account_data(exchange).await?;
@@ -70,5 +100,18 @@ mod tests {
         assert!(!margin_account_filters(&Pubkey::new_unique()).iter().all(|f| f.matches(&data)));
         let view = decode_margin(Pubkey::default(), &data[..]).unwrap();
         assert_eq!((view.header.exchange, view.positions.len()), (exchange, 1));
+    }
+
+    #[test]
+    fn token_filters_match_a_packed_token_account_of_that_mint_and_owner_only() {
+        use solana_program_pack::Pack;
+        use spl_token_interface::state::{Account, AccountState};
+        let (mint, owner) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let account = Account { mint, owner, amount: 7, state: AccountState::Initialized, ..Account::default() };
+        let mut data = vec![0u8; Account::LEN];
+        Account::pack(account, &mut data).unwrap();
+        assert!(token_account_filters(&mint, &owner).iter().all(|f| f.matches(&data)));
+        assert!(!token_account_filters(&owner, &mint).iter().all(|f| f.matches(&data)));
+        assert!(!token_account_filters(&mint, &Pubkey::new_unique()).iter().all(|f| f.matches(&data)));
     }
 }

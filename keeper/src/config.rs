@@ -257,7 +257,9 @@ impl Config {
         let mut config = match path.map(Path::to_path_buf).or(from_env) {
             Some(p) => {
                 let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Io { path: p.clone(), source })?;
-                Self::from_toml_str(&text, &p)?
+                let mut config = Self::from_toml_str(&text, &p)?;
+                config.resolve_files(p.parent().unwrap_or(Path::new("")));
+                config
             }
             None => Config::default(),
         };
@@ -315,6 +317,34 @@ impl Config {
 
     pub fn exchange_address(&self) -> Option<Pubkey> {
         self.exchange.exchange_address()
+    }
+
+    /// Makes every relative history file (`csv`, a `coingecko` that is not a URL) relative
+    /// to `dir`, the directory of the file that named it.
+    pub fn resolve_files(&mut self, dir: &Path) {
+        let sources = self.margins.markets.iter_mut().map(|m| (&mut m.csv, &mut m.coingecko));
+        let sources = sources.chain(self.listing.assets.iter_mut().map(|a| (&mut a.csv, &mut a.coingecko)));
+        for (csv, coingecko) in sources {
+            if let Some(p) = csv.as_mut().filter(|p| p.is_relative()) {
+                *p = dir.join(&*p);
+            }
+            let is_url = PriceHistorySource { csv: None, coingecko: coingecko.clone() }.coingecko_is_url();
+            if let Some(c) = coingecko.as_mut().filter(|c| !is_url && Path::new(c.as_str()).is_relative()) {
+                *c = dir.join(c.as_str()).display().to_string();
+            }
+        }
+    }
+
+    /// Every history file the configuration names (URLs left out).
+    pub fn history_files(&self) -> Vec<PathBuf> {
+        let sources = self.margins.markets.iter().map(MarketHistory::source);
+        let sources = sources.chain(self.listing.assets.iter().map(ListingAsset::source));
+        sources
+            .flat_map(|s| {
+                let file = (!s.coingecko_is_url()).then(|| s.coingecko.clone().map(PathBuf::from)).flatten();
+                s.csv.into_iter().chain(file)
+            })
+            .collect()
     }
 }
 
@@ -428,6 +458,20 @@ mod tests {
         // Every key of the example is a real key, and the example sets every key of Config.
         let round = toml::to_string(&c).unwrap();
         assert_eq!(Config::from_toml_str(&round, Path::new("round")).unwrap(), c);
+    }
+
+    /// The example loads as the README runs it (`--config keeper/keeper.example.toml` or a
+    /// copy beside it), and every history file it names is in the repository.
+    #[test]
+    fn the_example_file_names_only_files_that_exist() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("keeper.example.toml");
+        let c = Config::load_with_env(Some(&path), &env(&[])).expect("example loads");
+        let files = c.history_files();
+        assert!(files.len() >= 3, "{files:?}");
+        for f in files {
+            assert!(f.is_file(), "{} does not exist", f.display());
+            assert!(f.starts_with(env!("CARGO_MANIFEST_DIR")), "{} resolved beside the file", f.display());
+        }
     }
 
     #[test]

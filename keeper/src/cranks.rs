@@ -77,6 +77,22 @@ pub async fn update_funding<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Resul
     Ok(result)
 }
 
+/// Refreshes the cached index of every live market whose cache is too old to price from
+/// (`update_funding` re-reads the oracle), so a risk scan sees every market even when the
+/// funding loop runs less often than the oracle's maximum age.
+pub async fn refresh_stale_indexes<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+    let mut result = CrankResult::default();
+    let now = chain.unix_time().await?;
+    for (key, m) in discovery::markets(chain, exchange).await? {
+        if settled(&m) || !m.has_index() || m.cached_prices(now).is_ok() {
+            continue;
+        }
+        let r = chain.send(&[sdk::update_funding(&key, &m.oracle)], &[]).await;
+        result.record(r, &[]);
+    }
+    Ok(result)
+}
+
 /// One mark sample per market with a book, through the book's permissionless crank.
 pub async fn sample_marks<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
@@ -253,6 +269,8 @@ pub struct ScanResult {
     pub insurance_covers: u32,
     /// Seat allowances revoked so that a risk path may act on the account next scan.
     pub seat_revokes: u32,
+    /// Stale cached indexes refreshed before the scan.
+    pub index_refreshes: u32,
     pub failed: u32,
 }
 
@@ -267,6 +285,9 @@ fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> 
 /// The health of every account, and one action for each that needs it.
 pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<ScanResult, ChainError> {
     let mut result = ScanResult::default();
+    let refreshed = refresh_stale_indexes(chain, &k.exchange).await?;
+    result.index_refreshes = refreshed.sent;
+    result.failed += refreshed.failed;
     let markets = market_views(chain, &k.exchange).await?;
     let accounts = discovery::margin_accounts(chain, &k.exchange).await?;
     let exchange = discovery::exchange(chain, &k.exchange).await?;
@@ -377,13 +398,13 @@ async fn execute<C: Chain>(
 }
 
 /// Closes every position of a market in final settlement, then its book and the market.
-/// `lister` / `lister_token` receive the market's rent and deposit, `book_creator` the book's.
+/// The market's lister receives its rent and its deposit (into the lister's largest token
+/// account of the collateral mint, whoever listed it), the book's creator the book's rent.
 pub async fn final_settlement<C: Chain>(
     chain: &mut C,
     exchange: &Pubkey,
     market: &Pubkey,
     mint: &Pubkey,
-    lister_token: &Pubkey,
 ) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
     let Some(m) = client::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
@@ -419,7 +440,13 @@ pub async fn final_settlement<C: Chain>(
     }
     let r = chain.send(&[sdk::sweep_fees(exchange, market)], &[]).await;
     result.record(r, &[]);
-    let r = chain.send(&[sdk::close_market(&m.lister, exchange, market, &m.book, mint, lister_token)], &[]).await;
+    let Some((lister_token, _)) = discovery::token_accounts(chain, mint, &m.lister).await?.into_iter().next() else {
+        // The deposit has nowhere to go until the lister opens a token account of the mint.
+        tracing::warn!(%market, lister = %m.lister, "the lister holds no token account of the collateral mint");
+        result.failed += 1;
+        return Ok(result);
+    };
+    let r = chain.send(&[sdk::close_market(&m.lister, exchange, market, &m.book, mint, &lister_token)], &[]).await;
     result.record(r, &[]);
     Ok(result)
 }

@@ -93,7 +93,18 @@ pub async fn run_loop<C: Chain>(
                 });
             }
             let mint = cfg.exchange.collateral_mint.unwrap_or_default();
-            let lister_token = cfg.listing.lister_token.unwrap_or_default();
+            let lister_token = match cfg.listing.lister_token {
+                Some(t) => t,
+                None => match discovery::token_accounts(chain, &mint, &keeper.pubkey()).await?.first() {
+                    Some((t, _)) => *t,
+                    None => {
+                        return Err(ChainError::Rpc(format!(
+                            "listing: the keeper {} holds no token account of {mint}; set listing.lister_token",
+                            keeper.pubkey()
+                        )))
+                    }
+                },
+            };
             cranks::list_assets(chain, exchange, &mint, keeper, &lister_token, keeper, &inputs).await
         }
         "risk" => {
@@ -101,7 +112,7 @@ pub async fn run_loop<C: Chain>(
             let k = RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account };
             let s = cranks::risk_scan(chain, &k).await?;
             let mut r = CrankResult {
-                sent: s.liquidations + s.early_deleverages + s.deleverages + s.seat_revokes,
+                sent: s.liquidations + s.early_deleverages + s.deleverages + s.seat_revokes + s.index_refreshes,
                 skipped: 0,
                 failed: s.failed,
             };
@@ -112,10 +123,9 @@ pub async fn run_loop<C: Chain>(
         _ => {
             let mut total = CrankResult::default();
             let mint = cfg.exchange.collateral_mint.unwrap_or_default();
-            let lister_token = cfg.listing.lister_token.unwrap_or_default();
             for (key, m) in discovery::markets(chain, exchange).await? {
                 if m.status == perpetual::MarketStatus::FinalSettlement as u8 {
-                    total.add(cranks::final_settlement(chain, exchange, &key, &mint, &lister_token).await?);
+                    total.add(cranks::final_settlement(chain, exchange, &key, &mint).await?);
                 }
             }
             Ok(total)
@@ -144,7 +154,8 @@ async fn gauges<C: Chain>(
     Ok((markets, insurance))
 }
 
-/// Runs every enabled loop on its interval until stopped; with `once`, each enabled loop once.
+/// Runs every enabled loop on its interval until the process ends; with `once`, each
+/// enabled loop once.
 pub async fn run<C: Chain>(
     chain: &mut C,
     cfg: &Config,
@@ -152,6 +163,20 @@ pub async fn run<C: Chain>(
     metrics: &Metrics,
     once: bool,
 ) -> Result<(), ChainError> {
+    run_until(chain, cfg, keeper, metrics, once, std::future::pending()).await
+}
+
+/// [`run`] until `stop` resolves. A crank in flight finishes first (a send is never cut
+/// between signing and confirmation), so stopping never leaves a transaction unaccounted.
+pub async fn run_until<C: Chain>(
+    chain: &mut C,
+    cfg: &Config,
+    keeper: &Keypair,
+    metrics: &Metrics,
+    once: bool,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), ChainError> {
+    let mut stop = std::pin::pin!(stop);
     let exchange = cfg
         .exchange
         .exchange_address()
@@ -177,6 +202,12 @@ pub async fn run<C: Chain>(
         if once {
             return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::select! {
+            _ = &mut stop => {
+                tracing::info!("stopping: every crank in flight has finished");
+                return Ok(());
+            }
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
     }
 }

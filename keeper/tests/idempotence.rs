@@ -209,14 +209,45 @@ async fn stale_orders_are_pruned_once() {
     assert_same(&s1, &bytes(&mut w).await, "a second prune");
 }
 
+/// The funding loop has not run for longer than the oracle's maximum age: every cached
+/// index is stale, so no market could be priced from its cache. The scan refreshes them
+/// first and still finds the longs to liquidate.
+#[tokio::test]
+async fn a_risk_scan_refreshes_stale_cached_indexes_first() {
+    let (mut w, longs) = liquidatable_longs(32, &[200, 200]).await;
+    let sol = w.markets[SOL].market;
+    w.chain.warp(180).await.unwrap();
+    w.publish_prices().await.unwrap();
+    let exchange = w.exchange;
+    let stale = cranks::market_views(&mut w.chain, &exchange).await.unwrap();
+    assert!(stale.iter().all(|m| m.key != sol), "SOL cannot be priced from its stale cache");
+    let liquidator = clone_actor(&w.liquidator);
+    let r = scan(&mut w, &liquidator).await;
+    assert!(r.index_refreshes >= 1, "{r:?}");
+    assert_eq!(scan_counts(&r), [2, 0, 0, 0, 0], "{r:?}");
+    for a in &longs {
+        assert!(lots_in(&margin(&mut w, a).await, &sol) < LOTS as i64, "{a} was liquidated");
+    }
+}
+
 #[tokio::test]
 async fn final_settlement_run_twice_settles_once() {
     let (mut w, holders) = settled_eth(24).await;
     let exchange = w.exchange;
     let eth = w.markets[ETH].clone();
-    let (mint, lister_tokens) = (w.mint, w.admin_tokens);
+    let mint = w.mint;
     let s0 = bytes(&mut w).await;
-    let r1 = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    // The market was listed by the admin, not by the keeper that cranks it: the crank finds
+    // the lister's token account for the deposit on its own.
+    let listed = client::decode_market(&w.chain.account_data(&eth.market).await.unwrap()).unwrap();
+    assert_ne!(listed.lister, w.chain.payer().pubkey(), "a market someone else listed");
+    let token_balance = |data: Vec<u8>| {
+        <spl_token_interface::state::Account as solana_program_pack::Pack>::unpack(&data).unwrap().amount
+    };
+    let deposit_before = token_balance(w.chain.account_data(&w.admin_tokens).await.unwrap());
+    let r1 = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
+    let deposit_after = token_balance(w.chain.account_data(&w.admin_tokens).await.unwrap());
+    assert_eq!(deposit_after - deposit_before, listed.listing_deposit, "the deposit went back to the lister");
     // Two seats (maker 0's asks left, maker 1's bid), the two positions left (maker 1's slot
     // held only its allowance), the book, the fee sweep and the market.
     assert_eq!(r1, CrankResult { sent: 7, skipped: 0, failed: 0 });
@@ -228,7 +259,7 @@ async fn final_settlement_run_twice_settles_once() {
         assert_ne!(s0[h], s1[h], "{h} was settled");
     }
     let sent_before = w.chain.transactions;
-    let r2 = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    let r2 = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
     assert_eq!(r2, CrankResult::default());
     assert_eq!(w.chain.transactions, sent_before, "no transaction at all");
     assert_same(&s1, &bytes(&mut w).await, "a second final settlement");
@@ -357,11 +388,11 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
     assert_eq!((m.open_slots, m.open_interest_lots), (0, 0));
 
     // Then each runs the whole crank: A closes book and market, B finds nothing to do.
-    let (mint, lister_tokens) = (w.mint, w.admin_tokens);
-    let ra = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    let mint = w.mint;
+    let ra = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
     assert_eq!(ra, CrankResult { sent: 3, skipped: 0, failed: 0 }, "book, fees, market");
     let s = bytes(&mut w).await;
-    let rb = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    let rb = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
     assert_eq!(rb, CrankResult::default());
     assert_same(&s, &bytes(&mut w).await, "the second keeper's final settlement");
 }

@@ -148,9 +148,8 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
     // The keeper that never stops.
     let (mut reference, holders) = settled_eth(SEED).await;
     let eth = reference.markets[ETH].clone();
-    let (exchange, mint, lister_tokens) = (reference.exchange, reference.mint, reference.admin_tokens);
-    let r =
-        cranks::final_settlement(&mut reference.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+    let (exchange, mint) = (reference.exchange, reference.mint);
+    let r = cranks::final_settlement(&mut reference.chain, &exchange, &eth.market, &mint).await.unwrap();
     assert_eq!(r, CrankResult { sent: JOB as u32, skipped: 0, failed: 0 });
     // What each holder holds once settled (pending seat fills included).
     let mut settled_collateral = BTreeMap::new();
@@ -172,7 +171,7 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
         let tries = if stop < 2 { JOB + 1 } else { JOB };
         let first = {
             let mut dying = StopsAfter::new(&mut w.chain, stop);
-            let r = cranks::final_settlement(&mut dying, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+            let r = cranks::final_settlement(&mut dying, &exchange, &eth.market, &mint).await.unwrap();
             assert_eq!((dying.reached, dying.lost), (stop, tries - stop), "stop after {stop}");
             r
         };
@@ -196,8 +195,7 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
 
         // The restart: a new crank, nothing carried over but the chain.
         let sent1 = w.chain.transactions;
-        let second =
-            cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+        let second = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
         assert_eq!(second.failed, 0, "stop after {stop}: {second:?}");
         assert_eq!(second.skipped, 0, "stop after {stop}: a closed position is not even tried again: {second:?}");
         // What is left, plus the fee sweep again when the stop fell between the sweep and
@@ -223,8 +221,7 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
 
         // And once more: nothing to do.
         let sent2 = w.chain.transactions;
-        let third =
-            cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint, &lister_tokens).await.unwrap();
+        let third = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
         assert_eq!(third, CrankResult::default(), "stop after {stop}");
         assert_eq!(w.chain.transactions, sent2, "stop after {stop}: no transaction at all");
         assert_same(&s2, &bytes(&mut w).await, &format!("stop after {stop}: a third run"));

@@ -111,8 +111,8 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         counts.seat_settlements += cranks::settle_seats(&mut w.chain, &exchange).await?.sent;
         counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange).await?.sent;
         if minute > schedule.settle {
-            let (mint, lister_tokens) = (w.mint, w.admin_tokens);
-            cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint, &lister_tokens).await?;
+            let mint = w.mint;
+            cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint).await?;
         }
         record(&mut w, &mut series).await?;
         bar.inc(1);

@@ -169,7 +169,8 @@ impl World {
         Ok(world)
     }
 
-    async fn token_account(&mut self, owner: &Pubkey, amount: u64) -> Result<Pubkey, ChainError> {
+    /// A new token account of the collateral mint for `owner`, holding `amount`.
+    pub async fn token_account(&mut self, owner: &Pubkey, amount: u64) -> Result<Pubkey, ChainError> {
         let account = keypair(&mut self.rng);
         let payer = self.chain.payer().pubkey();
         let lamports = self.chain.minimum_balance(spl_token_interface::state::Account::LEN).await?;
