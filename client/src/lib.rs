@@ -10,7 +10,9 @@
 //! - [`cluster`]: the `[cluster]` configuration (RPC URL, commitment, payer keypair, fees,
 //!   retries) the keeper and the migrations tool share;
 //! - `harness` (feature `embedded`): the programs' native entry shims and the one
-//!   `ProgramTest` builder.
+//!   `ProgramTest` builder;
+//! - `localnet` (feature `localnet`): the embedded chain behind a standard Solana JSON-RPC
+//!   endpoint over HTTP.
 pub mod accounts;
 pub mod chain;
 pub mod cluster;
@@ -18,6 +20,8 @@ pub mod discovery;
 #[cfg(feature = "embedded")]
 pub mod harness;
 pub mod ledger;
+#[cfg(feature = "localnet")]
+pub mod localnet;
 pub mod token;
 
 pub use accounts::{

@@ -1,8 +1,11 @@
 //! The keeper library: configuration, the cranks, the risk decisions, metrics, price
-//! history, the loop runner and (feature `simulate`) the embedded simulation. Chain access,
+//! history, the loop runner, (feature `simulate`) the embedded simulation and (feature
+//! `localnet`) the local JSON-RPC endpoint. Chain access,
 //! account discovery and decoding are the shared `client` crate's.
 pub mod config;
 pub mod cranks;
+#[cfg(feature = "localnet")]
+pub mod localnet;
 pub mod metrics;
 pub mod prices;
 pub mod risk;

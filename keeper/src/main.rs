@@ -38,6 +38,21 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         args: Vec<String>,
     },
+    /// Serves the programs on a local JSON-RPC endpoint (the embedded chain), empty or with
+    /// the exchange and markets of a `migrations` config; stops on Ctrl-C.
+    #[cfg(feature = "localnet")]
+    Localnet {
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8899")]
+        listen: std::net::SocketAddr,
+        /// Wall-clock milliseconds per slot (0: slots move only on demand).
+        #[arg(long, default_value_t = 400)]
+        slot_ms: u64,
+        /// A `migrations` config to apply once the endpoint is up (its collateral mint is
+        /// created when absent, minted by the config's payer).
+        #[arg(long, value_name = "PATH")]
+        migrate: Option<std::path::PathBuf>,
+    },
     /// Runs the keeper's loops against a cluster (see keeper.example.toml).
     Run {
         #[command(flatten)]
@@ -64,6 +79,24 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        #[cfg(feature = "localnet")]
+        Command::Localnet { listen, slot_ms, migrate } => {
+            match keeper::localnet::start(listen, slot_ms, migrate.as_deref()).await {
+                Ok(net) => {
+                    println!("localnet: JSON-RPC on {} (Ctrl-C stops it)", net.url());
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = net.stopped() => {}
+                    }
+                    net.stop().await;
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("keeper localnet: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         #[cfg(not(feature = "simulate"))]
         Command::Simulate { .. } => {
             eprintln!(
@@ -117,5 +150,35 @@ async fn run_cluster(args: keeper::config::ConfigArgs, once: bool) -> Result<(),
         ),
         None => None,
     };
-    keeper::runner::run(&mut chain, &cfg, &keeper, &metrics, once).await.map_err(|e| e.to_string())
+    keeper::runner::run_until(&mut chain, &cfg, &keeper, &metrics, once, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Ctrl-C (SIGINT), or SIGTERM (what service managers send). On Unix the handlers are
+/// installed now, before the first crank, so a signal that arrives mid-crank does not get
+/// the default (killing) action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (int, term) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

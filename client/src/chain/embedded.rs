@@ -54,6 +54,11 @@ impl EmbeddedChain {
         Ok(())
     }
 
+    /// The context and the accounts any transaction named (`localnet` serves them on).
+    pub fn into_parts(self) -> (ProgramTestContext, BTreeSet<Pubkey>) {
+        (self.ctx, self.known)
+    }
+
     /// Writes an account directly (the simulation's Pyth publisher uses this).
     pub fn set_account(&mut self, key: &Pubkey, account: Account) {
         self.known.insert(*key);
