@@ -113,6 +113,7 @@ let checks = 0;
 // ---- instructions ----
 
 const fixture = JSON.parse(fs.readFileSync(path.join(fixtureDir, "fixture.json"), "utf8"));
+const builtIxs = [];
 for (const ix of fixture.instructions) {
   const { idl, coder, program } = idls[ix.idl] ?? assert.fail(`no IDL for program ${ix.idl}`);
   const label = `${ix.idl}.${ix.name}`;
@@ -151,6 +152,7 @@ for (const ix of fixture.instructions) {
   const metas = built.keys.map((k) => ({ pubkey: k.pubkey.toBase58(), signer: k.isSigner, writable: k.isWritable }));
   assert.deepEqual(metas, ix.metas, `${label}: Program.methods account metas (order, signer, writable) equal the Rust builder's`);
   checks += 3;
+  builtIxs.push(built);
   console.log(`ok ${label}: ${rustData.length} data bytes, ${ix.metas.length} accounts (${rawIx.accounts.length} named, ${remaining.length} remaining)`);
 }
 
@@ -189,6 +191,46 @@ for (const acc of fixture.accounts) {
     extra = `, ${elements} ${type}s`;
   }
   console.log(`ok ${label}: ${data.length} bytes, ${Object.keys(acc.expect).length} fields${extra}`);
+}
+
+// ---- live: the same instructions sent over JSON-RPC, the margin account read back ----
+// With `live` in the fixture (a localnet URL, the signer's secret key, a margin account and an
+// output file), every instruction built above through Program.methods is signed, sent with
+// sendRawTransaction (preflight on) and confirmed by polling getSignatureStatuses; then the
+// margin account is fetched through Program.account over HTTP and written, normalized, to `out`.
+
+async function confirm(connection, signature) {
+  for (let i = 0; i < 500; i++) {
+    const { value } = await connection.getSignatureStatuses([signature]);
+    if (value[0]) {
+      assert.equal(value[0].err, null, `transaction ${signature} failed: ${JSON.stringify(value[0].err)}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`transaction ${signature} never confirmed`);
+}
+
+if (fixture.live) {
+  const live = fixture.live;
+  const signer = web3.Keypair.fromSecretKey(Uint8Array.from(live.signer.map(Number)));
+  const connection = new web3.Connection(live.url, "confirmed");
+  assert.equal(await connection.getVersion().then((v) => typeof v["solana-core"]), "string", "getVersion over HTTP");
+  for (const [i, ix] of builtIxs.entries()) {
+    const { blockhash } = await connection.getLatestBlockhash();
+    const tx = new web3.Transaction({ feePayer: signer.publicKey, recentBlockhash: blockhash }).add(ix);
+    tx.sign(signer);
+    const signature = await connection.sendRawTransaction(tx.serialize());
+    await confirm(connection, signature);
+    console.log(`ok live ${fixture.instructions[i].idl}.${fixture.instructions[i].name}: ${signature}`);
+    checks += 1;
+  }
+  const wallet = { publicKey: signer.publicKey, signTransaction: async (t) => t, signAllTransactions: async (t) => t };
+  const perpetual = new Program(idls.perpetual.idl, new AnchorProvider(connection, wallet, { commitment: "confirmed" }));
+  const account = await perpetual.account.marginAccount.fetch(new web3.PublicKey(live.margin_account));
+  fs.writeFileSync(live.out, JSON.stringify(normalize(account)));
+  console.log(`ok live: margin account ${live.margin_account} fetched over HTTP`);
+  checks += 1;
 }
 
 console.log(`idl check: ${Object.keys(idls).length} IDLs, ${fixture.instructions.length} instructions, ${fixture.accounts.length} accounts, ${checks} assertions passed`);

@@ -258,11 +258,11 @@ fn market_fixture(data: &[u8]) -> J {
     ])
 }
 
-/// `<target>/idl-fixtures`: this test binary is `<target>/<profile>/deps/<name>`.
-fn fixture_dir() -> PathBuf {
+/// `<target>/idl-fixtures/<name>`: this test binary is `<target>/<profile>/deps/<name>`.
+fn fixture_dir(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
     let target = exe.ancestors().nth(3).expect("target directory").to_path_buf();
-    target.join("idl-fixtures")
+    target.join("idl-fixtures").join(name)
 }
 
 fn run(cmd: &mut Command, what: &str) -> std::process::Output {
@@ -280,6 +280,9 @@ fn run(cmd: &mut Command, what: &str) -> std::process::Output {
 
 /// `npm ci` unless node_modules was installed from the current package-lock.json.
 fn install(check: &Path) {
+    // The two tests of this binary may install at once: one `npm ci` at a time.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let lock = std::fs::read(check.join("package-lock.json")).expect("idl/check/package-lock.json");
     let stamp = check.join("node_modules").join(".installed-package-lock.json");
     if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
@@ -331,41 +334,9 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     let out = env.process(std::slice::from_ref(&place), &[&taker.owner]).await.expect("place order");
     let placed = placed(&out.return_data);
     assert_eq!(placed.filled, 3);
-    // The arguments as sent (the harness sets the seat hint, the builder the maker count).
+    // The arguments as sent (the harness sets the seat hint).
     let args = PlaceOrderArgs::deserialize(&mut &place.data[8..]).expect("place_order args");
-    let order_accounts = |v: &orderbook::sdk::Venue, user: &UserCookie| {
-        vec![
-            ("book", v.book),
-            ("authority", user.key()),
-            ("margin_account", user.margin_account),
-            ("market", v.market),
-            ("oracle", v.oracle),
-            ("exchange", v.exchange),
-            ("approval", perp_sdk::approval_address(&v.exchange, &orderbook::ID)),
-            ("trader_authority", orderbook::sdk::trader_authority()),
-            ("perpetual_program", perpetual::ID),
-        ]
-    };
-    let place = instruction(
-        "orderbook",
-        "place_order",
-        &place,
-        vec![(
-            "args",
-            J::O(vec![
-                ("side", J::unit(args.side)),
-                ("price_ticks", J::n(args.price_ticks)),
-                ("base_lots", J::n(args.base_lots)),
-                ("order_type", J::unit(args.order_type)),
-                ("reduce_only", J::B(args.reduce_only)),
-                ("self_trade", J::unit(args.self_trade)),
-                ("client_order_id", J::n(args.client_order_id)),
-                ("expiry_ts", J::n(args.expiry_ts)),
-                ("seat_hint", J::n(args.seat_hint)),
-            ]),
-        )],
-        order_accounts(&book.venue, &taker),
-    );
+    let place = instruction("orderbook", "place_order", &place, place_args(&args), order_accounts(&book.venue, &taker));
 
     // Two resting bids; cancel one, so the account keeps a seat allowance and a position.
     let key = env.rest(&taker, &book, Side::Bid, 99, 4).await;
@@ -390,7 +361,12 @@ async fn typescript_clients_encode_and_decode_like_rust() {
         ("instructions", J::A(vec![deposit, place, cancel])),
         ("accounts", J::A(vec![margin_account_fixture(&margin), market_fixture(&market)])),
     ]);
-    let dir = fixture_dir();
+    check_with_node(&fixture, "offline");
+}
+
+/// Writes `fixture` under [`fixture_dir`] and runs `node idl/check/check.mjs` on it.
+fn check_with_node(fixture: &J, name: &str) {
+    let dir = fixture_dir(name);
     std::fs::create_dir_all(&dir).expect("fixture directory");
     let mut text = String::new();
     fixture.write(&mut text);
@@ -404,4 +380,119 @@ async fn typescript_clients_encode_and_decode_like_rust() {
         "node idl/check/check.mjs",
     );
     assert!(out.status.success(), "the TypeScript IDL check failed (fixture in {})", dir.display());
+}
+
+/// The accounts every order instruction names, as the IDL calls them.
+fn order_accounts(v: &orderbook::sdk::Venue, user: &UserCookie) -> Vec<(&'static str, Pubkey)> {
+    vec![
+        ("book", v.book),
+        ("authority", user.key()),
+        ("margin_account", user.margin_account),
+        ("market", v.market),
+        ("oracle", v.oracle),
+        ("exchange", v.exchange),
+        ("approval", perp_sdk::approval_address(&v.exchange, &orderbook::ID)),
+        ("trader_authority", orderbook::sdk::trader_authority()),
+        ("perpetual_program", perpetual::ID),
+    ]
+}
+
+fn place_args(args: &PlaceOrderArgs) -> Vec<(&'static str, J)> {
+    vec![(
+        "args",
+        J::O(vec![
+            ("side", J::unit(args.side)),
+            ("price_ticks", J::n(args.price_ticks)),
+            ("base_lots", J::n(args.base_lots)),
+            ("order_type", J::unit(args.order_type)),
+            ("reduce_only", J::B(args.reduce_only)),
+            ("self_trade", J::unit(args.self_trade)),
+            ("client_order_id", J::n(args.client_order_id)),
+            ("expiry_ts", J::n(args.expiry_ts)),
+            ("seat_hint", J::n(args.seat_hint)),
+        ]),
+    )]
+}
+
+/// A TypeScript client over the wire: the test's chain is served by `localnet` on an
+/// ephemeral port, and `check.mjs` builds a deposit, a resting bid and its cancel through
+/// `@coral-xyz/anchor`'s `Program.methods`, signs and sends them over HTTP, then fetches the
+/// margin account through `Program.account`. Rust reads the same account over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typescript_client_deposits_places_and_cancels_over_http() {
+    use client::chain::Chain;
+    let mut env = TestEnv::new().await;
+    let book = env.market_with_book("SOL", 64).await;
+    let user = env.create_user(10_000 * ONE_USDC).await;
+    let (exchange, mint) = (env.exchange, env.mint);
+
+    let amount = 1_234 * ONE_USDC + 5;
+    let deposit = perp_sdk::deposit(&user.key(), &exchange, &mint, &user.margin_account, &user.token_account, amount);
+    let deposit = instruction(
+        "perpetual",
+        "deposit",
+        &deposit,
+        vec![("amount", J::n(amount))],
+        vec![
+            ("depositor", user.key()),
+            ("exchange", exchange),
+            ("margin_account", user.margin_account),
+            ("depositor_token", user.token_account),
+            ("vault", perp_sdk::vault_address(&exchange)),
+            ("collateral_mint", mint),
+            ("token_program", anchor_spl::token::ID),
+        ],
+    );
+    // A resting bid (its key is predicted from the book's sequence number), then its cancel.
+    let seq = orderbook::state::BookRef::parse(&env.book_data(&book).await).expect("book").header.seq_num;
+    let mut args = order(Side::Bid, 97, 4, OrderType::PostOnly);
+    args.client_order_id = 0xBEEF;
+    let place = env.place_ix(&user, &book, args).await;
+    let args = PlaceOrderArgs::deserialize(&mut &place.data[8..]).expect("place_order args");
+    let place = instruction("orderbook", "place_order", &place, place_args(&args), order_accounts(&book.venue, &user));
+    let key = orderbook::state::order_key(Side::Bid, 97, seq);
+    let cancel = orderbook::sdk::cancel_order(&book.venue, &user.key(), &user.margin_account, Side::Bid, key);
+    let cancel = instruction(
+        "orderbook",
+        "cancel_order",
+        &cancel,
+        vec![("side", J::unit(Side::Bid)), ("order_key", J::n(key))],
+        order_accounts(&book.venue, &user),
+    );
+
+    let TestEnv { ctx, .. } = env;
+    let opts = client::localnet::LocalnetOptions { addr: "127.0.0.1:0".parse().unwrap(), slot_ms: 100 };
+    let net = client::localnet::Localnet::serve_context(opts, ctx, Default::default()).await.expect("localnet");
+    let out = fixture_dir("live").join("margin-account.json");
+    let _ = std::fs::remove_file(&out);
+    let fixture = J::O(vec![
+        ("instructions", J::A(vec![deposit, place, cancel])),
+        ("accounts", J::A(vec![])),
+        (
+            "live",
+            J::O(vec![
+                ("url", J::S(net.url())),
+                ("signer", J::bytes(&user.owner.to_bytes())),
+                ("margin_account", J::key(&user.margin_account)),
+                ("out", J::S(out.display().to_string())),
+            ]),
+        ),
+    ]);
+    check_with_node(&fixture, "live");
+
+    // What the client did, read over HTTP by Rust: the deposit, and no order left.
+    let mut rpc = client::chain::rpc::RpcChain::new(net.rpc_settings(), solana_keypair::Keypair::new());
+    let view = client::decode_margin(user.margin_account, &rpc.account_data(&user.margin_account).await.unwrap())
+        .expect("margin account");
+    assert_eq!(view.header.collateral, amount as i64);
+    assert!(view.positions.iter().all(|p| p.base_lots == 0));
+    let data = rpc.account_data(&book.venue.book).await.unwrap();
+    let b = orderbook::state::BookRef::parse(&data).expect("book");
+    assert!(b.bids.iter().all(|(_, k, _)| k != key), "the cancelled bid is gone");
+    assert_eq!(b.header.seq_num, seq + 1, "one order was placed");
+    // Anchor's decode, fetched over HTTP, says the same.
+    let anchor_view: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(anchor_view["collateral"], serde_json::json!(amount.to_string()));
+    assert_eq!(anchor_view["owner"], serde_json::json!(user.key().to_string()));
+    net.stop().await;
 }

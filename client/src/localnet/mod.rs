@@ -90,6 +90,16 @@ impl Localnet {
         chain: crate::chain::embedded::EmbeddedChain,
     ) -> Result<Localnet, LocalnetError> {
         let (ctx, known) = chain.into_parts();
+        Self::serve_context(opts, ctx, known).await
+    }
+
+    /// Serves a running `solana-program-test` context (a test's own chain); `known` seeds the
+    /// accounts `getProgramAccounts` considers (every transaction served adds its accounts).
+    pub async fn serve_context(
+        opts: LocalnetOptions,
+        ctx: solana_program_test::ProgramTestContext,
+        known: std::collections::BTreeSet<anchor_lang::prelude::Pubkey>,
+    ) -> Result<Localnet, LocalnetError> {
         Self::serve(opts, node::Source::Running(Box::new(ctx), known)).await
     }
 
