@@ -161,6 +161,16 @@ pub fn expand_home(p: &Path) -> PathBuf {
     }
 }
 
+/// `p` relative to `dir` when `p` is relative (and not `~/...`): a path in a config file is
+/// relative to that file's directory.
+pub fn relative_to(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_relative() && !p.starts_with("~") {
+        dir.join(p)
+    } else {
+        p.to_path_buf()
+    }
+}
+
 /// Reads a Solana CLI keypair file (a JSON array of 64 bytes).
 pub fn read_keypair(path: &Path) -> Result<Keypair, ConfigError> {
     let path = expand_home(path);

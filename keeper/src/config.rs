@@ -319,9 +319,13 @@ impl Config {
         self.exchange.exchange_address()
     }
 
-    /// Makes every relative history file (`csv`, a `coingecko` that is not a URL) relative
-    /// to `dir`, the directory of the file that named it.
+    /// Makes every relative file (the keypair, history files: `csv`, a `coingecko` that is
+    /// not a URL, a metrics file) relative to `dir`, the directory of the file that named it.
     pub fn resolve_files(&mut self, dir: &Path) {
+        self.cluster.keypair = client::cluster::relative_to(dir, &self.cluster.keypair);
+        if let Some(f) = self.metrics.file.as_mut() {
+            *f = client::cluster::relative_to(dir, f);
+        }
         let sources = self.margins.markets.iter_mut().map(|m| (&mut m.csv, &mut m.coingecko));
         let sources = sources.chain(self.listing.assets.iter_mut().map(|a| (&mut a.csv, &mut a.coingecko)));
         for (csv, coingecko) in sources {

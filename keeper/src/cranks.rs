@@ -47,6 +47,12 @@ fn settled(m: &Market) -> bool {
     m.is_final_settled()
 }
 
+/// A market without a spot index that has not traded has no price yet: funding and mark
+/// samples wait for its first trade (the program would refuse them with `NoMarkPrice`).
+fn unpriced(m: &Market, now: i64) -> bool {
+    !m.has_index() && m.cached_prices(now).is_err()
+}
+
 /// Markets of the exchange with their books, priced from their cached index.
 pub async fn market_views<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Vec<MarketView>, ChainError> {
     let now = chain.unix_time().await?;
@@ -67,8 +73,9 @@ pub async fn market_views<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<
 /// `I += T*R*P` on every live market; also refreshes each market's cached index.
 pub async fn update_funding<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
+    let now = chain.unix_time().await?;
     for (key, m) in discovery::markets(chain, exchange).await? {
-        if settled(&m) {
+        if settled(&m) || unpriced(&m, now) {
             continue;
         }
         let r = chain.send(&[sdk::update_funding(&key, &m.oracle)], &[]).await;
@@ -96,8 +103,9 @@ pub async fn refresh_stale_indexes<C: Chain>(chain: &mut C, exchange: &Pubkey) -
 /// One mark sample per market with a book, through the book's permissionless crank.
 pub async fn sample_marks<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
+    let now = chain.unix_time().await?;
     for (key, m) in discovery::markets(chain, exchange).await? {
-        if settled(&m) || m.book == Pubkey::default() {
+        if settled(&m) || m.book == Pubkey::default() || unpriced(&m, now) {
             continue;
         }
         let venue = Venue { book: m.book, market: key, oracle: m.oracle, exchange: *exchange };

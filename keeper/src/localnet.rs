@@ -45,8 +45,12 @@ pub async fn start(
         let mut chain = config.cluster.rpc_chain()?;
         let payer = chain.payer().insecure_clone();
         let keys = Keys::load(&config, &payer)?;
+        let mut funded = vec![];
         for key in [payer.pubkey(), keys.admin.pubkey(), keys.oracle_authority().pubkey()] {
-            airdrop(&chain, &key).await?;
+            if !funded.contains(&key) {
+                airdrop(&chain, &key).await?;
+                funded.push(key);
+            }
         }
         let mint = config.exchange.collateral_mint;
         if chain.account(&mint).await?.is_none() {

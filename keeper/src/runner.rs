@@ -74,6 +74,7 @@ pub async fn run_loop<C: Chain>(
             }
             Ok(total)
         }
+        "listing" if cfg.listing.assets.is_empty() => Ok(CrankResult::default()),
         "listing" => {
             let mut inputs = vec![];
             for a in &cfg.listing.assets {

@@ -243,9 +243,19 @@ impl MigrationConfig {
         Ok(config)
     }
 
+    /// Reads `path`; relative keypair paths in it are relative to its directory.
     pub fn load(path: &Path) -> Result<Self, MigrateError> {
         let text = std::fs::read_to_string(path).map_err(|e| config_err(format!("{}: {e}", path.display())))?;
-        Self::from_toml_str(&text).map_err(|e| config_err(format!("{}: {e}", path.display())))
+        let mut config = Self::from_toml_str(&text).map_err(|e| config_err(format!("{}: {e}", path.display())))?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let resolve = |p: &mut std::path::PathBuf| *p = client::cluster::relative_to(dir, p);
+        resolve(&mut config.cluster.keypair);
+        for p in
+            [&mut config.exchange.admin_keypair, &mut config.exchange.oracle_authority_keypair].into_iter().flatten()
+        {
+            resolve(p);
+        }
+        Ok(config)
     }
 
     /// What the types cannot check (the program checks every bound again).

@@ -83,6 +83,7 @@ struct Node {
     known: BTreeSet<Pubkey>,
     landed: HashMap<Signature, Landed>,
     transaction_count: u64,
+    airdrops: u64,
 }
 
 type Answer = Result<Value, ErrorObjectOwned>;
@@ -169,6 +170,7 @@ impl Node {
             known,
             landed: HashMap::new(),
             transaction_count: 0,
+            airdrops: 0,
         };
         node.known.insert(node.faucet.pubkey());
         node.next_slot().await?;
@@ -345,8 +347,15 @@ impl Node {
                 let to = p.pubkey(0, "account")?;
                 let lamports: u64 = p.get(1, "lamports")?;
                 let (hash, _) = self.latest_blockhash().await?;
-                let ix = solana_system_interface::instruction::transfer(&self.faucet.pubkey(), &to, lamports);
-                let tx = Transaction::new_signed_with_payer(&[ix], Some(&self.faucet.pubkey()), &[&self.faucet], hash);
+                // A varying compute limit keeps two equal airdrops in one blockhash distinct.
+                self.airdrops += 1;
+                let ixs = [
+                    solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(
+                        200_000 - (self.airdrops % 100_000) as u32,
+                    ),
+                    solana_system_interface::instruction::transfer(&self.faucet.pubkey(), &to, lamports),
+                ];
+                let tx = Transaction::new_signed_with_payer(&ixs, Some(&self.faucet.pubkey()), &[&self.faucet], hash);
                 let sig = tx.signatures[0];
                 match self.execute(tx.into()).await? {
                     None => Ok(json!(sig.to_string())),
