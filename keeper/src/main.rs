@@ -30,6 +30,13 @@ enum Command {
         /// Where to write the SVG chart.
         #[arg(long, default_value = "simulation-chart.svg")]
         chart: PathBuf,
+        /// Where the programs' log lines (natively they print to stdout) and the keeper's
+        /// own go.
+        #[arg(long, default_value = "simulation-programs.log")]
+        program_log: PathBuf,
+        /// Show those log lines on the terminal instead.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Without the `simulate` feature: says how to build the simulation.
     #[cfg(not(feature = "simulate"))]
@@ -65,13 +72,18 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "keeper=info,error".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "keeper=info,error".into());
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter);
+    // The simulation's own log lines (expected refusals) join the programs' in its log file:
+    // standard output, which it redirects while it runs. The terminal keeps the progress
+    // bar and the summary.
+    if logs_with_programs(&cli.command) {
+        fmt.with_writer(std::io::stdout).with_ansi(false).init();
+    } else {
+        fmt.with_writer(std::io::stderr).init();
+    }
+    match cli.command {
         Command::Run { config, once } => match run_cluster(config, once).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -106,9 +118,25 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         #[cfg(feature = "simulate")]
-        Command::Simulate { seed, minutes, report, chart } => {
+        Command::Simulate { seed, minutes, report, chart, program_log, verbose } => {
             let cfg = keeper::sim::SimConfig { seed, minutes, progress: true };
-            match keeper::sim::run(&cfg).await {
+            let redirect = if verbose {
+                None
+            } else {
+                match keeper::sim::stdout::Redirect::to(&program_log) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        eprintln!("writing {}: {e}", program_log.display());
+                        return ExitCode::FAILURE;
+                    }
+                }
+            };
+            let result = keeper::sim::run(&cfg).await;
+            drop(redirect);
+            if !verbose {
+                println!("program logs: {}", program_log.display());
+            }
+            match result {
                 Ok(r) => {
                     print!("{}", r.summary());
                     let json = serde_json::to_string_pretty(&r).expect("report serializes");
@@ -134,6 +162,16 @@ async fn main() -> ExitCode {
             }
         }
     }
+}
+
+#[cfg(feature = "simulate")]
+fn logs_with_programs(command: &Command) -> bool {
+    matches!(command, Command::Simulate { verbose: false, .. })
+}
+
+#[cfg(not(feature = "simulate"))]
+fn logs_with_programs(_: &Command) -> bool {
+    false
 }
 
 async fn run_cluster(args: keeper::config::ConfigArgs, once: bool) -> Result<(), String> {

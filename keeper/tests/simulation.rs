@@ -21,3 +21,35 @@ async fn a_short_simulation_exercises_every_path_and_keeps_the_invariants() {
     let again = keeper::sim::run(&cfg).await.expect("simulation runs");
     assert_eq!(serde_json::to_string(&r).unwrap(), serde_json::to_string(&again).unwrap(), "same seed, same report");
 }
+
+/// `keeper simulate` as a newcomer runs it: standard output is the summary and nothing else
+/// (the programs' native log lines and the keeper's warnings about expected refusals go to
+/// the log file), and the summary counts the refusals by reason.
+#[test]
+fn the_simulate_command_prints_a_summary_without_raw_log_lines() {
+    let dir = std::env::temp_dir().join(format!("keeper-simulate-output-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keeper"))
+        .args(["simulate", "--minutes", "30"])
+        .arg("--report")
+        .arg(dir.join("report.json"))
+        .arg("--chart")
+        .arg(dir.join("chart.svg"))
+        .arg("--program-log")
+        .arg(dir.join("programs.log"))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("keeper simulate runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for text in [&stdout, &stderr] {
+        for raw in ["AnchorError", "Program log", "Error Code", " WARN ", "Left:", "invoke ["] {
+            assert!(!text.contains(raw), "a raw log line ({raw}) on the terminal:\n{text}");
+        }
+    }
+    assert!(stdout.contains("invariants_ok: true") && stdout.contains("refused, by reason: "), "{stdout}");
+    let log = std::fs::read_to_string(dir.join("programs.log")).unwrap();
+    assert!(log.contains("AnchorError") && log.contains("risk action refused"), "the log file holds them");
+    let _ = std::fs::remove_dir_all(&dir);
+}

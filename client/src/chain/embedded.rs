@@ -1,7 +1,7 @@
 //! The embedded chain: `solana-program-test` with the programs loaded natively and the real
 //! SPL Token, driven like a cluster. Its bank is private, so `program_accounts` applies the
 //! same filters to every account any transaction has named.
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
@@ -23,6 +23,9 @@ pub struct EmbeddedChain {
     known: BTreeSet<Pubkey>,
     pub transactions: u64,
     pub failed_transactions: u64,
+    /// Refused transactions by reason: the program's error name from its logs (`Error Code:
+    /// NAME.`), else the transaction error.
+    pub refusals: BTreeMap<String, u64>,
 }
 
 impl EmbeddedChain {
@@ -35,7 +38,15 @@ impl EmbeddedChain {
     pub async fn start_with(pt: ProgramTest) -> Self {
         let ctx = pt.start_with_context().await;
         let payer = ctx.payer.insecure_clone();
-        Self { ctx, payer, nonce: 0, known: BTreeSet::new(), transactions: 0, failed_transactions: 0 }
+        Self {
+            ctx,
+            payer,
+            nonce: 0,
+            known: BTreeSet::new(),
+            transactions: 0,
+            failed_transactions: 0,
+            refusals: BTreeMap::new(),
+        }
     }
 
     /// Sets the cluster clock to `unix_timestamp` (a fixed start makes runs reproducible).
@@ -94,6 +105,8 @@ impl Chain for EmbeddedChain {
             .map_err(|e| ChainError::Rpc(e.to_string()))?;
         if let Err(e) = res.result {
             self.failed_transactions += 1;
+            let logs = res.metadata.as_ref().map(|m| m.log_messages.as_slice()).unwrap_or_default();
+            *self.refusals.entry(refusal_reason(&all, logs, &e)).or_default() += 1;
             return Err(e.into());
         }
         Ok(res
@@ -130,5 +143,65 @@ impl Chain for EmbeddedChain {
     async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError> {
         let rent = self.ctx.banks_client.get_rent().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
         Ok(rent.minimum_balance(len))
+    }
+}
+
+/// A refused transaction's reason: the failing program's error name (from the IDLs, the
+/// programs' published interface), else the transaction error's variant. The program is
+/// the innermost that failed (the runtime's `Program X failed: custom program error: 0x..`
+/// log line: an error raised inside a CPI surfaces unchanged at the outer instruction), else
+/// the outer instruction's.
+fn refusal_reason(ixs: &[Instruction], logs: &[String], e: &solana_transaction_error::TransactionError) -> String {
+    use solana_instruction::error::InstructionError;
+    use solana_transaction_error::TransactionError;
+    if let TransactionError::InstructionError(i, InstructionError::Custom(code)) = e {
+        let failed = format!(" failed: custom program error: {code:#x}");
+        let inner = logs.iter().find_map(|l| l.strip_prefix("Program ")?.strip_suffix(&failed)?.parse::<Pubkey>().ok());
+        if let Some(program) = inner.or_else(|| ixs.get(*i as usize).map(|ix| ix.program_id)) {
+            return error_name(&program, *code);
+        }
+    }
+    format!("{e:?}").split(['(', ' ', '{']).next().unwrap_or("Unknown").to_string()
+}
+
+/// `program`'s error `code` by name, from `idl/`.
+fn error_name(program: &Pubkey, code: u32) -> String {
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<BTreeMap<(String, u32), String>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut out = BTreeMap::new();
+        for idl in [include_str!("../../../idl/perpetual.json"), include_str!("../../../idl/orderbook.json")] {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(idl) else { continue };
+            let address = v["address"].as_str().unwrap_or_default().to_string();
+            for err in v["errors"].as_array().into_iter().flatten() {
+                if let (Some(c), Some(n)) = (err["code"].as_u64(), err["name"].as_str()) {
+                    out.insert((address.clone(), c as u32), n.to_string());
+                }
+            }
+        }
+        out
+    });
+    names.get(&(program.to_string(), code)).cloned().unwrap_or_else(|| format!("{program} error {code}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_named_by_the_failing_program() {
+        use solana_instruction::error::InstructionError;
+        use solana_transaction_error::TransactionError;
+        let ix = |p: Pubkey| Instruction { program_id: p, accounts: vec![], data: vec![] };
+        let ixs = [ix(Pubkey::default()), ix(perpetual::ID), ix(orderbook::ID)];
+        let custom = |i, c| TransactionError::InstructionError(i, InstructionError::Custom(c));
+        let no_mark = u32::from(perpetual::error::PerpError::NoMarkPrice);
+        assert_eq!(refusal_reason(&ixs, &[], &custom(1, no_mark)), "NoMarkPrice");
+        let band = u32::from(orderbook::error::BookError::PriceOutsideBand);
+        assert_eq!(refusal_reason(&ixs, &[], &custom(2, band)), "PriceOutsideBand");
+        // Raised by perpetual inside the book's CPI: named by the program that failed.
+        let logs = [format!("Program {} failed: custom program error: {no_mark:#x}", perpetual::ID)];
+        assert_eq!(refusal_reason(&ixs, &logs, &custom(2, no_mark)), "NoMarkPrice");
+        assert_eq!(refusal_reason(&ixs, &[], &TransactionError::BlockhashNotFound), "BlockhashNotFound");
     }
 }

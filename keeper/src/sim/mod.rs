@@ -4,6 +4,7 @@
 //! chain's own account data.
 pub mod chart;
 pub mod report;
+pub mod stdout;
 pub mod world;
 
 use client::chain::{Chain, ChainError};

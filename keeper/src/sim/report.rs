@@ -110,6 +110,9 @@ pub struct Report {
     pub invariant_failures: Vec<String>,
     pub transactions: u64,
     pub failed_transactions: u64,
+    /// Refused transactions by reason (the scenario expects them: takers over their margin,
+    /// crank races, orders into a settled market).
+    pub refusals: std::collections::BTreeMap<String, u64>,
     #[serde(skip)]
     pub series: Vec<Series>,
 }
@@ -195,6 +198,7 @@ pub async fn build(
         invariant_failures: failures,
         transactions: w.chain.transactions,
         failed_transactions: w.chain.failed_transactions,
+        refusals: w.chain.refusals.clone(),
         series,
     })
 }
@@ -231,6 +235,12 @@ impl Report {
             usdc(self.fees as i128)
         );
         out += &format!("transactions {} ({} refused)\n", self.transactions, self.failed_transactions);
+        if !self.refusals.is_empty() {
+            let mut by: Vec<_> = self.refusals.iter().collect();
+            by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let list: Vec<String> = by.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            out += &format!("refused, by reason: {}\n", list.join(", "));
+        }
         out += &format!("invariants_ok: {}\n", self.invariants_ok);
         for f in &self.invariant_failures {
             out += &format!("  BROKEN: {f}\n");
