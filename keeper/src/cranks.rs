@@ -268,9 +268,21 @@ pub struct RiskKeeper<'k> {
     pub liquidator_account: Pubkey,
 }
 
-/// Counts of what the scan did.
-#[derive(Debug, Default, Clone, Copy)]
+/// A risk action that landed, for charts and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum RiskEventKind {
+    Liquidation,
+    EarlyDeleverage,
+    Deleverage,
+    /// The insurance fund paid an account's deficit (no market: `Pubkey::default()`).
+    InsuranceCover,
+}
+
+/// Counts of what the scan did, and the market of each action that landed.
+#[derive(Debug, Default, Clone)]
 pub struct ScanResult {
+    /// (kind, market) of each liquidation and deleveraging that landed, in order.
+    pub events: Vec<(RiskEventKind, Pubkey)>,
     pub liquidations: u32,
     pub early_deleverages: u32,
     pub deleverages: u32,
@@ -324,11 +336,21 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
                 tracing::warn!(?action, error = %e, "risk action refused");
                 result.failed += 1;
             }
-            (Action::Liquidate { .. }, Ok(_)) => result.liquidations += 1,
-            (Action::EarlyDeleverage { .. }, Ok(_)) => result.early_deleverages += 1,
-            (Action::Deleverage { .. }, Ok(_)) => result.deleverages += 1,
+            (Action::Liquidate { market, .. }, Ok(_)) => {
+                result.liquidations += 1;
+                result.events.push((RiskEventKind::Liquidation, *market));
+            }
+            (Action::EarlyDeleverage { market, .. }, Ok(_)) => {
+                result.early_deleverages += 1;
+                result.events.push((RiskEventKind::EarlyDeleverage, *market));
+            }
+            (Action::Deleverage { market, .. }, Ok(_)) => {
+                result.deleverages += 1;
+                result.events.push((RiskEventKind::Deleverage, *market));
+            }
             (Action::CoverWithInsurance { .. }, Ok(_)) => {
                 result.insurance_covers += 1;
+                result.events.push((RiskEventKind::InsuranceCover, Pubkey::default()));
                 result.deleverages += 1;
                 insurance = 0;
             }

@@ -144,7 +144,9 @@ async fn main() -> ExitCode {
                         eprintln!("writing {}: {e}", report.display());
                         return ExitCode::FAILURE;
                     }
-                    if let Err(e) = std::fs::write(&chart, keeper::sim::chart::svg(&r.series)) {
+                    if let Err(e) =
+                        std::fs::write(&chart, keeper::sim::chart::svg(&r.series, &r.insurance, &r.insurance_covers))
+                    {
                         eprintln!("writing {}: {e}", chart.display());
                         return ExitCode::FAILURE;
                     }

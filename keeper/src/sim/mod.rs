@@ -60,6 +60,8 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     let mut w = World::build(cfg.seed).await?;
     let mut series: Vec<Series> = w.markets.iter().map(|m| Series::new(&m.symbol)).collect();
     let mut counts = Counts::default();
+    let mut insurance: Vec<f64> = vec![];
+    let mut insurance_covers: Vec<usize> = vec![];
     let insurance_start = discovery::exchange(&mut w.chain, &w.exchange).await?.insurance_fund;
     let bar = if cfg.progress { ProgressBar::new(cfg.minutes as u64) } else { ProgressBar::hidden() };
     bar.set_style(
@@ -108,7 +110,17 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             liquidator: &liquidator,
             liquidator_account: w.liquidator.margin,
         };
-        counts.add(cranks::risk_scan(&mut w.chain, &k).await?);
+        let scan = cranks::risk_scan(&mut w.chain, &k).await?;
+        for (kind, market) in &scan.events {
+            match w.markets.iter().position(|m| m.market == *market) {
+                Some(i) => {
+                    let at = series[i].index.len();
+                    series[i].events.push((at, *kind));
+                }
+                None => insurance_covers.push(insurance.len()),
+            }
+        }
+        counts.add(scan);
         counts.seat_settlements += cranks::settle_seats(&mut w.chain, &exchange).await?.sent;
         counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange).await?.sent;
         if minute > schedule.settle {
@@ -116,10 +128,11 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint).await?;
         }
         record(&mut w, &mut series).await?;
+        insurance.push(discovery::exchange(&mut w.chain, &exchange).await?.insurance_fund as f64 / 1e6);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    report::build(&mut w, cfg.seed, series, counts, insurance_start).await
+    report::build(&mut w, cfg.seed, series, (insurance, insurance_covers), counts, insurance_start).await
 }
 
 /// What the keeper did, counted over the run.
@@ -257,7 +270,7 @@ async fn record(w: &mut World, series: &mut [Series]) -> Result<(), ChainError> 
     for (i, m) in w.markets.clone().iter().enumerate() {
         let data = w.chain.account_data(&m.market).await?;
         if let Some(state) = client::decode_market(&data) {
-            series[i].push(&state, m.lots_per_dollar_scale);
+            series[i].push(&state, m.lots_per_dollar_scale, m.lot_base);
         }
     }
     Ok(())

@@ -17,6 +17,12 @@ pub struct Series {
     pub last: Vec<f64>,
     /// Funding rate, percent per hour.
     pub funding: Vec<f64>,
+    /// Open interest, base units.
+    pub open_interest: Vec<f64>,
+    /// (minute index, kind) of each liquidation and deleveraging in this market.
+    pub events: Vec<(usize, crate::cranks::RiskEventKind)>,
+    /// The minute index at which the market was final-settled.
+    pub final_settlement: Option<usize>,
     #[serde(skip)]
     funding_ts: Vec<i64>,
     #[serde(skip)]
@@ -35,6 +41,9 @@ impl Series {
             mark: vec![],
             last: vec![],
             funding: vec![],
+            open_interest: vec![],
+            events: vec![],
+            final_settlement: None,
             funding_ts: vec![],
             sample_ts: vec![],
             fills: 0,
@@ -43,7 +52,7 @@ impl Series {
     }
 
     /// Records a market's state; `scale` converts quote native per lot into dollars of base price.
-    pub fn push(&mut self, m: &Market, scale: f64) {
+    pub fn push(&mut self, m: &Market, scale: f64, lot_base: f64) {
         let dollars = |v: f64| v / scale;
         let index =
             if m.has_index() { m.index_price.get().to_num::<f64>() } else { m.mark_price.get().to_num::<f64>() };
@@ -51,6 +60,10 @@ impl Series {
         self.mark.push(dollars(m.mark_price.get().to_num::<f64>()));
         self.last.push(dollars(m.last_trade_price as f64));
         self.funding.push(m.funding_rate_ppbh as f64 / 1e7);
+        self.open_interest.push(m.open_interest_lots as f64 * lot_base);
+        if m.is_final_settled() && self.final_settlement.is_none() {
+            self.final_settlement = Some(self.index.len() - 1);
+        }
         self.funding_ts.push(m.funding_last_update_ts);
         self.sample_ts.push(m.mark_last_sample_ts);
         self.fills = m.total_fills;
@@ -115,6 +128,12 @@ pub struct Report {
     pub refusals: std::collections::BTreeMap<String, u64>,
     #[serde(skip)]
     pub series: Vec<Series>,
+    /// The insurance fund each minute, USDC.
+    #[serde(skip)]
+    pub insurance: Vec<f64>,
+    /// The minutes (indexes into `insurance`) at which the fund covered a deficit.
+    #[serde(skip)]
+    pub insurance_covers: Vec<usize>,
 }
 
 /// Reads every account back from the chain and checks the invariants on those bytes.
@@ -122,6 +141,7 @@ pub async fn build(
     w: &mut World,
     seed: u64,
     series: Vec<Series>,
+    (insurance, insurance_covers): (Vec<f64>, Vec<usize>),
     counts: Counts,
     insurance_start: u64,
 ) -> Result<Report, ChainError> {
@@ -200,6 +220,8 @@ pub async fn build(
         failed_transactions: w.chain.failed_transactions,
         refusals: w.chain.refusals.clone(),
         series,
+        insurance,
+        insurance_covers,
     })
 }
 
