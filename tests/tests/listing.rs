@@ -309,3 +309,30 @@ async fn one_withdraw_checks_health_over_many_markets_within_solana_limits() {
     env.process(&[ix], &[&user.owner]).await.expect("the largest health check runs");
     invariants::check(&mut env).await;
 }
+
+/// Thousands of markets need every global account to stay the same size: each market (and
+/// its book) is its own account. Listing 48 markets, each with a book, leaves the exchange,
+/// its vault and the order book's trader approval exactly as large as they were.
+#[tokio::test]
+async fn no_global_account_grows_with_the_number_of_markets() {
+    let mut env = TestEnv::new().await;
+    let admin = env.admin.insecure_clone();
+    env.process(&[sdk::set_listing_deposit(&admin.pubkey(), &env.exchange, DEPOSIT)], &[&admin]).await.unwrap();
+    let globals = [env.exchange, env.vault, sdk::approval_address(&env.exchange, &orderbook::ID)];
+    let mut sizes = vec![];
+    for k in globals {
+        sizes.push(env.account_data(&k).await.len());
+    }
+    let (lister, token) = wallet(&mut env, 100 * DEPOSIT).await;
+    for i in 0..48 {
+        let m = env
+            .list_market(&lister, &token, Pubkey::default(), list_args(&format!("M{i}"), OracleKind::None))
+            .await
+            .expect("listed");
+        env.create_book(&m, book_args(64, 16)).await;
+    }
+    for (k, size) in globals.iter().zip(sizes) {
+        assert_eq!(env.account_data(k).await.len(), size, "{k} kept its size over 48 markets");
+    }
+    assert_eq!(env.exchange_state().await.listing_deposit, DEPOSIT);
+}
