@@ -306,24 +306,8 @@ async fn typescript_clients_encode_and_decode_like_rust() {
 
     // Deposit, with the Rust builder.
     let amount = 2_500 * ONE_USDC + 17;
-    let deposit =
-        perp_sdk::deposit(&taker.key(), &exchange, &mint, &taker.margin_account, &taker.token_account, amount);
-    env.process(std::slice::from_ref(&deposit), &[&taker.owner]).await.expect("deposit");
-    let deposit = instruction(
-        "perpetual",
-        "deposit",
-        &deposit,
-        vec![("amount", J::n(amount))],
-        vec![
-            ("depositor", taker.key()),
-            ("exchange", exchange),
-            ("margin_account", taker.margin_account),
-            ("depositor_token", taker.token_account),
-            ("vault", perp_sdk::vault_address(&exchange)),
-            ("collateral_mint", mint),
-            ("token_program", anchor_spl::token::ID),
-        ],
-    );
+    let (deposit_ix, deposit) = deposit_fixture(&taker, &exchange, &mint, amount);
+    env.process(std::slice::from_ref(&deposit_ix), &[&taker.owner]).await.expect("deposit");
 
     // A crossing place_order: the maker's margin account follows the named accounts.
     env.rest(&maker, &book, Side::Ask, 101, 5).await;
@@ -382,6 +366,27 @@ fn check_with_node(fixture: &J, name: &str) {
     assert!(out.status.success(), "the TypeScript IDL check failed (fixture in {})", dir.display());
 }
 
+/// `user`'s deposit of `amount`, built by the Rust builder, and its fixture entry.
+fn deposit_fixture(user: &UserCookie, exchange: &Pubkey, mint: &Pubkey, amount: u64) -> (Instruction, J) {
+    let ix = perp_sdk::deposit(&user.key(), exchange, mint, &user.margin_account, &user.token_account, amount);
+    let fixture = instruction(
+        "perpetual",
+        "deposit",
+        &ix,
+        vec![("amount", J::n(amount))],
+        vec![
+            ("depositor", user.key()),
+            ("exchange", *exchange),
+            ("margin_account", user.margin_account),
+            ("depositor_token", user.token_account),
+            ("vault", perp_sdk::vault_address(exchange)),
+            ("collateral_mint", *mint),
+            ("token_program", anchor_spl::token::ID),
+        ],
+    );
+    (ix, fixture)
+}
+
 /// The accounts every order instruction names, as the IDL calls them.
 fn order_accounts(v: &orderbook::sdk::Venue, user: &UserCookie) -> Vec<(&'static str, Pubkey)> {
     vec![
@@ -427,22 +432,7 @@ async fn a_typescript_client_deposits_places_and_cancels_over_http() {
     let (exchange, mint) = (env.exchange, env.mint);
 
     let amount = 1_234 * ONE_USDC + 5;
-    let deposit = perp_sdk::deposit(&user.key(), &exchange, &mint, &user.margin_account, &user.token_account, amount);
-    let deposit = instruction(
-        "perpetual",
-        "deposit",
-        &deposit,
-        vec![("amount", J::n(amount))],
-        vec![
-            ("depositor", user.key()),
-            ("exchange", exchange),
-            ("margin_account", user.margin_account),
-            ("depositor_token", user.token_account),
-            ("vault", perp_sdk::vault_address(&exchange)),
-            ("collateral_mint", mint),
-            ("token_program", anchor_spl::token::ID),
-        ],
-    );
+    let (_, deposit) = deposit_fixture(&user, &exchange, &mint, amount);
     // A resting bid (its key is predicted from the book's sequence number), then its cancel.
     let seq = orderbook::state::BookRef::parse(&env.book_data(&book).await).expect("book").header.seq_num;
     let mut args = order(Side::Bid, 97, 4, OrderType::PostOnly);
