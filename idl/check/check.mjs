@@ -195,9 +195,11 @@ for (const acc of fixture.accounts) {
 
 // ---- live: the same instructions sent over JSON-RPC, the margin account read back ----
 // With `live` in the fixture (a localnet URL, the signer's secret key, a margin account and an
-// output file), every instruction built above through Program.methods is signed, sent with
-// sendRawTransaction (preflight on) and confirmed by polling getSignatureStatuses; then the
-// margin account is fetched through Program.account over HTTP and written, normalized, to `out`.
+// output file), every instruction built above through Program.methods is signed and sent:
+// all but the last with sendRawTransaction (preflight on), confirmed by polling
+// getSignatureStatuses; the last through AnchorProvider.sendAndConfirm, as `.rpc()` sends,
+// which confirms over the WebSocket (signatureSubscribe). Then the margin account is fetched
+// through Program.account over HTTP and written, normalized, to `out`.
 
 async function confirm(connection, signature) {
   for (let i = 0; i < 500; i++) {
@@ -214,19 +216,26 @@ async function confirm(connection, signature) {
 if (fixture.live) {
   const live = fixture.live;
   const signer = web3.Keypair.fromSecretKey(Uint8Array.from(live.signer.map(Number)));
-  const connection = new web3.Connection(live.url, "confirmed");
+  const wsEndpoint = live.url.replace(/^http/, "ws");
+  const connection = new web3.Connection(live.url, { commitment: "confirmed", wsEndpoint });
+  const provider = new AnchorProvider(connection, new anchor.Wallet(signer), { commitment: "confirmed" });
   assert.equal(await connection.getVersion().then((v) => typeof v["solana-core"]), "string", "getVersion over HTTP");
   for (const [i, ix] of builtIxs.entries()) {
-    const { blockhash } = await connection.getLatestBlockhash();
-    const tx = new web3.Transaction({ feePayer: signer.publicKey, recentBlockhash: blockhash }).add(ix);
-    tx.sign(signer);
-    const signature = await connection.sendRawTransaction(tx.serialize());
-    await confirm(connection, signature);
+    let signature;
+    if (i + 1 < builtIxs.length) {
+      const { blockhash } = await connection.getLatestBlockhash();
+      const tx = new web3.Transaction({ feePayer: signer.publicKey, recentBlockhash: blockhash }).add(ix);
+      tx.sign(signer);
+      signature = await connection.sendRawTransaction(tx.serialize());
+      await confirm(connection, signature);
+    } else {
+      signature = await provider.sendAndConfirm(new web3.Transaction().add(ix));
+      await confirm(connection, signature);
+    }
     console.log(`ok live ${fixture.instructions[i].idl}.${fixture.instructions[i].name}: ${signature}`);
     checks += 1;
   }
-  const wallet = { publicKey: signer.publicKey, signTransaction: async (t) => t, signAllTransactions: async (t) => t };
-  const perpetual = new Program(idls.perpetual.idl, new AnchorProvider(connection, wallet, { commitment: "confirmed" }));
+  const perpetual = new Program(idls.perpetual.idl, provider);
   const account = await perpetual.account.marginAccount.fetch(new web3.PublicKey(live.margin_account));
   fs.writeFileSync(live.out, JSON.stringify(normalize(account)));
   console.log(`ok live: margin account ${live.margin_account} fetched over HTTP`);

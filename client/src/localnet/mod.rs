@@ -16,6 +16,8 @@
 //! and `memcmp` filters, base58 or base64 bytes), `getTokenAccountBalance`,
 //! `sendTransaction`, `simulateTransaction`, `getSignatureStatuses`, `getTransaction`,
 //! `requestAirdrop`, and `localnet_warp` (`[seconds]`: moves the clock and the slot on).
+//! Over WebSocket on the same port: `signatureSubscribe` (what `@solana/web3.js`'s
+//! `confirmTransaction` waits on; point its `wsEndpoint` at the same address).
 mod node;
 mod wire;
 
@@ -134,6 +136,25 @@ impl Localnet {
                 })
                 .map_err(|e| LocalnetError::Rpc(e.to_string()))?;
         }
+        module
+            .register_subscription(
+                "signatureSubscribe",
+                "signatureNotification",
+                "signatureUnsubscribe",
+                |params, pending, calls, _| async move {
+                    let sig = params
+                        .as_str()
+                        .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
+                        .and_then(|v| v.get(0).and_then(Value::as_str).map(str::to_string));
+                    let Some(sig) = sig else {
+                        pending.reject(wire::invalid_params("expected [signature, config]")).await;
+                        return Ok(());
+                    };
+                    let sink = pending.accept().await?;
+                    signature_notification(&calls, &sink, &sig).await
+                },
+            )
+            .map_err(|e| LocalnetError::Rpc(e.to_string()))?;
         let server = server.start(module);
         tracing::info!(%addr, "localnet serving JSON-RPC");
         Ok(Localnet { addr, server, chain: Some(chain), calls })
@@ -190,6 +211,36 @@ impl Localnet {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
+}
+
+/// How long a `signatureSubscribe` waits for its transaction (a blockhash lives ~60 s).
+const SIGNATURE_WAIT: Duration = Duration::from_secs(120);
+
+/// Sends one `signatureNotification` when `sig` has a status (as a validator does at the
+/// subscription's commitment; every status here is final), then ends the subscription.
+async fn signature_notification(
+    calls: &mpsc::Sender<Call>,
+    sink: &jsonrpsee::core::server::SubscriptionSink,
+    sig: &str,
+) -> Result<(), jsonrpsee::core::SubscriptionError> {
+    let deadline = tokio::time::Instant::now() + SIGNATURE_WAIT;
+    while !sink.is_closed() && tokio::time::Instant::now() < deadline {
+        let (reply, answer) = oneshot::channel();
+        let params = serde_json::json!([[sig]]);
+        calls.send(Call { method: "getSignatureStatuses", params, reply }).await.map_err(|e| e.to_string())?;
+        let statuses = answer.await.map_err(|e| e.to_string())?.map_err(|e| e.message().to_string())?;
+        if let Some(status) = statuses["value"].get(0).filter(|s| !s.is_null()) {
+            let value = serde_json::json!({
+                "context": { "slot": status["slot"] },
+                "value": { "err": status["err"] },
+            });
+            let raw = jsonrpsee::core::to_json_raw_value(&value).map_err(|e| e.to_string())?;
+            sink.send(raw).await.map_err(|e| e.to_string())?;
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 impl Drop for Localnet {
