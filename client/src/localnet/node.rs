@@ -1,6 +1,6 @@
 //! The chain thread of `localnet`: owns the `solana-program-test` context and answers one
 //! request at a time. Everything that depends on the chain is computed here.
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anchor_lang::prelude::Pubkey;
@@ -30,6 +30,9 @@ pub const VERSION: &str = "3.1.12";
 const MAX_PROCESSING_AGE: u64 = 150;
 /// Lamports per signature (the cluster default).
 const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
+/// Transactions whose status and logs are kept (the oldest are forgotten first), so a node
+/// that runs for days holds a bounded history.
+const HISTORY: usize = 200_000;
 /// Internal message that stops the chain thread.
 pub const SHUTDOWN: &str = "localnet_shutdown";
 
@@ -82,6 +85,8 @@ struct Node {
     /// private, so `getProgramAccounts` filters these.
     known: BTreeSet<Pubkey>,
     landed: HashMap<Signature, Landed>,
+    /// `landed`'s signatures, oldest first.
+    history: VecDeque<Signature>,
     transaction_count: u64,
     airdrops: u64,
 }
@@ -169,6 +174,7 @@ impl Node {
             offset: clock.unix_timestamp - wall_clock(),
             known,
             landed: HashMap::new(),
+            history: VecDeque::new(),
             transaction_count: 0,
             airdrops: 0,
         };
@@ -487,6 +493,12 @@ impl Node {
             };
             let block_time = self.now().await?;
             self.transaction_count += 1;
+            if self.history.len() == HISTORY {
+                if let Some(old) = self.history.pop_front() {
+                    self.landed.remove(&old);
+                }
+            }
+            self.history.push_back(sig);
             self.landed.insert(
                 sig,
                 Landed { slot: self.slot, block_time, transaction: tx, err: err.clone(), logs, units, return_data },
