@@ -3,15 +3,13 @@
 //! for wallets, TypeScript clients, keepers and end-to-end tests.
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
-use base64::prelude::{Engine, BASE64_STANDARD};
-use client::chain::rpc::RpcChain;
 use client::chain::Chain;
 use client::harness;
 use client::localnet::{Localnet, LocalnetOptions};
 use migrations::{migrate, Keys, MigrationConfig, Options};
+use solana_account::Account;
 use solana_program_pack::Pack;
 use solana_signer::Signer;
 
@@ -48,7 +46,7 @@ pub async fn start(
         let mut funded = vec![];
         for key in [payer.pubkey(), keys.admin.pubkey(), keys.oracle_authority().pubkey()] {
             if !funded.contains(&key) {
-                airdrop(&chain, &key).await?;
+                net.airdrop(&key, AIRDROP).await.map_err(rpc)?;
                 funded.push(key);
             }
         }
@@ -62,16 +60,8 @@ pub async fn start(
     Ok(net)
 }
 
-async fn airdrop(chain: &RpcChain, to: &Pubkey) -> Result<(), LocalnetCommandError> {
-    let rpc = |e: solana_rpc_client_api::client_error::Error| client::chain::ChainError::Rpc(e.to_string());
-    let sig = chain.client().request_airdrop(to, AIRDROP).await.map_err(rpc)?;
-    for _ in 0..1_000 {
-        if chain.client().get_signature_status(&sig).await.map_err(rpc)?.is_some() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Err(client::chain::ChainError::Rpc(format!("airdrop {sig} never landed")).into())
+fn rpc(e: client::localnet::ErrorObjectOwned) -> client::chain::ChainError {
+    client::chain::ChainError::Rpc(e.message().to_string())
 }
 
 /// Writes an SPL Token mint (6 decimals, `authority` mints) at `mint`, whose keypair a
@@ -87,11 +77,8 @@ async fn create_mint(net: &Localnet, mint: &Pubkey, authority: &Pubkey) -> Resul
     };
     let mut data = vec![0u8; Mint::LEN];
     Mint::pack(state, &mut data).map_err(|e| client::chain::ChainError::Rpc(e.to_string()))?;
-    let account = serde_json::json!({
-        "lamports": 1_000_000_000u64, "owner": spl_token_interface::ID.to_string(), "data": BASE64_STANDARD.encode(data),
-    });
-    net.call("localnet_setAccount", serde_json::json!([mint.to_string(), account]))
-        .await
-        .map_err(|e| client::chain::ChainError::Rpc(e.message().to_string()))?;
+    let account =
+        Account { lamports: 1_000_000_000, data, owner: spl_token_interface::ID, executable: false, rent_epoch: 0 };
+    net.set_account(mint, &account).await.map_err(rpc)?;
     Ok(())
 }

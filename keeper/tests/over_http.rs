@@ -13,16 +13,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
-use base64::prelude::{Engine, BASE64_STANDARD};
 use client::chain::rpc::RpcChain;
 use client::chain::Chain;
 use client::localnet::{Localnet, LocalnetOptions};
 use client::Liabilities;
 use common::*;
-use keeper::sim::world::{pyth_bytes, SimMarket, World};
+use keeper::sim::world::{PriceUpdate, SimMarket, World};
 use perpetual::sdk;
 use perpetual::state::Market;
-use perpetual::OracleKind;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -46,26 +44,17 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Publishes every market's price at the localnet's clock, over HTTP.
+/// Publishes every market's price at the localnet's clock, as the simulation does: the Pyth
+/// account written, the settable oracle set by a transaction over HTTP.
 async fn publish(net: &Localnet, rpc: &mut RpcChain, admin: &Keypair, markets: &[SimMarket]) {
     let now = rpc.unix_time().await.unwrap();
     for m in markets {
-        match m.kind {
-            OracleKind::PythLegacy => {
-                let price = (m.price * 1e8).round() as i64;
-                let account = serde_json::json!({
-                    "lamports": 1_000_000_000u64,
-                    "owner": perpetual::state::PYTH_PROGRAM_IDS[0].to_string(),
-                    "data": BASE64_STANDARD.encode(pyth_bytes(price, (price / 5_000) as u64, m.expo, now)),
-                });
-                net.call("localnet_setAccount", serde_json::json!([m.oracle.to_string(), account])).await.unwrap();
-            }
-            OracleKind::SetPrice => {
-                let price = (m.price * 100.0).round() as i64;
-                let ix = sdk::set_oracle_price(&admin.pubkey(), &m.oracle, price, (price / 5_000) as u64);
+        match m.price_update(&admin.pubkey(), now) {
+            Some(PriceUpdate::Account(account)) => net.set_account(&m.oracle, &account).await.unwrap(),
+            Some(PriceUpdate::Instruction(ix)) => {
                 rpc.send(&[ix], &[admin]).await.expect("set_oracle_price over HTTP");
             }
-            OracleKind::None | OracleKind::PythPull => {}
+            None => {}
         }
     }
 }

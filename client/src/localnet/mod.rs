@@ -24,12 +24,13 @@ mod wire;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use anchor_lang::prelude::Pubkey;
 use jsonrpsee::server::{RpcModule, Server, ServerConfig, ServerHandle};
-use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::Value;
 use solana_program_test::ProgramTest;
 use tokio::sync::{mpsc, oneshot};
 
+pub use jsonrpsee::types::ErrorObjectOwned;
 pub use node::METHODS;
 
 /// How a localnet starts.
@@ -130,9 +131,7 @@ impl Localnet {
                         None => Value::Null,
                         Some(raw) => serde_json::from_str(raw).map_err(|e| wire::invalid_params(e.to_string()))?,
                     };
-                    let (reply, answer) = oneshot::channel();
-                    calls.send(Call { method, params, reply }).await.map_err(|_| wire::stopped())?;
-                    answer.await.map_err(|_| wire::stopped())?
+                    ask(&calls, method, params).await
                 })
                 .map_err(|e| LocalnetError::Rpc(e.to_string()))?;
         }
@@ -185,9 +184,24 @@ impl Localnet {
 
     /// Calls a method in-process, as a client over HTTP would (tests, `keeper localnet`).
     pub async fn call(&self, method: &'static str, params: Value) -> Result<Value, ErrorObjectOwned> {
-        let (reply, answer) = oneshot::channel();
-        self.calls.send(Call { method, params, reply }).await.map_err(|_| wire::stopped())?;
-        answer.await.map_err(|_| wire::stopped())?
+        ask(&self.calls, method, params).await
+    }
+
+    /// Funds `to` from the faucet (`requestAirdrop`); it has landed when this returns.
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<(), ErrorObjectOwned> {
+        self.call("requestAirdrop", serde_json::json!([to.to_string(), lamports])).await.map(drop)
+    }
+
+    /// Writes `account` at `key` (`localnet_setAccount`): a price feed, a mint.
+    pub async fn set_account(&self, key: &Pubkey, account: &solana_account::Account) -> Result<(), ErrorObjectOwned> {
+        use base64::prelude::{Engine, BASE64_STANDARD};
+        let fields = serde_json::json!({
+            "lamports": account.lamports,
+            "owner": account.owner.to_string(),
+            "data": BASE64_STANDARD.encode(&account.data),
+            "executable": account.executable,
+        });
+        self.call("localnet_setAccount", serde_json::json!([key.to_string(), fields])).await.map(drop)
     }
 
     /// Stops serving, then stops the chain.
@@ -203,14 +217,18 @@ impl Localnet {
     async fn shutdown(&mut self) {
         let _ = self.server.stop();
         self.server.clone().stopped().await;
-        let (reply, answer) = oneshot::channel();
-        if self.calls.send(Call { method: node::SHUTDOWN, params: Value::Null, reply }).await.is_ok() {
-            let _ = answer.await;
-        }
+        let _ = ask(&self.calls, node::SHUTDOWN, Value::Null).await;
         if let Some(t) = self.chain.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
+}
+
+/// Sends one request to the chain thread and waits for its answer.
+async fn ask(calls: &mpsc::Sender<Call>, method: &'static str, params: Value) -> Result<Value, ErrorObjectOwned> {
+    let (reply, answer) = oneshot::channel();
+    calls.send(Call { method, params, reply }).await.map_err(|_| wire::stopped())?;
+    answer.await.map_err(|_| wire::stopped())?
 }
 
 /// How long a `signatureSubscribe` waits for its transaction (a blockhash lives ~60 s).
@@ -225,10 +243,9 @@ async fn signature_notification(
 ) -> Result<(), jsonrpsee::core::SubscriptionError> {
     let deadline = tokio::time::Instant::now() + SIGNATURE_WAIT;
     while !sink.is_closed() && tokio::time::Instant::now() < deadline {
-        let (reply, answer) = oneshot::channel();
-        let params = serde_json::json!([[sig]]);
-        calls.send(Call { method: "getSignatureStatuses", params, reply }).await.map_err(|e| e.to_string())?;
-        let statuses = answer.await.map_err(|e| e.to_string())?.map_err(|e| e.message().to_string())?;
+        let statuses = ask(calls, "getSignatureStatuses", serde_json::json!([[sig]]))
+            .await
+            .map_err(|e| e.message().to_string())?;
         if let Some(status) = statuses["value"].get(0).filter(|s| !s.is_null()) {
             let value = serde_json::json!({
                 "context": { "slot": status["slot"] },

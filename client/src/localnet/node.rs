@@ -11,6 +11,7 @@ use solana_account::{Account, AccountSharedData};
 use solana_clock::Clock;
 use solana_commitment_config::CommitmentLevel;
 use solana_keypair::Keypair;
+use solana_message::VersionedMessage;
 use solana_program_pack::Pack;
 use solana_program_test::{ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
@@ -20,7 +21,7 @@ use solana_transaction_error::TransactionError;
 use solana_transaction_status_client_types::{UiReturnDataEncoding, UiTransactionError, UiTransactionReturnData};
 use tokio::sync::{mpsc, oneshot};
 
-use super::wire::{self, account_format, internal, invalid_params, with_context, Filter, Params};
+use super::wire::{self, account_format, internal, invalid_params, with_context, Params};
 use super::Call;
 
 /// The `solana-core` version `getVersion` reports (the crates this node is built from).
@@ -252,11 +253,10 @@ impl Node {
             "getFeeForMessage" => {
                 let text: String = p.get(0, "message")?;
                 let bytes = BASE64_STANDARD.decode(&text).map_err(|e| invalid_params(format!("message: {e}")))?;
-                let message: solana_message::VersionedMessage =
+                let message: VersionedMessage =
                     bincode::deserialize(&bytes).map_err(|e| invalid_params(format!("message: {e}")))?;
                 let valid = self.blockhash_valid(message.recent_blockhash()).await?;
-                let fee = LAMPORTS_PER_SIGNATURE * message.header().num_required_signatures as u64;
-                Ok(with_context(self.slot, if valid { json!(fee) } else { Value::Null }))
+                Ok(with_context(self.slot, if valid { json!(fee(&message)) } else { Value::Null }))
             }
             "getRecentPrioritizationFees" => Ok(json!([])),
             "getMinimumBalanceForRentExemption" => {
@@ -326,11 +326,7 @@ impl Node {
                     let sig: Signature = s.parse().map_err(|_| invalid_params(format!("signature: {s}")))?;
                     out.push(match self.landed.get(&sig) {
                         Some(t) => {
-                            let err = t.err.clone().map(UiTransactionError::from);
-                            let status = match &err {
-                                None => json!({ "Ok": null }),
-                                Some(e) => json!({ "Err": e }),
-                            };
+                            let (err, status) = status_json(&t.err);
                             json!({ "slot": t.slot, "confirmations": null, "err": err, "status": status, "confirmationStatus": "finalized" })
                         }
                         None => Value::Null,
@@ -417,7 +413,7 @@ impl Node {
         let (encoding, slice) = account_format(&cfg)?;
         let filters = match cfg.get("filters") {
             None | Some(Value::Null) => vec![],
-            Some(Value::Array(fs)) => fs.iter().map(Filter::parse).collect::<Result<Vec<_>, _>>()?,
+            Some(Value::Array(fs)) => fs.iter().map(wire::parse_filter).collect::<Result<Vec<_>, _>>()?,
             Some(_) => return Err(invalid_params("filters must be an array")),
         };
         if filters.len() > 4 {
@@ -448,28 +444,16 @@ impl Node {
             return Ok(json!(sig.to_string()));
         }
         if tx.verify_with_results().iter().any(|ok| !ok) {
-            return Err(ErrorObjectOwned::owned(
-                wire::SIGNATURE_FAILURE,
-                "Transaction signature verification failure",
-                None::<()>,
-            ));
+            return Err(wire::signature_failure());
         }
         let cfg = p.config(1)?;
         if !cfg.bool("skipPreflight") {
-            let sim = self.ctx.banks_client.simulate_transaction(tx.clone()).await.map_err(banks)?;
-            if let Some(Err(e)) = sim.result {
-                let details = sim.simulation_details;
-                let data = json!({
-                    "err": UiTransactionError::from(e.clone()),
-                    "logs": details.as_ref().map(|d| d.logs.clone()),
-                    "accounts": null,
-                    "unitsConsumed": details.as_ref().map(|d| d.units_consumed),
-                    "returnData": details.as_ref().and_then(|d| d.return_data.clone()).map(|r| ui_return_data(&r.program_id, &r.data)),
-                });
+            let sim = self.simulate(tx.clone()).await?;
+            if let Some(e) = &sim.err {
                 return Err(ErrorObjectOwned::owned(
                     wire::PREFLIGHT_FAILURE,
                     format!("Transaction simulation failed: {e}"),
-                    Some(data),
+                    Some(sim.to_json()),
                 ));
             }
         }
@@ -507,15 +491,22 @@ impl Node {
         Ok(err)
     }
 
+    async fn simulate(&mut self, tx: VersionedTransaction) -> Result<Simulated, ErrorObjectOwned> {
+        let sim = self.ctx.banks_client.simulate_transaction(tx).await.map_err(banks)?;
+        let details = sim.simulation_details;
+        Ok(Simulated {
+            err: sim.result.and_then(Result::err),
+            logs: details.as_ref().map(|d| d.logs.clone()),
+            units: details.as_ref().map(|d| d.units_consumed),
+            return_data: details.and_then(|d| d.return_data).map(|r| ui_return_data(&r.program_id, &r.data)),
+        })
+    }
+
     async fn simulate_transaction(&mut self, p: &Params) -> Answer {
         let mut tx = Self::decode(p)?;
         let cfg = p.config(1)?;
         if cfg.bool("sigVerify") && tx.verify_with_results().iter().any(|ok| !ok) {
-            return Err(ErrorObjectOwned::owned(
-                wire::SIGNATURE_FAILURE,
-                "Transaction signature verification failure",
-                None::<()>,
-            ));
+            return Err(wire::signature_failure());
         }
         let mut replacement = None;
         if cfg.bool("replaceRecentBlockhash") {
@@ -523,21 +514,49 @@ impl Node {
             tx.message.set_recent_blockhash(hash);
             replacement = Some(json!({ "blockhash": hash.to_string(), "lastValidBlockHeight": last_valid }));
         }
-        let sim = self.ctx.banks_client.simulate_transaction(tx).await.map_err(banks)?;
-        let details = sim.simulation_details;
-        let mut value = json!({
-            "err": sim.result.and_then(Result::err).map(UiTransactionError::from),
-            "logs": details.as_ref().map(|d| d.logs.clone()),
-            "accounts": null,
-            "unitsConsumed": details.as_ref().map(|d| d.units_consumed),
-            "returnData": details.as_ref().and_then(|d| d.return_data.clone()).map(|r| ui_return_data(&r.program_id, &r.data)),
-            "innerInstructions": null,
-        });
+        let mut value = self.simulate(tx).await?.to_json();
         if let Some(r) = replacement {
             value["replacementBlockhash"] = r;
         }
         Ok(with_context(self.slot, value))
     }
+}
+
+/// A simulation's outcome.
+struct Simulated {
+    err: Option<TransactionError>,
+    logs: Option<Vec<String>>,
+    units: Option<u64>,
+    return_data: Option<UiTransactionReturnData>,
+}
+
+impl Simulated {
+    /// As Solana reports it: `simulateTransaction`'s value, and a preflight failure's data.
+    fn to_json(&self) -> Value {
+        json!({
+            "err": self.err.clone().map(UiTransactionError::from),
+            "logs": self.logs,
+            "accounts": null,
+            "unitsConsumed": self.units,
+            "returnData": self.return_data,
+            "innerInstructions": null,
+        })
+    }
+}
+
+/// A landed transaction's `err` and legacy `status` fields.
+fn status_json(err: &Option<TransactionError>) -> (Value, Value) {
+    let err = err.clone().map(UiTransactionError::from);
+    let status = match &err {
+        None => json!({ "Ok": null }),
+        Some(e) => json!({ "Err": e }),
+    };
+    (json!(err), status)
+}
+
+/// The base fee of a message: lamports per signature it requires.
+fn fee(message: &VersionedMessage) -> u64 {
+    LAMPORTS_PER_SIGNATURE * message.header().num_required_signatures as u64
 }
 
 fn ui_return_data(program: &Pubkey, data: &[u8]) -> UiTransactionReturnData {
@@ -587,12 +606,8 @@ fn transaction_json(t: &Landed, encoding: Option<&str>, versioned: bool) -> Valu
             })
         }
     };
-    let err = t.err.clone().map(UiTransactionError::from);
-    let status = match &err {
-        None => json!({ "Ok": null }),
-        Some(e) => json!({ "Err": e }),
-    };
-    let fee = LAMPORTS_PER_SIGNATURE * message.header().num_required_signatures as u64;
+    let (err, status) = status_json(&t.err);
+    let fee = fee(message);
     let mut out = json!({
         "slot": t.slot,
         "blockTime": t.block_time,
@@ -615,8 +630,8 @@ fn transaction_json(t: &Landed, encoding: Option<&str>, versioned: bool) -> Valu
     });
     if versioned {
         out["version"] = match message {
-            solana_message::VersionedMessage::Legacy(_) => json!("legacy"),
-            solana_message::VersionedMessage::V0(_) => json!(0),
+            VersionedMessage::Legacy(_) => json!("legacy"),
+            VersionedMessage::V0(_) => json!(0),
         };
     }
     out

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use solana_account::Account;
 use solana_account_decoder_client_types::{UiAccount, UiAccountData, UiAccountEncoding};
 
+use crate::chain::Filter;
+
 /// JSON-RPC's "invalid params".
 pub const INVALID_PARAMS: i32 = -32602;
 /// Solana's "Transaction simulation failed" (preflight), with the simulation as data.
@@ -20,6 +22,10 @@ pub const INTERNAL_ERROR: i32 = -32603;
 
 pub fn invalid_params(msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(INVALID_PARAMS, format!("Invalid params: {}", msg.into()), None::<()>)
+}
+
+pub fn signature_failure() -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(SIGNATURE_FAILURE, "Transaction signature verification failure", None::<()>)
 }
 
 pub fn stopped() -> ErrorObjectOwned {
@@ -147,36 +153,21 @@ pub fn ui_account(account: &Account, encoding: DataEncoding, slice: Option<Slice
     serde_json::to_value(ui).unwrap_or(Value::Null)
 }
 
-/// A `getProgramAccounts` filter.
-pub enum Filter {
-    DataSize(u64),
-    Memcmp { offset: usize, bytes: Vec<u8> },
-}
-
-impl Filter {
-    pub fn parse(v: &Value) -> Result<Filter, ErrorObjectOwned> {
-        if let Some(n) = v.get("dataSize") {
-            return n.as_u64().map(Filter::DataSize).ok_or_else(|| invalid_params("dataSize must be a number"));
-        }
-        let Some(m) = v.get("memcmp") else { return Err(invalid_params("filters: only dataSize and memcmp")) };
-        let offset = m.get("offset").and_then(Value::as_u64).ok_or_else(|| invalid_params("memcmp.offset"))?;
-        let text = m.get("bytes").and_then(Value::as_str).ok_or_else(|| invalid_params("memcmp.bytes"))?;
-        let bytes = match m.get("encoding").and_then(Value::as_str) {
-            None | Some("base58") => {
-                bs58::decode(text).into_vec().map_err(|e| invalid_params(format!("memcmp: {e}")))?
-            }
-            Some("base64") => BASE64_STANDARD.decode(text).map_err(|e| invalid_params(format!("memcmp: {e}")))?,
-            Some(other) => return Err(invalid_params(format!("memcmp: unknown encoding {other}"))),
-        };
-        Ok(Filter::Memcmp { offset: offset as usize, bytes })
+/// A `getProgramAccounts` filter (`dataSize`, or `memcmp` with base-58 or base-64 bytes) as
+/// the client's own [`Filter`], which then matches account data.
+pub fn parse_filter(v: &Value) -> Result<Filter, ErrorObjectOwned> {
+    if let Some(n) = v.get("dataSize") {
+        return n.as_u64().map(Filter::DataSize).ok_or_else(|| invalid_params("dataSize must be a number"));
     }
-
-    pub fn matches(&self, data: &[u8]) -> bool {
-        match self {
-            Filter::DataSize(n) => data.len() as u64 == *n,
-            Filter::Memcmp { offset, bytes } => data.get(*offset..offset + bytes.len()) == Some(bytes.as_slice()),
-        }
-    }
+    let Some(m) = v.get("memcmp") else { return Err(invalid_params("filters: only dataSize and memcmp")) };
+    let offset = m.get("offset").and_then(Value::as_u64).ok_or_else(|| invalid_params("memcmp.offset"))?;
+    let text = m.get("bytes").and_then(Value::as_str).ok_or_else(|| invalid_params("memcmp.bytes"))?;
+    let bytes = match m.get("encoding").and_then(Value::as_str) {
+        None | Some("base58") => bs58::decode(text).into_vec().map_err(|e| invalid_params(format!("memcmp: {e}")))?,
+        Some("base64") => BASE64_STANDARD.decode(text).map_err(|e| invalid_params(format!("memcmp: {e}")))?,
+        Some(other) => return Err(invalid_params(format!("memcmp: unknown encoding {other}"))),
+    };
+    Ok(Filter::Memcmp { offset: offset as usize, bytes })
 }
 
 /// A wire transaction: base-58 by default, base-64 when asked.
