@@ -27,7 +27,7 @@ use anchor_lang::prelude::Pubkey;
 use serde::{Deserialize, Serialize};
 
 pub use client::cluster::{expand_home, pubkey_str, read_keypair, ClusterConfig, Commitment, ConfigError};
-use client::cluster::{invalid, parse_num};
+use client::cluster::{invalid, parse_num, relative_to};
 
 /// `[exchange]`: which exchange the keeper serves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -128,6 +128,10 @@ impl LoopsConfig {
     }
 }
 
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
 /// One market's daily price history. Exactly one of `csv` and `coingecko` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -150,7 +154,7 @@ impl PriceHistorySource {
 
     /// Whether `coingecko` names a URL rather than a file.
     pub fn coingecko_is_url(&self) -> bool {
-        self.coingecko.as_deref().is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+        self.coingecko.as_deref().is_some_and(is_url)
     }
 }
 
@@ -322,19 +326,18 @@ impl Config {
     /// Makes every relative file (the keypair, history files: `csv`, a `coingecko` that is
     /// not a URL, a metrics file) relative to `dir`, the directory of the file that named it.
     pub fn resolve_files(&mut self, dir: &Path) {
-        self.cluster.keypair = client::cluster::relative_to(dir, &self.cluster.keypair);
+        self.cluster.keypair = relative_to(dir, &self.cluster.keypair);
         if let Some(f) = self.metrics.file.as_mut() {
-            *f = client::cluster::relative_to(dir, f);
+            *f = relative_to(dir, f);
         }
         let sources = self.margins.markets.iter_mut().map(|m| (&mut m.csv, &mut m.coingecko));
         let sources = sources.chain(self.listing.assets.iter_mut().map(|a| (&mut a.csv, &mut a.coingecko)));
         for (csv, coingecko) in sources {
-            if let Some(p) = csv.as_mut().filter(|p| p.is_relative()) {
-                *p = dir.join(&*p);
+            if let Some(p) = csv.as_mut() {
+                *p = relative_to(dir, p);
             }
-            let is_url = PriceHistorySource { csv: None, coingecko: coingecko.clone() }.coingecko_is_url();
-            if let Some(c) = coingecko.as_mut().filter(|c| !is_url && Path::new(c.as_str()).is_relative()) {
-                *c = dir.join(c.as_str()).display().to_string();
+            if let Some(c) = coingecko.as_mut().filter(|c| !is_url(c)) {
+                *c = relative_to(dir, Path::new(c.as_str())).display().to_string();
             }
         }
     }

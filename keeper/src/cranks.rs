@@ -56,8 +56,19 @@ fn unpriced(m: &Market, now: i64) -> bool {
 /// Markets of the exchange with their books, priced from their cached index.
 pub async fn market_views<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Vec<MarketView>, ChainError> {
     let now = chain.unix_time().await?;
+    let markets = discovery::markets(chain, exchange).await?;
+    views_of(chain, markets, now).await
+}
+
+/// `markets` priced from their cached index at `now` (those that cannot be are left out),
+/// with their books.
+async fn views_of<C: Chain>(
+    chain: &mut C,
+    markets: Vec<(Pubkey, Market)>,
+    now: i64,
+) -> Result<Vec<MarketView>, ChainError> {
     let mut out = vec![];
-    for (key, market) in discovery::markets(chain, exchange).await? {
+    for (key, market) in markets {
         let Ok(priced) = PricedMarket::new(key, &market, None, now) else { continue };
         let book = if market.book != Pubkey::default() {
             chain.account_data(&market.book).await.ok().map(|d| (market.book, d))
@@ -72,32 +83,28 @@ pub async fn market_views<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<
 
 /// `I += T*R*P` on every live market; also refreshes each market's cached index.
 pub async fn update_funding<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
-    let mut result = CrankResult::default();
     let now = chain.unix_time().await?;
-    for (key, m) in discovery::markets(chain, exchange).await? {
-        if settled(&m) || unpriced(&m, now) {
-            continue;
-        }
-        let r = chain.send(&[sdk::update_funding(&key, &m.oracle)], &[]).await;
-        result.record(r, &[]);
-    }
-    Ok(result)
+    let markets = discovery::markets(chain, exchange).await?;
+    Ok(update_funding_of(chain, &markets, |m| !settled(m) && !unpriced(m, now)).await)
 }
 
-/// Refreshes the cached index of every live market whose cache is too old to price from
-/// (`update_funding` re-reads the oracle), so a risk scan sees every market even when the
-/// funding loop runs less often than the oracle's maximum age.
-pub async fn refresh_stale_indexes<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+/// A live market with a spot index whose cached index is too old to price from.
+fn stale_index(m: &Market, now: i64) -> bool {
+    !settled(m) && m.has_index() && m.cached_prices(now).is_err()
+}
+
+/// `update_funding` (which re-reads the oracle) for each of `markets` that `due` selects.
+async fn update_funding_of<C: Chain>(
+    chain: &mut C,
+    markets: &[(Pubkey, Market)],
+    due: impl Fn(&Market) -> bool,
+) -> CrankResult {
     let mut result = CrankResult::default();
-    let now = chain.unix_time().await?;
-    for (key, m) in discovery::markets(chain, exchange).await? {
-        if settled(&m) || !m.has_index() || m.cached_prices(now).is_ok() {
-            continue;
-        }
-        let r = chain.send(&[sdk::update_funding(&key, &m.oracle)], &[]).await;
+    for (key, m) in markets.iter().filter(|(_, m)| due(m)) {
+        let r = chain.send(&[sdk::update_funding(key, &m.oracle)], &[]).await;
         result.record(r, &[]);
     }
-    Ok(result)
+    result
 }
 
 /// One mark sample per market with a book, through the book's permissionless crank.
@@ -305,10 +312,18 @@ fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> 
 /// The health of every account, and one action for each that needs it.
 pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<ScanResult, ChainError> {
     let mut result = ScanResult::default();
-    let refreshed = refresh_stale_indexes(chain, &k.exchange).await?;
+    // Stale cached indexes are refreshed first, so the scan sees every market even when the
+    // funding loop runs less often than the oracles' maximum age.
+    let now = chain.unix_time().await?;
+    let mut listed = discovery::markets(chain, &k.exchange).await?;
+    let refreshed = update_funding_of(chain, &listed, |m| stale_index(m, now)).await;
     result.index_refreshes = refreshed.sent;
     result.failed += refreshed.failed;
-    let markets = market_views(chain, &k.exchange).await?;
+    if refreshed.sent > 0 {
+        listed = discovery::markets(chain, &k.exchange).await?;
+    }
+    let priced_at = chain.unix_time().await?;
+    let markets = views_of(chain, listed, priced_at).await?;
     let accounts = discovery::margin_accounts(chain, &k.exchange).await?;
     let exchange = discovery::exchange(chain, &k.exchange).await?;
     let mut insurance = exchange.insurance_fund;

@@ -144,9 +144,7 @@ async fn main() -> ExitCode {
                         eprintln!("writing {}: {e}", report.display());
                         return ExitCode::FAILURE;
                     }
-                    if let Err(e) =
-                        std::fs::write(&chart, keeper::sim::chart::svg(&r.series, &r.insurance, &r.insurance_covers))
-                    {
+                    if let Err(e) = std::fs::write(&chart, keeper::sim::chart::svg(&r.series, &r.insurance)) {
                         eprintln!("writing {}: {e}", chart.display());
                         return ExitCode::FAILURE;
                     }

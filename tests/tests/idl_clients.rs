@@ -318,22 +318,13 @@ async fn typescript_clients_encode_and_decode_like_rust() {
     let out = env.process(std::slice::from_ref(&place), &[&taker.owner]).await.expect("place order");
     let placed = placed(&out.return_data);
     assert_eq!(placed.filled, 3);
-    // The arguments as sent (the harness sets the seat hint).
-    let args = PlaceOrderArgs::deserialize(&mut &place.data[8..]).expect("place_order args");
-    let place = instruction("orderbook", "place_order", &place, place_args(&args), order_accounts(&book.venue, &taker));
+    let place = place_fixture(&place, &taker, &book.venue);
 
     // Two resting bids; cancel one, so the account keeps a seat allowance and a position.
     let key = env.rest(&taker, &book, Side::Bid, 99, 4).await;
     env.rest(&taker, &book, Side::Bid, 98, 2).await;
-    let cancel = orderbook::sdk::cancel_order(&book.venue, &taker.key(), &taker.margin_account, Side::Bid, key);
-    env.process(std::slice::from_ref(&cancel), &[&taker.owner]).await.expect("cancel");
-    let cancel = instruction(
-        "orderbook",
-        "cancel_order",
-        &cancel,
-        vec![("side", J::unit(Side::Bid)), ("order_key", J::n(key))],
-        order_accounts(&book.venue, &taker),
-    );
+    let (cancel_ix, cancel) = cancel_fixture(&taker, &book.venue, key);
+    env.process(std::slice::from_ref(&cancel_ix), &[&taker.owner]).await.expect("cancel");
 
     let margin = env.account_data(&taker.margin_account).await;
     let market = env.account_data(&book.market.market).await;
@@ -402,6 +393,25 @@ fn order_accounts(v: &orderbook::sdk::Venue, user: &UserCookie) -> Vec<(&'static
     ]
 }
 
+/// `place`'s fixture entry, with the arguments as sent (the harness sets the seat hint).
+fn place_fixture(place: &Instruction, user: &UserCookie, venue: &orderbook::sdk::Venue) -> J {
+    let args = PlaceOrderArgs::deserialize(&mut &place.data[8..]).expect("place_order args");
+    instruction("orderbook", "place_order", place, place_args(&args), order_accounts(venue, user))
+}
+
+/// `user`'s cancel of its bid `key`, built by the Rust builder, and its fixture entry.
+fn cancel_fixture(user: &UserCookie, venue: &orderbook::sdk::Venue, key: u128) -> (Instruction, J) {
+    let ix = orderbook::sdk::cancel_order(venue, &user.key(), &user.margin_account, Side::Bid, key);
+    let fixture = instruction(
+        "orderbook",
+        "cancel_order",
+        &ix,
+        vec![("side", J::unit(Side::Bid)), ("order_key", J::n(key))],
+        order_accounts(venue, user),
+    );
+    (ix, fixture)
+}
+
 fn place_args(args: &PlaceOrderArgs) -> Vec<(&'static str, J)> {
     vec![(
         "args",
@@ -438,17 +448,9 @@ async fn a_typescript_client_deposits_places_and_cancels_over_http() {
     let mut args = order(Side::Bid, 97, 4, OrderType::PostOnly);
     args.client_order_id = 0xBEEF;
     let place = env.place_ix(&user, &book, args).await;
-    let args = PlaceOrderArgs::deserialize(&mut &place.data[8..]).expect("place_order args");
-    let place = instruction("orderbook", "place_order", &place, place_args(&args), order_accounts(&book.venue, &user));
+    let place = place_fixture(&place, &user, &book.venue);
     let key = orderbook::state::order_key(Side::Bid, 97, seq);
-    let cancel = orderbook::sdk::cancel_order(&book.venue, &user.key(), &user.margin_account, Side::Bid, key);
-    let cancel = instruction(
-        "orderbook",
-        "cancel_order",
-        &cancel,
-        vec![("side", J::unit(Side::Bid)), ("order_key", J::n(key))],
-        order_accounts(&book.venue, &user),
-    );
+    let (_, cancel) = cancel_fixture(&user, &book.venue, key);
 
     let TestEnv { ctx, .. } = env;
     let opts = client::localnet::LocalnetOptions { addr: "127.0.0.1:0".parse().unwrap(), slot_ms: 100 };

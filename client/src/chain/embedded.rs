@@ -23,8 +23,8 @@ pub struct EmbeddedChain {
     known: BTreeSet<Pubkey>,
     pub transactions: u64,
     pub failed_transactions: u64,
-    /// Refused transactions by reason: the program's error name from its logs (`Error Code:
-    /// NAME.`), else the transaction error.
+    /// Refused transactions by reason: the failing program's error name, else the
+    /// transaction error (see `refusal_reason`).
     pub refusals: BTreeMap<String, u64>,
 }
 

@@ -1,7 +1,7 @@
 //! An SVG chart of the run: per market, index, mark and last trade price with the risk
 //! events marked (liquidations, early deleverages, deleverages, final settlement), the
 //! funding rate and the open interest; then the insurance fund.
-use super::report::Series;
+use super::report::{InsuranceSeries, Series};
 use crate::cranks::RiskEventKind;
 
 const W: f64 = 900.0;
@@ -93,7 +93,7 @@ fn range(series: &[&[f64]], signed: bool) -> (f64, f64) {
 
 /// The chart: a legend, one block per market, and the insurance fund (USDC per minute) with
 /// the minutes at which it covered a deficit.
-pub fn svg(series: &[Series], insurance: &[f64], covers: &[usize]) -> String {
+pub fn svg(series: &[Series], insurance: &InsuranceSeries) -> String {
     let block = PANEL + 2.0 * (SUB + GAP) + PAD;
     let height = 2.0 * PAD + series.len() as f64 * block + SUB + PAD;
     let mut out = format!(
@@ -172,15 +172,15 @@ pub fn svg(series: &[Series], insurance: &[f64], covers: &[usize]) -> String {
     }
     let y = 2.0 * PAD + series.len() as f64 * block;
     let fund = Frame { x: PAD, y, w: pw, h: SUB };
-    let (ilo, ihi) = range(&[insurance], false);
+    let (ilo, ihi) = range(&[&insurance.usdc], false);
     out += &format!(
         "<text x=\"{PAD}\" y=\"{}\" font-weight=\"bold\">Insurance fund (USDC; black: a deficit covered)</text>\n",
         y - 8.0
     );
     out += &fund.draw(ilo, ihi, 2, "");
-    out += &polyline(insurance, fund, ilo, ihi, INSURANCE, false);
-    for at in covers {
-        out += &fund.marker(*at, insurance.len(), event_color(RiskEventKind::InsuranceCover), false);
+    out += &polyline(&insurance.usdc, fund, ilo, ihi, INSURANCE, false);
+    for at in &insurance.covers {
+        out += &fund.marker(*at, insurance.usdc.len(), event_color(RiskEventKind::InsuranceCover), false);
     }
     out += "</svg>\n";
     out
@@ -203,7 +203,8 @@ mod tests {
         s.events =
             vec![(3, RiskEventKind::Liquidation), (5, RiskEventKind::EarlyDeleverage), (6, RiskEventKind::Deleverage)];
         s.final_settlement = Some(9);
-        let out = svg(&[s], &[10_000.0, 9_990.0, 9_980.0], &[1]);
+        let insurance = InsuranceSeries { usdc: vec![10_000.0, 9_990.0, 9_980.0], covers: vec![1] };
+        let out = svg(&[s], &insurance);
         assert_eq!(out.matches("<line x1=").count(), 5, "three events, the settlement and a cover");
         for color in ["#ff7f00", "#e7298a", "#000000"] {
             assert!(out.contains(&format!("stroke=\"{color}\" stroke-width=\"1.2\"")), "{color} marker");

@@ -16,8 +16,8 @@ use perpetual::sdk;
 use rand::Rng;
 use solana_signer::Signer;
 
-use crate::cranks::{self, RiskKeeper, ScanResult};
-pub use report::{MarketReport, Report, Series};
+use crate::cranks::{self, RiskEventKind, RiskKeeper, ScanResult};
+pub use report::{InsuranceSeries, MarketReport, Report, Series};
 use world::{Group, World};
 
 #[derive(Clone, Debug)]
@@ -60,8 +60,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     let mut w = World::build(cfg.seed).await?;
     let mut series: Vec<Series> = w.markets.iter().map(|m| Series::new(&m.symbol)).collect();
     let mut counts = Counts::default();
-    let mut insurance: Vec<f64> = vec![];
-    let mut insurance_covers: Vec<usize> = vec![];
+    let mut insurance = InsuranceSeries::default();
     let insurance_start = discovery::exchange(&mut w.chain, &w.exchange).await?.insurance_fund;
     let bar = if cfg.progress { ProgressBar::new(cfg.minutes as u64) } else { ProgressBar::hidden() };
     bar.set_style(
@@ -112,12 +111,11 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         };
         let scan = cranks::risk_scan(&mut w.chain, &k).await?;
         for (kind, market) in &scan.events {
-            match w.markets.iter().position(|m| m.market == *market) {
-                Some(i) => {
-                    let at = series[i].index.len();
-                    series[i].events.push((at, *kind));
-                }
-                None => insurance_covers.push(insurance.len()),
+            if *kind == RiskEventKind::InsuranceCover {
+                insurance.covers.push(insurance.usdc.len());
+            } else if let Some(i) = w.markets.iter().position(|m| m.market == *market) {
+                let at = series[i].index.len();
+                series[i].events.push((at, *kind));
             }
         }
         counts.add(scan);
@@ -128,11 +126,11 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint).await?;
         }
         record(&mut w, &mut series).await?;
-        insurance.push(discovery::exchange(&mut w.chain, &exchange).await?.insurance_fund as f64 / 1e6);
+        insurance.usdc.push(discovery::exchange(&mut w.chain, &exchange).await?.insurance_fund as f64 / 1e6);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    report::build(&mut w, cfg.seed, series, (insurance, insurance_covers), counts, insurance_start).await
+    report::build(&mut w, cfg.seed, series, insurance, counts, insurance_start).await
 }
 
 /// What the keeper did, counted over the run.

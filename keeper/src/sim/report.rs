@@ -128,12 +128,17 @@ pub struct Report {
     pub refusals: std::collections::BTreeMap<String, u64>,
     #[serde(skip)]
     pub series: Vec<Series>,
-    /// The insurance fund each minute, USDC.
     #[serde(skip)]
-    pub insurance: Vec<f64>,
-    /// The minutes (indexes into `insurance`) at which the fund covered a deficit.
-    #[serde(skip)]
-    pub insurance_covers: Vec<usize>,
+    pub insurance: InsuranceSeries,
+}
+
+/// The insurance fund each minute, and when it covered a deficit.
+#[derive(Clone, Debug, Default)]
+pub struct InsuranceSeries {
+    /// USDC, one value per minute.
+    pub usdc: Vec<f64>,
+    /// The minutes (indexes into `usdc`) at which the fund covered a deficit.
+    pub covers: Vec<usize>,
 }
 
 /// Reads every account back from the chain and checks the invariants on those bytes.
@@ -141,7 +146,7 @@ pub async fn build(
     w: &mut World,
     seed: u64,
     series: Vec<Series>,
-    (insurance, insurance_covers): (Vec<f64>, Vec<usize>),
+    insurance: InsuranceSeries,
     counts: Counts,
     insurance_start: u64,
 ) -> Result<Report, ChainError> {
@@ -221,7 +226,6 @@ pub async fn build(
         refusals: w.chain.refusals.clone(),
         series,
         insurance,
-        insurance_covers,
     })
 }
 

@@ -41,7 +41,43 @@ pub struct SimMarket {
     pub price: f64,
 }
 
+/// How a market's price reaches its oracle.
+pub enum PriceUpdate {
+    /// The Pyth account's new bytes (a price feed writes them).
+    Account(Account),
+    /// `set_oracle_price`, signed by the oracle's authority.
+    Instruction(Instruction),
+}
+
 impl SimMarket {
+    /// Its current price for its oracle at `now` (`authority`: the settable oracle's); `None`
+    /// for a market without a feed the simulation publishes.
+    pub fn price_update(&self, authority: &Pubkey, now: i64) -> Option<PriceUpdate> {
+        match self.kind {
+            OracleKind::PythLegacy => {
+                let price = (self.price * 1e8).round() as i64;
+                Some(PriceUpdate::Account(Account {
+                    lamports: 1_000_000_000,
+                    data: pyth_bytes(price, (price / 5_000) as u64, self.expo, now),
+                    owner: perpetual::state::PYTH_PROGRAM_IDS[0],
+                    executable: false,
+                    rent_epoch: 0,
+                }))
+            }
+            OracleKind::SetPrice => {
+                let price = (self.price * 100.0).round() as i64;
+                Some(PriceUpdate::Instruction(sdk::set_oracle_price(
+                    authority,
+                    &self.oracle,
+                    price,
+                    (price / 5_000) as u64,
+                )))
+            }
+            // The simulation lists no pull-oracle market.
+            OracleKind::None | OracleKind::PythPull => None,
+        }
+    }
+
     pub fn venue(&self, exchange: &Pubkey) -> Venue {
         Venue { book: self.book, market: self.market, oracle: self.oracle, exchange: *exchange }
     }
@@ -309,31 +345,12 @@ impl World {
         let now = self.chain.unix_time().await?;
         let admin = self.admin.insecure_clone();
         for m in self.markets.clone() {
-            match m.kind {
-                OracleKind::PythLegacy => {
-                    let price = (m.price * 1e8).round() as i64;
-                    self.chain.set_account(
-                        &m.oracle,
-                        Account {
-                            lamports: 1_000_000_000,
-                            data: pyth_bytes(price, (price / 5_000) as u64, m.expo, now),
-                            owner: perpetual::state::PYTH_PROGRAM_IDS[0],
-                            executable: false,
-                            rent_epoch: 0,
-                        },
-                    );
+            match m.price_update(&admin.pubkey(), now) {
+                Some(PriceUpdate::Account(account)) => self.chain.set_account(&m.oracle, account),
+                Some(PriceUpdate::Instruction(ix)) => {
+                    self.chain.send(&[ix], &[&admin]).await?;
                 }
-                OracleKind::SetPrice => {
-                    let price = (m.price * 100.0).round() as i64;
-                    self.chain
-                        .send(
-                            &[sdk::set_oracle_price(&admin.pubkey(), &m.oracle, price, (price / 5_000) as u64)],
-                            &[&admin],
-                        )
-                        .await?;
-                }
-                // The simulation lists no pull-oracle market.
-                OracleKind::None | OracleKind::PythPull => {}
+                None => {}
             }
         }
         Ok(())

@@ -52,10 +52,10 @@ pub fn mul_bps(value: I80F48, bps: u16) -> Result<I80F48> {
     checked(value.checked_mul(I80F48::from_num(bps)).and_then(|v| v.checked_div_int(BPS_DENOM as i128)))
 }
 
-/// 10^exp as I80F48, for exp up to 23 (the largest power that fits).
 /// The largest power of ten [`pow10`] accepts (10^23 < 2^79, I80F48's integer range).
 pub const MAX_POW10: u32 = 23;
 
+/// 10^exp as I80F48, for exp up to [`MAX_POW10`].
 pub fn pow10(exp: u32) -> Result<I80F48> {
     if exp > MAX_POW10 {
         return err!(PerpError::OracleExponentOutOfRange);
