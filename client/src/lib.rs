@@ -4,6 +4,8 @@
 //! - [`chain`]: one [`chain::Chain`] interface, a cluster through RPC ([`chain::rpc`]) and,
 //!   with the `embedded` feature, the embedded `solana-program-test` chain
 //!   (`chain::embedded`);
+//! - [`batch`]: several independent instructions per transaction, within a transaction's
+//!   limits, one refusal costing the others only a resend;
 //! - [`discovery`]: finding the exchange's accounts with getProgramAccounts filters;
 //! - [`accounts`]: typed decoding of the exchange, markets, margin accounts and books;
 //! - [`ledger`]: the vault equation on decoded accounts;
@@ -14,6 +16,7 @@
 //! - `localnet` (feature `localnet`): the embedded chain behind a standard Solana JSON-RPC
 //!   endpoint over HTTP.
 pub mod accounts;
+pub mod batch;
 pub mod chain;
 pub mod cluster;
 pub mod discovery;

@@ -18,6 +18,7 @@
 //! | `KEEPER_EXCHANGE` | `exchange.exchange` |
 //! | `KEEPER_METRICS` | `metrics.listen` if it parses as `host:port`, else `metrics.file` |
 //! | `KEEPER_FUNDING_SECS`, `KEEPER_MARK_SECS`, `KEEPER_MARGINS_SECS`, `KEEPER_RISK_SECS`, `KEEPER_FINAL_SETTLEMENT_SECS` | `loops.*_secs` |
+//! | `KEEPER_CRANKS_PER_TRANSACTION` | `loops.cranks_per_transaction` |
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -107,6 +108,9 @@ pub struct LoopsConfig {
     pub risk_secs: u64,
     pub final_settlement_secs: u64,
     pub listing_secs: u64,
+    /// Cranks of one kind per transaction (1 to 32), within a transaction's size and
+    /// account limits (see `client::batch`).
+    pub cranks_per_transaction: u64,
 }
 
 impl Default for LoopsConfig {
@@ -118,6 +122,7 @@ impl Default for LoopsConfig {
             risk_secs: 10,
             final_settlement_secs: 60,
             listing_secs: 0,
+            cranks_per_transaction: 10,
         }
     }
 }
@@ -125,6 +130,11 @@ impl Default for LoopsConfig {
 impl LoopsConfig {
     pub fn interval(secs: u64) -> Option<Duration> {
         (secs > 0).then(|| Duration::from_secs(secs))
+    }
+
+    /// How the cranks pack their instructions into transactions.
+    pub fn limits(&self) -> client::batch::Limits {
+        client::batch::Limits { max_instructions: self.cranks_per_transaction as usize }
     }
 }
 
@@ -290,6 +300,7 @@ impl Config {
             ("KEEPER_MARGINS_SECS", &mut self.loops.margins_secs),
             ("KEEPER_RISK_SECS", &mut self.loops.risk_secs),
             ("KEEPER_FINAL_SETTLEMENT_SECS", &mut self.loops.final_settlement_secs),
+            ("KEEPER_CRANKS_PER_TRANSACTION", &mut self.loops.cranks_per_transaction),
         ];
         for (key, slot) in loops {
             if let Some(v) = var(key) {
@@ -302,6 +313,9 @@ impl Config {
     /// Checks what the types cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.metrics.target()?;
+        if !(1..=32).contains(&self.loops.cranks_per_transaction) {
+            return Err(invalid("loops.cranks_per_transaction", "1 to 32"));
+        }
         if let (Some(mint), Some(exchange)) = (self.exchange.collateral_mint, self.exchange.exchange) {
             if perpetual::sdk::exchange_address(&mint) != exchange {
                 return Err(invalid("exchange.exchange", "is not the exchange of exchange.collateral_mint"));

@@ -11,28 +11,46 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::risk::{self, Action, MarketView};
+use client::batch::{self, Limits};
 use client::chain::{Chain, ChainError, TxOutput};
 use client::discovery;
 use client::MarginView;
 
-/// What one crank run did.
+/// What one crank run did: cranks (instructions) by outcome, and the transactions that
+/// carried them (several cranks share one, see [`client::batch`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CrankResult {
     pub sent: u32,
-    /// Refused as already done (idempotent no-ops).
+    /// Refused as already done (idempotent no-ops), or found done before sending.
     pub skipped: u32,
     pub failed: u32,
+    /// Transactions sent, landed or refused.
+    pub transactions: u32,
 }
 
 impl CrankResult {
+    /// One crank sent alone in its own transaction.
     fn record(&mut self, r: Result<TxOutput, ChainError>, already_done: &[PerpError]) {
+        self.transactions += 1;
+        self.record_outcome(r.map(|_| ()), already_done);
+    }
+
+    fn record_outcome(&mut self, r: Result<(), ChainError>, already_done: &[PerpError]) {
         match r {
-            Ok(_) => self.sent += 1,
+            Ok(()) => self.sent += 1,
             Err(e) if already_done.iter().any(|d| e.custom_code() == Some(u32::from(*d))) => self.skipped += 1,
             Err(e) => {
-                tracing::warn!(error = %e, "crank transaction failed");
+                tracing::warn!(error = %e, "crank refused");
                 self.failed += 1;
             }
+        }
+    }
+
+    /// Cranks sent together by [`batch::send_packed`].
+    fn record_packed(&mut self, sent: batch::Sent, already_done: &[PerpError]) {
+        self.transactions += sent.transactions;
+        for r in sent.outcomes {
+            self.record_outcome(r, already_done);
         }
     }
 
@@ -40,6 +58,7 @@ impl CrankResult {
         self.sent += other.sent;
         self.skipped += other.skipped;
         self.failed += other.failed;
+        self.transactions += other.transactions;
     }
 }
 
@@ -57,35 +76,43 @@ fn unpriced(m: &Market, now: i64) -> bool {
 pub async fn market_views<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Vec<MarketView>, ChainError> {
     let now = chain.unix_time().await?;
     let markets = discovery::markets(chain, exchange).await?;
-    views_of(chain, markets, now).await
+    let mut views = views_of(markets, now);
+    for view in views.iter_mut() {
+        load_book(chain, view).await;
+    }
+    Ok(views)
 }
 
 /// `markets` priced from their cached index at `now` (those that cannot be are left out),
-/// with their books.
-async fn views_of<C: Chain>(
-    chain: &mut C,
-    markets: Vec<(Pubkey, Market)>,
-    now: i64,
-) -> Result<Vec<MarketView>, ChainError> {
-    let mut out = vec![];
-    for (key, market) in markets {
-        let Ok(priced) = PricedMarket::new(key, &market, None, now) else { continue };
-        let book = if market.book != Pubkey::default() {
-            chain.account_data(&market.book).await.ok().map(|d| (market.book, d))
-        } else {
-            None
-        };
-        out.push(MarketView { key, market, priced, book });
-    }
+/// without their books (see [`load_book`]).
+fn views_of(markets: Vec<(Pubkey, Market)>, now: i64) -> Vec<MarketView> {
+    let mut out: Vec<MarketView> = markets
+        .into_iter()
+        .filter_map(|(key, market)| {
+            let priced = PricedMarket::new(key, &market, None, now).ok()?;
+            Some(MarketView { key, market, priced, book: None })
+        })
+        .collect();
     out.sort_by_key(|m| m.key);
-    Ok(out)
+    out
+}
+
+/// Fetches `view`'s book once (a market without one, or an unreadable one, stays without).
+async fn load_book<C: Chain>(chain: &mut C, view: &mut MarketView) {
+    if view.book.is_none() && view.market.book != Pubkey::default() {
+        view.book = chain.account_data(&view.market.book).await.ok().map(|d| (view.market.book, d));
+    }
 }
 
 /// `I += T*R*P` on every live market; also refreshes each market's cached index.
-pub async fn update_funding<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+pub async fn update_funding<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    limits: Limits,
+) -> Result<CrankResult, ChainError> {
     let now = chain.unix_time().await?;
     let markets = discovery::markets(chain, exchange).await?;
-    Ok(update_funding_of(chain, &markets, |m| !settled(m) && !unpriced(m, now)).await)
+    Ok(update_funding_of(chain, &markets, limits, |m| !settled(m) && !unpriced(m, now)).await)
 }
 
 /// A live market with a spot index whose cached index is too old to price from.
@@ -97,36 +124,50 @@ fn stale_index(m: &Market, now: i64) -> bool {
 async fn update_funding_of<C: Chain>(
     chain: &mut C,
     markets: &[(Pubkey, Market)],
+    limits: Limits,
     due: impl Fn(&Market) -> bool,
 ) -> CrankResult {
+    let ixs: Vec<_> =
+        markets.iter().filter(|(_, m)| due(m)).map(|(key, m)| sdk::update_funding(key, &m.oracle)).collect();
     let mut result = CrankResult::default();
-    for (key, m) in markets.iter().filter(|(_, m)| due(m)) {
-        let r = chain.send(&[sdk::update_funding(key, &m.oracle)], &[]).await;
-        result.record(r, &[]);
-    }
+    result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[]);
     result
 }
 
-/// One mark sample per market with a book, through the book's permissionless crank.
-pub async fn sample_marks<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
+/// One mark sample per market with a book, through the book's permissionless crank. A
+/// market already sampled this minute is skipped without sending.
+pub async fn sample_marks<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    limits: Limits,
+) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
     let now = chain.unix_time().await?;
+    let mut ixs = vec![];
     for (key, m) in discovery::markets(chain, exchange).await? {
         if settled(&m) || m.book == Pubkey::default() || unpriced(&m, now) {
             continue;
         }
+        if perpetual::math::mark::sample_slot(now, m.mark_last_sample_ts).1 {
+            result.skipped += 1;
+            continue;
+        }
         let venue = Venue { book: m.book, market: key, oracle: m.oracle, exchange: *exchange };
-        let r = chain.send(&[orderbook::sdk::sample_mark(&venue)], &[]).await;
-        result.record(r, &[PerpError::MarkSampleTooEarly]);
+        ixs.push(orderbook::sdk::sample_mark(&venue));
     }
+    result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[PerpError::MarkSampleTooEarly]);
     Ok(result)
 }
 
 /// Prunes void orders (their seat was revoked or given up) and expired ones, so books show
 /// only backed depth. Idempotent: a second run finds nothing to prune and sends nothing.
-pub async fn prune_stale_orders<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
-    let mut result = CrankResult::default();
+pub async fn prune_stale_orders<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    limits: Limits,
+) -> Result<CrankResult, ChainError> {
     let now = chain.unix_time().await?;
+    let mut ixs = vec![];
     for (_, m) in discovery::markets(chain, exchange).await? {
         if settled(&m) || m.book == Pubkey::default() {
             continue;
@@ -138,21 +179,26 @@ pub async fn prune_stale_orders<C: Chain>(chain: &mut C, exchange: &Pubkey) -> R
             .flat_map(|side| orderbook::decode::l3(&book, side))
             .any(|o| !o.live || (o.expiry_ts != 0 && now >= o.expiry_ts));
         if stale {
-            let r = chain.send(&[orderbook::sdk::prune_stale_orders(&m.book, 32)], &[]).await;
-            result.record(r, &[]);
+            ixs.push(orderbook::sdk::prune_stale_orders(&m.book, 32));
         }
     }
+    let mut result = CrankResult::default();
+    result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[]);
     Ok(result)
 }
 
-/// Seats settled per transaction: each names one margin account.
+/// Seats settled per instruction: each names one margin account.
 pub const SEATS_PER_SETTLEMENT: usize = 16;
 
 /// Settles every seat holding pending fills into its margin account (`settle_seats`), a few
-/// per transaction, so that `perpetual` sees makers' positions. Idempotent: a settled seat
+/// per instruction, so that `perpetual` sees makers' positions. Idempotent: a settled seat
 /// holds nothing pending and is not sent again.
-pub async fn settle_seats<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<CrankResult, ChainError> {
-    let mut result = CrankResult::default();
+pub async fn settle_seats<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    limits: Limits,
+) -> Result<CrankResult, ChainError> {
+    let mut ixs = vec![];
     for (key, m) in discovery::markets(chain, exchange).await? {
         if m.book == Pubkey::default() {
             continue;
@@ -164,10 +210,11 @@ pub async fn settle_seats<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<
         for batch in pending.chunks(SEATS_PER_SETTLEMENT) {
             let seats = batch.iter().map(|(i, _)| *i).collect();
             let accounts: Vec<Pubkey> = batch.iter().map(|(_, k)| *k).collect();
-            let r = chain.send(&[orderbook::sdk::settle_seats(&venue, seats, &accounts)], &[]).await;
-            result.record(r, &[]);
+            ixs.push(orderbook::sdk::settle_seats(&venue, seats, &accounts));
         }
     }
+    let mut result = CrankResult::default();
+    result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[]);
     Ok(result)
 }
 
@@ -225,9 +272,11 @@ pub async fn set_funding_rates<C: Chain>(
     chain: &mut C,
     exchange: &Pubkey,
     authority: &Keypair,
+    limits: Limits,
 ) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
     let now = chain.unix_time().await?;
+    let mut ixs = vec![];
     for (key, m) in discovery::markets(chain, exchange).await? {
         if settled(&m) || !m.has_index() {
             continue;
@@ -237,33 +286,42 @@ pub async fn set_funding_rates<C: Chain>(
             result.skipped += 1;
             continue;
         }
-        let r = chain
-            .send(&[sdk::set_funding_rate(&authority.pubkey(), exchange, &key, &m.oracle, rate)], &[authority])
-            .await;
-        result.record(r, &[PerpError::FundingRateChangeTooLarge]);
+        ixs.push(sdk::set_funding_rate(&authority.pubkey(), exchange, &key, &m.oracle, rate));
     }
+    let sent = batch::send_packed(chain, &ixs, &[authority], limits).await;
+    result.record_packed(sent, &[PerpError::FundingRateChangeTooLarge]);
     Ok(result)
 }
 
-/// Sets a market's margins from its daily closes (risk authority, at most once a day).
+/// Sets each market's margins from its daily closes (risk authority, at most once a day
+/// per market); a market whose margins already match is skipped without sending.
 pub async fn update_margins<C: Chain>(
     chain: &mut C,
     exchange: &Pubkey,
-    market: &Pubkey,
     authority: &Keypair,
-    closes: &[u64],
+    histories: &[(Pubkey, &[u64])],
+    limits: Limits,
 ) -> Result<CrankResult, ChainError> {
     let mut result = CrankResult::default();
-    let Some(m) = client::decode_market(&chain.account_data(market).await?) else { return Ok(result) };
-    let margins = perpetual::math::var::margins_from_history(closes, m.has_index())
-        .map_err(|e| ChainError::Rpc(e.to_string()))?;
-    if (margins.init_long_bps, margins.init_short_bps) == (m.init_margin_long_bps, m.init_margin_short_bps) {
-        result.skipped += 1;
-        return Ok(result);
+    let mut ixs = vec![];
+    for (market, closes) in histories {
+        let Some(m) = client::decode_market(&chain.account_data(market).await?) else { continue };
+        let margins = perpetual::math::var::margins_from_history(closes, m.has_index())
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        if (margins.init_long_bps, margins.init_short_bps) == (m.init_margin_long_bps, m.init_margin_short_bps) {
+            result.skipped += 1;
+            continue;
+        }
+        ixs.push(sdk::set_margins(
+            &authority.pubkey(),
+            exchange,
+            market,
+            margins.init_long_bps,
+            margins.init_short_bps,
+        ));
     }
-    let ix = sdk::set_margins(&authority.pubkey(), exchange, market, margins.init_long_bps, margins.init_short_bps);
-    let r = chain.send(&[ix], &[authority]).await;
-    result.record(r, &[PerpError::MarginsUpdatedTooRecently]);
+    let sent = batch::send_packed(chain, &ixs, &[authority], limits).await;
+    result.record_packed(sent, &[PerpError::MarginsUpdatedTooRecently]);
     Ok(result)
 }
 
@@ -273,6 +331,8 @@ pub struct RiskKeeper<'k> {
     pub authority: &'k Keypair,
     pub liquidator: &'k Keypair,
     pub liquidator_account: Pubkey,
+    /// For the stale-index refreshes the scan sends first.
+    pub limits: Limits,
 }
 
 /// A risk action that landed, for charts and reports.
@@ -299,6 +359,8 @@ pub struct ScanResult {
     /// Stale cached indexes refreshed before the scan.
     pub index_refreshes: u32,
     pub failed: u32,
+    /// Transactions sent, landed or refused.
+    pub transactions: u32,
 }
 
 fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> Vec<anchor_lang::prelude::AccountMeta> {
@@ -316,15 +378,25 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     // funding loop runs less often than the oracles' maximum age.
     let now = chain.unix_time().await?;
     let mut listed = discovery::markets(chain, &k.exchange).await?;
-    let refreshed = update_funding_of(chain, &listed, |m| stale_index(m, now)).await;
+    let refreshed = update_funding_of(chain, &listed, k.limits, |m| stale_index(m, now)).await;
     result.index_refreshes = refreshed.sent;
     result.failed += refreshed.failed;
+    result.transactions += refreshed.transactions;
     if refreshed.sent > 0 {
         listed = discovery::markets(chain, &k.exchange).await?;
     }
     let priced_at = chain.unix_time().await?;
-    let markets = views_of(chain, listed, priced_at).await?;
+    let mut markets = views_of(listed, priced_at);
     let accounts = discovery::margin_accounts(chain, &k.exchange).await?;
+    // Books only of the markets where an account below maintenance holds a position: with
+    // thousands of markets, reading every book each scan would dominate the loop.
+    let mut wanted = std::collections::BTreeSet::new();
+    for a in accounts.iter().filter(|a| risk::health(a, &markets).is_some_and(|h| h.maintenance < 0)) {
+        wanted.extend(a.positions.iter().filter(|p| !p.is_free()).map(|p| p.market));
+    }
+    for view in markets.iter_mut().filter(|m| wanted.contains(&m.key)) {
+        load_book(chain, view).await;
+    }
     let exchange = discovery::exchange(chain, &k.exchange).await?;
     let mut insurance = exchange.insurance_fund;
     for account in accounts.iter().filter(|a| a.key != k.liquidator_account) {
@@ -335,6 +407,7 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
         let revokes = seat_revokes(account, &markets, &k.exchange, &k.liquidator.pubkey());
         if !revokes.is_empty() {
             for ix in revokes {
+                result.transactions += 1;
                 match chain.send(&[ix], &[k.liquidator]).await {
                     Ok(_) => result.seat_revokes += 1,
                     Err(e) => {
@@ -345,6 +418,7 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
             }
             continue;
         }
+        result.transactions += 1;
         let r = execute(chain, k, &markets, &accounts, account, &action).await;
         match (&action, r) {
             (_, Err(e)) => {
@@ -542,7 +616,8 @@ pub async fn list_assets<C: Chain>(
             result.skipped += 1;
         }
         if !asset.closes.is_empty() {
-            result.add(update_margins(chain, exchange, &market, risk_authority, &asset.closes).await?);
+            let history = [(market, asset.closes.as_slice())];
+            result.add(update_margins(chain, exchange, risk_authority, &history, Limits::default()).await?);
         }
     }
     Ok(result)

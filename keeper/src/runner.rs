@@ -49,16 +49,17 @@ pub async fn run_loop<C: Chain>(
     metrics: &Metrics,
     name: &str,
 ) -> Result<CrankResult, ChainError> {
+    let limits = cfg.loops.limits();
     let r = match name {
         "funding" => {
-            let mut r = cranks::update_funding(chain, exchange).await?;
-            r.add(cranks::set_funding_rates(chain, exchange, keeper).await?);
+            let mut r = cranks::update_funding(chain, exchange, limits).await?;
+            r.add(cranks::set_funding_rates(chain, exchange, keeper, limits).await?);
             Ok(r)
         }
-        "mark" => cranks::sample_marks(chain, exchange).await,
+        "mark" => cranks::sample_marks(chain, exchange, limits).await,
         "margins" => {
-            let mut total = CrankResult::default();
             let markets = discovery::markets(chain, exchange).await?;
+            let mut histories = vec![];
             for entry in &cfg.margins.markets {
                 let Some((key, _)) = markets.iter().find(|(_, m)| m.symbol_str() == entry.symbol) else { continue };
                 let source = entry
@@ -69,10 +70,10 @@ pub async fn run_loop<C: Chain>(
                     .unwrap_or_default();
                 let closes = crate::prices::load(&source).await.map_err(|e| ChainError::Rpc(e.to_string()))?;
                 let keep = cfg.margins.lookback_days as usize;
-                let closes = &closes[closes.len().saturating_sub(keep)..];
-                total.add(cranks::update_margins(chain, exchange, key, keeper, closes).await?);
+                histories.push((*key, closes[closes.len().saturating_sub(keep)..].to_vec()));
             }
-            Ok(total)
+            let histories: Vec<(Pubkey, &[u64])> = histories.iter().map(|(k, c)| (*k, c.as_slice())).collect();
+            cranks::update_margins(chain, exchange, keeper, &histories, limits).await
         }
         "listing" if cfg.listing.assets.is_empty() => Ok(CrankResult::default()),
         "listing" => {
@@ -110,15 +111,17 @@ pub async fn run_loop<C: Chain>(
         }
         "risk" => {
             let liquidator_account = perpetual::sdk::margin_account_address(exchange, &keeper.pubkey(), 0);
-            let k = RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account };
+            let k =
+                RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account, limits };
             let s = cranks::risk_scan(chain, &k).await?;
             let mut r = CrankResult {
                 sent: s.liquidations + s.early_deleverages + s.deleverages + s.seat_revokes + s.index_refreshes,
                 skipped: 0,
                 failed: s.failed,
+                transactions: s.transactions,
             };
-            r.add(cranks::settle_seats(chain, exchange).await?);
-            r.add(cranks::prune_stale_orders(chain, exchange).await?);
+            r.add(cranks::settle_seats(chain, exchange, limits).await?);
+            r.add(cranks::prune_stale_orders(chain, exchange, limits).await?);
             Ok(r)
         }
         _ => {

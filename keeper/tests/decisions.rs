@@ -6,6 +6,7 @@
 //! program's own functions (`lots_to_restore`, `discounted`, `early_deleverage_fee`) from the
 //! bytes the chain holds.
 use anchor_lang::prelude::{AccountMeta, Pubkey};
+use client::batch::Limits;
 use client::chain::{Chain, ChainError, TxOutput};
 use client::discovery;
 use client::MarginView;
@@ -170,7 +171,7 @@ async fn world_with_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubkey>) {
     }
     // The maker's side waits in its seat until the keeper's crank settles it.
     let exchange = w.exchange;
-    keeper::cranks::settle_seats(&mut w.chain, &exchange).await.unwrap();
+    keeper::cranks::settle_seats(&mut w.chain, &exchange, Limits::default()).await.unwrap();
     assert_eq!(
         lots_in(&margin(&mut w, &maker).await, &w.markets[SOL].market),
         -((LOTS * deposits.len() as u64) as i64)
@@ -474,8 +475,8 @@ async fn minute(w: &mut World) {
     w.chain.warp(60).await.unwrap();
     w.publish_prices().await.unwrap();
     let exchange = w.exchange;
-    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
-    let r = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
+    let r = cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap();
     assert!(r.sent >= 2, "SOL and ETH sampled: {r:?}");
 }
 
@@ -516,7 +517,7 @@ async fn funding_rates_are_the_clamped_premium_and_within_the_programs_bounds() 
     assert_eq!(expected_rate(&me, now), me.max_funding_rate_change_ppbh);
     assert_eq!(me.max_funding_rate_change_ppbh, 500_000);
 
-    let r = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await.unwrap();
+    let r = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper, Limits::default()).await.unwrap();
     assert_eq!((r.sent, r.failed), (2, 0), "both rates accepted, never refused: {r:?}");
     let (ms2, me2) = (market_state(&mut w, SOL).await, market_state(&mut w, ETH).await);
     assert_eq!(ms2.funding_rate_ppbh, 41_666);
@@ -543,7 +544,7 @@ async fn funding_rates_are_the_clamped_premium_and_within_the_programs_bounds() 
     assert_eq!(me.mark_ma.get(), I80F48::from_num(15_500));
     assert_eq!(expected_rate(&me, now), 645_833);
     assert_eq!(cranks::funding_rate_ppbh(&ms, now), expected_rate(&ms, now));
-    let r = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await.unwrap();
+    let r = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper, Limits::default()).await.unwrap();
     assert_eq!(r.failed, 0, "{r:?}");
     let (ms2, me2) = (market_state(&mut w, SOL).await, market_state(&mut w, ETH).await);
     assert_eq!(me2.funding_rate_ppbh, 645_833);

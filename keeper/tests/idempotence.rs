@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::{AccountMeta, Pubkey};
+use client::batch::Limits;
 use client::chain::Chain;
 use client::discovery;
 use client::MarginView;
@@ -59,6 +60,7 @@ async fn scan(w: &mut World, liquidator: &Actor) -> ScanResult {
         authority: &authority,
         liquidator: &liquidator.wallet,
         liquidator_account: liquidator.margin,
+        limits: Limits::default(),
     };
     cranks::risk_scan(&mut w.chain, &k).await.unwrap()
 }
@@ -82,36 +84,36 @@ async fn funding_mark_and_rate_cranks_run_twice_change_nothing_the_second_time()
     // update_funding: the first run moves every live market's funding index and cached
     // index; the second, in the same second, is accepted and writes the same bytes.
     let s0 = bytes(&mut w).await;
-    let r1 = cranks::update_funding(&mut w.chain, &exchange).await.unwrap();
-    assert_eq!(r1, CrankResult { sent: 3, skipped: 0, failed: 0 });
+    let r1 = cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+    assert_eq!(r1, CrankResult { sent: 3, skipped: 0, failed: 0, transactions: 1 }, "three cranks, one transaction");
     let s1 = bytes(&mut w).await;
     assert_ne!(s0, s1, "the first update_funding had an effect");
-    let r2 = cranks::update_funding(&mut w.chain, &exchange).await.unwrap();
-    assert_eq!(r2, CrankResult { sent: 3, skipped: 0, failed: 0 }, "accepted as a no-op");
+    let r2 = cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+    assert_eq!(r2, CrankResult { sent: 3, skipped: 0, failed: 0, transactions: 1 }, "accepted as a no-op");
     assert_same(&s1, &bytes(&mut w).await, "a second update_funding");
 
-    // sample_marks: one sample per book this minute; the second run is refused for each
-    // (MarkSampleTooEarly) and counted as skipped.
-    let r1 = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
-    assert_eq!(r1, CrankResult { sent: 3, skipped: 0, failed: 0 });
+    // sample_marks: one sample per book this minute; the second run finds each market
+    // sampled this minute and skips it without sending.
+    let r1 = cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+    assert_eq!(r1, CrankResult { sent: 3, skipped: 0, failed: 0, transactions: 1 });
     let s1 = bytes(&mut w).await;
     let counts: Vec<u32> = [SOL, ETH].iter().map(|&i| s_count(&s1, &w.markets[i].market)).collect();
     assert_eq!(counts, vec![1, 1]);
-    let r2 = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
-    assert_eq!(r2, CrankResult { sent: 0, skipped: 3, failed: 0 });
+    let r2 = cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+    assert_eq!(r2, CrankResult { sent: 0, skipped: 3, failed: 0, transactions: 0 });
     assert_same(&s1, &bytes(&mut w).await, "a second sample_marks");
 
     // set_funding_rates: the first run sets SOL's and ETH's rates from their premium; the
     // second finds them current and sends nothing.
-    let r1 = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await.unwrap();
-    assert_eq!(r1, CrankResult { sent: 2, skipped: 0, failed: 0 });
+    let r1 = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper, Limits::default()).await.unwrap();
+    assert_eq!(r1, CrankResult { sent: 2, skipped: 0, failed: 0, transactions: 1 });
     let s1 = bytes(&mut w).await;
     for i in [SOL, ETH] {
         assert!(market_state(&mut w, i).await.unwrap().funding_rate_ppbh > 0);
     }
     let sent_before = w.chain.transactions;
-    let r2 = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await.unwrap();
-    assert_eq!(r2, CrankResult { sent: 0, skipped: 2, failed: 0 });
+    let r2 = cranks::set_funding_rates(&mut w.chain, &exchange, &keeper, Limits::default()).await.unwrap();
+    assert_eq!(r2, CrankResult { sent: 0, skipped: 2, failed: 0, transactions: 0 });
     assert_eq!(w.chain.transactions, sent_before, "no transaction at all");
     assert_same(&s1, &bytes(&mut w).await, "a second set_funding_rates");
 
@@ -119,7 +121,7 @@ async fn funding_mark_and_rate_cranks_run_twice_change_nothing_the_second_time()
     // same rate: the program accepts the second, and it changes nothing.
     w.chain.warp(60).await.unwrap();
     w.publish_prices().await.unwrap();
-    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
     let now = w.chain.unix_time().await.unwrap();
     let eth = w.markets[ETH].clone();
     let state = market_state(&mut w, ETH).await.unwrap();
@@ -195,7 +197,7 @@ async fn stale_orders_are_pruned_once() {
     assert!(r.liquidations + r.early_deleverages > 0, "{r:?}");
     let exchange = w.exchange;
     // The first run prunes the ask; a second keeper then finds nothing stale.
-    let r1 = cranks::prune_stale_orders(&mut w.chain, &exchange).await.unwrap();
+    let r1 = cranks::prune_stale_orders(&mut w.chain, &exchange, Limits::default()).await.unwrap();
     assert_eq!((r1.sent, r1.failed), (1, 0), "{r1:?}");
     let book = w.markets[SOL].venue(&exchange).book;
     let data = w.chain.account_data(&book).await.unwrap();
@@ -203,7 +205,7 @@ async fn stale_orders_are_pruned_once() {
     assert!(orderbook::decode::l3(&parsed, Side::Ask).iter().all(|o| o.live), "the void ask is gone");
     let s1 = bytes(&mut w).await;
     let sent_before = w.chain.transactions;
-    let r2 = cranks::prune_stale_orders(&mut w.chain, &exchange).await.unwrap();
+    let r2 = cranks::prune_stale_orders(&mut w.chain, &exchange, Limits::default()).await.unwrap();
     assert_eq!(r2, CrankResult::default(), "nothing left to prune");
     assert_eq!(w.chain.transactions, sent_before, "no transaction at all");
     assert_same(&s1, &bytes(&mut w).await, "a second prune");
@@ -250,7 +252,7 @@ async fn final_settlement_run_twice_settles_once() {
     assert_eq!(deposit_after - deposit_before, listed.listing_deposit, "the deposit went back to the lister");
     // Two seats (maker 0's asks left, maker 1's bid), the two positions left (maker 1's slot
     // held only its allowance), the book, the fee sweep and the market.
-    assert_eq!(r1, CrankResult { sent: 7, skipped: 0, failed: 0 });
+    assert_eq!(r1, CrankResult { sent: 7, skipped: 0, failed: 0, transactions: 7 });
     let s1 = bytes(&mut w).await;
     assert_eq!(s1[&eth.market], None, "the market closed");
     assert_eq!(s1[&eth.book], None, "the book closed");
@@ -278,7 +280,7 @@ async fn two_keepers_sampling_in_the_same_minute_record_one_sample() {
     place(&mut w, Group::Maker, 0, ETH, Side::Ask, 3_010.0, 10, OrderType::PostOnlySlide).await;
     w.chain.warp(60).await.unwrap();
     w.publish_prices().await.unwrap();
-    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
 
     // Both keepers discover the markets and build their sample instructions first.
     let mut plans = vec![];
@@ -316,8 +318,29 @@ async fn two_keepers_sampling_in_the_same_minute_record_one_sample() {
         assert_eq!(m.mark_samples.iter().filter(|s| s.ts != 0).count(), 1);
     }
     // And the keepers' own crank, run by either afterwards, is skipped everywhere.
-    let r = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
-    assert_eq!(r, CrankResult { sent: 0, skipped: 3, failed: 0 });
+    let r = cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+    assert_eq!(r, CrankResult { sent: 0, skipped: 3, failed: 0, transactions: 0 });
+
+    // Batched: the next minute keeper A samples one market alone while keeper B sends its
+    // plan for all three in one transaction. B's transaction is refused by that market's
+    // sample; B sends again without it, and the other two land once.
+    w.chain.warp(60).await.unwrap();
+    w.publish_prices().await.unwrap();
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
+    assert_accepted(w.chain.send(std::slice::from_ref(&plans[0][1]), &[]).await, "keeper A's sample");
+    let s = bytes(&mut w).await;
+    let sent = client::batch::send_packed(&mut w.chain, &plans[1], &[], Limits::default()).await;
+    assert_eq!(sent.transactions, 2, "refused once, then sent without the refused sample");
+    assert!(sent.outcomes[0].is_ok() && sent.outcomes[2].is_ok(), "{:?}", sent.outcomes);
+    let code = sent.outcomes[1].as_ref().err().and_then(|e| e.custom_code());
+    assert_eq!(code, Some(u32::from(PerpError::MarkSampleTooEarly)), "{:?}", sent.outcomes);
+    let after = bytes(&mut w).await;
+    let key_of = |ix: &anchor_lang::solana_program::instruction::Instruction| ix.accounts[1].pubkey;
+    assert_eq!(s[&key_of(&plans[1][1])], after[&key_of(&plans[1][1])], "A's market untouched by B");
+    for ix in &plans[1] {
+        let m = client::decode_market(&w.chain.account_data(&key_of(ix)).await.unwrap()).unwrap();
+        assert_eq!(m.mark_sample_count, 2, "{}: one sample a minute", m.symbol_str());
+    }
 }
 
 #[tokio::test]
@@ -390,7 +413,7 @@ async fn two_keepers_settling_one_market_close_each_position_once() {
     // Then each runs the whole crank: A closes book and market, B finds nothing to do.
     let mint = w.mint;
     let ra = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
-    assert_eq!(ra, CrankResult { sent: 3, skipped: 0, failed: 0 }, "book, fees, market");
+    assert_eq!(ra, CrankResult { sent: 3, skipped: 0, failed: 0, transactions: 3 }, "book, fees, market");
     let s = bytes(&mut w).await;
     let rb = cranks::final_settlement(&mut w.chain, &exchange, &eth.market, &mint).await.unwrap();
     assert_eq!(rb, CrankResult::default());

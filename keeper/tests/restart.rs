@@ -13,6 +13,7 @@
 //!   stopped run finished are not touched again, and the final state equals that of a keeper
 //!   which never stopped (a second world built from the same seed);
 //! - a further run sends nothing and changes nothing.
+use client::batch::Limits;
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::Pubkey;
@@ -127,7 +128,13 @@ fn assert_same(before: &Bytes, after: &Bytes, what: &str) {
 
 /// One `cranks::risk_scan` as the world's keeper, over any chain view.
 async fn scan<C: Chain>(chain: &mut C, exchange: Pubkey, authority: &Keypair, liquidator: &Actor) -> ScanResult {
-    let k = RiskKeeper { exchange, authority, liquidator: &liquidator.wallet, liquidator_account: liquidator.margin };
+    let k = RiskKeeper {
+        exchange,
+        authority,
+        liquidator: &liquidator.wallet,
+        liquidator_account: liquidator.margin,
+        limits: Limits::default(),
+    };
     cranks::risk_scan(chain, &k).await.unwrap()
 }
 
@@ -150,7 +157,7 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
     let eth = reference.markets[ETH].clone();
     let (exchange, mint) = (reference.exchange, reference.mint);
     let r = cranks::final_settlement(&mut reference.chain, &exchange, &eth.market, &mint).await.unwrap();
-    assert_eq!(r, CrankResult { sent: JOB as u32, skipped: 0, failed: 0 });
+    assert_eq!(r, CrankResult { sent: JOB as u32, skipped: 0, failed: 0, transactions: JOB as u32 });
     // What each holder holds once settled (pending seat fills included).
     let mut settled_collateral = BTreeMap::new();
     for h in &holders {
@@ -177,7 +184,7 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
         };
         assert_eq!(
             first,
-            CrankResult { sent: stop as u32, skipped: 0, failed: (tries - stop) as u32 },
+            CrankResult { sent: stop as u32, skipped: 0, failed: (tries - stop) as u32, transactions: tries as u32 },
             "stop after {stop}"
         );
         assert_eq!(
@@ -320,11 +327,16 @@ async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart()
 // ---------------------------------------------------------------------------------------
 // Mark sampling.
 
-/// Three books to sample each minute. The keeper stops after the first sample of a minute
-/// and restarts later in the same minute: the sampled market is refused as already done
-/// (MarkSampleTooEarly, its bytes untouched), the other two are sampled, and every market
-/// holds exactly one sample for the minute. A restart at the minute's last second changes
-/// nothing; the next minute samples all three again.
+/// One crank per transaction, so a stop can fall between any two samples.
+const ONE_PER_TRANSACTION: Limits = Limits { max_instructions: 1 };
+
+/// Three books to sample each minute. The keeper (one sample per transaction) stops after
+/// the first sample of a minute and restarts later in the same minute: the sampled market
+/// is found done and skipped without sending (its bytes untouched), the other two are
+/// sampled in one transaction, and every market holds exactly one sample for the minute. A
+/// restart at the minute's last second sends nothing; the next minute samples all three
+/// again. A keeper that packs all three into one transaction and stops before it lands
+/// loses all three, and its restart samples all three.
 #[tokio::test]
 async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     let mut w = world(33).await;
@@ -337,7 +349,7 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     let now = w.chain.unix_time().await.unwrap();
     w.chain.warp(60 - now.rem_euclid(60)).await.unwrap();
     w.publish_prices().await.unwrap();
-    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
     let minute = w.chain.unix_time().await.unwrap() / 60;
 
     let count = |m: &Market| (m.mark_sample_count, m.mark_samples.iter().filter(|s| s.ts != 0).count());
@@ -345,11 +357,11 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     let s0 = bytes(&mut w).await;
     let first = {
         let mut dying = StopsAfter::new(&mut w.chain, 1);
-        let r = cranks::sample_marks(&mut dying, &exchange).await.unwrap();
+        let r = cranks::sample_marks(&mut dying, &exchange, ONE_PER_TRANSACTION).await.unwrap();
         assert_eq!((dying.reached, dying.lost), (1, 2));
         r
     };
-    assert_eq!(first, CrankResult { sent: 1, skipped: 0, failed: 2 });
+    assert_eq!(first, CrankResult { sent: 1, skipped: 0, failed: 2, transactions: 3 });
     let s1 = bytes(&mut w).await;
     let sampled: Vec<Pubkey> = markets.iter().copied().filter(|m| s0[m] != s1[m]).collect();
     assert_eq!(sampled.len(), 1, "one market sampled before the stop");
@@ -357,11 +369,11 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     // Restart 20 seconds later, the same minute.
     w.chain.warp(20).await.unwrap();
     assert_eq!(w.chain.unix_time().await.unwrap() / 60, minute);
-    let second = cranks::sample_marks(&mut w.chain, &exchange).await.unwrap();
+    let second = cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap();
     assert_eq!(
         second,
-        CrankResult { sent: 2, skipped: 1, failed: 0 },
-        "the sampled market is refused, the others sampled"
+        CrankResult { sent: 2, skipped: 1, failed: 0, transactions: 1 },
+        "the sampled market is skipped, the others sampled together"
     );
     let s2 = bytes(&mut w).await;
     assert_eq!(s1[&sampled[0]], s2[&sampled[0]], "the market sampled before the stop is untouched");
@@ -377,22 +389,43 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     let sent = w.chain.transactions;
     let third = {
         let mut dying = StopsAfter::new(&mut w.chain, 3);
-        cranks::sample_marks(&mut dying, &exchange).await.unwrap()
+        cranks::sample_marks(&mut dying, &exchange, Limits::default()).await.unwrap()
     };
-    assert_eq!(third, CrankResult { sent: 0, skipped: 3, failed: 0 });
-    assert_eq!(w.chain.transactions - sent, 3, "three refused attempts");
+    assert_eq!(third, CrankResult { sent: 0, skipped: 3, failed: 0, transactions: 0 });
+    assert_eq!(w.chain.transactions - sent, 0, "nothing sent");
     assert_same(&s2, &bytes(&mut w).await, "a restart at the minute's last second");
 
-    // The next minute: one more sample each.
+    // The next minute: one more sample each, in one transaction.
     w.chain.warp(1).await.unwrap();
     w.publish_prices().await.unwrap();
-    assert_eq!(cranks::update_funding(&mut w.chain, &exchange).await.unwrap().failed, 0);
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
     assert_eq!(
-        cranks::sample_marks(&mut w.chain, &exchange).await.unwrap(),
-        CrankResult { sent: 3, skipped: 0, failed: 0 }
+        cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap(),
+        CrankResult { sent: 3, skipped: 0, failed: 0, transactions: 1 }
     );
     for i in 0..w.markets.len() {
         let m = market_state(&mut w, i).await.unwrap();
         assert_eq!(count(&m), (2, 2), "{}: one sample a minute", m.symbol_str());
+    }
+
+    // The minute after: the packed transaction is lost with the process, so is every
+    // sample in it; the restart samples all three once.
+    w.chain.warp(60).await.unwrap();
+    w.publish_prices().await.unwrap();
+    assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
+    let s3 = bytes(&mut w).await;
+    let lost = {
+        let mut dying = StopsAfter::new(&mut w.chain, 0);
+        cranks::sample_marks(&mut dying, &exchange, Limits::default()).await.unwrap()
+    };
+    assert_eq!(lost, CrankResult { sent: 0, skipped: 0, failed: 3, transactions: 1 });
+    assert_same(&s3, &bytes(&mut w).await, "a lost packed transaction");
+    assert_eq!(
+        cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap(),
+        CrankResult { sent: 3, skipped: 0, failed: 0, transactions: 1 }
+    );
+    for i in 0..w.markets.len() {
+        let m = market_state(&mut w, i).await.unwrap();
+        assert_eq!(count(&m), (3, 3), "{}: one sample a minute", m.symbol_str());
     }
 }

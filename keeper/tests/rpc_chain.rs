@@ -416,7 +416,11 @@ async fn a_program_error_in_preflight_is_returned_at_once() {
     let ix = instruction(&chain.payer().pubkey());
     let err = tokio::time::timeout(LIMIT, chain.send(&[ix], &[])).await.expect("bounded").unwrap_err();
     assert_eq!(err.custom_code(), Some(6001), "{err:?}");
-    assert!(matches!(err, ChainError::Transaction(e) if e == refused));
+    // Instruction 2 of the transaction is the caller's first: the chain's two
+    // compute-budget instructions lead.
+    let caller = TransactionError::InstructionError(0, InstructionError::Custom(6001));
+    assert!(matches!(&err, ChainError::Transaction(e) if *e == caller), "{err:?}");
+    assert_eq!(err.failed_instruction(), Some(0));
     assert_eq!(server.count("sendTransaction"), 1, "no retry");
     assert_eq!(server.count("getLatestBlockhash"), 1, "no re-sign");
     assert_eq!(server.count("getSignatureStatuses"), 0);

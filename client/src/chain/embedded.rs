@@ -107,7 +107,7 @@ impl Chain for EmbeddedChain {
             self.failed_transactions += 1;
             let logs = res.metadata.as_ref().map(|m| m.log_messages.as_slice()).unwrap_or_default();
             *self.refusals.entry(refusal_reason(&all, logs, &e)).or_default() += 1;
-            return Err(e.into());
+            return Err(ChainError::of_caller_instructions(e, all.len() - ixs.len()));
         }
         Ok(res
             .metadata

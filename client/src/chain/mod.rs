@@ -11,7 +11,7 @@ use solana_account::Account;
 use solana_keypair::Keypair;
 use solana_transaction_error::TransactionError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ChainError {
     #[error("transaction failed: {0}")]
     Transaction(#[from] TransactionError),
@@ -27,6 +27,27 @@ impl ChainError {
         match self {
             ChainError::Transaction(e) => custom_code(e),
             _ => None,
+        }
+    }
+
+    /// The index of the refused instruction among those given to [`Chain::send`].
+    pub fn failed_instruction(&self) -> Option<usize> {
+        match self {
+            ChainError::Transaction(TransactionError::InstructionError(i, _)) => Some(usize::from(*i)),
+            _ => None,
+        }
+    }
+
+    /// `e` of a transaction whose first `prefix` instructions the chain added (compute
+    /// budget), renumbered to the caller's instructions. A refusal of an added instruction
+    /// names none of the caller's.
+    pub fn of_caller_instructions(e: TransactionError, prefix: usize) -> ChainError {
+        match e {
+            TransactionError::InstructionError(i, err) => match usize::from(i).checked_sub(prefix) {
+                Some(at) => ChainError::Transaction(TransactionError::InstructionError(at as u8, err)),
+                None => ChainError::Rpc(format!("compute-budget instruction {i} refused: {err}")),
+            },
+            e => ChainError::Transaction(e),
         }
     }
 }

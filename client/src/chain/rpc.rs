@@ -446,6 +446,9 @@ impl RpcChain {
                     let (tx, _) = current.as_ref().expect("confirmed a signed transaction");
                     return Ok(self.output(&tx.signatures[0]).await);
                 }
+                Step::Done(Err(ChainError::Transaction(e))) => {
+                    return Err(ChainError::of_caller_instructions(e, all.len() - ixs.len()))
+                }
                 Step::Done(Err(e)) => return Err(e),
                 Step::Do { action, after } => (action, after),
             };

@@ -68,6 +68,8 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
+    // The keeper's default packing: several cranks of a kind per transaction.
+    let limits = client::batch::Limits::default();
     // MEME has no spot index: after its first trading the risk authority lets longs lever.
     let meme = w.markets[2].market;
     let keeper = w.keeper.insecure_clone();
@@ -77,7 +79,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         .await
         .map_err(|e| ChainError::Rpc(e.to_string()))?;
     let eth = w.markets[1].market;
-    cranks::update_margins(&mut w.chain, &w.exchange.clone(), &eth, &keeper, &eth_closes).await?;
+    cranks::update_margins(&mut w.chain, &w.exchange.clone(), &keeper, &[(eth, &eth_closes)], limits).await?;
 
     let schedule = Schedule::new(cfg.minutes);
     for minute in 0..cfg.minutes {
@@ -85,7 +87,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         move_prices(&mut w, minute, &schedule);
         w.publish_prices().await?;
         let exchange = w.exchange;
-        counts.funding_updates += cranks::update_funding(&mut w.chain, &exchange).await?.sent;
+        counts.funding_updates += cranks::update_funding(&mut w.chain, &exchange, limits).await?.sent;
 
         if minute == schedule.settle {
             settle_eth(&mut w).await?;
@@ -98,9 +100,9 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         }
         take(&mut w).await?;
 
-        counts.mark_samples += cranks::sample_marks(&mut w.chain, &exchange).await?.sent;
+        counts.mark_samples += cranks::sample_marks(&mut w.chain, &exchange, limits).await?.sent;
         if minute % 10 == 9 {
-            cranks::set_funding_rates(&mut w.chain, &exchange, &keeper).await?;
+            cranks::set_funding_rates(&mut w.chain, &exchange, &keeper, limits).await?;
         }
         let liquidator = w.liquidator.wallet.insecure_clone();
         let k = RiskKeeper {
@@ -108,6 +110,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             authority: &keeper,
             liquidator: &liquidator,
             liquidator_account: w.liquidator.margin,
+            limits,
         };
         let scan = cranks::risk_scan(&mut w.chain, &k).await?;
         for (kind, market) in &scan.events {
@@ -119,8 +122,8 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             }
         }
         counts.add(scan);
-        counts.seat_settlements += cranks::settle_seats(&mut w.chain, &exchange).await?.sent;
-        counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange).await?.sent;
+        counts.seat_settlements += cranks::settle_seats(&mut w.chain, &exchange, limits).await?.sent;
+        counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange, limits).await?.sent;
         if minute > schedule.settle {
             let mint = w.mint;
             cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint).await?;

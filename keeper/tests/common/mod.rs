@@ -1,6 +1,7 @@
 //! Helpers shared by the keeper's integration tests. Each test binary uses a subset.
 #![allow(dead_code)]
 
+use client::batch::Limits;
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::Pubkey;
@@ -28,7 +29,7 @@ pub async fn set_price(w: &mut World, i: usize, dollars: f64) {
     w.markets[i].price = dollars;
     w.publish_prices().await.unwrap();
     let exchange = w.exchange;
-    let r = cranks::update_funding(&mut w.chain, &exchange).await.unwrap();
+    let r = cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap();
     assert_eq!(r.failed, 0, "update_funding: {r:?}");
 }
 
@@ -100,7 +101,7 @@ pub async fn liquidatable_longs(seed: u64, deposits: &[u64]) -> (World, Vec<Pubk
     // The keeper's crank settles maker 0's seat: its short shows, and its allowance (all
     // used) is given back, so the short may absorb deleveraging.
     let exchange = w.exchange;
-    keeper::cranks::settle_seats(&mut w.chain, &exchange).await.unwrap();
+    keeper::cranks::settle_seats(&mut w.chain, &exchange, Limits::default()).await.unwrap();
     w.chain.warp(30).await.unwrap();
     set_price(&mut w, SOL, 136.0).await;
     for px in [135.95, 135.90, 135.85] {
