@@ -11,12 +11,14 @@
 #   3. critbit:  programs/critbit/benches/callgrind.sh (ours) and `sokoban-cycle` (lib-sokoban 0.3.3),
 #                same workload, Ir per cycle = (Ir at K=1000 - Ir at K=0) / 1000
 #   4. space:    `book space --tsv` (our struct sizes) and `manifest-bench space` (Manifest's constants)
-#   5. keeper:   keeper/benches/scale.rs, release build (health scan, VaR, simulation TPS)
+#   5. keeper:   keeper/benches/scale.rs, release build (health scan, VaR, simulation TPS), and
+#                keeper/benches/markets.rs (2,000 markets, 10,000 accounts: discovery, one crank loop)
 #
 # Environment: CARGO_TARGET_DIR for ours (default /tmp/bench-target), MANIFEST_TARGET_DIR
 # (default /tmp/manifest-target), COMPARE_OUT (default /tmp/compare-out), BENCH_OPS (100),
 # BENCH_SWEEPS (100), KEEPER_SCALE_ARGS ("100000 100 1000 60": accounts, markets, VaR
-# markets, simulated minutes). See bench/README.md.
+# markets, simulated minutes), KEEPER_MARKETS_ARGS ("2000 10000 2": markets, accounts, positions
+# per account). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -80,6 +82,15 @@ SCALE=$(cargo build --release --locked -p keeper --bench scale --message-format=
 # shellcheck disable=SC2086
 # (the programs' own `msg!` lines go to stdout natively; keep only the result rows)
 (cd keeper && "$SCALE" ${KEEPER_SCALE_ARGS:-100000 100 1000 60}) | grep -E '^(health_scan|var|simulation|simulation_tps)'$'\t' > "$OUT/keeper.tsv"
+
+# 4b. Thousands of markets (release): discovery and one crank loop.
+step "keeper markets: keeper/benches/markets.rs ${KEEPER_MARKETS_ARGS:-2000 10000 2}"
+MARKETS=$(cargo build --release --locked -p keeper --bench markets --message-format=json |
+    sed -n 's/.*"executable":"\([^"]*markets-[^"]*\)".*/\1/p' | tail -n 1)
+[ -x "$MARKETS" ] || { echo "keeper markets binary not found" >&2; exit 1; }
+# shellcheck disable=SC2086
+(cd keeper && "$MARKETS" ${KEEPER_MARKETS_ARGS:-2000 10000 2}) |
+    grep -E '^(markets_setup|discovery|loop_part|loop)'$'\t' > "$OUT/markets.tsv"
 
 # 5. Tables and docs/benchmarks.md.
 python3 bench/compare.py "$OUT" "$ROOT/docs/benchmarks.md"

@@ -77,6 +77,17 @@ pub async fn markets<C: Chain>(chain: &mut C, exchange: &Pubkey) -> Result<Vec<(
     Ok(found.into_iter().filter_map(|(k, a)| decode_market(&a.data).map(|m| (k, m))).collect())
 }
 
+/// Every book of `exchange`'s markets with its bytes, in one getProgramAccounts (with
+/// thousands of markets, one request rather than one per book).
+pub async fn books<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+) -> Result<std::collections::BTreeMap<Pubkey, Vec<u8>>, ChainError> {
+    let filters = vec![discriminator::<Book>(), key_at(offset_of!(Book, exchange), exchange)];
+    let found = chain.program_accounts(&orderbook::ID, &filters).await?;
+    Ok(found.into_iter().map(|(k, a)| (k, a.data)).collect())
+}
+
 /// The market's book account and its bytes, if it has one.
 pub async fn book_of<C: Chain>(chain: &mut C, market: &Pubkey) -> Result<Option<(Pubkey, Vec<u8>)>, ChainError> {
     let found = chain.program_accounts(&orderbook::ID, &book_filters(market)).await?;

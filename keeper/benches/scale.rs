@@ -19,6 +19,10 @@
 //! `bench/compare.sh`. `keeper/tests/scale_smoke.rs` runs the same code at tiny sizes.
 #![allow(dead_code)]
 use std::hint::black_box;
+
+#[path = "support/floor.rs"]
+mod floor;
+use floor::transfer_floor;
 use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
@@ -240,7 +244,7 @@ pub async fn simulation(minutes: u32) -> (Timed, u64) {
     let seconds = t.elapsed().as_secs_f64();
     assert!(report.invariants_ok, "simulation invariants: {:?}", report.invariant_failures);
     let txs = report.transactions;
-    let bound_seconds = transfer_floor(txs.min(2_000)).await * txs as f64;
+    let bound_seconds = fresh_transfer_floor(txs.min(2_000)).await * txs as f64;
     (
         Timed {
             seconds,
@@ -251,23 +255,9 @@ pub async fn simulation(minutes: u32) -> (Timed, u64) {
     )
 }
 
-/// Seconds per plain SOL transfer sent through the simulation's own chain
-/// (`EmbeddedChain::send`, the same path and framework as every simulated transaction).
-async fn transfer_floor(n: u64) -> f64 {
-    use client::chain::Chain;
-    use solana_signer::Signer;
-    let mut chain = client::chain::embedded::EmbeddedChain::start().await;
-    let payer = chain.payer().pubkey();
-    let to = Pubkey::new_unique();
-    chain.send(&[solana_system_interface::instruction::transfer(&payer, &to, 1_000_000)], &[]).await.expect("transfer");
-    let t = Instant::now();
-    for i in 0..n {
-        chain
-            .send(&[solana_system_interface::instruction::transfer(&payer, &to, 1_000_000 + i)], &[])
-            .await
-            .expect("transfer");
-    }
-    t.elapsed().as_secs_f64() / n.max(1) as f64
+/// Seconds per plain SOL transfer on a fresh embedded chain.
+async fn fresh_transfer_floor(n: u64) -> f64 {
+    transfer_floor(&mut client::chain::embedded::EmbeddedChain::start().await, n).await
 }
 
 pub fn line(key: &str, t: &Timed) -> String {

@@ -166,25 +166,7 @@ pub async fn prune_stale_orders<C: Chain>(
     exchange: &Pubkey,
     limits: Limits,
 ) -> Result<CrankResult, ChainError> {
-    let now = chain.unix_time().await?;
-    let mut ixs = vec![];
-    for (_, m) in discovery::markets(chain, exchange).await? {
-        if settled(&m) || m.book == Pubkey::default() {
-            continue;
-        }
-        let Ok(data) = chain.account_data(&m.book).await else { continue };
-        let Ok(book) = orderbook::state::BookRef::parse(&data) else { continue };
-        let stale = [orderbook::state::Side::Bid, orderbook::state::Side::Ask]
-            .into_iter()
-            .flat_map(|side| orderbook::decode::l3(&book, side))
-            .any(|o| !o.live || (o.expiry_ts != 0 && now >= o.expiry_ts));
-        if stale {
-            ixs.push(orderbook::sdk::prune_stale_orders(&m.book, 32));
-        }
-    }
-    let mut result = CrankResult::default();
-    result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[]);
-    Ok(result)
+    Ok(book_upkeep(chain, exchange, limits, Upkeep::Prune).await?.1)
 }
 
 /// Seats settled per instruction: each names one margin account.
@@ -198,24 +180,53 @@ pub async fn settle_seats<C: Chain>(
     exchange: &Pubkey,
     limits: Limits,
 ) -> Result<CrankResult, ChainError> {
-    let mut ixs = vec![];
-    for (key, m) in discovery::markets(chain, exchange).await? {
-        if m.book == Pubkey::default() {
-            continue;
-        }
-        let Ok(data) = chain.account_data(&m.book).await else { continue };
-        let Ok(book) = orderbook::state::BookRef::parse(&data) else { continue };
-        let pending = orderbook::decode::seats_with_pending(&book);
-        let venue = Venue { book: m.book, market: key, oracle: m.oracle, exchange: *exchange };
-        for batch in pending.chunks(SEATS_PER_SETTLEMENT) {
+    Ok(book_upkeep(chain, exchange, limits, Upkeep::Settle).await?.0)
+}
+
+/// Which of the books' cranks [`book_upkeep`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upkeep {
+    Settle,
+    Prune,
+    Both,
+}
+
+/// Seat settlements, then prunes, from one read of every book (`discovery::books`): the
+/// settlement results, then the prunes'.
+pub async fn book_upkeep<C: Chain>(
+    chain: &mut C,
+    exchange: &Pubkey,
+    limits: Limits,
+    upkeep: Upkeep,
+) -> Result<(CrankResult, CrankResult), ChainError> {
+    let now = chain.unix_time().await?;
+    let markets = discovery::markets(chain, exchange).await?;
+    let books = discovery::books(chain, exchange).await?;
+    let (mut settles, mut prunes) = (vec![], vec![]);
+    for (key, m) in &markets {
+        let Some(book) = books.get(&m.book).and_then(|d| orderbook::state::BookRef::parse(d).ok()) else { continue };
+        let venue = Venue { book: m.book, market: *key, oracle: m.oracle, exchange: *exchange };
+        for batch in orderbook::decode::seats_with_pending(&book).chunks(SEATS_PER_SETTLEMENT) {
             let seats = batch.iter().map(|(i, _)| *i).collect();
             let accounts: Vec<Pubkey> = batch.iter().map(|(_, k)| *k).collect();
-            ixs.push(orderbook::sdk::settle_seats(&venue, seats, &accounts));
+            settles.push(orderbook::sdk::settle_seats(&venue, seats, &accounts));
+        }
+        let stale = [orderbook::state::Side::Bid, orderbook::state::Side::Ask]
+            .into_iter()
+            .flat_map(|side| orderbook::decode::l3(&book, side))
+            .any(|o| !o.live || (o.expiry_ts != 0 && now >= o.expiry_ts));
+        if stale && !settled(m) {
+            prunes.push(orderbook::sdk::prune_stale_orders(&m.book, 32));
         }
     }
-    let mut result = CrankResult::default();
-    result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[]);
-    Ok(result)
+    let (mut settled_result, mut pruned) = (CrankResult::default(), CrankResult::default());
+    if upkeep != Upkeep::Prune {
+        settled_result.record_packed(batch::send_packed(chain, &settles, &[], limits).await, &[]);
+    }
+    if upkeep != Upkeep::Settle {
+        pruned.record_packed(batch::send_packed(chain, &prunes, &[], limits).await, &[]);
+    }
+    Ok((settled_result, pruned))
 }
 
 /// The seat revokes an account needs before a risk path may act on it: one per market where

@@ -120,8 +120,9 @@ pub async fn run_loop<C: Chain>(
                 failed: s.failed,
                 transactions: s.transactions,
             };
-            r.add(cranks::settle_seats(chain, exchange, limits).await?);
-            r.add(cranks::prune_stale_orders(chain, exchange, limits).await?);
+            let (settled, pruned) = cranks::book_upkeep(chain, exchange, limits, cranks::Upkeep::Both).await?;
+            r.add(settled);
+            r.add(pruned);
             Ok(r)
         }
         _ => {

@@ -1,7 +1,8 @@
 //! The embedded chain: `solana-program-test` with the programs loaded natively and the real
 //! SPL Token, driven like a cluster. Its bank is private, so `program_accounts` applies the
-//! same filters to every account any transaction has named.
-use std::collections::{BTreeMap, BTreeSet};
+//! same filters to every account any transaction has named, from a copy of each that is
+//! dropped whenever a transaction names the account writable (only those can change).
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
@@ -21,6 +22,9 @@ pub struct EmbeddedChain {
     payer: Keypair,
     nonce: u32,
     known: BTreeSet<Pubkey>,
+    /// Accounts as last read by `program_accounts`, until a transaction names them writable
+    /// or `set_account` writes them.
+    copies: HashMap<Pubkey, Option<Account>>,
     pub transactions: u64,
     pub failed_transactions: u64,
     /// Refused transactions by reason: the failing program's error name, else the
@@ -43,6 +47,7 @@ impl EmbeddedChain {
             payer,
             nonce: 0,
             known: BTreeSet::new(),
+            copies: HashMap::new(),
             transactions: 0,
             failed_transactions: 0,
             refusals: BTreeMap::new(),
@@ -54,6 +59,7 @@ impl EmbeddedChain {
         let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
         clock.unix_timestamp = unix_timestamp;
         self.ctx.set_sysvar(&clock);
+        self.copies.remove(&super::CLOCK_SYSVAR);
         Ok(())
     }
 
@@ -62,6 +68,7 @@ impl EmbeddedChain {
         let mut clock: Clock = self.ctx.banks_client.get_sysvar().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
         clock.unix_timestamp += secs;
         self.ctx.set_sysvar(&clock);
+        self.copies.remove(&super::CLOCK_SYSVAR);
         Ok(())
     }
 
@@ -73,6 +80,7 @@ impl EmbeddedChain {
     /// Writes an account directly (the simulation's Pyth publisher uses this).
     pub fn set_account(&mut self, key: &Pubkey, account: Account) {
         self.known.insert(*key);
+        self.copies.remove(key);
         self.ctx.set_account(key, &account.into());
     }
 }
@@ -90,7 +98,11 @@ impl Chain for EmbeddedChain {
         all.extend_from_slice(ixs);
         for ix in ixs {
             self.known.extend(ix.accounts.iter().map(|m| m.pubkey));
+            for m in ix.accounts.iter().filter(|m| m.is_writable) {
+                self.copies.remove(&m.pubkey);
+            }
         }
+        self.copies.remove(&self.payer.pubkey());
         let payer = self.payer.insecure_clone();
         let keys = required_signers(&payer, &all, signers);
         let blockhash =
@@ -126,9 +138,13 @@ impl Chain for EmbeddedChain {
     ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
         let mut out = vec![];
         for key in self.known.clone() {
-            if let Some(account) = self.account(&key).await? {
+            if !self.copies.contains_key(&key) {
+                let read = self.account(&key).await?;
+                self.copies.insert(key, read);
+            }
+            if let Some(Some(account)) = self.copies.get(&key) {
                 if account.owner == *program && filters.iter().all(|f| f.matches(&account.data)) {
-                    out.push((key, account));
+                    out.push((key, account.clone()));
                 }
             }
         }

@@ -60,6 +60,9 @@ pub fn custom_code(err: &TransactionError) -> Option<u32> {
     }
 }
 
+/// The Clock sysvar's address.
+pub const CLOCK_SYSVAR: Pubkey = anchor_lang::prelude::pubkey!("SysvarC1ock11111111111111111111111111111111");
+
 /// What a confirmed transaction returned.
 #[derive(Debug, Default, Clone)]
 pub struct TxOutput {

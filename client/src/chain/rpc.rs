@@ -545,8 +545,8 @@ impl Chain for RpcChain {
     /// The Clock sysvar's `unix_timestamp`.
     async fn unix_time(&mut self) -> Result<i64, ChainError> {
         use solana_clock::Clock;
-        let clock_id = anchor_lang::prelude::pubkey!("SysvarC1ock11111111111111111111111111111111");
-        let account = self.account(&clock_id).await?.ok_or_else(|| ChainError::Rpc("no Clock sysvar".into()))?;
+        let account =
+            self.account(&super::CLOCK_SYSVAR).await?.ok_or_else(|| ChainError::Rpc("no Clock sysvar".into()))?;
         // The sysvar is `Clock` serialised field by field (five 8-byte fields, `repr(C)`),
         // so its in-memory offsets are its byte offsets.
         let at = core::mem::offset_of!(Clock, unix_timestamp);

@@ -122,8 +122,9 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             }
         }
         counts.add(scan);
-        counts.seat_settlements += cranks::settle_seats(&mut w.chain, &exchange, limits).await?.sent;
-        counts.stale_orders_pruned += cranks::prune_stale_orders(&mut w.chain, &exchange, limits).await?.sent;
+        let (settled, pruned) = cranks::book_upkeep(&mut w.chain, &exchange, limits, cranks::Upkeep::Both).await?;
+        counts.seat_settlements += settled.sent;
+        counts.stale_orders_pruned += pruned.sent;
         if minute > schedule.settle {
             let mint = w.mint;
             cranks::final_settlement(&mut w.chain, &exchange, &eth, &mint).await?;

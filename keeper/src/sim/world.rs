@@ -381,17 +381,7 @@ impl World {
         let m = self.markets[i].clone();
         let seat = self.seat(&m, &margin).await?;
         let health = self.health(&margin, &m.market).await?;
-        let args = PlaceOrderArgs {
-            side,
-            price_ticks,
-            base_lots: lots,
-            order_type,
-            reduce_only: false,
-            self_trade: SelfTradeBehavior::CancelResting,
-            client_order_id: 0,
-            expiry_ts: 0,
-            seat_hint: seat,
-        };
+        let args = order_args(side, price_ticks, lots, order_type, seat);
         Ok((orderbook::sdk::place_order(&m.venue(&self.exchange), &wallet.pubkey(), &margin, args, health), wallet))
     }
 
@@ -408,6 +398,22 @@ impl World {
         let data = self.chain.account_data(&m.book).await?;
         let Ok(book) = orderbook::state::BookRef::parse(&data) else { return Ok(0) };
         Ok(orderbook::decode::seat_hint(&book, margin).unwrap_or(0))
+    }
+}
+
+/// A plain order: not reduce-only, no client id, no expiry; a self-trade cancels the resting
+/// order.
+pub fn order_args(side: Side, price_ticks: u64, lots: u64, order_type: OrderType, seat_hint: u32) -> PlaceOrderArgs {
+    PlaceOrderArgs {
+        side,
+        price_ticks,
+        base_lots: lots,
+        order_type,
+        reduce_only: false,
+        self_trade: SelfTradeBehavior::CancelResting,
+        client_order_id: 0,
+        expiry_ts: 0,
+        seat_hint,
     }
 }
 
