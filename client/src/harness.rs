@@ -2,7 +2,10 @@
 //! builder that the keeper's embedded chain, the integration tests and the migrations
 //! tests start from.
 use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::bpf_loader_upgradeable::{self, UpgradeableLoaderState};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
+use solana_account::Account;
+use solana_keypair::Keypair;
 use solana_program_test::{processor, ProgramTest};
 
 /// Native entry points for `processor!`.
@@ -82,12 +85,33 @@ pub const EXCHANGE: &[Program] = &[Program::Perpetual, Program::Orderbook];
 /// What the integration tests load, in this order.
 pub const ALL: &[Program] = &[Program::Perpetual, Program::TestTrader, Program::Orderbook, Program::Vault];
 
+/// The key every embedded chain deploys `perpetual` with: its upgrade authority, the one
+/// key that may initialise an exchange. Published, so for local chains only.
+pub fn deployer() -> Keypair {
+    Keypair::new_from_array([0x5e; 32])
+}
+
+/// `program`'s ProgramData account as the upgradeable loader writes it at deployment,
+/// naming `authority` (`None`: an immutable program), and its address.
+pub fn program_data_account(program: &Pubkey, authority: Option<Pubkey>) -> (Pubkey, Account) {
+    let state = UpgradeableLoaderState::ProgramData { slot: 0, upgrade_authority_address: authority };
+    let data = bincode::serialize(&state).expect("the loader state serialises");
+    let account =
+        Account { lamports: 1_000_000_000, data, owner: bpf_loader_upgradeable::ID, executable: false, rent_epoch: 0 };
+    (Pubkey::find_program_address(&[program.as_ref()], &bpf_loader_upgradeable::ID).0, account)
+}
+
 /// A `ProgramTest` with `programs` loaded natively (in that order) next to the real SPL
-/// Token, never their SBF builds.
+/// Token, never their SBF builds; `perpetual` as deployed by [`deployer`].
 pub fn program_test(programs: &[Program]) -> ProgramTest {
     let mut pt = ProgramTest::default();
     for p in programs {
         p.add_to(&mut pt);
+    }
+    if programs.contains(&Program::Perpetual) {
+        use solana_signer::Signer;
+        let (key, account) = program_data_account(&perpetual::ID, Some(deployer().pubkey()));
+        pt.add_account(key, account);
     }
     pt.prefer_bpf(false);
     pt

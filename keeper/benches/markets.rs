@@ -121,7 +121,9 @@ pub async fn build(markets: usize, accounts: usize, positions: usize) -> Exchang
         pause_guardian: admin.pubkey(),
         deleverage_authority: keeper.pubkey(),
     };
-    send(&mut chain, &[sdk::initialize_exchange(&admin.pubkey(), &mint.pubkey(), args)], &[&admin]).await;
+    let deployer = client::harness::deployer();
+    let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin.pubkey(), &mint.pubkey(), args);
+    send(&mut chain, &[ix], &[&admin, &deployer]).await;
     send(&mut chain, &[sdk::approve_trader(&admin.pubkey(), &exchange, &orderbook::ID)], &[&admin]).await;
     send(&mut chain, &[sdk::set_listing_deposit(&admin.pubkey(), &exchange, 100 * USDC)], &[&admin]).await;
     let exchange_before = chain.account_data(&exchange).await.expect("exchange").len();

@@ -28,8 +28,10 @@ pub enum LocalnetCommandError {
     Chain(#[from] client::chain::ChainError),
 }
 
-/// Starts a localnet at `listen`; with `migrate`, creates the config's collateral mint (its
-/// authority is the config's payer) when absent, funds the config's keys and migrates.
+/// Starts a localnet at `listen`, `perpetual` deployed by the harness's published key
+/// (`harness::deployer`); with `migrate`, deployed by the config's upgrade authority instead,
+/// creates the config's collateral mint (its authority is the config's payer) when absent,
+/// funds the config's keys and migrates.
 pub async fn start(
     listen: SocketAddr,
     slot_ms: u64,
@@ -50,6 +52,10 @@ pub async fn start(
                 funded.push(key);
             }
         }
+        // Deployed by the config's upgrade authority, as `solana program deploy` by that key.
+        let (program_data, deployed) =
+            harness::program_data_account(&perpetual::ID, Some(keys.upgrade_authority.pubkey()));
+        net.set_account(&program_data, &deployed).await.map_err(rpc)?;
         let mint = config.exchange.collateral_mint;
         if chain.account(&mint).await?.is_none() {
             create_mint(&net, &mint, &payer.pubkey()).await?;

@@ -37,6 +37,10 @@ pub struct ExchangeSpec {
     /// Admin keypair file; absent: the payer (`cluster.keypair`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_keypair: Option<PathBuf>,
+    /// The `perpetual` program's upgrade authority (the only key that may create an
+    /// exchange); absent: the payer, as when the payer deployed the program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_authority_keypair: Option<PathBuf>,
     /// Authority of the settable price oracles this tool creates; absent: the admin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oracle_authority_keypair: Option<PathBuf>,
@@ -250,8 +254,13 @@ impl MigrationConfig {
         let dir = path.parent().unwrap_or(Path::new(""));
         let resolve = |p: &mut std::path::PathBuf| *p = client::cluster::relative_to(dir, p);
         resolve(&mut config.cluster.keypair);
-        for p in
-            [&mut config.exchange.admin_keypair, &mut config.exchange.oracle_authority_keypair].into_iter().flatten()
+        for p in [
+            &mut config.exchange.admin_keypair,
+            &mut config.exchange.upgrade_authority_keypair,
+            &mut config.exchange.oracle_authority_keypair,
+        ]
+        .into_iter()
+        .flatten()
         {
             resolve(p);
         }

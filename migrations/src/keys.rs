@@ -7,6 +7,8 @@ use crate::{config_err, MigrateError, MigrationConfig};
 
 /// The keypairs a run signs with (besides the chain's payer).
 pub struct Keys {
+    /// Signs `initialize_exchange`: the `perpetual` program's upgrade authority.
+    pub upgrade_authority: Keypair,
     pub admin: Keypair,
     /// Signs `create_price_oracle`; `None`: the admin.
     pub oracle_authority: Option<Keypair>,
@@ -20,8 +22,12 @@ impl Keys {
             Some(p) => read(p)?,
             None => payer.insecure_clone(),
         };
+        let upgrade_authority = match &config.exchange.upgrade_authority_keypair {
+            Some(p) => read(p)?,
+            None => payer.insecure_clone(),
+        };
         let oracle_authority = config.exchange.oracle_authority_keypair.as_ref().map(read).transpose()?;
-        Ok(Keys { admin, oracle_authority })
+        Ok(Keys { upgrade_authority, admin, oracle_authority })
     }
 
     pub fn oracle_authority(&self) -> &Keypair {

@@ -85,11 +85,12 @@ impl<C: Chain> Run<'_, C> {
             deleverage_authority: spec.deleverage_authority.unwrap_or(admin),
         };
         let admin_kp = self.keys.admin.insecure_clone();
+        let deployer = self.keys.upgrade_authority.insecure_clone();
         let existing = self.read(&exchange_key, "exchange").await?;
         let existing = match existing {
             None => {
-                self.send("initialize_exchange", &[sdk::initialize_exchange(&admin, &mint, wanted)], &[&admin_kp])
-                    .await?;
+                let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin, &mint, wanted);
+                self.send("initialize_exchange", &[ix], &[&admin_kp, &deployer]).await?;
                 self.report.push("exchange", exchange_key, Outcome::Created);
                 if self.opts.dry_run {
                     if spec.listing_deposit != 0 {

@@ -4,6 +4,7 @@
 use anchor_lang::prelude::Pubkey;
 use client::chain::embedded::EmbeddedChain;
 use client::chain::Chain;
+use client::harness;
 use migrations::{decode, migrate, Keys, MigrateError, MigrationConfig, Options, OracleSpec, Outcome, Report};
 use orderbook::state::Book;
 use perpetual::sdk;
@@ -67,7 +68,11 @@ async fn setup() -> Setup {
             Account { lamports: 1_000_000_000, data, owner: PYTH_PROGRAM_IDS[0], executable: false, rent_epoch: 0 },
         );
     }
-    Setup { chain, config, keys: Keys { admin, oracle_authority: Some(oracle_authority) } }
+    Setup {
+        chain,
+        config,
+        keys: Keys { upgrade_authority: harness::deployer(), admin, oracle_authority: Some(oracle_authority) },
+    }
 }
 
 fn oracle_of(s: &Setup, m: &migrations::MarketSpec) -> Pubkey {
@@ -279,7 +284,7 @@ async fn later_runs_update_what_the_admin_may_change_and_report_the_rest() {
     assert_eq!((r.transactions, s.chain.transactions), (0, sent));
 
     // Another admin cannot take over an existing exchange.
-    let stranger = Keys { admin: Keypair::new(), oracle_authority: None };
+    let stranger = Keys { upgrade_authority: harness::deployer(), admin: Keypair::new(), oracle_authority: None };
     let err = migrate(&mut s.chain, &s.config, &stranger, Options::default()).await.unwrap_err();
     assert!(matches!(err, MigrateError::Conflict(ref m) if m.contains("admin")), "{err}");
     assert_eq!(s.chain.transactions, sent);

@@ -95,7 +95,7 @@ async fn migrate_over_http_creates_the_exchange_then_a_second_run_changes_nothin
             .await
             .expect("localnet_setAccount");
     }
-    let keys = Keys { admin, oracle_authority: Some(oracle_authority) };
+    let keys = Keys { upgrade_authority: harness::deployer(), admin, oracle_authority: Some(oracle_authority) };
 
     let first = migrate(&mut chain, &config, &keys, Options::default()).await.expect("first run over HTTP");
     println!("{}", first.render());

@@ -132,8 +132,9 @@ impl TestEnv {
             pause_guardian: env.guardian.pubkey(),
             deleverage_authority: env.deleverage_authority.pubkey(),
         };
-        let ix = sdk::initialize_exchange(&env.admin.pubkey(), &env.mint, args);
-        env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("initialize exchange");
+        let deployer = client::harness::deployer();
+        let ix = sdk::initialize_exchange(&deployer.pubkey(), &env.admin.pubkey(), &env.mint, args);
+        env.process(&[ix], &[&env.admin.insecure_clone(), &deployer]).await.expect("initialize exchange");
         let ix = sdk::approve_trader(&env.admin.pubkey(), &env.exchange, &test_trader::ID);
         env.process(&[ix], &[&env.admin.insecure_clone()]).await.expect("approve test trader");
         let ix = sdk::approve_trader(&env.admin.pubkey(), &env.exchange, &orderbook::ID);
@@ -219,7 +220,7 @@ impl TestEnv {
 
     // ---- tokens ----
 
-    async fn create_mint(&mut self) -> Pubkey {
+    pub async fn create_mint(&mut self) -> Pubkey {
         let mint = Keypair::new();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
         let lamports = rent.minimum_balance(spl_token_interface::state::Mint::LEN);

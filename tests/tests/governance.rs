@@ -101,3 +101,56 @@ async fn guardian_pauses_and_only_admin_unpauses() {
         .await;
     invariants::check(&mut env).await;
 }
+
+/// No squatting: only `perpetual`'s upgrade authority (its ProgramData account) creates an
+/// exchange, so nobody can occupy a mint's exchange address before the deployment does. A
+/// stranger signing as the authority, or passing the ProgramData of a program of their own
+/// naming them, is refused and the address stays empty; an immutable program creates none;
+/// the upgrade authority creates it with whichever admin it names.
+#[tokio::test]
+async fn a_stranger_cannot_occupy_a_mints_exchange_address() {
+    use anchor_lang::error::ErrorCode as AnchorError;
+    use anchor_lang::prelude::Pubkey;
+    use client::harness;
+    let mut env = TestEnv::new().await;
+    let mint = env.create_mint().await;
+    let exchange = sdk::exchange_address(&mint);
+    let stranger = Keypair::new();
+    env.airdrop(&stranger.pubkey(), 10_000_000_000).await;
+    let args = sdk::InitializeExchangeArgs {
+        funding_authority: stranger.pubkey(),
+        risk_authority: stranger.pubkey(),
+        pause_guardian: stranger.pubkey(),
+        deleverage_authority: stranger.pubkey(),
+    };
+
+    // Signing as the upgrade authority.
+    let ix = sdk::initialize_exchange(&stranger.pubkey(), &stranger.pubkey(), &mint, args);
+    assert_refused(&mut env, &[ix], &[&stranger], code(PerpError::NotUpgradeAuthority), "a stranger").await;
+    // With the ProgramData of the stranger's own program, which names them.
+    let (theirs, account) = harness::program_data_account(&Pubkey::new_unique(), Some(stranger.pubkey()));
+    env.ctx.set_account(&theirs, &account.into());
+    let mut ix = sdk::initialize_exchange(&stranger.pubkey(), &stranger.pubkey(), &mint, args);
+    ix.accounts[1].pubkey = theirs;
+    let seeds = anchor_code(AnchorError::ConstraintSeeds);
+    assert_refused(&mut env, &[ix], &[&stranger], seeds, "another program's ProgramData").await;
+    assert!(env.account(&exchange).await.is_none(), "the address stays empty");
+
+    // The deployer creates it, naming another admin (who signs and pays the rent).
+    let deployer = harness::deployer();
+    let admin = Keypair::new();
+    env.airdrop(&admin.pubkey(), 10_000_000_000).await;
+    let (program_data, deployed) = harness::program_data_account(&perpetual::ID, Some(deployer.pubkey()));
+
+    // Once the program is immutable (no upgrade authority), nobody creates an exchange.
+    let (_, immutable) = harness::program_data_account(&perpetual::ID, None);
+    env.ctx.set_account(&program_data, &immutable.into());
+    let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin.pubkey(), &mint, args);
+    assert_refused(&mut env, &[ix], &[&admin, &deployer], code(PerpError::NotUpgradeAuthority), "immutable").await;
+    env.ctx.set_account(&program_data, &deployed.into());
+
+    let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin.pubkey(), &mint, args);
+    env.process(&[ix], &[&admin, &deployer]).await.expect("the upgrade authority creates the exchange");
+    let e: perpetual::state::Exchange = load_zero_copy(&env.account_data(&exchange).await);
+    assert_eq!((e.admin, e.collateral_mint), (admin.pubkey(), mint));
+}

@@ -150,7 +150,9 @@ impl World {
             pause_guardian: admin.pubkey(),
             deleverage_authority: keeper.pubkey(),
         };
-        chain.send(&[sdk::initialize_exchange(&admin.pubkey(), &mint.pubkey(), args)], &[&admin]).await?;
+        let deployer = client::harness::deployer();
+        let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin.pubkey(), &mint.pubkey(), args);
+        chain.send(&[ix], &[&admin, &deployer]).await?;
         chain.send(&[sdk::approve_trader(&admin.pubkey(), &exchange, &orderbook::ID)], &[&admin]).await?;
         chain.send(&[sdk::set_listing_deposit(&admin.pubkey(), &exchange, 100 * USDC)], &[&admin]).await?;
 

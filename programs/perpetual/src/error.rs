@@ -181,6 +181,8 @@ pub enum PerpError {
     SeatAccountsMismatch,
     #[msg("a seat's pending quote is worse for the maker than its limit prices allow")]
     SeatFillBeyondLimit,
+    #[msg("only the program's upgrade authority (its ProgramData account) may initialise an exchange")]
+    NotUpgradeAuthority,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

@@ -65,7 +65,8 @@ pub mod perpetual {
 
     // ---- exchange governance ----
 
-    /// Creates the exchange for one collateral mint, with its vault and authorities.
+    /// Upgrade authority: creates the exchange for one collateral mint, with its vault,
+    /// admin and authorities (no one else can occupy the mint's exchange address).
     pub fn initialize_exchange(ctx: Context<InitializeExchange>, args: InitializeExchangeArgs) -> Result<()> {
         instructions::initialize_exchange::handler(ctx, args)
     }

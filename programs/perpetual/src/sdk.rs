@@ -64,10 +64,26 @@ pub fn health_metas(
     out
 }
 
-pub fn initialize_exchange(admin: &Pubkey, collateral_mint: &Pubkey, args: InitializeExchangeArgs) -> Instruction {
+/// This program's ProgramData account: where the upgradeable loader records its upgrade
+/// authority, the only key that may initialise an exchange.
+pub fn program_data_address() -> Pubkey {
+    let loader = anchor_lang::solana_program::bpf_loader_upgradeable::ID;
+    Pubkey::find_program_address(&[crate::ID.as_ref()], &loader).0
+}
+
+/// Creates `collateral_mint`'s exchange with `admin`; signed by the program's upgrade
+/// authority (and by the admin, who pays the rent).
+pub fn initialize_exchange(
+    upgrade_authority: &Pubkey,
+    admin: &Pubkey,
+    collateral_mint: &Pubkey,
+    args: InitializeExchangeArgs,
+) -> Instruction {
     let exchange = exchange_address(collateral_mint);
     build(
         acc::InitializeExchange {
+            upgrade_authority: *upgrade_authority,
+            program_data: program_data_address(),
             admin: *admin,
             exchange,
             collateral_mint: *collateral_mint,

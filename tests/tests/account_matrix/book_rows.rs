@@ -234,7 +234,7 @@ pub(super) const READ_ONLY_PAYER: &str =
 
 /// Required (instruction, slot, kind) cells that have no row, and why.
 pub(super) const EXEMPT: &[(&str, &str, Kind, &str)] = &[
-    ("initialize_exchange", "admin", Kind::Impostor, "anyone may initialize the exchange of a new mint; there is no authority to impersonate"),
+    ("initialize_exchange", "admin", Kind::Impostor, "the admin is any key the upgrade authority names; who may create is the upgrade_authority slot's rows"),
     ("initialize_exchange", "admin", Kind::ReadOnly, READ_ONLY_PAYER),
     ("approve_trader", "admin", Kind::ReadOnly, READ_ONLY_PAYER),
     ("create_price_oracle", "authority", Kind::ReadOnly, READ_ONLY_PAYER),

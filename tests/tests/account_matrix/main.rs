@@ -56,6 +56,7 @@ use anchor_lang::prelude::{AccountInfo, AccountMeta, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
+use client::harness;
 use integration_tests::adversarial::{assert_refused, assert_refused_by};
 use integration_tests::*;
 use orderbook::error::BookError;

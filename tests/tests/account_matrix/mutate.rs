@@ -23,6 +23,7 @@ impl World {
             &self.mallory,
             &self.wallet,
             &self.admin2,
+            &self.deployer,
             &e.deleverage_authority,
             &self.x.mk.owner,
             &self.x.b.owner,
@@ -106,6 +107,7 @@ impl World {
             Sub::BookApproval => sdk::approval_address(&self.env.exchange, &orderbook::ID),
             Sub::TraderApproval => sdk::approval_address(&self.env.exchange, &test_trader::ID),
             Sub::PythGarbage => self.x.pyth_garbage,
+            Sub::OtherProgramData => self.other_program_data,
         }
     }
 

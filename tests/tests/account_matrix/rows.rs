@@ -10,7 +10,15 @@ pub(super) fn rows() -> Vec<Row> {
     use PerpError as P;
     use Sub as S;
     let mut v = vec![
-        // ---- initialize_exchange: anyone may create the exchange of a new mint ----
+        // ---- initialize_exchange: only perpetual's upgrade authority creates an exchange ----
+        r("initialize_exchange", "upgrade_authority", Unsigned, a(A::AccountNotSigner)),
+        r("initialize_exchange", "upgrade_authority", Impostor, p(P::NotUpgradeAuthority)),
+        r("initialize_exchange", "upgrade_authority", SignAs(Who::Admin), p(P::NotUpgradeAuthority)),
+        r("initialize_exchange", "program_data", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("initialize_exchange", "program_data", Swap(K::WrongOwner, S::Missing), a(A::AccountNotInitialized)),
+        r("initialize_exchange", "program_data", Swap(K::WrongType, S::Mint), a(A::AccountOwnedByWrongProgram)),
+        // A stranger's own deployment: a real ProgramData naming them, of another program.
+        r("initialize_exchange", "program_data", Swap(K::WrongSeeds, S::OtherProgramData), a(A::ConstraintSeeds)),
         r("initialize_exchange", "admin", Unsigned, a(A::AccountNotSigner)),
         r("initialize_exchange", "exchange", Swap(K::WrongSeeds, S::Unique), a(A::ConstraintSeeds)),
         r("initialize_exchange", "collateral_mint", ForeignOwner, a(A::AccountOwnedByWrongProgram)),

@@ -75,6 +75,8 @@ pub(super) enum Sub {
     TraderApproval,
     /// An account owned by the Pyth program that is no price account.
     PythGarbage,
+    /// Another program's ProgramData account, naming mallory as its upgrade authority.
+    OtherProgramData,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

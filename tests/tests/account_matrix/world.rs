@@ -44,6 +44,9 @@ pub(super) struct World {
     pub(super) mallory: Keypair,
     pub(super) wallet: Keypair,
     pub(super) admin2: Keypair,
+    /// `perpetual`'s upgrade authority.
+    pub(super) deployer: Keypair,
+    pub(super) other_program_data: Pubkey,
     pub(super) mint2: Pubkey,
     pub(super) mint3: Pubkey,
     pub(super) exchange2: Pubkey,
@@ -211,7 +214,13 @@ pub(super) async fn world() -> World {
         pause_guardian: Pubkey::new_unique(),
         deleverage_authority: Pubkey::new_unique(),
     };
-    env.process(&[sdk::initialize_exchange(&admin2.pubkey(), &mint2, args)], &[&admin2]).await.expect("exchange 2");
+    let deployer = harness::deployer();
+    let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin2.pubkey(), &mint2, args);
+    env.process(&[ix], &[&admin2, &deployer]).await.expect("exchange 2");
+    // Another program's ProgramData naming mallory: what a stranger who deploys a program
+    // of their own holds.
+    let (other_program_data, account) = harness::program_data_account(&Pubkey::new_unique(), Some(mallory.pubkey()));
+    env.ctx.set_account(&other_program_data, &account.into());
     let exchange2 = sdk::exchange_address(&mint2);
     env.process(&[sdk::approve_trader(&admin2.pubkey(), &exchange2, &test_trader::ID)], &[&admin2])
         .await
@@ -250,6 +259,8 @@ pub(super) async fn world() -> World {
         mallory,
         wallet,
         admin2,
+        deployer,
+        other_program_data,
         mint2,
         mint3,
         exchange2,
@@ -483,15 +494,29 @@ pub(super) async fn bases(w: &mut World) -> Vec<Base> {
         pause_guardian: guardian,
         deleverage_authority: Pubkey::new_unique(),
     };
-    let init_slots = names(&["admin", "exchange", "collateral_mint", "vault", "token_program", "system_program"]);
+    let init_slots = names(&[
+        "upgrade_authority",
+        "program_data",
+        "admin",
+        "exchange",
+        "collateral_mint",
+        "vault",
+        "token_program",
+        "system_program",
+    ]);
+    let deployer = w.deployer.pubkey();
     v.push(base(
         "initialize_exchange",
-        sdk::initialize_exchange(&w.admin2.pubkey(), &w.mint3, init_args),
+        sdk::initialize_exchange(&deployer, &w.admin2.pubkey(), &w.mint3, init_args),
         init_slots.clone(),
     ));
     v.push(Base {
         valid: false,
-        ..base("initialize_exchange:reinit", sdk::initialize_exchange(&w.admin2.pubkey(), &mint, init_args), init_slots)
+        ..base(
+            "initialize_exchange:reinit",
+            sdk::initialize_exchange(&deployer, &w.admin2.pubkey(), &mint, init_args),
+            init_slots,
+        )
     });
 
     let auth_args = SetAuthoritiesArgs {

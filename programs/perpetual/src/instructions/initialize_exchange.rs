@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, InitializeAccount3, Mint, Token};
 
+use crate::error::PerpError;
 use crate::events::ExchangeInitialized;
 use crate::runtime::create_account::{create_pda, create_zero_copy};
 use crate::state::{Exchange, DISCRIMINATOR_LEN, EXCHANGE_SEED, VAULT_SEED};
@@ -15,6 +16,20 @@ pub struct InitializeExchangeArgs {
 
 #[derive(Accounts)]
 pub struct InitializeExchange<'info> {
+    /// The program's upgrade authority: the one party a deployment names, so no stranger can
+    /// occupy a mint's exchange address before it.
+    pub upgrade_authority: Signer<'info>,
+    /// This program's ProgramData account (the upgradeable loader's record of who may
+    /// upgrade it).
+    #[account(
+        seeds = [crate::ID.as_ref()],
+        bump,
+        seeds::program = anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+        constraint = program_data.upgrade_authority_address == Some(upgrade_authority.key())
+            @ PerpError::NotUpgradeAuthority,
+    )]
+    pub program_data: Account<'info, ProgramData>,
+    /// The exchange's admin; pays the rent of the exchange and its vault.
     #[account(mut)]
     pub admin: Signer<'info>,
     /// CHECK: created here at this PDA.
