@@ -372,6 +372,9 @@ pub struct ScanResult {
     pub failed: u32,
     /// Transactions sent, landed or refused.
     pub transactions: u32,
+    /// The accounts the scan acted on (a risk action or seat revokes), in the order it did:
+    /// furthest below maintenance first.
+    pub acted_on: Vec<Pubkey>,
 }
 
 fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> Vec<anchor_lang::prelude::AccountMeta> {
@@ -399,19 +402,26 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     let priced_at = chain.unix_time().await?;
     let mut markets = views_of(listed, priced_at);
     let accounts = discovery::margin_accounts(chain, &k.exchange).await?;
+    // Worst first: in a crash, the accounts furthest below maintenance lose the most while
+    // they wait (ties by key, so two scanners agree on the order).
+    let mut below: Vec<(perpetual::math::I80F48, &MarginView)> = accounts
+        .iter()
+        .filter(|a| a.key != k.liquidator_account)
+        .filter_map(|a| risk::health(a, &markets).filter(|h| h.maintenance < 0).map(|h| (h.maintenance, a)))
+        .collect();
+    below.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.key.cmp(&y.1.key)));
     // Books only of the markets where an account below maintenance holds a position: with
     // thousands of markets, reading every book each scan would dominate the loop.
-    let mut wanted = std::collections::BTreeSet::new();
-    for a in accounts.iter().filter(|a| risk::health(a, &markets).is_some_and(|h| h.maintenance < 0)) {
-        wanted.extend(a.positions.iter().filter(|p| !p.is_free()).map(|p| p.market));
-    }
+    let wanted: std::collections::BTreeSet<Pubkey> =
+        below.iter().flat_map(|(_, a)| a.positions.iter().filter(|p| !p.is_free()).map(|p| p.market)).collect();
     for view in markets.iter_mut().filter(|m| wanted.contains(&m.key)) {
         load_book(chain, view).await;
     }
     let exchange = discovery::exchange(chain, &k.exchange).await?;
     let mut insurance = exchange.insurance_fund;
-    for account in accounts.iter().filter(|a| a.key != k.liquidator_account) {
+    for (_, account) in below {
         let Some(action) = risk::decide(account, &accounts, &markets, insurance) else { continue };
+        result.acted_on.push(account.key);
         // Risk paths wait while the account holds seat allowances: revoke them first (the
         // account is below maintenance with them counted), and act on the next scan, on the
         // health the revoke leaves.

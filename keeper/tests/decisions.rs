@@ -577,3 +577,39 @@ fn funding_rate_is_exact_for_a_whole_premium() {
     assert_eq!(expected_rate(&m, now), 625_000);
     assert_eq!(cranks::funding_rate_ppbh(&m, now), 625_000);
 }
+
+/// In a crash the scan acts on the accounts furthest below maintenance first, whatever their
+/// keys: here an underwater long (its deficit covered by the insurance fund) before a long
+/// that is only liquidatable, although the latter's key comes first.
+#[tokio::test]
+async fn the_risk_scan_acts_on_the_worst_account_first() {
+    // A seed whose better-funded long has the smaller key, so key order would take it first.
+    let mut seed = 40;
+    let (mut w, better, worse) = loop {
+        let (w, longs) = world_with_longs(seed, &[300, 180]).await;
+        if longs[0] < longs[1] {
+            break (w, longs[0], longs[1]);
+        }
+        seed += 1;
+    };
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 125.0).await;
+    let s = snapshot(&mut w).await;
+    let h_better = risk::health(s.account(&better), &s.markets).unwrap();
+    let h_worse = risk::health(s.account(&worse), &s.markets).unwrap();
+    assert!(h_better.maintenance < 0 && h_better.equity > 0, "liquidatable: {h_better:?}");
+    assert!(h_worse.equity < 0 && h_worse.maintenance < h_better.maintenance, "underwater: {h_worse:?}");
+
+    let (exchange, authority) = (w.exchange, w.keeper.insecure_clone());
+    let liquidator = w.liquidator.wallet.insecure_clone();
+    let k = cranks::RiskKeeper {
+        exchange,
+        authority: &authority,
+        liquidator: &liquidator,
+        liquidator_account: w.liquidator.margin,
+        limits: Limits::default(),
+    };
+    let scan = cranks::risk_scan(&mut w.chain, &k).await.unwrap();
+    assert_eq!(scan.acted_on, vec![worse, better], "{scan:?}");
+    assert_eq!((scan.insurance_covers, scan.failed), (1, 0), "{scan:?}");
+}
