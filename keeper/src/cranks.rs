@@ -361,7 +361,12 @@ pub enum RiskEventKind {
 pub struct ScanResult {
     /// (kind, market) of each liquidation and deleveraging that landed, in order.
     pub events: Vec<(RiskEventKind, Pubkey)>,
+    /// Liquidations that landed: takeovers and those through the book.
     pub liquidations: u32,
+    /// Of which through the book (`liquidate_order`).
+    pub book_liquidations: u32,
+    /// Book liquidations the program refused, each then taken over.
+    pub book_liquidations_refused: u32,
     pub early_deleverages: u32,
     pub deleverages: u32,
     pub insurance_covers: u32,
@@ -440,7 +445,19 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
             continue;
         }
         result.transactions += 1;
-        let r = execute(chain, k, &markets, &accounts, account, &action).await;
+        let mut action = action;
+        let mut r = execute(chain, k, &markets, &accounts, account, &action).await;
+        if let (Action::LiquidateThroughBook { account: a, market, lots, .. }, Err(e @ ChainError::Transaction(_))) =
+            (&action, &r)
+        {
+            // The program refused it (the book moved, or the fill would have worsened the
+            // account): take it over. Not after a transport error, which may have landed.
+            tracing::info!(account = %a, error = %e, "book liquidation refused, taking the position over");
+            result.book_liquidations_refused += 1;
+            action = Action::Liquidate { account: *a, market: *market, lots: *lots };
+            result.transactions += 1;
+            r = execute(chain, k, &markets, &accounts, account, &action).await;
+        }
         match (&action, r) {
             (_, Err(e)) => {
                 tracing::warn!(?action, error = %e, "risk action refused");
@@ -448,6 +465,11 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
             }
             (Action::Liquidate { market, .. }, Ok(_)) => {
                 result.liquidations += 1;
+                result.events.push((RiskEventKind::Liquidation, *market));
+            }
+            (Action::LiquidateThroughBook { market, .. }, Ok(_)) => {
+                result.liquidations += 1;
+                result.book_liquidations += 1;
                 result.events.push((RiskEventKind::Liquidation, *market));
             }
             (Action::EarlyDeleverage { market, .. }, Ok(_)) => {
@@ -477,10 +499,25 @@ async fn execute<C: Chain>(
     account: &MarginView,
     action: &Action,
 ) -> Result<TxOutput, ChainError> {
-    let market_of = |key: &Pubkey| markets.iter().find(|m| m.key == *key);
-    match action {
+    let (ix, signer) = action_instruction(k, markets, accounts, account, action)?;
+    chain.send(&[ix], &[signer]).await
+}
+
+/// The instruction that carries out `action` on `account` for the keeper `k`, and the key
+/// that signs it (the liquidator for liquidations, else the deleveraging authority).
+pub fn action_instruction<'k>(
+    k: &RiskKeeper<'k>,
+    markets: &[MarketView],
+    accounts: &[MarginView],
+    account: &MarginView,
+    action: &Action,
+) -> Result<(anchor_lang::solana_program::instruction::Instruction, &'k Keypair), ChainError> {
+    let view = |key: &Pubkey| markets.iter().find(|m| m.key == *key).ok_or(ChainError::Rpc("market gone".into()));
+    let venue =
+        |m: &MarketView| Venue { book: m.market.book, market: m.key, oracle: m.market.oracle, exchange: k.exchange };
+    Ok(match action {
         Action::Liquidate { market, lots, .. } => {
-            let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
+            let m = view(market)?;
             let liquidator = accounts
                 .iter()
                 .find(|a| a.key == k.liquidator_account)
@@ -496,45 +533,48 @@ async fn execute<C: Chain>(
                 health_accounts(account, markets, market),
                 health_accounts(liquidator, markets, market),
             );
-            chain.send(&[ix], &[k.liquidator]).await
+            (ix, k.liquidator)
+        }
+        Action::LiquidateThroughBook { market, lots, limit_price_ticks, .. } => {
+            let ix = orderbook::sdk::liquidate_order(
+                &venue(view(market)?),
+                &k.liquidator.pubkey(),
+                &account.key,
+                *lots,
+                *limit_price_ticks,
+                health_accounts(account, markets, market),
+            );
+            (ix, k.liquidator)
         }
         Action::EarlyDeleverage { market, counterparty, lots, .. } => {
-            let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
-            let venue = Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange: k.exchange };
             let ix = orderbook::sdk::early_deleverage(
-                &venue,
+                &venue(view(market)?),
                 &account.key,
                 counterparty,
                 &k.authority.pubkey(),
                 *lots,
                 health_accounts(account, markets, market),
             );
-            chain.send(&[ix], &[k.authority]).await
+            (ix, k.authority)
         }
         Action::CoverWithInsurance { .. } => {
             let health = health_accounts(account, markets, &Pubkey::default());
-            chain
-                .send(
-                    &[sdk::cover_with_insurance(&k.exchange, &account.key, &k.authority.pubkey(), health)],
-                    &[k.authority],
-                )
-                .await
+            (sdk::cover_with_insurance(&k.exchange, &account.key, &k.authority.pubkey(), health), k.authority)
         }
         Action::Deleverage { market, counterparty, lots, .. } => {
-            let m = market_of(market).ok_or(ChainError::Rpc("market gone".into()))?;
             let ix = sdk::deleverage(
                 &k.exchange,
                 market,
-                &m.market.oracle,
+                &view(market)?.market.oracle,
                 &account.key,
                 counterparty,
                 &k.authority.pubkey(),
                 *lots,
                 health_accounts(account, markets, market),
             );
-            chain.send(&[ix], &[k.authority]).await
+            (ix, k.authority)
         }
-    }
+    })
 }
 
 /// Closes every position of a market in final settlement, then its book and the market.

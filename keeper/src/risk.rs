@@ -1,11 +1,14 @@
 //! The risk scan's decisions, as the listings paper's `update_market` makes them, with the
 //! programs' own math: an underwater account is covered by the insurance fund, else
 //! deleveraged against ranked accounts; a liquidatable one is early-deleveraged when the
-//! book would close it worse than the mark and its equity cannot cover that, and otherwise
-//! taken over at the mark less the discount.
+//! book would close it worse than the mark and its equity cannot cover that, otherwise
+//! liquidated through the book when the book takes the whole size (the makers absorb it and
+//! the keeper needs no inventory), and taken over at the mark less the discount when it
+//! cannot (or when the program refuses the book liquidation). Accounts furthest below
+//! maintenance go first (`cranks::risk_scan`).
 use anchor_lang::prelude::Pubkey;
 use orderbook::matching::{close_price, Closing};
-use orderbook::state::BookRef;
+use orderbook::state::{BookRef, Side};
 use perpetual::health::{health_from_priced, AccountHealth, PricedMarket};
 use perpetual::math::health::HealthKind;
 use perpetual::math::liquidation::{early_deleverage_fee, lots_to_restore};
@@ -26,12 +29,29 @@ pub struct MarketView {
 pub enum Action {
     /// The keeper's account takes over `lots` at the mark less the discount.
     Liquidate { account: Pubkey, market: Pubkey, lots: u64 },
+    /// `lots` closed through the book (`liquidate_order`), crossing to `limit_price_ticks`:
+    /// the makers take the position and the insurance fund the fee. Taken over instead when
+    /// the program refuses it.
+    LiquidateThroughBook { account: Pubkey, market: Pubkey, lots: u64, limit_price_ticks: u64 },
     /// Offset `lots` against `counterparty` at the mark (thin book).
     EarlyDeleverage { account: Pubkey, market: Pubkey, counterparty: Pubkey, lots: u64 },
     /// The insurance fund pays the account's deficit.
     CoverWithInsurance { account: Pubkey },
     /// Offset `lots` against `counterparty` at the bankruptcy price.
     Deleverage { account: Pubkey, market: Pubkey, counterparty: Pubkey, lots: u64 },
+}
+
+impl Action {
+    /// The account the action is about.
+    pub fn account(&self) -> Pubkey {
+        match self {
+            Action::Liquidate { account, .. }
+            | Action::LiquidateThroughBook { account, .. }
+            | Action::EarlyDeleverage { account, .. }
+            | Action::CoverWithInsurance { account }
+            | Action::Deleverage { account, .. } => *account,
+        }
+    }
 }
 
 /// Health of every account that can be priced from `markets`.
@@ -124,19 +144,48 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
             let closing = if long { Closing::Long } else { Closing::Short };
             let price = close_price(&book.bids, &book.asks, book.seats, closing, needed, book.header.tick_size);
             let fee_bps = m.liquidation_discount_bps.saturating_add(m.liquidation_insurance_fee_bps);
-            if let Ok(Some(_)) = early_deleverage_fee(h.equity, market.priced.mark, price, long, needed, fee_bps) {
-                if let Some((cp, cp_lots)) =
-                    rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next()
-                {
-                    return Some(Action::EarlyDeleverage {
-                        account: account.key,
-                        market: market.key,
-                        counterparty: cp.key,
-                        lots: needed.min(cp_lots),
-                    });
+            match early_deleverage_fee(h.equity, market.priced.mark, price, long, needed, fee_bps) {
+                Ok(Some(_)) => {
+                    if let Some((cp, cp_lots)) =
+                        rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next()
+                    {
+                        return Some(Action::EarlyDeleverage {
+                            account: account.key,
+                            market: market.key,
+                            counterparty: cp.key,
+                            lots: needed.min(cp_lots),
+                        });
+                    }
                 }
+                // The book takes it all without a loss the equity cannot cover: the makers
+                // absorb it, and the keeper needs no inventory, however many accounts fall.
+                Ok(None) => {
+                    let side = if long { Side::Bid } else { Side::Ask };
+                    if let Some(limit_price_ticks) = reach_ticks(&book, side, needed, &account.key) {
+                        return Some(Action::LiquidateThroughBook {
+                            account: account.key,
+                            market: market.key,
+                            lots: needed,
+                            limit_price_ticks,
+                        });
+                    }
+                }
+                Err(_) => {}
             }
         }
     }
     Some(Action::Liquidate { account: account.key, market: market.key, lots: needed })
+}
+
+/// The worst price, in ticks, an order closing `lots` must cross to on `side` (best first,
+/// live orders of other accounts only); `None` when the side cannot take them all.
+pub fn reach_ticks(book: &BookRef, side: Side, lots: u64, own: &Pubkey) -> Option<u64> {
+    let mut left = lots;
+    for o in orderbook::decode::l3(book, side).into_iter().filter(|o| o.live && o.margin_account != *own) {
+        left = left.saturating_sub(o.base_lots);
+        if left == 0 {
+            return Some(o.price_ticks);
+        }
+    }
+    None
 }

@@ -5,7 +5,7 @@
 //! something, the program refuses it. Sizes and collateral moves are recomputed with the
 //! program's own functions (`lots_to_restore`, `discounted`, `early_deleverage_fee`) from the
 //! bytes the chain holds.
-use anchor_lang::prelude::{AccountMeta, Pubkey};
+use anchor_lang::prelude::Pubkey;
 use client::batch::Limits;
 use client::chain::{Chain, ChainError, TxOutput};
 use client::discovery;
@@ -67,14 +67,6 @@ async fn market_state(w: &mut World, i: usize) -> Market {
     client::decode_market(&w.chain.account_data(&key).await.unwrap()).expect("a market")
 }
 
-/// `cranks::risk_scan`'s health accounts: the account's markets (cached index), skipping one.
-fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> Vec<AccountMeta> {
-    sdk::health_metas(&view.positions, &[*skip], |_| None)
-        .into_iter()
-        .filter(|m| markets.iter().any(|v| v.key == m.pubkey))
-        .collect()
-}
-
 /// The program's health of an account, recomputed here from the market and margin bytes on
 /// chain with the program's own `PricedMarket` and `health_from_priced`.
 async fn chain_health(w: &mut World, account: &Pubkey) -> (AccountHealth, Vec<PricedMarket>) {
@@ -90,60 +82,19 @@ async fn chain_health(w: &mut World, account: &Pubkey) -> (AccountHealth, Vec<Pr
     (health_from_priced(&view.header, &view.positions, &priced).unwrap(), priced)
 }
 
-/// Sends the instruction `action` maps to, exactly as `cranks::risk_scan` would.
+/// Sends the instruction `action` maps to, as `cranks::risk_scan` builds it.
 async fn send_action(w: &mut World, s: &Snapshot, action: &Action, liquidator: &Actor) -> Result<TxOutput, ChainError> {
     let keeper = w.keeper.insecure_clone();
-    let exchange = w.exchange;
-    match action {
-        Action::Liquidate { account, market, lots } => {
-            let m = s.market(market);
-            let ix = sdk::liquidate(
-                &exchange,
-                market,
-                &m.market.oracle,
-                account,
-                &liquidator.margin,
-                &liquidator.wallet.pubkey(),
-                *lots,
-                health_accounts(s.account(account), &s.markets, market),
-                health_accounts(s.account(&liquidator.margin), &s.markets, market),
-            );
-            let wallet = liquidator.wallet.insecure_clone();
-            w.chain.send(&[ix], &[&wallet]).await
-        }
-        Action::EarlyDeleverage { account, market, counterparty, lots } => {
-            let m = s.market(market);
-            let venue =
-                orderbook::sdk::Venue { book: m.market.book, market: *market, oracle: m.market.oracle, exchange };
-            let ix = orderbook::sdk::early_deleverage(
-                &venue,
-                account,
-                counterparty,
-                &keeper.pubkey(),
-                *lots,
-                health_accounts(s.account(account), &s.markets, market),
-            );
-            w.chain.send(&[ix], &[&keeper]).await
-        }
-        Action::CoverWithInsurance { account } => {
-            let health = health_accounts(s.account(account), &s.markets, &Pubkey::default());
-            w.chain.send(&[sdk::cover_with_insurance(&exchange, account, &keeper.pubkey(), health)], &[&keeper]).await
-        }
-        Action::Deleverage { account, market, counterparty, lots } => {
-            let m = s.market(market);
-            let ix = sdk::deleverage(
-                &exchange,
-                market,
-                &m.market.oracle,
-                account,
-                counterparty,
-                &keeper.pubkey(),
-                *lots,
-                health_accounts(s.account(account), &s.markets, market),
-            );
-            w.chain.send(&[ix], &[&keeper]).await
-        }
-    }
+    let k = cranks::RiskKeeper {
+        exchange: w.exchange,
+        authority: &keeper,
+        liquidator: &liquidator.wallet,
+        liquidator_account: liquidator.margin,
+        limits: Limits::default(),
+    };
+    let (ix, signer) = cranks::action_instruction(&k, &s.markets, &s.accounts, s.account(&action.account()), action)?;
+    let signer = signer.insecure_clone();
+    w.chain.send(&[ix], &[&signer]).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -234,8 +185,8 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     assert!(h.maintenance < 0 && h.equity > 0, "B is liquidatable, not underwater: {h:?}");
 
     let action = risk::decide(s.account(&b), &s.accounts, &s.markets, s.insurance).expect("B needs action");
-    let Action::Liquidate { account, market, lots } = action.clone() else {
-        panic!("a deep book means a takeover, got {action:?}")
+    let Action::LiquidateThroughBook { account, market, lots, limit_price_ticks } = action.clone() else {
+        panic!("a deep book means a liquidation through it, got {action:?}")
     };
     assert_eq!((account, market), (b, sol));
     // The lots are the program's `lots_to_restore` on the chain's numbers.
@@ -254,7 +205,9 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     .unwrap()
     .max(1);
     assert_eq!(lots, expected);
-    assert!(lots > 1 && lots < LOTS, "a partial takeover: {lots}");
+    assert!(lots > 1 && lots < 2_000, "a partial liquidation the best level takes: {lots}");
+    let best_bid = w.markets[SOL].ticks(135.95);
+    assert_eq!(limit_price_ticks, best_bid, "the best level takes it all");
 
     // The book closes these lots near the mark and B's equity covers slippage and fee, so
     // the program refuses early deleveraging...
@@ -271,22 +224,31 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     assert_refused(send_action(&mut w, &s, &edl, &liquidator).await, PerpError::EarlyDeleverageNotNeeded);
     assert_eq!(bytes_before, (w.chain.account_data(&b).await.unwrap(), w.chain.account_data(&maker0).await.unwrap()));
 
-    // ...while the takeover the keeper chose goes through, moving exactly those lots at the
-    // mark less the discount, the insurance fee going to the fund.
-    let insurance_before = s.insurance;
-    let (lq_before, lr_before) = (s.account(&b).header.collateral, s.account(&liquidator.margin).header.collateral);
-    assert_accepted(send_action(&mut w, &s, &action, &liquidator).await, "the keeper's liquidation");
+    // ...while the liquidation through the book the keeper chose goes through: B sells
+    // exactly those lots to maker 1 at its bid, less the liquidation fee for the fund, and
+    // the keeper's own account takes nothing.
+    let lq_before = s.account(&b).header.collateral;
+    let lr_before = s.account(&liquidator.margin).clone();
+    let accrued_before = market_state(&mut w, SOL).await.insurance_accrued;
+    assert_accepted(send_action(&mut w, &s, &action, &liquidator).await, "the keeper's book liquidation");
     let after = margin(&mut w, &b).await;
-    let lr_after = margin(&mut w, &liquidator.margin).await;
     assert_eq!(lots_in(&after, &sol), (LOTS - lots) as i64);
-    assert_eq!(lots_in(&lr_after, &sol), lots as i64);
-    let cash = discounted(mv.priced.mark, true, m.liquidation_discount_bps).unwrap() * I80F48::from_num(lots);
-    let fee = ceil_to_i64(mul_bps(mv.priced.mark * I80F48::from_num(lots), m.liquidation_insurance_fee_bps).unwrap())
-        .unwrap();
-    assert_eq!(after.header.collateral - lq_before, floor_to_i64(cash).unwrap() - fee);
-    assert_eq!(lr_after.header.collateral - lr_before, -ceil_to_i64(cash).unwrap());
-    assert_eq!(exchange_state(&mut w).await.insurance_fund, insurance_before + fee as u64);
-    // The keeper's lots restored it: the keeper now leaves it alone, the program agrees.
+    let quote = (lots * close) as i64;
+    assert_eq!(close, best_bid * book.header.tick_size, "one level");
+    let fee = perpetual::math::fees::fee(quote, m.liquidation_insurance_fee_bps as i32 * 100).unwrap();
+    assert_eq!(after.header.collateral - lq_before, quote - fee);
+    assert_eq!(market_state(&mut w, SOL).await.insurance_accrued - accrued_before, fee);
+    let lr_after = margin(&mut w, &liquidator.margin).await;
+    assert_eq!(
+        (lr_after.header.collateral, lots_in(&lr_after, &sol)),
+        (lr_before.header.collateral, lots_in(&lr_before, &sol)),
+        "no inventory for the keeper"
+    );
+    let maker1 = w.makers[1].margin;
+    let exchange = w.exchange;
+    keeper::cranks::settle_seats(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+    assert_eq!(lots_in(&margin(&mut w, &maker1).await, &sol), lots as i64, "maker 1 bought them");
+    // The lots restored it: the keeper now leaves it alone, the program agrees.
     let s = snapshot(&mut w).await;
     let (h_after, _) = chain_health(&mut w, &b).await;
     assert!(h_after.maintenance >= 0, "restored: {h_after:?}");
@@ -294,20 +256,29 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     let again = Action::Liquidate { account: b, market: sol, lots: u64::MAX };
     assert_refused(send_action(&mut w, &s, &again, &liquidator).await, PerpError::NotLiquidatable);
 
-    // B2 is B's twin: left to choose its own size (max lots unbounded), the program moves
-    // exactly the lots the keeper chose for B.
+    // B2 is B's twin, and the keeper chooses the same for it. Taken over instead (what the
+    // scan falls back to when the book refuses) and left to choose its own size (max lots
+    // unbounded), the program moves exactly the lots the keeper chose, at the mark less the
+    // discount, the insurance fee going to the fund.
     assert_eq!(s.account(&b2).header.collateral, lq_before);
     assert_eq!(
         risk::decide(s.account(&b2), &s.accounts, &s.markets, s.insurance),
-        Some(Action::Liquidate { account: b2, market: sol, lots })
+        Some(Action::LiquidateThroughBook { account: b2, market: sol, lots, limit_price_ticks })
     );
+    let insurance_before = s.insurance;
+    let lr_before = s.account(&liquidator.margin).header.collateral;
     let unbounded = Action::Liquidate { account: b2, market: sol, lots: u64::MAX };
-    assert_accepted(send_action(&mut w, &s, &unbounded, &liquidator).await, "B2's liquidation");
-    assert_eq!(
-        lots_in(&margin(&mut w, &b2).await, &sol),
-        (LOTS - lots) as i64,
-        "the program's own size is the keeper's"
-    );
+    assert_accepted(send_action(&mut w, &s, &unbounded, &liquidator).await, "B2's takeover");
+    let after = margin(&mut w, &b2).await;
+    let lr_after = margin(&mut w, &liquidator.margin).await;
+    assert_eq!(lots_in(&after, &sol), (LOTS - lots) as i64, "the program's own size is the keeper's");
+    assert_eq!(lots_in(&lr_after, &sol), lots as i64);
+    let cash = discounted(mv.priced.mark, true, m.liquidation_discount_bps).unwrap() * I80F48::from_num(lots);
+    let fee = ceil_to_i64(mul_bps(mv.priced.mark * I80F48::from_num(lots), m.liquidation_insurance_fee_bps).unwrap())
+        .unwrap();
+    assert_eq!(after.header.collateral - lq_before, floor_to_i64(cash).unwrap() - fee);
+    assert_eq!(lr_after.header.collateral - lr_before, -ceil_to_i64(cash).unwrap());
+    assert_eq!(exchange_state(&mut w).await.insurance_fund, insurance_before + fee as u64);
 
     // --- A thin book: maker 1 pulls its bids and leaves one lot at $135.95.
     cancel_all(&mut w, Group::Maker, 1, SOL).await;

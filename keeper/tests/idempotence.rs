@@ -9,7 +9,7 @@
 //! then their transactions land interleaved.
 use std::collections::{BTreeMap, BTreeSet};
 
-use anchor_lang::prelude::{AccountMeta, Pubkey};
+use anchor_lang::prelude::Pubkey;
 use client::batch::Limits;
 use client::chain::Chain;
 use client::discovery;
@@ -428,45 +428,15 @@ fn scanner_ix(
     action: &Action,
     liquidator: &Actor,
 ) -> anchor_lang::solana_program::instruction::Instruction {
-    let health = |key: &Pubkey, skip: &Pubkey| -> Vec<AccountMeta> {
-        let view = accounts.iter().find(|a| a.key == *key).unwrap();
-        sdk::health_metas(&view.positions, &[*skip], |_| None)
-            .into_iter()
-            .filter(|m| markets.iter().any(|v| v.key == m.pubkey))
-            .collect()
+    let k = RiskKeeper {
+        exchange: w.exchange,
+        authority: &w.keeper,
+        liquidator: &liquidator.wallet,
+        liquidator_account: liquidator.margin,
+        limits: Limits::default(),
     };
-    let market_of = |key: &Pubkey| markets.iter().find(|m| m.key == *key).unwrap();
-    match action {
-        Action::Liquidate { account, market, lots } => sdk::liquidate(
-            &w.exchange,
-            market,
-            &market_of(market).market.oracle,
-            account,
-            &liquidator.margin,
-            &liquidator.wallet.pubkey(),
-            *lots,
-            health(account, market),
-            health(&liquidator.margin, market),
-        ),
-        Action::EarlyDeleverage { account, market, counterparty, lots } => {
-            let m = market_of(market);
-            let venue = orderbook::sdk::Venue {
-                book: m.market.book,
-                market: *market,
-                oracle: m.market.oracle,
-                exchange: w.exchange,
-            };
-            orderbook::sdk::early_deleverage(
-                &venue,
-                account,
-                counterparty,
-                &w.keeper.pubkey(),
-                *lots,
-                health(account, market),
-            )
-        }
-        other => panic!("not expected here: {other:?}"),
-    }
+    let account = accounts.iter().find(|a| a.key == action.account()).expect("discovered");
+    cranks::action_instruction(&k, markets, accounts, account, action).expect("an instruction").0
 }
 
 #[tokio::test]
@@ -490,19 +460,21 @@ async fn two_scanners_on_one_snapshot_act_once() {
         decisions.push((markets, accounts, action));
     }
     assert_eq!(decisions[0].2, decisions[1].2, "the same snapshot, the same decision");
-    let Action::Liquidate { lots, .. } = decisions[0].2 else { panic!("{:?}", decisions[0].2) };
+    // A deep book: both liquidate through it.
+    let Action::LiquidateThroughBook { lots, .. } = decisions[0].2 else { panic!("{:?}", decisions[0].2) };
     let ix_a = scanner_ix(&w, &decisions[0].0, &decisions[0].1, &decisions[0].2, &liq_a);
     let ix_b = scanner_ix(&w, &decisions[1].0, &decisions[1].1, &decisions[1].2, &liq_b);
     let (wa, wb) = (liq_a.wallet.insecure_clone(), liq_b.wallet.insecure_clone());
-    let ins0 = insurance(&mut w).await;
+    let accrued = |m: &perpetual::state::Market| m.insurance_accrued;
+    let fee0 = accrued(&market_state(&mut w, SOL).await.unwrap());
     assert_accepted(w.chain.send(&[ix_a], &[&wa]).await, "scanner A's liquidation");
     let s = bytes(&mut w).await;
     assert_refused(w.chain.send(&[ix_b], &[&wb]).await, PerpError::NotLiquidatable);
     assert_same(&s, &bytes(&mut w).await, "scanner B's liquidation");
-    assert_eq!(lots_in(&margin(&mut w, &a).await, &sol), (LOTS - lots) as i64, "taken over once");
-    assert_eq!(lots_in(&margin(&mut w, &liq_a.margin).await, &sol), lots as i64);
+    assert_eq!(lots_in(&margin(&mut w, &a).await, &sol), (LOTS - lots) as i64, "liquidated once");
+    assert_eq!(lots_in(&margin(&mut w, &liq_a.margin).await, &sol), 0, "through the book, no inventory");
     assert_eq!(lots_in(&margin(&mut w, &liq_b.margin).await, &sol), 0);
-    assert!(insurance(&mut w).await > ins0, "one insurance fee");
+    assert!(accrued(&market_state(&mut w, SOL).await.unwrap()) > fee0, "one insurance fee");
 
     // A thin book: both scanners choose early deleveraging for the other long; the
     // deleveraging authority's two instances race, and the second finds it restored.

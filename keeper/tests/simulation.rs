@@ -16,6 +16,11 @@ async fn a_short_simulation_exercises_every_path_and_keeps_the_invariants() {
         "{:?}",
         (r.liquidations, r.early_deleverages, r.deleverages)
     );
+    assert!(
+        r.book_liquidations > 0 && r.liquidations > r.book_liquidations,
+        "liquidations through the book and by takeover: {:?}",
+        (r.liquidations, r.book_liquidations)
+    );
     assert!(r.insurance_fund.end != r.insurance_fund.start, "the insurance fund was used");
 
     let again = keeper::sim::run(&cfg).await.expect("simulation runs");

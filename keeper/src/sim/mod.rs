@@ -140,15 +140,18 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
 /// What the keeper did, counted over the run.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
+    /// Takeovers and liquidations through the book.
     pub liquidations: u32,
+    /// Of which through the book.
+    pub book_liquidations: u32,
     pub early_deleverages: u32,
     pub deleverages: u32,
     pub funding_updates: u32,
     pub mark_samples: u32,
     pub risk_failures: u32,
-    /// Prune transactions for void (revoked seats') and expired orders.
+    /// Prune instructions for void (revoked seats') and expired orders.
     pub stale_orders_pruned: u32,
-    /// `settle_seats` transactions (makers' fills into their margin accounts).
+    /// `settle_seats` instructions (makers' fills into their margin accounts).
     pub seat_settlements: u32,
     /// Seat allowances revoked before a risk action.
     pub seat_revokes: u32,
@@ -157,6 +160,7 @@ pub struct Counts {
 impl Counts {
     fn add(&mut self, s: ScanResult) {
         self.liquidations += s.liquidations;
+        self.book_liquidations += s.book_liquidations;
         self.early_deleverages += s.early_deleverages;
         self.deleverages += s.deleverages;
         self.seat_revokes += s.seat_revokes;

@@ -105,12 +105,15 @@ pub struct Report {
     pub seed: u64,
     pub minutes: usize,
     pub markets: Vec<MarketReport>,
+    /// Takeovers and liquidations through the book.
     pub liquidations: u32,
+    /// Of which through the book (`liquidate_order`): the makers took the position.
+    pub book_liquidations: u32,
     pub early_deleverages: u32,
     pub deleverages: u32,
-    /// Prune transactions sent for void (revoked seats') and expired orders.
+    /// Prune instructions sent for void (revoked seats') and expired orders.
     pub stale_order_prunes: u32,
-    /// `settle_seats` transactions: makers' fills moved from their seats into their accounts.
+    /// `settle_seats` instructions: makers' fills moved from their seats into their accounts.
     pub seat_settlements: u32,
     /// Seat allowances revoked before a risk action.
     pub seat_revokes: u32,
@@ -210,6 +213,7 @@ pub async fn build(
         minutes: series.first().map(|s| s.index.len()).unwrap_or(0),
         markets: reports,
         liquidations: counts.liquidations,
+        book_liquidations: counts.book_liquidations,
         early_deleverages: counts.early_deleverages,
         deleverages: counts.deleverages,
         stale_order_prunes: counts.stale_orders_pruned,
@@ -245,8 +249,12 @@ impl Report {
             );
         }
         out += &format!(
-            "liquidations {}, early deleverages {}, deleverages {}, stale-order prunes {}\n",
-            self.liquidations, self.early_deleverages, self.deleverages, self.stale_order_prunes
+            "liquidations {} ({} through the book), early deleverages {}, deleverages {}, stale-order prunes {}\n",
+            self.liquidations,
+            self.book_liquidations,
+            self.early_deleverages,
+            self.deleverages,
+            self.stale_order_prunes
         );
         out += &format!("seat settlements {}, seat revokes {}\n", self.seat_settlements, self.seat_revokes);
         out += &format!(
