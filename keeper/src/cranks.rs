@@ -424,6 +424,9 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     }
     let exchange = discovery::exchange(chain, &k.exchange).await?;
     let mut insurance = exchange.insurance_fund;
+    // Liquidations through the books wait here to share transactions, sent before any other
+    // action so the worst-first order holds.
+    let mut through_books: Vec<(&MarginView, Action)> = vec![];
     for (_, account) in below {
         let Some(action) = risk::decide(account, &accounts, &markets, insurance) else { continue };
         result.acted_on.push(account.key);
@@ -444,51 +447,94 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
             }
             continue;
         }
-        result.transactions += 1;
-        let mut action = action;
-        let mut r = execute(chain, k, &markets, &accounts, account, &action).await;
-        if let (Action::LiquidateThroughBook { account: a, market, lots, .. }, Err(e @ ChainError::Transaction(_))) =
-            (&action, &r)
-        {
-            // The program refused it (the book moved, or the fill would have worsened the
-            // account): take it over. Not after a transport error, which may have landed.
-            tracing::info!(account = %a, error = %e, "book liquidation refused, taking the position over");
-            result.book_liquidations_refused += 1;
-            action = Action::Liquidate { account: *a, market: *market, lots: *lots };
-            result.transactions += 1;
-            r = execute(chain, k, &markets, &accounts, account, &action).await;
+        if matches!(action, Action::LiquidateThroughBook { .. }) {
+            through_books.push((account, action));
+            continue;
         }
-        match (&action, r) {
+        liquidate_through_books(chain, k, &markets, &accounts, std::mem::take(&mut through_books), &mut result).await;
+        result.transactions += 1;
+        let r = execute(chain, k, &markets, &accounts, account, &action).await;
+        if matches!((&action, &r), (Action::CoverWithInsurance { .. }, Ok(_))) {
+            insurance = 0;
+        }
+        result.record(&action, r.map(|_| ()));
+    }
+    liquidate_through_books(chain, k, &markets, &accounts, through_books, &mut result).await;
+    Ok(result)
+}
+
+impl ScanResult {
+    fn record(&mut self, action: &Action, r: Result<(), ChainError>) {
+        match (action, r) {
             (_, Err(e)) => {
                 tracing::warn!(?action, error = %e, "risk action refused");
-                result.failed += 1;
+                self.failed += 1;
             }
-            (Action::Liquidate { market, .. }, Ok(_)) => {
-                result.liquidations += 1;
-                result.events.push((RiskEventKind::Liquidation, *market));
+            (Action::Liquidate { market, .. }, Ok(())) => {
+                self.liquidations += 1;
+                self.events.push((RiskEventKind::Liquidation, *market));
             }
-            (Action::LiquidateThroughBook { market, .. }, Ok(_)) => {
-                result.liquidations += 1;
-                result.book_liquidations += 1;
-                result.events.push((RiskEventKind::Liquidation, *market));
+            (Action::LiquidateThroughBook { market, .. }, Ok(())) => {
+                self.liquidations += 1;
+                self.book_liquidations += 1;
+                self.events.push((RiskEventKind::Liquidation, *market));
             }
-            (Action::EarlyDeleverage { market, .. }, Ok(_)) => {
-                result.early_deleverages += 1;
-                result.events.push((RiskEventKind::EarlyDeleverage, *market));
+            (Action::EarlyDeleverage { market, .. }, Ok(())) => {
+                self.early_deleverages += 1;
+                self.events.push((RiskEventKind::EarlyDeleverage, *market));
             }
-            (Action::Deleverage { market, .. }, Ok(_)) => {
-                result.deleverages += 1;
-                result.events.push((RiskEventKind::Deleverage, *market));
+            (Action::Deleverage { market, .. }, Ok(())) => {
+                self.deleverages += 1;
+                self.events.push((RiskEventKind::Deleverage, *market));
             }
-            (Action::CoverWithInsurance { .. }, Ok(_)) => {
-                result.insurance_covers += 1;
-                result.events.push((RiskEventKind::InsuranceCover, Pubkey::default()));
-                result.deleverages += 1;
-                insurance = 0;
+            (Action::CoverWithInsurance { .. }, Ok(())) => {
+                self.insurance_covers += 1;
+                self.events.push((RiskEventKind::InsuranceCover, Pubkey::default()));
+                self.deleverages += 1;
             }
         }
     }
-    Ok(result)
+}
+
+/// Sends `pending` liquidations through the books, several per transaction (`k.limits`,
+/// within a transaction's size and account limits: they need no liquidator inventory, so
+/// none depends on another's health accounts). One the program refuses (the book moved, or
+/// the fill would worsen the account) is taken over instead; not one lost to a transport
+/// error, which may have landed.
+async fn liquidate_through_books<C: Chain>(
+    chain: &mut C,
+    k: &RiskKeeper<'_>,
+    markets: &[MarketView],
+    accounts: &[MarginView],
+    pending: Vec<(&MarginView, Action)>,
+    result: &mut ScanResult,
+) {
+    let mut built = vec![];
+    let mut ixs = vec![];
+    for (account, action) in pending {
+        match action_instruction(k, markets, accounts, account, &action) {
+            Ok((ix, _)) => {
+                ixs.push(ix);
+                built.push((account, action));
+            }
+            Err(e) => result.record(&action, Err(e)),
+        }
+    }
+    let sent = batch::send_packed(chain, &ixs, &[k.liquidator], k.limits).await;
+    result.transactions += sent.transactions;
+    for ((account, action), outcome) in built.into_iter().zip(sent.outcomes) {
+        match (&action, outcome) {
+            (Action::LiquidateThroughBook { account: a, market, lots, .. }, Err(e @ ChainError::Transaction(_))) => {
+                tracing::info!(account = %a, error = %e, "book liquidation refused, taking the position over");
+                result.book_liquidations_refused += 1;
+                let takeover = Action::Liquidate { account: *a, market: *market, lots: *lots };
+                result.transactions += 1;
+                let r = execute(chain, k, markets, accounts, account, &takeover).await;
+                result.record(&takeover, r.map(|_| ()));
+            }
+            (_, outcome) => result.record(&action, outcome),
+        }
+    }
 }
 
 async fn execute<C: Chain>(

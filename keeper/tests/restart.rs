@@ -126,14 +126,26 @@ fn assert_same(before: &Bytes, after: &Bytes, what: &str) {
 // Bringing a world to a state (as in `idempotence.rs`; every key comes from the seed, so
 // two worlds from one seed are byte for byte the same).
 
-/// One `cranks::risk_scan` as the world's keeper, over any chain view.
+/// One `cranks::risk_scan` as the world's keeper, over any chain view, one liquidation per
+/// transaction (so a stop can fall between any two).
 async fn scan<C: Chain>(chain: &mut C, exchange: Pubkey, authority: &Keypair, liquidator: &Actor) -> ScanResult {
+    scan_packed(chain, exchange, authority, liquidator, Limits { max_instructions: 1 }).await
+}
+
+/// `scan` with liquidations through the books packed by `limits`.
+async fn scan_packed<C: Chain>(
+    chain: &mut C,
+    exchange: Pubkey,
+    authority: &Keypair,
+    liquidator: &Actor,
+    limits: Limits,
+) -> ScanResult {
     let k = RiskKeeper {
         exchange,
         authority,
         liquidator: &liquidator.wallet,
         liquidator_account: liquidator.margin,
-        limits: Limits::default(),
+        limits,
     };
     cranks::risk_scan(chain, &k).await.unwrap()
 }
@@ -244,9 +256,10 @@ fn margin_has_no_eth(snapshot: &Bytes, key: &Pubkey, market: &Pubkey) -> bool {
 // ---------------------------------------------------------------------------------------
 // The risk scan.
 
-/// Two liquidatable longs. The scan stops after 0, 1 or 2 liquidations; a restarted scan
-/// handles exactly the rest. The account handled before the stop is not touched again,
-/// and the end state is that of a scan that never stopped.
+/// Two liquidatable longs, liquidated through the deep book. The scan stops after 0, 1 or 2
+/// liquidations; a restarted scan handles exactly the rest. The account handled before the
+/// stop is not touched again, and the end state is that of a scan that never stopped. Packed
+/// into one transaction, both are lost or done together, with the same end state.
 #[tokio::test]
 async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart() {
     const SEED: u64 = 32;
@@ -318,6 +331,26 @@ async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart()
         assert_eq!(w.chain.transactions, sent2, "stop after {stop}: no transaction at all");
         assert_same(&s2, &bytes(&mut w).await, &format!("stop after {stop}: a third scan"));
     }
+
+    // Packed, both liquidations share one transaction: lost together, done together by the
+    // restart, and the end state is the same.
+    let (mut w, _) = liquidatable_longs(SEED, &[200, 200]).await;
+    let (keeper_key, liquidator) = (w.keeper.insecure_clone(), clone_actor(&w.liquidator));
+    let s0 = bytes(&mut w).await;
+    let first = {
+        let mut dying = StopsAfter::new(&mut w.chain, 0);
+        let r = scan_packed(&mut dying, exchange, &keeper_key, &liquidator, Limits::default()).await;
+        assert_eq!((dying.reached, dying.lost), (0, 1), "one transaction for both");
+        r
+    };
+    assert_eq!(scan_counts(&first), [0, 0, 0, 0, 2], "{first:?}");
+    assert_same(&s0, &bytes(&mut w).await, "a lost packed transaction");
+    let sent = w.chain.transactions;
+    let second = scan_packed(&mut w.chain, exchange, &keeper_key, &liquidator, Limits::default()).await;
+    assert_eq!((scan_counts(&second), second.book_liquidations), ([2, 0, 0, 0, 0], 2), "{second:?}");
+    assert_eq!(w.chain.transactions - sent, 1, "both in one transaction");
+    let c = changed(&across_worlds(&done), &across_worlds(&bytes(&mut w).await));
+    assert!(c.is_empty(), "packed: the end state differs from one liquidation per transaction in {c:?}");
 }
 
 // ---------------------------------------------------------------------------------------
