@@ -158,8 +158,9 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
                     }
                 }
                 // The book takes it all without a loss the equity cannot cover: the makers
-                // absorb it, and the keeper needs no inventory, however many accounts fall.
-                Ok(None) => {
+                // absorb it, and the keeper needs no inventory, however many accounts fall;
+                // unless the program would refuse it (the fill worsens the account's ratio).
+                Ok(None) if book_liquidation_passes(&h, m, market.priced.mark, price, long, needed) => {
                     let side = if long { Side::Bid } else { Side::Ask };
                     if let Some(limit_price_ticks) = reach_ticks(&book, side, needed, &account.key) {
                         return Some(Action::LiquidateThroughBook {
@@ -170,11 +171,33 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
                         });
                     }
                 }
-                Err(_) => {}
+                Ok(None) | Err(_) => {}
             }
         }
     }
     Some(Action::Liquidate { account: account.key, market: market.key, lots: needed })
+}
+
+/// Whether closing `lots` of a position (`long` or short) through the book at an average
+/// `price` per lot passes the program's gates for a liquidation through the book: the
+/// account's equity stays non-negative after the fill and the liquidation fee, and its ratio
+/// of equity to maintenance requirement does not fall (`book_take`'s checks, predicted from
+/// `h` at the mark).
+pub fn book_liquidation_passes(h: &AccountHealth, m: &Market, mark: I80F48, price: u64, long: bool, lots: u64) -> bool {
+    let predict = || -> Option<bool> {
+        let quote = i64::try_from(u128::from(price).checked_mul(u128::from(lots))?).ok()?;
+        let fee = perpetual::math::fees::fee(quote, i32::from(m.liquidation_insurance_fee_bps) * 100).ok()?;
+        let at_mark = mark.checked_mul(I80F48::from_num(lots))?;
+        let proceeds = I80F48::from_num(quote);
+        let pnl = if long { proceeds.checked_sub(at_mark)? } else { at_mark.checked_sub(proceeds)? };
+        let equity = h.equity.checked_add(pnl)?.checked_sub(I80F48::from_num(fee))?;
+        let mm = m.risk_params().margin_bps(if long { 1 } else { -1 }, HealthKind::Maintenance);
+        let released = perpetual::math::fixed_point::mul_bps(at_mark, mm).ok()?;
+        let requirement = h.maint_requirement.checked_sub(released)?.max(I80F48::ZERO);
+        let worse = perpetual::math::health::ratio_improved(equity, requirement, h.equity, h.maint_requirement);
+        Some(equity >= 0 && !worse)
+    };
+    predict().unwrap_or(false)
 }
 
 /// The worst price, in ticks, an order closing `lots` must cross to on `side` (best first,

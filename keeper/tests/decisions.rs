@@ -584,3 +584,126 @@ async fn the_risk_scan_acts_on_the_worst_account_first() {
     assert_eq!(scan.acted_on, vec![worse, better], "{scan:?}");
     assert_eq!((scan.insurance_covers, scan.failed), (1, 0), "{scan:?}");
 }
+
+/// A book deep enough but only far under the mark: closing through it would leave the
+/// account's ratio of equity to requirement worse, which the program refuses
+/// (`LiquidationWorsensRatio`). The keeper predicts that and takes the position over instead.
+#[tokio::test]
+async fn a_book_fill_that_would_worsen_the_ratio_means_a_takeover() {
+    let (mut w, longs) = world_with_longs(12, &[200]).await;
+    let b = longs[0];
+    let sol = w.markets[SOL].market;
+    let liquidator = clone_actor(&w.liquidator);
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 136.0).await;
+    // Plenty of depth, at $129.50: within the 5% band, 4.8% under the mark.
+    place(&mut w, Group::Maker, 1, SOL, Side::Bid, 129.50, 5_000, OrderType::PostOnlySlide).await;
+    let s = snapshot(&mut w).await;
+    let (h, _) = chain_health(&mut w, &b).await;
+    assert!(h.maintenance < 0 && h.equity > 0, "liquidatable, not underwater: {h:?}");
+    let action = risk::decide(s.account(&b), &s.accounts, &s.markets, s.insurance).expect("B needs action");
+    let Action::Liquidate { lots, .. } = action else { panic!("a takeover, got {action:?}") };
+    // The equity would cover the book's slippage and fee (no early deleveraging)...
+    let mv = s.market(&sol);
+    let book = BookRef::parse(mv.book.as_ref().unwrap().1.as_slice()).unwrap();
+    let close = close_price(&book.bids, &book.asks, book.seats, Closing::Long, lots, book.header.tick_size);
+    let m = &mv.market;
+    let fee_bps = m.liquidation_discount_bps + m.liquidation_insurance_fee_bps;
+    assert_eq!(early_deleverage_fee(h.equity, mv.priced.mark, close, true, lots, fee_bps).unwrap(), None);
+    assert!(!risk::book_liquidation_passes(&h, m, mv.priced.mark, close, true, lots));
+    // ...but the program refuses the book liquidation, as predicted, and takes the takeover.
+    let limit_price_ticks = w.markets[SOL].ticks(129.50);
+    let through_book = Action::LiquidateThroughBook { account: b, market: sol, lots, limit_price_ticks };
+    let before = w.chain.account_data(&b).await.unwrap();
+    assert_refused(send_action(&mut w, &s, &through_book, &liquidator).await, PerpError::LiquidationWorsensRatio);
+    assert_eq!(before, w.chain.account_data(&b).await.unwrap());
+    assert_accepted(send_action(&mut w, &s, &action, &liquidator).await, "the takeover");
+    assert_eq!(lots_in(&margin(&mut w, &b).await, &sol), (LOTS - lots) as i64);
+}
+
+/// The index recovers between the scan and its book liquidation, which the program then
+/// refuses: the scan falls back to a takeover, refused as well, and nothing changes.
+#[tokio::test]
+async fn a_refused_book_liquidation_falls_back_to_a_takeover() {
+    use anchor_lang::Discriminator;
+    use solana_account::Account;
+    use solana_keypair::Keypair;
+
+    /// Writes `oracle` just before the first transaction carrying a `liquidate_order`.
+    struct MovesFirst<'c> {
+        chain: &'c mut client::chain::embedded::EmbeddedChain,
+        oracle: Option<(Pubkey, Account)>,
+    }
+    impl Chain for MovesFirst<'_> {
+        fn payer(&self) -> &Keypair {
+            self.chain.payer()
+        }
+        async fn send(
+            &mut self,
+            ixs: &[anchor_lang::solana_program::instruction::Instruction],
+            signers: &[&Keypair],
+        ) -> Result<TxOutput, ChainError> {
+            let liquidation = orderbook::instruction::LiquidateOrder::DISCRIMINATOR;
+            if ixs.iter().any(|ix| ix.program_id == orderbook::ID && ix.data.starts_with(liquidation)) {
+                if let Some((key, account)) = self.oracle.take() {
+                    self.chain.set_account(&key, account);
+                }
+            }
+            self.chain.send(ixs, signers).await
+        }
+        async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
+            self.chain.account(key).await
+        }
+        async fn program_accounts(
+            &mut self,
+            program: &Pubkey,
+            filters: &[client::Filter],
+        ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+            self.chain.program_accounts(program, filters).await
+        }
+        async fn unix_time(&mut self) -> Result<i64, ChainError> {
+            self.chain.unix_time().await
+        }
+        async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError> {
+            self.chain.minimum_balance(len).await
+        }
+    }
+
+    let (mut w, longs) = world_with_longs(13, &[200]).await;
+    let b = longs[0];
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 136.0).await;
+    for px in [135.95, 135.90] {
+        place(&mut w, Group::Maker, 1, SOL, Side::Bid, px, 2_000, OrderType::PostOnlySlide).await;
+    }
+    let s = snapshot(&mut w).await;
+    let action = risk::decide(s.account(&b), &s.accounts, &s.markets, s.insurance).expect("B needs action");
+    assert!(matches!(action, Action::LiquidateThroughBook { .. }), "{action:?}");
+    // SOL back at $140, where B is healthy, the bids still inside the band.
+    let now = w.chain.unix_time().await.unwrap();
+    let mut recovered = w.markets[SOL].clone();
+    recovered.price = 140.0;
+    let Some(keeper::sim::world::PriceUpdate::Account(feed)) = recovered.price_update(&w.admin.pubkey(), now) else {
+        panic!("SOL has a Pyth feed")
+    };
+    let before = w.chain.account_data(&b).await.unwrap();
+
+    let (exchange, authority, liquidator) =
+        (w.exchange, w.keeper.insecure_clone(), w.liquidator.wallet.insecure_clone());
+    let k = cranks::RiskKeeper {
+        exchange,
+        authority: &authority,
+        liquidator: &liquidator,
+        liquidator_account: w.liquidator.margin,
+        limits: Limits::default(),
+    };
+    let mut racing = MovesFirst { chain: &mut w.chain, oracle: Some((w.markets[SOL].oracle, feed)) };
+    let scan = cranks::risk_scan(&mut racing, &k).await.unwrap();
+    assert_eq!(
+        (scan.book_liquidations_refused, scan.liquidations, scan.failed, scan.transactions),
+        (1, 0, 1, 2),
+        "refused through the book, then as a takeover: {scan:?}"
+    );
+    assert_eq!(scan.acted_on, vec![b]);
+    assert_eq!(before, w.chain.account_data(&b).await.unwrap(), "nothing changed");
+}
