@@ -85,13 +85,7 @@ async fn chain_health(w: &mut World, account: &Pubkey) -> (AccountHealth, Vec<Pr
 /// Sends the instruction `action` maps to, as `cranks::risk_scan` builds it.
 async fn send_action(w: &mut World, s: &Snapshot, action: &Action, liquidator: &Actor) -> Result<TxOutput, ChainError> {
     let keeper = w.keeper.insecure_clone();
-    let k = cranks::RiskKeeper {
-        exchange: w.exchange,
-        authority: &keeper,
-        liquidator: &liquidator.wallet,
-        liquidator_account: liquidator.margin,
-        limits: Limits::default(),
-    };
+    let k = risk_keeper(w.exchange, &keeper, liquidator, Limits::default());
     let (ix, signer) = cranks::action_instruction(&k, &s.markets, &s.accounts, s.account(&action.account()), action)?;
     let signer = signer.insecure_clone();
     w.chain.send(&[ix], &[&signer]).await
@@ -571,15 +565,8 @@ async fn the_risk_scan_acts_on_the_worst_account_first() {
     assert!(h_better.maintenance < 0 && h_better.equity > 0, "liquidatable: {h_better:?}");
     assert!(h_worse.equity < 0 && h_worse.maintenance < h_better.maintenance, "underwater: {h_worse:?}");
 
-    let (exchange, authority) = (w.exchange, w.keeper.insecure_clone());
-    let liquidator = w.liquidator.wallet.insecure_clone();
-    let k = cranks::RiskKeeper {
-        exchange,
-        authority: &authority,
-        liquidator: &liquidator,
-        liquidator_account: w.liquidator.margin,
-        limits: Limits::default(),
-    };
+    let (authority, liquidator) = (w.keeper.insecure_clone(), clone_actor(&w.liquidator));
+    let k = risk_keeper(w.exchange, &authority, &liquidator, Limits::default());
     let scan = cranks::risk_scan(&mut w.chain, &k).await.unwrap();
     assert_eq!(scan.acted_on, vec![worse, better], "{scan:?}");
     assert_eq!((scan.insurance_covers, scan.failed), (1, 0), "{scan:?}");
@@ -626,48 +613,6 @@ async fn a_book_fill_that_would_worsen_the_ratio_means_a_takeover() {
 #[tokio::test]
 async fn a_refused_book_liquidation_falls_back_to_a_takeover() {
     use anchor_lang::Discriminator;
-    use solana_account::Account;
-    use solana_keypair::Keypair;
-
-    /// Writes `oracle` just before the first transaction carrying a `liquidate_order`.
-    struct MovesFirst<'c> {
-        chain: &'c mut client::chain::embedded::EmbeddedChain,
-        oracle: Option<(Pubkey, Account)>,
-    }
-    impl Chain for MovesFirst<'_> {
-        fn payer(&self) -> &Keypair {
-            self.chain.payer()
-        }
-        async fn send(
-            &mut self,
-            ixs: &[anchor_lang::solana_program::instruction::Instruction],
-            signers: &[&Keypair],
-        ) -> Result<TxOutput, ChainError> {
-            let liquidation = orderbook::instruction::LiquidateOrder::DISCRIMINATOR;
-            if ixs.iter().any(|ix| ix.program_id == orderbook::ID && ix.data.starts_with(liquidation)) {
-                if let Some((key, account)) = self.oracle.take() {
-                    self.chain.set_account(&key, account);
-                }
-            }
-            self.chain.send(ixs, signers).await
-        }
-        async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
-            self.chain.account(key).await
-        }
-        async fn program_accounts(
-            &mut self,
-            program: &Pubkey,
-            filters: &[client::Filter],
-        ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
-            self.chain.program_accounts(program, filters).await
-        }
-        async fn unix_time(&mut self) -> Result<i64, ChainError> {
-            self.chain.unix_time().await
-        }
-        async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError> {
-            self.chain.minimum_balance(len).await
-        }
-    }
 
     let (mut w, longs) = world_with_longs(13, &[200]).await;
     let b = longs[0];
@@ -688,17 +633,21 @@ async fn a_refused_book_liquidation_falls_back_to_a_takeover() {
     };
     let before = w.chain.account_data(&b).await.unwrap();
 
-    let (exchange, authority, liquidator) =
-        (w.exchange, w.keeper.insecure_clone(), w.liquidator.wallet.insecure_clone());
-    let k = cranks::RiskKeeper {
-        exchange,
-        authority: &authority,
-        liquidator: &liquidator,
-        liquidator_account: w.liquidator.margin,
-        limits: Limits::default(),
+    let (authority, liquidator) = (w.keeper.insecure_clone(), clone_actor(&w.liquidator));
+    let k = risk_keeper(w.exchange, &authority, &liquidator, Limits::default());
+    // The feed moves just before the first transaction carrying a `liquidate_order`.
+    let mut oracle = Some((w.markets[SOL].oracle, feed));
+    let liquidation = orderbook::instruction::LiquidateOrder::DISCRIMINATOR;
+    let hook = |chain: &mut client::chain::embedded::EmbeddedChain,
+                ixs: &[anchor_lang::solana_program::instruction::Instruction]| {
+        if ixs.iter().any(|ix| ix.program_id == orderbook::ID && ix.data.starts_with(liquidation)) {
+            if let Some((key, account)) = oracle.take() {
+                chain.set_account(&key, account);
+            }
+        }
+        Ok(())
     };
-    let mut racing = MovesFirst { chain: &mut w.chain, oracle: Some((w.markets[SOL].oracle, feed)) };
-    let scan = cranks::risk_scan(&mut racing, &k).await.unwrap();
+    let scan = cranks::risk_scan(&mut Hooked { chain: &mut w.chain, hook }, &k).await.unwrap();
     assert_eq!(
         (scan.book_liquidations_refused, scan.liquidations, scan.failed, scan.transactions),
         (1, 0, 1, 2),

@@ -428,13 +428,7 @@ fn scanner_ix(
     action: &Action,
     liquidator: &Actor,
 ) -> anchor_lang::solana_program::instruction::Instruction {
-    let k = RiskKeeper {
-        exchange: w.exchange,
-        authority: &w.keeper,
-        liquidator: &liquidator.wallet,
-        liquidator_account: liquidator.margin,
-        limits: Limits::default(),
-    };
+    let k = risk_keeper(w.exchange, &w.keeper, liquidator, Limits::default());
     let account = accounts.iter().find(|a| a.key == action.account()).expect("discovered");
     cranks::action_instruction(&k, markets, accounts, account, action).expect("an instruction").0
 }

@@ -1,9 +1,9 @@
 //! A keeper restarted mid-run finishes the job, and does nothing twice.
 //!
 //! The keeper holds no state between runs: every crank rediscovers what to do from the
-//! chain. A stop mid-run is modelled by `StopsAfter`, a chain that lets the first `n`
+//! chain. A stop mid-run is modelled by `stops_after`, a chain that lets the first `n`
 //! transactions of a crank land and then loses every later one (the process died: nothing
-//! more reaches the cluster). The crank and the `StopsAfter` are then dropped and a fresh
+//! more reaches the cluster). The crank and that chain view are then dropped and a fresh
 //! crank runs against the same chain, as a restarted process would.
 //!
 //! Each restart is checked three ways:
@@ -19,13 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use client::chain::embedded::EmbeddedChain;
-use client::chain::{Chain, ChainError, Filter, TxOutput};
-use keeper::cranks::{self, CrankResult, RiskKeeper, ScanResult};
+use client::chain::{Chain, ChainError};
+use keeper::cranks::{self, CrankResult, ScanResult};
 use keeper::sim::world::{Actor, Group};
 use orderbook::instructions::OrderType;
 use orderbook::Side;
 use perpetual::state::Market;
-use solana_account::Account;
 use solana_keypair::Keypair;
 
 mod common;
@@ -34,11 +33,9 @@ use common::*;
 // ---------------------------------------------------------------------------------------
 // A keeper that stops.
 
-/// The embedded chain as a keeper that stops after `budget` transactions sees it: reads
-/// work, the first `budget` sends land (or are refused) as usual, and every later send is
-/// lost before it reaches the chain.
-struct StopsAfter<'c> {
-    chain: &'c mut EmbeddedChain,
+/// A keeper that stops after `budget` transactions: the first `budget` sends land (or are
+/// refused) as usual, and every later send is lost before it reaches the chain.
+struct Budget {
     budget: usize,
     /// Transactions that reached the chain.
     reached: usize,
@@ -46,45 +43,21 @@ struct StopsAfter<'c> {
     lost: usize,
 }
 
-impl<'c> StopsAfter<'c> {
-    fn new(chain: &'c mut EmbeddedChain, budget: usize) -> Self {
-        Self { chain, budget, reached: 0, lost: 0 }
-    }
-}
-
-impl Chain for StopsAfter<'_> {
-    fn payer(&self) -> &Keypair {
-        self.chain.payer()
-    }
-
-    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, ChainError> {
+impl BeforeSend for Budget {
+    fn before_send(&mut self, _: &mut EmbeddedChain, _: &[Instruction]) -> Result<(), ChainError> {
         if self.reached == self.budget {
             self.lost += 1;
             return Err(ChainError::Rpc("the keeper stopped".into()));
         }
         self.reached += 1;
-        self.chain.send(ixs, signers).await
+        Ok(())
     }
+}
 
-    async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
-        self.chain.account(key).await
-    }
-
-    async fn program_accounts(
-        &mut self,
-        program: &Pubkey,
-        filters: &[Filter],
-    ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
-        self.chain.program_accounts(program, filters).await
-    }
-
-    async fn unix_time(&mut self) -> Result<i64, ChainError> {
-        self.chain.unix_time().await
-    }
-
-    async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError> {
-        self.chain.minimum_balance(len).await
-    }
+/// The embedded chain as a keeper that stops after `budget` transactions sees it (reads
+/// work as usual).
+fn stops_after(chain: &mut EmbeddedChain, budget: usize) -> Hooked<'_, Budget> {
+    Hooked { chain, hook: Budget { budget, reached: 0, lost: 0 } }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -140,14 +113,7 @@ async fn scan_packed<C: Chain>(
     liquidator: &Actor,
     limits: Limits,
 ) -> ScanResult {
-    let k = RiskKeeper {
-        exchange,
-        authority,
-        liquidator: &liquidator.wallet,
-        liquidator_account: liquidator.margin,
-        limits,
-    };
-    cranks::risk_scan(chain, &k).await.unwrap()
+    cranks::risk_scan(chain, &risk_keeper(exchange, authority, liquidator, limits)).await.unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -189,9 +155,9 @@ async fn a_final_settlement_stopped_after_any_transaction_is_finished_by_a_resta
         // then still holds its allowance: one more transaction lost.)
         let tries = if stop < 2 { JOB + 1 } else { JOB };
         let first = {
-            let mut dying = StopsAfter::new(&mut w.chain, stop);
+            let mut dying = stops_after(&mut w.chain, stop);
             let r = cranks::final_settlement(&mut dying, &exchange, &eth.market, &mint).await.unwrap();
-            assert_eq!((dying.reached, dying.lost), (stop, tries - stop), "stop after {stop}");
+            assert_eq!((dying.hook.reached, dying.hook.lost), (stop, tries - stop), "stop after {stop}");
             r
         };
         assert_eq!(
@@ -290,9 +256,9 @@ async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart()
         let s0 = bytes(&mut w).await;
 
         let first = {
-            let mut dying = StopsAfter::new(&mut w.chain, stop);
+            let mut dying = stops_after(&mut w.chain, stop);
             let r = scan(&mut dying, exchange, &keeper_key, &liquidator).await;
-            assert_eq!((dying.reached, dying.lost), (stop, 2 - stop), "stop after {stop}");
+            assert_eq!((dying.hook.reached, dying.hook.lost), (stop, 2 - stop), "stop after {stop}");
             r
         };
         assert_eq!(scan_counts(&first), [stop as u32, 0, 0, 0, (2 - stop) as u32], "stop after {stop}: {first:?}");
@@ -338,9 +304,9 @@ async fn a_risk_scan_stopped_between_two_liquidations_is_finished_by_a_restart()
     let (keeper_key, liquidator) = (w.keeper.insecure_clone(), clone_actor(&w.liquidator));
     let s0 = bytes(&mut w).await;
     let first = {
-        let mut dying = StopsAfter::new(&mut w.chain, 0);
+        let mut dying = stops_after(&mut w.chain, 0);
         let r = scan_packed(&mut dying, exchange, &keeper_key, &liquidator, Limits::default()).await;
-        assert_eq!((dying.reached, dying.lost), (0, 1), "one transaction for both");
+        assert_eq!((dying.hook.reached, dying.hook.lost), (0, 1), "one transaction for both");
         r
     };
     assert_eq!(scan_counts(&first), [0, 0, 0, 0, 2], "{first:?}");
@@ -385,9 +351,9 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     let markets: Vec<Pubkey> = w.markets.iter().map(|m| m.market).collect();
     let s0 = bytes(&mut w).await;
     let first = {
-        let mut dying = StopsAfter::new(&mut w.chain, 1);
+        let mut dying = stops_after(&mut w.chain, 1);
         let r = cranks::sample_marks(&mut dying, &exchange, ONE_PER_TRANSACTION).await.unwrap();
-        assert_eq!((dying.reached, dying.lost), (1, 2));
+        assert_eq!((dying.hook.reached, dying.hook.lost), (1, 2));
         r
     };
     assert_eq!(first, CrankResult { sent: 1, skipped: 0, failed: 2, transactions: 3 });
@@ -417,7 +383,7 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     assert_eq!(w.chain.unix_time().await.unwrap() / 60, minute);
     let sent = w.chain.transactions;
     let third = {
-        let mut dying = StopsAfter::new(&mut w.chain, 3);
+        let mut dying = stops_after(&mut w.chain, 3);
         cranks::sample_marks(&mut dying, &exchange, Limits::default()).await.unwrap()
     };
     assert_eq!(third, CrankResult { sent: 0, skipped: 3, failed: 0, transactions: 0 });
@@ -444,7 +410,7 @@ async fn mark_sampling_restarted_within_the_minute_samples_each_market_once() {
     assert_eq!(cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap().failed, 0);
     let s3 = bytes(&mut w).await;
     let lost = {
-        let mut dying = StopsAfter::new(&mut w.chain, 0);
+        let mut dying = stops_after(&mut w.chain, 0);
         cranks::sample_marks(&mut dying, &exchange, Limits::default()).await.unwrap()
     };
     assert_eq!(lost, CrankResult { sent: 0, skipped: 0, failed: 3, transactions: 1 });

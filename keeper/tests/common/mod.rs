@@ -5,16 +5,20 @@ use client::batch::Limits;
 use std::collections::{BTreeMap, BTreeSet};
 
 use anchor_lang::prelude::Pubkey;
-use client::chain::{Chain, ChainError, TxOutput};
+use anchor_lang::solana_program::instruction::Instruction;
+use client::chain::embedded::EmbeddedChain;
+use client::chain::{Chain, ChainError, Filter, TxOutput};
 use client::discovery;
 use client::MarginView;
-use keeper::cranks::{self, ScanResult};
+use keeper::cranks::{self, RiskKeeper, ScanResult};
 use keeper::sim::world::{Actor, Group, World};
 use orderbook::instructions::OrderType;
 use orderbook::Side;
 use perpetual::error::PerpError;
 use perpetual::sdk;
 use perpetual::state::{Market, MarketStatus};
+use solana_account::Account;
+use solana_keypair::Keypair;
 use solana_signer::Signer;
 pub const SOL: usize = 0;
 pub const ETH: usize = 1;
@@ -73,6 +77,65 @@ pub async fn cancel_all(w: &mut World, group: Group, who: usize, i: usize) {
     let (wallet, margin) = (a.wallet.insecure_clone(), a.margin);
     let ix = orderbook::sdk::cancel_all_orders(&venue, &wallet.pubkey(), &margin, 32);
     assert_accepted(w.chain.send(&[ix], &[&wallet]).await, "cancel_all_orders");
+}
+
+/// The keeper's risk scanner acting as `authority`, liquidating with `liquidator`'s account.
+pub fn risk_keeper<'k>(
+    exchange: Pubkey,
+    authority: &'k Keypair,
+    liquidator: &'k Actor,
+    limits: Limits,
+) -> RiskKeeper<'k> {
+    RiskKeeper { exchange, authority, liquidator: &liquidator.wallet, liquidator_account: liquidator.margin, limits }
+}
+
+/// What runs before each transaction a [`Hooked`] chain sends: it sees the instructions,
+/// may change the chain first, and may stop the transaction (which then never reaches it).
+pub trait BeforeSend {
+    fn before_send(&mut self, chain: &mut EmbeddedChain, ixs: &[Instruction]) -> Result<(), ChainError>;
+}
+
+impl<F: FnMut(&mut EmbeddedChain, &[Instruction]) -> Result<(), ChainError>> BeforeSend for F {
+    fn before_send(&mut self, chain: &mut EmbeddedChain, ixs: &[Instruction]) -> Result<(), ChainError> {
+        self(chain, ixs)
+    }
+}
+
+/// An embedded chain seen through `hook`.
+pub struct Hooked<'c, H> {
+    pub chain: &'c mut EmbeddedChain,
+    pub hook: H,
+}
+
+impl<H: BeforeSend> Chain for Hooked<'_, H> {
+    fn payer(&self) -> &Keypair {
+        self.chain.payer()
+    }
+
+    async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<TxOutput, ChainError> {
+        self.hook.before_send(self.chain, ixs)?;
+        self.chain.send(ixs, signers).await
+    }
+
+    async fn account(&mut self, key: &Pubkey) -> Result<Option<Account>, ChainError> {
+        self.chain.account(key).await
+    }
+
+    async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        filters: &[Filter],
+    ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        self.chain.program_accounts(program, filters).await
+    }
+
+    async fn unix_time(&mut self) -> Result<i64, ChainError> {
+        self.chain.unix_time().await
+    }
+
+    async fn minimum_balance(&mut self, len: usize) -> Result<u64, ChainError> {
+        self.chain.minimum_balance(len).await
+    }
 }
 
 pub fn clone_actor(a: &Actor) -> Actor {
