@@ -178,7 +178,7 @@ w("| --- | --- | --- | --- | --- | --- |")
 w(f"| discovery (`discovery::markets` + `discovery::margin_accounts`) | {float(disc[1]):.3f} | {float(disc[2]):.3f} | "
   f"{float(disc[1]) / float(disc[2]):.1f}× | {int(disc[3]):,} markets and {int(disc[4]):,} accounts found | "
   f"reading each of them once by key on the same chain (the embedded chain has no account index: its getProgramAccounts reads every account it knows) |")
-floor = float(lp[7])
+floor = float(lp[6])
 w(f"| one crank loop (funding, rates, marks, margins, risk scan, seats and pruning) | {float(lp[1]):.3f} | {float(lp[2]):.3f} | "
   f"{float(lp[1]) / float(lp[2]):.1f}× | {int(lp[5]):,} cranks in {int(lp[3]):,} transactions | "
   f"the fewest transactions the 1,232-byte and 64-account limits allow ({int(lp[4]):,}) at the chain's floor per transaction "
