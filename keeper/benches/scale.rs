@@ -238,7 +238,7 @@ pub fn var(markets: usize) -> Timed {
 
 /// Transactions of `keeper simulate` for `minutes`, and the framework floor.
 pub async fn simulation(minutes: u32) -> (Timed, u64) {
-    let cfg = keeper::sim::SimConfig { seed: 7, minutes, progress: false };
+    let cfg = keeper::sim::SimConfig { seed: 7, minutes, ..Default::default() };
     let t = Instant::now();
     let report = keeper::sim::run(&cfg).await.expect("simulation runs");
     let seconds = t.elapsed().as_secs_f64();

@@ -24,6 +24,9 @@ enum Command {
         /// Simulated minutes.
         #[arg(long, default_value_t = 180)]
         minutes: u32,
+        /// SOL's price path: the default run, or a 35% crash or rally over 5 minutes.
+        #[arg(long, value_enum, default_value_t = keeper::sim::Scenario::Default)]
+        scenario: keeper::sim::Scenario,
         /// Where to write the JSON report.
         #[arg(long, default_value = "simulation-report.json")]
         report: PathBuf,
@@ -118,8 +121,8 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         #[cfg(feature = "simulate")]
-        Command::Simulate { seed, minutes, report, chart, program_log, verbose } => {
-            let cfg = keeper::sim::SimConfig { seed, minutes, progress: true };
+        Command::Simulate { seed, minutes, scenario, report, chart, program_log, verbose } => {
+            let cfg = keeper::sim::SimConfig { seed, minutes, progress: true, scenario };
             let redirect = if verbose {
                 None
             } else {

@@ -58,3 +58,22 @@ fn the_simulate_command_prints_a_summary_without_raw_log_lines() {
     assert!(log.contains("AnchorError") && log.contains("risk action refused"), "the log file holds them");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The crash scenario (`keeper simulate --scenario crash`): SOL falls 35% over five minutes
+/// and stays there. The run keeps the invariants, the leveraged longs go insolvent at the
+/// true price, and the report says for how long.
+#[tokio::test]
+async fn the_crash_scenario_reports_how_long_leveraged_longs_stay_insolvent() {
+    let cfg = keeper::sim::SimConfig { minutes: 90, scenario: keeper::sim::Scenario::Crash, ..Default::default() };
+    let r = keeper::sim::run(&cfg).await.expect("simulation runs");
+    assert!(r.invariants_ok, "{:#?}", r.invariant_failures);
+    let (first, last) = r.move_minutes.expect("the move is reported");
+    assert_eq!((first, last), (30, 34));
+    assert_eq!(r.leveraged.len(), 3);
+    for l in &r.leveraged {
+        let (from, to) = (l.insolvent_minute.expect("insolvent at the true price"), l.last_insolvent_minute.unwrap());
+        assert!(from >= first && to >= from && l.worst_equity < 0.0, "{l:?}");
+        assert!(l.first_action_minute.is_some(), "the keeper acted on it: {l:?}");
+    }
+    assert!(r.summary().contains("Crash: SOL fell 35% over minutes 30 to 34"), "{}", r.summary());
+}

@@ -17,7 +17,7 @@ use rand::Rng;
 use solana_signer::Signer;
 
 use crate::cranks::{self, RiskEventKind, RiskKeeper, ScanResult};
-pub use report::{InsuranceSeries, MarketReport, Report, Series};
+pub use report::{InsuranceSeries, LeveragedReport, MarketReport, Report, Series};
 use world::{Group, World};
 
 #[derive(Clone, Debug)]
@@ -26,18 +26,37 @@ pub struct SimConfig {
     /// Simulated minutes.
     pub minutes: u32,
     pub progress: bool,
+    pub scenario: Scenario,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        Self { seed: 7, minutes: 180, progress: false }
+        Self { seed: 7, minutes: 180, progress: false, scenario: Scenario::Default }
     }
 }
+
+/// What SOL's price does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// A slide of 8% over 8 minutes, then a 10% gap: every risk path, with leveraged longs.
+    #[default]
+    Default,
+    /// A genuine crash: SOL falls 35% over 5 minutes and stays there; leveraged longs.
+    Crash,
+    /// The mirror: SOL rises 35% over 5 minutes and stays there; leveraged shorts.
+    Rally,
+}
+
+/// Minutes the crash or rally lasts, and its size.
+const MOVE_MINUTES: u32 = 5;
+const MOVE: f64 = 0.35;
 
 /// When things happen, as fractions of the run: SOL slides 1% a minute for 8 minutes from a
 /// third of the way in, then gaps 10% four minutes later; ETH settles at five sixths.
 #[derive(Clone, Copy, Debug)]
 struct Schedule {
+    scenario: Scenario,
     slide_start: u32,
     gap: u32,
     settle: u32,
@@ -46,9 +65,10 @@ struct Schedule {
 const SLIDE_MINUTES: u32 = 8;
 
 impl Schedule {
-    fn new(minutes: u32) -> Self {
+    fn new(minutes: u32, scenario: Scenario) -> Self {
         let slide_start = (minutes / 3).max(10);
         Self {
+            scenario,
             slide_start,
             gap: slide_start + SLIDE_MINUTES + 4,
             settle: (minutes * 5 / 6).max(slide_start + SLIDE_MINUTES + 10),
@@ -81,7 +101,11 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     let eth = w.markets[1].market;
     cranks::update_margins(&mut w.chain, &w.exchange.clone(), &keeper, &[(eth, &eth_closes)], limits).await?;
 
-    let schedule = Schedule::new(cfg.minutes);
+    let schedule = Schedule::new(cfg.minutes, cfg.scenario);
+    // When each leveraged account became insolvent at the true price, and when the keeper
+    // first acted on it.
+    let mut leveraged: Vec<(anchor_lang::prelude::Pubkey, LeveragedReport)> =
+        w.leveraged.iter().map(|a| (a.margin, LeveragedReport::default())).collect();
     for minute in 0..cfg.minutes {
         w.chain.warp(60).await?;
         move_prices(&mut w, minute, &schedule);
@@ -96,7 +120,8 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             quote(&mut w, minute == 2).await?;
         }
         if minute == 3 {
-            open_leveraged(&mut w).await?;
+            let side = if cfg.scenario == Scenario::Rally { Side::Ask } else { Side::Bid };
+            open_leveraged(&mut w, side).await?;
         }
         take(&mut w).await?;
 
@@ -121,6 +146,17 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
                 series[i].events.push((at, *kind));
             }
         }
+        for (account, watch) in leveraged.iter_mut() {
+            let equity = equity_at_true_prices(&mut w, account).await?;
+            if equity < 0.0 {
+                watch.insolvent_minute.get_or_insert(minute);
+                watch.last_insolvent_minute = Some(minute);
+                watch.worst_equity = watch.worst_equity.min(equity);
+            }
+            if scan.acted_on.contains(account) {
+                watch.first_action_minute.get_or_insert(minute);
+            }
+        }
         counts.add(scan);
         let (settled, pruned) = cranks::book_upkeep(&mut w.chain, &exchange, limits, cranks::Upkeep::Both).await?;
         counts.seat_settlements += settled.sent;
@@ -134,7 +170,27 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    report::build(&mut w, cfg.seed, series, insurance, counts, insurance_start).await
+    let mut r = report::build(&mut w, cfg.seed, series, insurance, counts, insurance_start).await?;
+    r.scenario = cfg.scenario;
+    r.leveraged = leveraged.into_iter().map(|(_, l)| l).collect();
+    if cfg.scenario != Scenario::Default {
+        r.move_minutes = Some((schedule.slide_start, schedule.slide_start + MOVE_MINUTES - 1));
+    }
+    Ok(r)
+}
+
+/// An account's equity in USDC at the simulation's own (true) prices: collateral plus each
+/// position at its market's true price, whatever the chain's index says.
+async fn equity_at_true_prices(w: &mut World, account: &anchor_lang::prelude::Pubkey) -> Result<f64, ChainError> {
+    let data = w.chain.account_data(account).await?;
+    let Some(view) = client::decode_margin(*account, &data) else { return Ok(0.0) };
+    let mut equity = view.header.collateral as f64;
+    for p in view.positions.iter().filter(|p| !p.is_free()) {
+        if let Some(m) = w.markets.iter().find(|m| m.market == p.market) {
+            equity += p.base_lots as f64 * m.price * m.lots_per_dollar_scale;
+        }
+    }
+    Ok(equity / 1e6)
 }
 
 /// What the keeper did, counted over the run.
@@ -172,10 +228,14 @@ impl Counts {
 fn move_prices(w: &mut World, minute: u32, s: &Schedule) {
     let shocks: Vec<f64> = (0..w.markets.len()).map(|_| w.rng.gen_range(-1.0..1.0)).collect();
     for (m, shock) in w.markets.iter_mut().zip(shocks) {
-        let drift = match m.symbol.as_str() {
-            "SOL-PERP" if (s.slide_start..s.slide_start + SLIDE_MINUTES).contains(&minute) => -0.01,
-            "SOL-PERP" if minute == s.gap => -0.10,
-            "SOL-PERP" if minute > s.gap + 20 => 0.0005,
+        let moving = (s.slide_start..s.slide_start + MOVE_MINUTES).contains(&minute);
+        let drift = match (m.symbol.as_str(), s.scenario) {
+            ("SOL-PERP", Scenario::Crash) if moving => (1.0 - MOVE).powf(1.0 / MOVE_MINUTES as f64) - 1.0,
+            ("SOL-PERP", Scenario::Rally) if moving => (1.0 + MOVE).powf(1.0 / MOVE_MINUTES as f64) - 1.0,
+            ("SOL-PERP", Scenario::Crash | Scenario::Rally) => 0.0,
+            ("SOL-PERP", _) if (s.slide_start..s.slide_start + SLIDE_MINUTES).contains(&minute) => -0.01,
+            ("SOL-PERP", _) if minute == s.gap => -0.10,
+            ("SOL-PERP", _) if minute > s.gap + 20 => 0.0005,
             _ => 0.0,
         };
         let vol = if m.symbol == "MEME-PERP" { 0.002 } else { 0.0008 };
@@ -223,12 +283,12 @@ async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
 }
 
 /// The leveraged longs lift the block: 5, 30 and 20 SOL.
-async fn open_leveraged(w: &mut World) -> Result<(), ChainError> {
+async fn open_leveraged(w: &mut World, side: Side) -> Result<(), ChainError> {
     let sol = w.markets[0].clone();
     for (i, size) in [5.0, 30.0, 20.0].into_iter().enumerate() {
-        let limit = sol.ticks(sol.price * 1.01);
+        let limit = sol.ticks(sol.price * if side == Side::Bid { 1.01 } else { 0.99 });
         let (ix, wallet) =
-            w.order_ix(i, Group::Leveraged, 0, Side::Bid, limit, sol.lots(size), OrderType::ImmediateOrCancel).await?;
+            w.order_ix(i, Group::Leveraged, 0, side, limit, sol.lots(size), OrderType::ImmediateOrCancel).await?;
         w.chain.send(&[ix], &[&wallet]).await?;
     }
     Ok(())

@@ -103,6 +103,11 @@ pub struct Insurance {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub seed: u64,
+    pub scenario: super::Scenario,
+    /// The minutes SOL crashed or rallied over (first and last), in those scenarios.
+    pub move_minutes: Option<(u32, u32)>,
+    /// The leveraged accounts, in the order they were opened.
+    pub leveraged: Vec<LeveragedReport>,
     pub minutes: usize,
     pub markets: Vec<MarketReport>,
     /// Takeovers and liquidations through the book.
@@ -133,6 +138,18 @@ pub struct Report {
     pub series: Vec<Series>,
     #[serde(skip)]
     pub insurance: InsuranceSeries,
+}
+
+/// One leveraged account through the run: the minutes its equity at the simulation's true
+/// prices was negative (first and last, checked after each minute's risk scan), its lowest
+/// equity there (USDC), and when the keeper first acted on it (a risk action or a seat
+/// revoke).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LeveragedReport {
+    pub insolvent_minute: Option<u32>,
+    pub last_insolvent_minute: Option<u32>,
+    pub worst_equity: f64,
+    pub first_action_minute: Option<u32>,
 }
 
 /// The insurance fund each minute, and when it covered a deficit.
@@ -210,6 +227,9 @@ pub async fn build(
     }
     Ok(Report {
         seed,
+        scenario: super::Scenario::Default,
+        move_minutes: None,
+        leveraged: vec![],
         minutes: series.first().map(|s| s.index.len()).unwrap_or(0),
         markets: reports,
         liquidations: counts.liquidations,
@@ -268,6 +288,23 @@ impl Report {
             usdc(self.sum_collateral as i128),
             usdc(self.fees as i128)
         );
+        if let Some((first, last)) = self.move_minutes {
+            let what = if self.scenario == super::Scenario::Rally { "rose" } else { "fell" };
+            out +=
+                &format!("{:?}: SOL {what} 35% over minutes {first} to {last}; leveraged accounts:\n", self.scenario);
+            for (i, l) in self.leveraged.iter().enumerate() {
+                let action = l.first_action_minute.map_or("none".to_string(), |m| format!("minute {m}"));
+                let insolvent = match (l.insolvent_minute, l.last_insolvent_minute) {
+                    (Some(a), Some(b)) => format!(
+                        "insolvent at the true price from minute {a} to {b} ({} min after the move ended), lowest equity {:.2} USDC",
+                        b as i64 - last as i64,
+                        l.worst_equity
+                    ),
+                    _ => "never insolvent at the true price".to_string(),
+                };
+                out += &format!("  #{i}: {insolvent}; first keeper action {action}\n");
+            }
+        }
         out += &format!("transactions {} ({} refused)\n", self.transactions, self.failed_transactions);
         if !self.refusals.is_empty() {
             let mut by: Vec<_> = self.refusals.iter().collect();
