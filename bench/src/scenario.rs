@@ -102,6 +102,7 @@ impl Bench {
         // The test trader is not measured: the shared harness's shim.
         client::harness::Program::TestTrader.add_to(&mut pt);
         pt.add_program("orderbook", orderbook::ID, processor!(probe::orderbook_shim));
+        client::harness::add_perpetual_deployment(&mut pt);
         pt.prefer_bpf(false);
         let mut env = TestEnv::with_program_test(pt).await;
         probe::install_stub_probe();

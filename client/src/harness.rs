@@ -109,10 +109,16 @@ pub fn program_test(programs: &[Program]) -> ProgramTest {
         p.add_to(&mut pt);
     }
     if programs.contains(&Program::Perpetual) {
-        use solana_signer::Signer;
-        let (key, account) = program_data_account(&perpetual::ID, Some(deployer().pubkey()));
-        pt.add_account(key, account);
+        add_perpetual_deployment(&mut pt);
     }
     pt.prefer_bpf(false);
     pt
+}
+
+/// `perpetual`'s ProgramData account naming [`deployer`] as its upgrade authority, for a
+/// `ProgramTest` that loads perpetual its own way (the benchmark's probes).
+pub fn add_perpetual_deployment(pt: &mut ProgramTest) {
+    use solana_signer::Signer;
+    let (key, account) = program_data_account(&perpetual::ID, Some(deployer().pubkey()));
+    pt.add_account(key, account);
 }

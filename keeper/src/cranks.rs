@@ -455,7 +455,8 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
         result.transactions += 1;
         let r = execute(chain, k, &markets, &accounts, account, &action).await;
         if matches!((&action, &r), (Action::CoverWithInsurance { .. }, Ok(_))) {
-            insurance = 0;
+            // What the fund holds after paying this deficit decides the next account's path.
+            insurance = discovery::exchange(chain, &k.exchange).await?.insurance_fund;
         }
         result.record(&action, r.map(|_| ()));
     }

@@ -585,3 +585,56 @@ async fn mango_style_attack_with_the_pump_held_for_an_hour() {
     assert_honest_untouched(&mut env, &at).await;
     finish(&mut env).await;
 }
+
+/// A genuine move: the spot falls 35% and stays. The first readings jump more than 20% from
+/// the index average and are refused, but each index update remembers since when the oracle
+/// has been below; once it has held there `INDEX_JUMP_CONFIRM_SECS` (three minutes), the
+/// index follows it, and keeps following while it stays there.
+#[tokio::test]
+async fn a_move_held_for_three_minutes_becomes_the_index() {
+    use perpetual::params::INDEX_JUMP_CONFIRM_SECS;
+    let mut env = TestEnv::new().await;
+    let (book, _maker) = calm_hour(&mut env).await;
+    let m = book.market;
+    let fallen = USD * 65 / 100;
+    let first = next_minute(&mut env, &book, fallen).await;
+    let since = first.mark_last_sample_ts;
+    assert_eq!((first.index_price.get(), first.index_jump_since_ts, first.index_jump_side), (fx(USD), since, -1));
+    for minute in 1..=5i64 {
+        let s = next_minute(&mut env, &book, fallen).await;
+        let held = s.mark_last_sample_ts - since;
+        assert_eq!(held, 60 * minute);
+        let expected = if held >= INDEX_JUMP_CONFIRM_SECS { fallen } else { USD };
+        assert_eq!(s.index_price.get(), fx(expected), "{held} s after the move");
+        assert_eq!(s.index_jump_since_ts, since, "the move is dated from its first reading");
+    }
+    // Health and the band price at the new index: a fresh update_funding caches it.
+    env.set_price(&m, fallen).await;
+    env.process(&[sdk::update_funding(&m.market, &m.oracle)], &[]).await.unwrap();
+    let s = env.market_state(&m.market).await;
+    assert_eq!((s.index_price.get(), s.index_ts), (fx(fallen), env.now().await));
+    finish(&mut env).await;
+}
+
+/// A flash spike: the spot jumps 60% for one minute and comes back. The spiked reading is
+/// refused, the reading back inside the guard clears the pending move, and a second spike
+/// starts the clock again: the index never takes a spike shorter than the confirmation.
+#[tokio::test]
+async fn a_one_minute_spike_never_becomes_the_index() {
+    let mut env = TestEnv::new().await;
+    let (book, _maker) = calm_hour(&mut env).await;
+    let spiked = USD * 160 / 100;
+    for _ in 0..3 {
+        let s = next_minute(&mut env, &book, spiked).await;
+        assert_eq!((s.index_price.get(), s.index_jump_side), (fx(USD), 1), "the spike is refused");
+        assert_eq!(s.index_jump_since_ts, s.mark_last_sample_ts, "a new spike starts the clock");
+        let s = next_minute(&mut env, &book, USD).await;
+        assert_eq!((s.index_price.get(), s.index_jump_since_ts, s.index_jump_side), (fx(USD), 0, 0), "cleared");
+    }
+    // A move up then down across the guard is two moves: the clock restarts on the new side.
+    next_minute(&mut env, &book, spiked).await;
+    let s = next_minute(&mut env, &book, USD * 60 / 100).await;
+    assert_eq!((s.index_price.get(), s.index_jump_side), (fx(USD), -1));
+    assert_eq!(s.index_jump_since_ts, s.mark_last_sample_ts, "restarted on the other side");
+    finish(&mut env).await;
+}

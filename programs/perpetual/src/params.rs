@@ -19,6 +19,10 @@ pub const MAX_BASE_DECIMALS: u8 = 18;
 /// Largest move of a spot index from its own hourly average before it is refused.
 pub const MIN_INDEX_JUMP_BPS: u16 = 500;
 pub const DEFAULT_INDEX_JUMP_BPS: u16 = 2_000;
+/// A jump held this long on the same side is a genuine move: the index then follows the
+/// oracle (a one-minute spike never is; withdrawals and opening risk still use the slow
+/// stable price).
+pub const INDEX_JUMP_CONFIRM_SECS: i64 = 180;
 /// Liquidation: the liquidator's discount and the insurance fund's fee (their sum must stay
 /// below the 5% maintenance floor so a liquidation always improves health), and the buffer
 /// above maintenance a partial liquidation restores.

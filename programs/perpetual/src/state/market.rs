@@ -189,7 +189,14 @@ pub struct Market {
     /// The trader authority (PDA) of the program that registered `book`: the only one
     /// that may change seat allowances or settle seats in this market.
     pub book_trader: Pubkey,
-    pub reserved: [u8; 128],
+    /// When an index update first saw the oracle jump from its reference, held on one side
+    /// since (0: no jump pending); the move is taken as genuine `INDEX_JUMP_CONFIRM_SECS`
+    /// later.
+    pub index_jump_since_ts: i64,
+    /// The side of that jump: 1 up, -1 down (0: none).
+    pub index_jump_side: i8,
+    pub _padding3: [u8; 7],
+    pub reserved: [u8; 112],
 }
 const _: () = assert!(
     core::mem::size_of::<Market>()
@@ -220,7 +227,9 @@ const _: () = assert!(
             + 16
             + 2 * 8
             + 32
-            + 128
+            + 8
+            + 8
+            + 112
 );
 
 impl Market {

@@ -8,7 +8,7 @@ use crate::error::{checked, PerpError};
 use crate::math::fixed_point::mul_bps;
 use crate::math::mark::{self, MA_WINDOW_SECS};
 use crate::math::I80F48;
-use crate::params::STABLE_PRICE_STEP_BPS;
+use crate::params::{INDEX_JUMP_CONFIRM_SECS, STABLE_PRICE_STEP_BPS};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Prices {
@@ -17,7 +17,11 @@ pub struct Prices {
     pub index: I80F48,
     /// The raw reading, when the market has an index (recorded by mark samples).
     pub raw_index: Option<I80F48>,
+    /// The reading jumped from its reference and the jump is not (yet) confirmed: `index`
+    /// is the last good one.
     pub jumped: bool,
+    /// The side of the reading's jump (1 up, -1 down), confirmed or not; 0 without one.
+    pub jump_side: i8,
     pub mark: I80F48,
     /// The slow price (the index until the first sample).
     pub stable: I80F48,
@@ -42,13 +46,12 @@ impl Market {
         let (ma, _) = self.cached_averages(now);
         let f = mark::funding_fraction(self.funding_rate_ppbh)?;
         if !self.has_index() {
-            let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
-            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark, stable: self.stable_or(mark) });
+            return self.prices_without_index(f, ma);
         }
         require!(now.saturating_sub(self.index_ts) <= self.oracle_max_age_secs as i64, PerpError::StaleOracle);
         let index = self.index_price.get();
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: None, jumped: false, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: None, jumped: false, jump_side: 0, mark, stable: self.stable_or(index) })
     }
 
     /// Reads the oracle (every guard rail applies) and derives index and mark.
@@ -56,12 +59,11 @@ impl Market {
         let (ma, index_ma) = self.cached_averages(now);
         let f = mark::funding_fraction(self.funding_rate_ppbh)?;
         if !self.has_index() {
-            let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
-            return Ok(Prices { index: mark, raw_index: None, jumped: false, mark, stable: self.stable_or(mark) });
+            return self.prices_without_index(f, ma);
         }
-        let (index, raw, jumped) = self.read_index(oracle, now, index_ma)?;
+        let (index, raw, jumped, jump_side) = self.read_index(oracle, now, index_ma)?;
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: Some(raw), jumped, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: Some(raw), jumped, jump_side, mark, stable: self.stable_or(index) })
     }
 
     /// The price fills must lie near: `prices(..).index`, without deriving the mark when the
@@ -73,21 +75,52 @@ impl Market {
         Ok(self.read_index(oracle, now, self.cached_averages(now).1)?.0)
     }
 
-    /// (index, raw reading, jumped): the oracle after its guard rails and the jump check.
-    fn read_index(&self, oracle: &AccountInfo, now: i64, index_ma: Option<I80F48>) -> Result<(I80F48, I80F48, bool)> {
+    /// (index, raw reading, jumped and unconfirmed, side of the jump): the oracle after its
+    /// guard rails and the jump check. A reading that jumps from its reference is refused
+    /// (the last good index stands) until index updates have seen the oracle on that side
+    /// for `INDEX_JUMP_CONFIRM_SECS`; from then on the index follows it, as long as it stays
+    /// there.
+    fn read_index(
+        &self,
+        oracle: &AccountInfo,
+        now: i64,
+        index_ma: Option<I80F48>,
+    ) -> Result<(I80F48, I80F48, bool, i8)> {
         let raw = oracle_price_per_lot(self, oracle, now)?;
         // Without an hour-fresh average (a new market, a stalled crank) the reading is checked
-        // against the last good index instead, so a pump is never waved through.
+        // against the last good index instead, so a pump is never waved through at once.
         let last_good = self.index_price.get();
         let reference = index_ma.or((last_good > 0).then_some(last_good));
-        let jumped = mark::index_jumped(raw, reference, self.index_jump_bps);
-        let index = if jumped {
-            require!(last_good > 0, PerpError::IndexJumped);
-            last_good
-        } else {
-            raw
-        };
-        Ok((index, raw, jumped))
+        if !mark::index_jumped(raw, reference, self.index_jump_bps) {
+            return Ok((raw, raw, false, 0));
+        }
+        let side: i8 = if reference.is_some_and(|r| raw < r) { -1 } else { 1 };
+        let held = self.index_jump_side == side
+            && self.index_jump_since_ts > 0
+            && now.saturating_sub(self.index_jump_since_ts) >= INDEX_JUMP_CONFIRM_SECS;
+        if held {
+            return Ok((raw, raw, false, side));
+        }
+        require!(last_good > 0, PerpError::IndexJumped);
+        Ok((last_good, raw, true, side))
+    }
+
+    /// Records what an index update saw of a jump: its start on a side, kept while readings
+    /// stay there, cleared by a reading within the guard.
+    pub fn track_index_jump(&mut self, side: i8, now: i64) {
+        if side == 0 {
+            self.index_jump_since_ts = 0;
+            self.index_jump_side = 0;
+        } else if self.index_jump_side != side || self.index_jump_since_ts == 0 {
+            self.index_jump_since_ts = now;
+            self.index_jump_side = side;
+        }
+    }
+
+    /// A market without a spot index: the mark from the book alone stands for the index.
+    fn prices_without_index(&self, f: I80F48, ma: Option<I80F48>) -> Result<Prices> {
+        let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
+        Ok(Prices { index: mark, raw_index: None, jumped: false, jump_side: 0, mark, stable: self.stable_or(mark) })
     }
 
     fn stable_or(&self, fallback: I80F48) -> I80F48 {
