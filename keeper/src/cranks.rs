@@ -380,6 +380,8 @@ pub struct ScanResult {
     /// The accounts the scan acted on (a risk action or seat revokes), in the order it did:
     /// furthest below maintenance first.
     pub acted_on: Vec<Pubkey>,
+    /// The accounts of actions the program refused.
+    pub refused: Vec<Pubkey>,
 }
 
 fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> Vec<anchor_lang::prelude::AccountMeta> {
@@ -390,8 +392,43 @@ fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> 
         .collect()
 }
 
+/// Most scans a risk loop runs back to back ([`risk_rounds`]).
+pub const MAX_RISK_ROUNDS: u32 = 8;
+
+/// Scans again while actions land (at most `max_rounds` scans): a partial deleveraging
+/// against one counterparty, a revoked seat or a covered deficit leaves the account to act
+/// on again, and in a crash it should not wait for the next loop. An account the program
+/// refused is left to the next loop.
+pub async fn risk_rounds<C: Chain>(
+    chain: &mut C,
+    k: &RiskKeeper<'_>,
+    max_rounds: u32,
+) -> Result<ScanResult, ChainError> {
+    let mut total = ScanResult::default();
+    let mut refused = std::collections::BTreeSet::new();
+    for _ in 0..max_rounds.max(1) {
+        let round = risk_pass(chain, k, &refused).await?;
+        let landed = round.landed();
+        refused.extend(round.refused.iter().copied());
+        total.absorb(round);
+        if landed == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// The health of every account, and one action for each that needs it.
 pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<ScanResult, ChainError> {
+    risk_pass(chain, k, &std::collections::BTreeSet::new()).await
+}
+
+/// One scan, leaving out the accounts in `skip`.
+async fn risk_pass<C: Chain>(
+    chain: &mut C,
+    k: &RiskKeeper<'_>,
+    skip: &std::collections::BTreeSet<Pubkey>,
+) -> Result<ScanResult, ChainError> {
     let mut result = ScanResult::default();
     // Stale cached indexes are refreshed first, so the scan sees every market even when the
     // funding loop runs less often than the oracles' maximum age.
@@ -411,7 +448,7 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
     // they wait (ties by key, so two scanners agree on the order).
     let mut below: Vec<(perpetual::math::I80F48, &MarginView)> = accounts
         .iter()
-        .filter(|a| a.key != k.liquidator_account)
+        .filter(|a| a.key != k.liquidator_account && !skip.contains(&a.key))
         .filter_map(|a| risk::health(a, &markets).filter(|h| h.maintenance < 0).map(|h| (h.maintenance, a)))
         .collect();
     below.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.key.cmp(&y.1.key)));
@@ -442,6 +479,7 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
                     Err(e) => {
                         tracing::warn!(account = %account.key, error = %e, "seat revoke refused");
                         result.failed += 1;
+                        result.refused.push(account.key);
                     }
                 }
             }
@@ -453,9 +491,22 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
         }
         liquidate_through_books(chain, k, &markets, &accounts, std::mem::take(&mut through_books), &mut result).await;
         result.transactions += 1;
-        let r = execute(chain, k, &markets, &accounts, account, &action).await;
-        if matches!((&action, &r), (Action::CoverWithInsurance { .. }, Ok(_))) {
-            // What the fund holds after paying this deficit decides the next account's path.
+        let mut action = action;
+        let mut r = execute(chain, k, &markets, &accounts, account, &action).await;
+        if let (Action::Liquidate { .. }, Err(e @ ChainError::Transaction(_))) = (&action, &r) {
+            if risk::health(account, &markets).is_some_and(|h| h.equity < 0) {
+                // The takeover of an underwater account was refused (the fund fell short of
+                // the shortfall, or the liquidator cannot carry it): the fund covers what it
+                // can, and deleveraging closes the rest.
+                tracing::info!(account = %account.key, error = %e, "takeover refused, covering the deficit");
+                result.record(&action, r.map(|_| ()));
+                action = Action::CoverWithInsurance { account: account.key };
+                result.transactions += 1;
+                r = execute(chain, k, &markets, &accounts, account, &action).await;
+            }
+        }
+        if matches!((&action, &r), (Action::CoverWithInsurance { .. } | Action::Liquidate { .. }, Ok(_))) {
+            // What the fund holds after paying decides the next account's path.
             insurance = discovery::exchange(chain, &k.exchange).await?.insurance_fund;
         }
         result.record(&action, r.map(|_| ()));
@@ -465,11 +516,38 @@ pub async fn risk_scan<C: Chain>(chain: &mut C, k: &RiskKeeper<'_>) -> Result<Sc
 }
 
 impl ScanResult {
+    /// Risk actions and seat revokes that landed.
+    pub fn landed(&self) -> u32 {
+        self.liquidations + self.early_deleverages + self.deleverages + self.seat_revokes
+    }
+
+    /// Adds a later scan's counts and events (accounts acted on again are listed once).
+    fn absorb(&mut self, later: ScanResult) {
+        self.events.extend(later.events);
+        self.liquidations += later.liquidations;
+        self.book_liquidations += later.book_liquidations;
+        self.book_liquidations_refused += later.book_liquidations_refused;
+        self.early_deleverages += later.early_deleverages;
+        self.deleverages += later.deleverages;
+        self.insurance_covers += later.insurance_covers;
+        self.seat_revokes += later.seat_revokes;
+        self.index_refreshes += later.index_refreshes;
+        self.failed += later.failed;
+        self.transactions += later.transactions;
+        for a in later.acted_on {
+            if !self.acted_on.contains(&a) {
+                self.acted_on.push(a);
+            }
+        }
+        self.refused.extend(later.refused);
+    }
+
     fn record(&mut self, action: &Action, r: Result<(), ChainError>) {
         match (action, r) {
             (_, Err(e)) => {
                 tracing::warn!(?action, error = %e, "risk action refused");
                 self.failed += 1;
+                self.refused.push(action.account());
             }
             (Action::Liquidate { market, .. }, Ok(())) => {
                 self.liquidations += 1;

@@ -1,6 +1,7 @@
 //! The risk scan's decisions, as the listings paper's `update_market` makes them, with the
-//! programs' own math: an underwater account is covered by the insurance fund, else
-//! deleveraged against ranked accounts; a liquidatable one is early-deleveraged when the
+//! programs' own math: an underwater account's largest position is taken over whole when
+//! the insurance fund can pay the shortfall, else the fund covers what it can and the rest
+//! is deleveraged against ranked accounts; a liquidatable one is early-deleveraged when the
 //! book would close it worse than the mark and its equity cannot cover that, otherwise
 //! liquidated through the book when the book takes the whole size (the makers absorb it and
 //! the keeper needs no inventory), and taken over at the mark less the discount when it
@@ -113,6 +114,13 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
     let size = pos.base_lots.unsigned_abs();
 
     if h.equity < 0 {
+        // Covering the deficit alone leaves the position open to lose again (and the fund to
+        // pay again) as the price keeps moving: when the fund can pay the whole takeover's
+        // shortfall, the account is closed in one step instead.
+        let m = &market.market;
+        if takeover_shortfall(&h, m, market.priced.mark, size).is_some_and(|s| s <= insurance) {
+            return Some(Action::Liquidate { account: account.key, market: market.key, lots: size });
+        }
         if insurance > 0 {
             return Some(Action::CoverWithInsurance { account: account.key });
         }
@@ -175,7 +183,29 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
             }
         }
     }
+    // The program refuses a takeover whose discount leaves a shortfall the fund cannot pay
+    // (`LiquidationWouldBankrupt`): no path is open until the price or the fund moves.
+    if takeover_shortfall(&h, m, market.priced.mark, needed).is_some_and(|s| s > insurance) {
+        tracing::info!(account = %account.key, "below maintenance, but a takeover would bankrupt it and the fund cannot pay");
+        return None;
+    }
     Some(Action::Liquidate { account: account.key, market: market.key, lots: needed })
+}
+
+/// What the insurance fund pays when the liquidator takes over `lots` of an underwater
+/// account's position at the mark less the discount (`liquidate`): the deficit, the
+/// discount and the insurance fee, rounded up; `None` when the account is not underwater
+/// after it.
+pub fn takeover_shortfall(h: &AccountHealth, m: &Market, mark: I80F48, lots: u64) -> Option<u64> {
+    let notional = mark.checked_mul(I80F48::from_num(lots))?;
+    let bps = m.liquidation_discount_bps.saturating_add(m.liquidation_insurance_fee_bps);
+    let cost = perpetual::math::fixed_point::mul_bps(notional, bps).ok()?;
+    let after = h.equity.checked_sub(cost)?;
+    // One unit per rounding the program does (the fee and the shortfall round up).
+    if after >= 0 {
+        return None;
+    }
+    Some(after.checked_neg()?.ceil().checked_to_num::<u64>()?.saturating_add(2))
 }
 
 /// Whether closing `lots` of a position (`long` or short) through the book at an average

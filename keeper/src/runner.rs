@@ -113,7 +113,7 @@ pub async fn run_loop<C: Chain>(
             let liquidator_account = perpetual::sdk::margin_account_address(exchange, &keeper.pubkey(), 0);
             let k =
                 RiskKeeper { exchange: *exchange, authority: keeper, liquidator: keeper, liquidator_account, limits };
-            let s = cranks::risk_scan(chain, &k).await?;
+            let s = cranks::risk_rounds(chain, &k, cranks::MAX_RISK_ROUNDS).await?;
             let mut r = CrankResult {
                 sent: s.liquidations + s.early_deleverages + s.deleverages + s.seat_revokes + s.index_refreshes,
                 skipped: 0,

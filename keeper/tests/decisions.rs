@@ -10,7 +10,7 @@ use client::batch::Limits;
 use client::chain::{Chain, ChainError, TxOutput};
 use client::discovery;
 use client::MarginView;
-use keeper::cranks;
+use keeper::cranks::{self, RiskEventKind};
 use keeper::risk::{self, Action, MarketView};
 use keeper::sim::world::{Actor, Group, World};
 use orderbook::instructions::OrderType;
@@ -327,11 +327,13 @@ async fn liquidation_and_early_deleveraging_decisions_match_the_program() {
     assert_eq!(risk::decide(s.account(&c), &s.accounts, &s.markets, s.insurance), None, "restored by the same size");
 }
 
-/// Underwater with insurance (the fund pays), then without (offset against the best short).
+/// Underwater with a fund that can pay the whole takeover's shortfall (the position is taken
+/// over whole), with one that can only pay the deficit (the fund covers it), then without
+/// (offset against the best short).
 #[tokio::test]
 async fn underwater_decisions_match_the_program() {
-    let (mut w, longs) = world_with_longs(12, &[160, 160]).await;
-    let (d, e) = (longs[0], longs[1]);
+    let (mut w, longs) = world_with_longs(12, &[160, 160, 160]).await;
+    let (d, c, e) = (longs[0], longs[1], longs[2]);
     let sol = w.markets[SOL].market;
     let maker0 = w.makers[0].margin;
     let liquidator = Actor {
@@ -339,8 +341,9 @@ async fn underwater_decisions_match_the_program() {
         tokens: w.liquidator.tokens,
         margin: w.liquidator.margin,
     };
+    let admin = w.admin.insecure_clone();
 
-    // SOL gaps to $130: D and E are underwater.
+    // SOL gaps to $130: D, C and E are underwater.
     w.chain.warp(30).await.unwrap();
     set_price(&mut w, SOL, 130.0).await;
     let s = snapshot(&mut w).await;
@@ -348,31 +351,53 @@ async fn underwater_decisions_match_the_program() {
     let (h, _) = chain_health(&mut w, &d).await;
     assert!(h.equity < 0, "D is underwater: {h:?}");
 
-    // --- With insurance: the fund pays the deficit, ceil(-equity), exactly.
+    // --- A fund that pays the whole shortfall: D's position is taken over whole, the fund
+    // paying the deficit and the discount and taking the insurance fee.
     let action = risk::decide(s.account(&d), &s.accounts, &s.markets, s.insurance).expect("D needs action");
-    assert_eq!(action, Action::CoverWithInsurance { account: d });
-    let deficit = ceil_to_i64(-h.equity).unwrap();
-    let d_before = s.account(&d).header.collateral;
+    assert_eq!(action, Action::Liquidate { account: d, market: sol, lots: LOTS });
+    let mv = s.market(&sol);
+    let predicted = risk::takeover_shortfall(&h, &mv.market, mv.priced.mark, LOTS).expect("a shortfall");
+    let fee =
+        ceil_to_i64(mul_bps(mv.priced.mark * I80F48::from_num(LOTS), mv.market.liquidation_insurance_fee_bps).unwrap())
+            .unwrap() as u64;
+    assert_accepted(send_action(&mut w, &s, &action, &liquidator).await, "the whole takeover");
+    let d_after = margin(&mut w, &d).await;
+    assert!(d_after.positions.iter().all(|p| p.is_free()), "D holds nothing");
+    assert!((0..=1).contains(&d_after.header.collateral), "D is left at zero: {}", d_after.header.collateral);
+    let paid = s.insurance + fee - exchange_state(&mut w).await.insurance_fund;
+    assert!(paid <= predicted && paid + 2 >= predicted, "paid {paid}, predicted {predicted}");
+
+    // --- A fund between C's deficit and its takeover's shortfall: it pays the deficit,
+    // ceil(-equity), exactly.
+    let s = snapshot(&mut w).await;
+    let (h, _) = chain_health(&mut w, &c).await;
+    let deficit = ceil_to_i64(-h.equity).unwrap() as u64;
+    let mv = s.market(&sol);
+    let shortfall = risk::takeover_shortfall(&h, &mv.market, mv.priced.mark, LOTS).unwrap();
+    assert!(deficit < shortfall);
+    let keep = deficit + (shortfall - deficit) / 2;
+    let ix = sdk::withdraw_insurance(&admin.pubkey(), &w.exchange, &w.mint, &w.admin_tokens, s.insurance - keep);
+    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "withdraw_insurance");
+    let s = snapshot(&mut w).await;
+    assert_eq!(s.insurance, keep);
+    let action = risk::decide(s.account(&c), &s.accounts, &s.markets, s.insurance).expect("C needs action");
+    assert_eq!(action, Action::CoverWithInsurance { account: c });
+    let c_before = s.account(&c).header.collateral;
     assert_accepted(send_action(&mut w, &s, &action, &liquidator).await, "the insurance cover");
-    assert_eq!(margin(&mut w, &d).await.header.collateral, d_before + deficit);
-    assert_eq!(exchange_state(&mut w).await.insurance_fund, s.insurance - deficit as u64);
-    let (h_after, _) = chain_health(&mut w, &d).await;
-    assert!(h_after.equity >= 0 && h_after.equity < 1, "D's equity is back to zero: {h_after:?}");
+    assert_eq!(margin(&mut w, &c).await.header.collateral, c_before + deficit as i64);
+    assert_eq!(exchange_state(&mut w).await.insurance_fund, s.insurance - deficit);
+    let (h_after, _) = chain_health(&mut w, &c).await;
+    assert!(h_after.equity >= 0 && h_after.equity < 1, "C's equity is back to zero: {h_after:?}");
     // A second cover is refused: it is no longer underwater.
     let s = snapshot(&mut w).await;
     assert_refused(send_action(&mut w, &s, &action, &liquidator).await, PerpError::NotUnderwater);
 
-    // With the fund still holding money, E would be covered too; a deleveraging is refused.
-    assert_eq!(
-        risk::decide(s.account(&e), &s.accounts, &s.markets, s.insurance),
-        Some(Action::CoverWithInsurance { account: e })
-    );
+    // With the fund still holding money, a deleveraging of E is refused.
     let premature = Action::Deleverage { account: e, market: sol, counterparty: maker0, lots: LOTS };
     assert_refused(send_action(&mut w, &s, &premature, &liquidator).await, PerpError::InsufficientInsurance);
 
     // --- Without insurance: the admin withdraws the fund; E is offset against maker 0 (the
     // only short) at its bankruptcy price, mark - equity / position.
-    let admin = w.admin.insecure_clone();
     let ix = sdk::withdraw_insurance(&admin.pubkey(), &w.exchange, &w.mint, &w.admin_tokens, s.insurance);
     assert_accepted(w.chain.send(&[ix], &[&admin]).await, "withdraw_insurance");
     let s = snapshot(&mut w).await;
@@ -544,7 +569,7 @@ fn funding_rate_is_exact_for_a_whole_premium() {
 }
 
 /// In a crash the scan acts on the accounts furthest below maintenance first, whatever their
-/// keys: here an underwater long (its deficit covered by the insurance fund) before a long
+/// keys: here an underwater long (taken over whole, the fund paying its shortfall) before a long
 /// that is only liquidatable, although the latter's key comes first.
 #[tokio::test]
 async fn the_risk_scan_acts_on_the_worst_account_first() {
@@ -569,7 +594,36 @@ async fn the_risk_scan_acts_on_the_worst_account_first() {
     let k = risk_keeper(w.exchange, &authority, &liquidator, Limits::default());
     let scan = cranks::risk_scan(&mut w.chain, &k).await.unwrap();
     assert_eq!(scan.acted_on, vec![worse, better], "{scan:?}");
-    assert_eq!((scan.insurance_covers, scan.failed), (1, 0), "{scan:?}");
+    assert_eq!(scan.events.first(), Some(&(RiskEventKind::Liquidation, w.markets[SOL].market)), "{scan:?}");
+    assert_eq!((scan.insurance_covers, scan.failed), (0, 0), "{scan:?}");
+}
+
+/// A fund too thin for the deficit: one risk loop covers what the fund holds, then scans
+/// again and deleverages the rest, without waiting for the next loop.
+#[tokio::test]
+async fn one_risk_loop_covers_then_deleverages() {
+    let (mut w, longs) = world_with_longs(12, &[160]).await;
+    let d = longs[0];
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 130.0).await;
+    let (h, _) = chain_health(&mut w, &d).await;
+    let deficit = ceil_to_i64(-h.equity).unwrap() as u64;
+    let s = snapshot(&mut w).await;
+    let admin = w.admin.insecure_clone();
+    let ix = sdk::withdraw_insurance(&admin.pubkey(), &w.exchange, &w.mint, &w.admin_tokens, s.insurance - deficit / 2);
+    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "withdraw_insurance");
+
+    let (authority, liquidator) = (w.keeper.insecure_clone(), clone_actor(&w.liquidator));
+    let k = risk_keeper(w.exchange, &authority, &liquidator, Limits::default());
+    let scan = cranks::risk_rounds(&mut w.chain, &k, cranks::MAX_RISK_ROUNDS).await.unwrap();
+    let kinds: Vec<RiskEventKind> = scan.events.iter().map(|e| e.0).collect();
+    assert_eq!(kinds, vec![RiskEventKind::InsuranceCover, RiskEventKind::Deleverage], "{scan:?}");
+    assert_eq!((scan.failed, scan.acted_on.clone()), (0, vec![d]), "{scan:?}");
+    assert_eq!(exchange_state(&mut w).await.insurance_fund, 0);
+    assert!(margin(&mut w, &d).await.positions.iter().all(|p| p.is_free()), "D holds nothing");
+    // A single scan would have stopped after the cover.
+    let again = cranks::risk_rounds(&mut w.chain, &k, cranks::MAX_RISK_ROUNDS).await.unwrap();
+    assert_eq!((again.landed(), again.transactions), (0, 0), "{again:?}");
 }
 
 /// A book deep enough but only far under the mark: closing through it would leave the

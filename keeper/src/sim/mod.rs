@@ -48,6 +48,18 @@ pub enum Scenario {
     Rally,
 }
 
+impl Scenario {
+    /// The insurance fund the admin deposits. The default run's is thin on purpose, so the
+    /// gap's shortfall exhausts it and deleveraging takes the rest; the crash and the rally
+    /// show what a funded exchange pays.
+    pub fn insurance_usdc(self) -> u64 {
+        match self {
+            Scenario::Default => 100,
+            Scenario::Crash | Scenario::Rally => 10_000,
+        }
+    }
+}
+
 /// Minutes the crash or rally lasts, and its size.
 const MOVE_MINUTES: u32 = 5;
 const MOVE: f64 = 0.35;
@@ -77,7 +89,7 @@ impl Schedule {
 }
 
 pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
-    let mut w = World::build(cfg.seed).await?;
+    let mut w = World::build_with_insurance(cfg.seed, cfg.scenario.insurance_usdc()).await?;
     let mut series: Vec<Series> = w.markets.iter().map(|m| Series::new(&m.symbol)).collect();
     let mut counts = Counts::default();
     let mut insurance = InsuranceSeries::default();
@@ -116,12 +128,13 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
         if minute == schedule.settle {
             settle_eth(&mut w).await?;
         }
+        // The leveraged accounts buy (sell, in the rally) a block offered once at minute 2.
+        let leveraged_side = if cfg.scenario == Scenario::Rally { Side::Ask } else { Side::Bid };
         if minute % 5 == 0 || minute == 2 {
-            quote(&mut w, minute == 2).await?;
+            quote(&mut w, (minute == 2).then_some(orderbook::state::opposite(leveraged_side))).await?;
         }
         if minute == 3 {
-            let side = if cfg.scenario == Scenario::Rally { Side::Ask } else { Side::Bid };
-            open_leveraged(&mut w, side).await?;
+            open_leveraged(&mut w, leveraged_side).await?;
         }
         take(&mut w).await?;
 
@@ -137,7 +150,7 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             liquidator_account: w.liquidator.margin,
             limits,
         };
-        let scan = cranks::risk_scan(&mut w.chain, &k).await?;
+        let scan = cranks::risk_rounds(&mut w.chain, &k, cranks::MAX_RISK_ROUNDS).await?;
         for (kind, market) in &scan.events {
             if *kind == RiskEventKind::InsuranceCover {
                 insurance.covers.push(insurance.usdc.len());
@@ -244,8 +257,9 @@ fn move_prices(w: &mut World, minute: u32, s: &Schedule) {
 }
 
 /// Market makers re-quote three levels a side around each live market's price. A thin book
-/// on purpose: the leveraged accounts' closes will not fit in it.
-async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
+/// on purpose: the leveraged accounts' closes will not fit in it. `block`: the side of a
+/// 60 SOL block the first maker also offers.
+async fn quote(w: &mut World, block: Option<Side>) -> Result<(), ChainError> {
     for i in 0..w.markets.len() {
         let m = w.markets[i].clone();
         let data = w.chain.account_data(&m.market).await?;
@@ -270,11 +284,11 @@ async fn quote(w: &mut World, block_liquidity: bool) -> Result<(), ChainError> {
                     let _ = w.chain.send(&[ix], &[&wallet]).await;
                 }
             }
-            if block_liquidity && m.symbol == "SOL-PERP" && mm == 0 {
-                // A block offered once for the leveraged accounts to lift.
-                let ticks = m.ticks(m.price * 1.0005);
+            if let (Some(side), true) = (block, m.symbol == "SOL-PERP" && mm == 0) {
+                // A block offered once for the leveraged accounts to take.
+                let ticks = m.ticks(m.price * if side == Side::Ask { 1.0005 } else { 0.9995 });
                 let (ix, wallet) =
-                    w.order_ix(mm, Group::Maker, i, Side::Ask, ticks, m.lots(60.0), OrderType::PostOnlySlide).await?;
+                    w.order_ix(mm, Group::Maker, i, side, ticks, m.lots(60.0), OrderType::PostOnlySlide).await?;
                 w.chain.send(&[ix], &[&wallet]).await?;
             }
         }

@@ -128,7 +128,13 @@ pub fn pyth_bytes(price: i64, conf: u64, expo: i32, ts: i64) -> Vec<u8> {
 }
 
 impl World {
+    /// The world with an insurance fund of 10,000 USDC.
     pub async fn build(seed: u64) -> Result<Self, ChainError> {
+        Self::build_with_insurance(seed, 10_000).await
+    }
+
+    /// The world with an insurance fund of `insurance_usdc` from the admin.
+    pub async fn build_with_insurance(seed: u64, insurance_usdc: u64) -> Result<Self, ChainError> {
         let mut chain = EmbeddedChain::start().await;
         chain.set_time(START_TIME).await?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -196,10 +202,10 @@ impl World {
             let a = world.actor(deposit * USDC, true).await?;
             world.leveraged.push(a);
         }
-        // The insurance fund starts with 10,000 USDC from the admin.
         let admin_tokens = world.token_account(&world.admin.pubkey(), 10_000 * USDC).await?;
         world.admin_tokens = admin_tokens;
-        let ix = sdk::deposit_insurance(&world.admin.pubkey(), &exchange, &world.mint, &admin_tokens, 10_000 * USDC);
+        let ix =
+            sdk::deposit_insurance(&world.admin.pubkey(), &exchange, &world.mint, &admin_tokens, insurance_usdc * USDC);
         let admin = world.admin.insecure_clone();
         world.chain.send(&[ix], &[&admin]).await?;
 
