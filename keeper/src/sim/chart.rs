@@ -172,13 +172,14 @@ pub fn svg(series: &[Series], insurance: &InsuranceSeries) -> String {
     }
     let y = 2.0 * PAD + series.len() as f64 * block;
     let fund = Frame { x: PAD, y, w: pw, h: SUB };
-    let (ilo, ihi) = range(&[&insurance.usdc], false);
+    // An empty fund is a real value, drawn at zero (not left out like a missing price).
+    let (ilo, ihi) = range(&[&insurance.usdc], true);
     out += &format!(
         "<text x=\"{PAD}\" y=\"{}\" font-weight=\"bold\">Insurance fund (USDC; black: a deficit covered)</text>\n",
         y - 8.0
     );
     out += &fund.draw(ilo, ihi, 2, "");
-    out += &polyline(&insurance.usdc, fund, ilo, ihi, INSURANCE, false);
+    out += &polyline(&insurance.usdc, fund, ilo, ihi, INSURANCE, true);
     for at in &insurance.covers {
         out += &fund.marker(*at, insurance.usdc.len(), event_color(RiskEventKind::InsuranceCover), false);
     }
@@ -212,5 +213,14 @@ mod tests {
         assert!(out.contains("stroke-dasharray"), "final settlement is dashed");
         assert_eq!(out.matches("<polyline").count(), 6, "3 prices, funding, open interest, insurance");
         assert!(out.contains("liquidations 1, early deleverages 1, deleverages 1"));
+    }
+
+    #[test]
+    fn an_empty_insurance_fund_is_drawn_at_zero() {
+        let insurance = InsuranceSeries { usdc: vec![100.0, 0.0, 0.0, 50.0], covers: vec![1] };
+        let out = svg(&[], &insurance);
+        let fund = out.lines().filter(|l| l.starts_with("<polyline")).last().expect("the fund's line");
+        let points = fund.split("points=\"").nth(1).unwrap_or_default();
+        assert_eq!(points.split_whitespace().count(), 4, "every minute, the empty ones too: {fund}");
     }
 }

@@ -843,3 +843,26 @@ fn bug_liquidation_order_failed_after_a_refused_fill() {
     ];
     assert_no_failure(setup, ops);
 }
+
+/// Found by the long run (seed 1): a jump confirmed a day earlier stayed tracked on its
+/// side, so a further +88% from the confirmed index was taken at once and an account
+/// healthy at the last good index was liquidated. A jump from a confirmed index now starts
+/// a new confirmation.
+#[test]
+fn a_confirmed_jump_does_not_confirm_the_next_one() {
+    let setup = Setup {
+        users: 5,
+        deposits_usdc: [1000, 50, 10000, 20, 20],
+        third_market: true,
+        insurance_usdc: 100,
+        funding_rate_ppbh: -99639,
+    };
+    let ops = vec![
+        MovePrice { market: 3, bps: 3621, crank: true },
+        Warp { secs: 88332, refresh: true },
+        Trade { taker: 4, maker: 3, market: 3, dir: Sell, lots: 14, leverage: 3, offset_bps: -107, reduce: false },
+        MovePrice { market: 0, bps: 8835, crank: false },
+        Liquidate { market: 0, liquidatee: Auto, liquidator: 3, max_lots: 65535 },
+    ];
+    assert_no_failure(setup, ops);
+}

@@ -219,12 +219,21 @@ pub(super) fn price(m: &Market, raw: Option<i64>, now: i64) -> Result<Px, &'stat
         let last_good = m.index_price.get();
         let reference = index_ma.or((last_good > 0).then_some(last_good));
         // |raw - ref| > ref * jump / 10_000, exactly (on the 48-bit fractions).
-        let jumped =
-            reference.is_some_and(|r| (raw - r).abs().to_bits() * BPS > r.to_bits() * m.index_jump_bps as i128);
-        if jumped && last_good <= 0 {
+        let far = |r: I80F48| (raw - r).abs().to_bits() * BPS > r.to_bits() * m.index_jump_bps as i128;
+        let jumped = reference.is_some_and(far);
+        // A jump held on one side for the confirmation time becomes the index; once the index
+        // took a reading after that time, readings within the guard of it follow, and one
+        // past it waits for a new confirmation.
+        let side = if reference.is_some_and(|r| raw < r) { -1 } else { 1 };
+        let since = m.index_jump_since_ts;
+        let tracked = since > 0 && m.index_jump_side == side;
+        let confirm_at = since + perpetual::params::INDEX_JUMP_CONFIRM_SECS;
+        let held = tracked && if m.index_ts >= confirm_at { !far(last_good) } else { now >= confirm_at };
+        let refused = jumped && !held;
+        if refused && last_good <= 0 {
             return Err("IndexJumped");
         }
-        Some(if jumped { last_good } else { raw })
+        Some(if refused { last_good } else { raw })
     } else {
         None
     };

@@ -31,11 +31,18 @@ pub fn settle_position(
 pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<Prices> {
     if market.is_final_settled() {
         let p = market.settlement_price.get();
-        return Ok(Prices { index: p, raw_index: None, jumped: false, jump_side: 0, mark: p, stable: p });
+        return Ok(Prices {
+            index: p,
+            raw_index: None,
+            jumped: false,
+            jump: crate::state::Jump::None,
+            mark: p,
+            stable: p,
+        });
     }
     let prices = market.prices(oracle, now)?;
     if prices.raw_index.is_some() {
-        market.track_index_jump(prices.jump_side, now);
+        market.track_index_jump(prices.jump, now);
     }
     if prices.raw_index.is_some() && !prices.jumped {
         market.index_price.set(prices.index);

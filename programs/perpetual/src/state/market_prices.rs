@@ -10,6 +10,19 @@ use crate::math::mark::{self, MA_WINDOW_SECS};
 use crate::math::I80F48;
 use crate::params::{INDEX_JUMP_CONFIRM_SECS, STABLE_PRICE_STEP_BPS};
 
+/// A reading's jump from its reference, as an index update sees it (side: 1 up, -1 down).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Jump {
+    /// Within the guard.
+    None,
+    /// Past the guard, not yet held long enough (or a new jump on the other side).
+    Pending(i8),
+    /// Held long enough, or following a confirmed move within the guard of its index.
+    Confirmed(i8),
+    /// Past the guard of an index a confirmed jump set: a new confirmation starts.
+    Restarted(i8),
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Prices {
     /// The index a reading passed as, or the last good one if this reading jumped. For a
@@ -20,8 +33,8 @@ pub struct Prices {
     /// The reading jumped from its reference and the jump is not (yet) confirmed: `index`
     /// is the last good one.
     pub jumped: bool,
-    /// The side of the reading's jump (1 up, -1 down), confirmed or not; 0 without one.
-    pub jump_side: i8,
+    /// What the reading's jump is, if any (side 1 up, -1 down).
+    pub jump: Jump,
     pub mark: I80F48,
     /// The slow price (the index until the first sample).
     pub stable: I80F48,
@@ -51,7 +64,7 @@ impl Market {
         require!(now.saturating_sub(self.index_ts) <= self.oracle_max_age_secs as i64, PerpError::StaleOracle);
         let index = self.index_price.get();
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: None, jumped: false, jump_side: 0, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: None, jumped: false, jump: Jump::None, mark, stable: self.stable_or(index) })
     }
 
     /// Reads the oracle (every guard rail applies) and derives index and mark.
@@ -61,9 +74,10 @@ impl Market {
         if !self.has_index() {
             return self.prices_without_index(f, ma);
         }
-        let (index, raw, jumped, jump_side) = self.read_index(oracle, now, index_ma)?;
+        let (index, raw, jump) = self.read_index(oracle, now, index_ma)?;
+        let jumped = matches!(jump, Jump::Pending(_) | Jump::Restarted(_));
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: Some(raw), jumped, jump_side, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: Some(raw), jumped, jump, mark, stable: self.stable_or(index) })
     }
 
     /// The price fills must lie near: `prices(..).index`, without deriving the mark when the
@@ -75,52 +89,61 @@ impl Market {
         Ok(self.read_index(oracle, now, self.cached_averages(now).1)?.0)
     }
 
-    /// (index, raw reading, jumped and unconfirmed, side of the jump): the oracle after its
-    /// guard rails and the jump check. A reading that jumps from its reference is refused
-    /// (the last good index stands) until index updates have seen the oracle on that side
-    /// for `INDEX_JUMP_CONFIRM_SECS`; from then on the index follows it, as long as it stays
-    /// there.
-    fn read_index(
-        &self,
-        oracle: &AccountInfo,
-        now: i64,
-        index_ma: Option<I80F48>,
-    ) -> Result<(I80F48, I80F48, bool, i8)> {
+    /// (index, raw reading, jump): the oracle after its guard rails and the jump check. A
+    /// reading that jumps from its reference is refused (the last good index stands) until
+    /// index updates have seen the oracle on that side for `INDEX_JUMP_CONFIRM_SECS`; from
+    /// then on the index follows readings on that side that stay within the guard of the
+    /// confirmed index. A reading that jumps from the confirmed index starts a new
+    /// confirmation: one confirmed move never waves a further one through.
+    fn read_index(&self, oracle: &AccountInfo, now: i64, index_ma: Option<I80F48>) -> Result<(I80F48, I80F48, Jump)> {
         let raw = oracle_price_per_lot(self, oracle, now)?;
         // Without an hour-fresh average (a new market, a stalled crank) the reading is checked
         // against the last good index instead, so a pump is never waved through at once.
         let last_good = self.index_price.get();
         let reference = index_ma.or((last_good > 0).then_some(last_good));
         if !mark::index_jumped(raw, reference, self.index_jump_bps) {
-            return Ok((raw, raw, false, 0));
+            return Ok((raw, raw, Jump::None));
         }
         let side: i8 = if reference.is_some_and(|r| raw < r) { -1 } else { 1 };
-        let held = self.index_jump_side == side
-            && self.index_jump_since_ts > 0
-            && now.saturating_sub(self.index_jump_since_ts) >= INDEX_JUMP_CONFIRM_SECS;
+        let tracked = self.index_jump_side == side && self.index_jump_since_ts > 0;
+        let confirm_ts = self.index_jump_since_ts.saturating_add(INDEX_JUMP_CONFIRM_SECS);
+        // The index took a reading at or after the confirmation time: this jump is confirmed.
+        let confirmed = tracked && self.index_ts >= confirm_ts;
+        let (held, restart) = if confirmed {
+            let continues = !mark::index_jumped(raw, Some(last_good), self.index_jump_bps);
+            (continues, !continues)
+        } else {
+            (tracked && now >= confirm_ts, false)
+        };
         if held {
-            return Ok((raw, raw, false, side));
+            return Ok((raw, raw, Jump::Confirmed(side)));
         }
         require!(last_good > 0, PerpError::IndexJumped);
-        Ok((last_good, raw, true, side))
+        Ok((last_good, raw, if restart { Jump::Restarted(side) } else { Jump::Pending(side) }))
     }
 
     /// Records what an index update saw of a jump: its start on a side, kept while readings
-    /// stay there, cleared by a reading within the guard.
-    pub fn track_index_jump(&mut self, side: i8, now: i64) {
-        if side == 0 {
-            self.index_jump_since_ts = 0;
-            self.index_jump_side = 0;
-        } else if self.index_jump_side != side || self.index_jump_since_ts == 0 {
-            self.index_jump_since_ts = now;
-            self.index_jump_side = side;
+    /// stay there, restarted by a jump from a confirmed index, cleared by a reading within
+    /// the guard.
+    pub fn track_index_jump(&mut self, jump: Jump, now: i64) {
+        match jump {
+            Jump::None => {
+                self.index_jump_since_ts = 0;
+                self.index_jump_side = 0;
+            }
+            Jump::Pending(side) if self.index_jump_side == side && self.index_jump_since_ts > 0 => {}
+            Jump::Confirmed(_) => {}
+            Jump::Pending(side) | Jump::Restarted(side) => {
+                self.index_jump_since_ts = now;
+                self.index_jump_side = side;
+            }
         }
     }
 
     /// A market without a spot index: the mark from the book alone stands for the index.
     fn prices_without_index(&self, f: I80F48, ma: Option<I80F48>) -> Result<Prices> {
         let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
-        Ok(Prices { index: mark, raw_index: None, jumped: false, jump_side: 0, mark, stable: self.stable_or(mark) })
+        Ok(Prices { index: mark, raw_index: None, jumped: false, jump: Jump::None, mark, stable: self.stable_or(mark) })
     }
 
     fn stable_or(&self, fallback: I80F48) -> I80F48 {
