@@ -219,7 +219,7 @@ mod tests {
     fn an_empty_insurance_fund_is_drawn_at_zero() {
         let insurance = InsuranceSeries { usdc: vec![100.0, 0.0, 0.0, 50.0], covers: vec![1] };
         let out = svg(&[], &insurance);
-        let fund = out.lines().filter(|l| l.starts_with("<polyline")).last().expect("the fund's line");
+        let fund = out.lines().rfind(|l| l.starts_with("<polyline")).expect("the fund's line");
         let points = fund.split("points=\"").nth(1).unwrap_or_default();
         assert_eq!(points.split_whitespace().count(), 4, "every minute, the empty ones too: {fund}");
     }
