@@ -24,7 +24,8 @@ enum Command {
         /// Simulated minutes.
         #[arg(long, default_value_t = 180)]
         minutes: u32,
-        /// SOL's price path: the default run, or a 35% crash or rally over 5 minutes.
+        /// SOL's price path: the default run, a 35% crash or rally over 5 minutes, or a one-minute
+        /// 60% spike of the oracle alone.
         #[arg(long, value_enum, default_value_t = keeper::sim::Scenario::Default)]
         scenario: keeper::sim::Scenario,
         /// Where to write the JSON report.

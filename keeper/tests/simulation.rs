@@ -100,3 +100,20 @@ async fn a_rally_is_liquidated_within_five_minutes() {
     )
     .await;
 }
+
+/// A flash spike (`keeper simulate --scenario spike`): SOL's oracle reads 60% higher for one
+/// minute while the book keeps the true price. The jump guard never takes it, so the
+/// leveraged shorts, healthy at the true price, are never acted on.
+#[tokio::test]
+async fn a_flash_spike_liquidates_no_account_healthy_at_the_true_price() {
+    let cfg = keeper::sim::SimConfig { minutes: 60, scenario: keeper::sim::Scenario::Spike, ..Default::default() };
+    let r = keeper::sim::run(&cfg).await.expect("simulation runs");
+    assert!(r.invariants_ok, "{:#?}", r.invariant_failures);
+    assert_eq!(r.move_minutes, Some((20, 20)));
+    assert_eq!(r.leveraged.len(), 3);
+    for l in &r.leveraged {
+        assert_eq!((l.insolvent_minute, l.first_action_minute), (None, None), "{l:?}");
+    }
+    assert_eq!((r.liquidations, r.early_deleverages, r.deleverages), (0, 0, 0));
+    assert!(r.summary().contains("Spike: SOL read 60% higher for minute 20 only"), "{}", r.summary());
+}

@@ -638,3 +638,68 @@ async fn a_one_minute_spike_never_becomes_the_index() {
     assert_eq!(s.index_jump_since_ts, s.mark_last_sample_ts, "restarted on the other side");
     finish(&mut env).await;
 }
+
+/// After a confirmed move the index follows readings within the guard of the confirmed
+/// index; a further jump from it waits for a confirmation of its own.
+#[tokio::test]
+async fn a_jump_after_a_confirmed_move_needs_its_own_confirmation() {
+    let mut env = TestEnv::new().await;
+    let (book, _maker) = calm_hour(&mut env).await;
+    let fallen = USD * 65 / 100;
+    for _ in 0..4 {
+        next_minute(&mut env, &book, fallen).await;
+    }
+    let s = next_minute(&mut env, &book, fallen * 95 / 100).await;
+    assert_eq!(s.index_price.get(), fx(fallen * 95 / 100), "a step within the guard of the confirmed index");
+    let crashed = fallen / 2;
+    let s = next_minute(&mut env, &book, crashed).await;
+    assert_eq!(s.index_price.get(), fx(fallen * 95 / 100), "a second jump is refused");
+    assert_eq!((s.index_jump_since_ts, s.index_jump_side), (s.mark_last_sample_ts, -1), "its clock starts");
+    for _ in 0..2 {
+        assert_eq!(next_minute(&mut env, &book, crashed).await.index_price.get(), fx(fallen * 95 / 100));
+    }
+    assert_eq!(next_minute(&mut env, &book, crashed).await.index_price.get(), fx(crashed), "held three minutes");
+    finish(&mut env).await;
+}
+
+/// A slow pump: the attacker lifts the spot 4% a minute for 40 minutes, each reading within
+/// the jump guard of the last, so every step becomes the index (4.8x in all). With the mark
+/// crank stalled (only index updates run) and with it running, the attacker cannot take out
+/// more than it put in, the honest user is untouched, and neither attacker account is left
+/// with bad debt at the true price.
+async fn slow_pump(crank_running: bool) {
+    let mut env = TestEnv::new().await;
+    let (book, _maker) = calm_hour(&mut env).await;
+    let m = book.market;
+    let at = attacker_trades_with_itself(&mut env, &m).await;
+    let mut total = env.withdraw_max(&at.b).await + env.withdraw_max(&at.a).await;
+    let mut price = USD;
+    for _ in 0..40 {
+        price = price * 104 / 100;
+        if crank_running {
+            next_minute(&mut env, &book, price).await;
+        } else {
+            env.warp(60).await;
+            env.set_price(&m, price).await;
+            env.process(&[sdk::update_funding(&m.market, &m.oracle)], &[]).await.unwrap();
+        }
+        let (a, b) = extract(&mut env, &at).await;
+        total += a + b;
+    }
+    let s = env.market_state(&m.market).await;
+    assert_eq!(s.index_price.get(), fx(price), "every 4% step became the index");
+    println!("slow pump (crank running: {crank_running}): extracted {total} of at most {}", at.bound);
+    assert!(total <= at.bound, "extracted {total} > bound {}", at.bound);
+    assert_honest_untouched(&mut env, &at).await;
+    finish(&mut env).await;
+}
+
+#[tokio::test]
+async fn a_slow_pump_with_the_mark_crank_stalled_is_bounded() {
+    slow_pump(false).await;
+}
+
+#[tokio::test]
+async fn a_slow_pump_with_the_mark_crank_running_is_bounded() {
+    slow_pump(true).await;
+}

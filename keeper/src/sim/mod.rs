@@ -46,6 +46,9 @@ pub enum Scenario {
     Crash,
     /// The mirror: SOL rises 35% over 5 minutes and stays there; leveraged shorts.
     Rally,
+    /// A flash spike: SOL's oracle reads 60% higher for one minute, then returns; leveraged
+    /// shorts, healthy at the true price throughout.
+    Spike,
 }
 
 impl Scenario {
@@ -55,7 +58,7 @@ impl Scenario {
     pub fn insurance_usdc(self) -> u64 {
         match self {
             Scenario::Default => 100,
-            Scenario::Crash | Scenario::Rally => 10_000,
+            Scenario::Crash | Scenario::Rally | Scenario::Spike => 10_000,
         }
     }
 }
@@ -63,6 +66,8 @@ impl Scenario {
 /// Minutes the crash or rally lasts, and its size.
 const MOVE_MINUTES: u32 = 5;
 const MOVE: f64 = 0.35;
+/// The flash spike's size.
+const SPIKE: f64 = 0.60;
 
 /// When things happen, as fractions of the run: SOL slides 1% a minute for 8 minutes from a
 /// third of the way in, then gaps 10% four minutes later; ETH settles at five sixths.
@@ -121,7 +126,15 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     for minute in 0..cfg.minutes {
         w.chain.warp(60).await?;
         move_prices(&mut w, minute, &schedule);
+        // The spike is the oracle's alone: the makers keep quoting the true price.
+        let spike = cfg.scenario == Scenario::Spike && minute == schedule.slide_start;
+        if spike {
+            w.markets[0].price *= 1.0 + SPIKE;
+        }
         w.publish_prices().await?;
+        if spike {
+            w.markets[0].price /= 1.0 + SPIKE;
+        }
         let exchange = w.exchange;
         counts.funding_updates += cranks::update_funding(&mut w.chain, &exchange, limits).await?.sent;
 
@@ -129,7 +142,8 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
             settle_eth(&mut w).await?;
         }
         // The leveraged accounts buy (sell, in the rally) a block offered once at minute 2.
-        let leveraged_side = if cfg.scenario == Scenario::Rally { Side::Ask } else { Side::Bid };
+        let leveraged_side =
+            if matches!(cfg.scenario, Scenario::Rally | Scenario::Spike) { Side::Ask } else { Side::Bid };
         if minute % 5 == 0 || minute == 2 {
             quote(&mut w, (minute == 2).then_some(orderbook::state::opposite(leveraged_side))).await?;
         }
@@ -186,8 +200,12 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     let mut r = report::build(&mut w, cfg.seed, series, insurance, counts, insurance_start).await?;
     r.scenario = cfg.scenario;
     r.leveraged = leveraged.into_iter().map(|(_, l)| l).collect();
-    if cfg.scenario != Scenario::Default {
-        r.move_minutes = Some((schedule.slide_start, schedule.slide_start + MOVE_MINUTES - 1));
+    match cfg.scenario {
+        Scenario::Default => {}
+        Scenario::Spike => r.move_minutes = Some((schedule.slide_start, schedule.slide_start)),
+        Scenario::Crash | Scenario::Rally => {
+            r.move_minutes = Some((schedule.slide_start, schedule.slide_start + MOVE_MINUTES - 1))
+        }
     }
     Ok(r)
 }
@@ -245,7 +263,7 @@ fn move_prices(w: &mut World, minute: u32, s: &Schedule) {
         let drift = match (m.symbol.as_str(), s.scenario) {
             ("SOL-PERP", Scenario::Crash) if moving => (1.0 - MOVE).powf(1.0 / MOVE_MINUTES as f64) - 1.0,
             ("SOL-PERP", Scenario::Rally) if moving => (1.0 + MOVE).powf(1.0 / MOVE_MINUTES as f64) - 1.0,
-            ("SOL-PERP", Scenario::Crash | Scenario::Rally) => 0.0,
+            ("SOL-PERP", Scenario::Crash | Scenario::Rally | Scenario::Spike) => 0.0,
             ("SOL-PERP", _) if (s.slide_start..s.slide_start + SLIDE_MINUTES).contains(&minute) => -0.01,
             ("SOL-PERP", _) if minute == s.gap => -0.10,
             ("SOL-PERP", _) if minute > s.gap + 20 => 0.0005,

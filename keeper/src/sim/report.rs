@@ -289,9 +289,15 @@ impl Report {
             usdc(self.fees as i128)
         );
         if let Some((first, last)) = self.move_minutes {
-            let what = if self.scenario == super::Scenario::Rally { "rose" } else { "fell" };
-            out +=
-                &format!("{:?}: SOL {what} 35% over minutes {first} to {last}; leveraged accounts:\n", self.scenario);
+            out += &match self.scenario {
+                super::Scenario::Spike => {
+                    format!("Spike: SOL read 60% higher for minute {first} only; leveraged accounts:\n")
+                }
+                super::Scenario::Rally => {
+                    format!("Rally: SOL rose 35% over minutes {first} to {last}; leveraged accounts:\n")
+                }
+                _ => format!("Crash: SOL fell 35% over minutes {first} to {last}; leveraged accounts:\n"),
+            };
             for (i, l) in self.leveraged.iter().enumerate() {
                 let action = l.first_action_minute.map_or("none".to_string(), |m| format!("minute {m}"));
                 let insolvent = match (l.insolvent_minute, l.last_insolvent_minute) {
