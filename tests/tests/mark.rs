@@ -703,3 +703,61 @@ async fn a_slow_pump_with_the_mark_crank_stalled_is_bounded() {
 async fn a_slow_pump_with_the_mark_crank_running_is_bounded() {
     slow_pump(true).await;
 }
+
+/// The crash with the attacker present: after A bought from B at the top of the band, SOL
+/// falls 35% over five minutes and stays. A diligent liquidator acts every minute on what
+/// the program lets it (the index takes the first 20% at once, the rest after the
+/// confirmation), the insurance fund pays what A cannot, and both attacker accounts
+/// withdraw all they can every minute.
+#[tokio::test]
+async fn a_genuine_crash_with_the_attacker_present() {
+    let mut env = TestEnv::new().await;
+    let (book, _maker) = calm_hour(&mut env).await;
+    let m = book.market;
+    let at = attacker_trades_with_itself(&mut env, &m).await;
+    let funder = env.create_user(10_000 * ONE_USDC).await;
+    let ix = sdk::deposit_insurance(&funder.key(), &env.exchange, &env.mint, &funder.token_account, 10_000 * ONE_USDC);
+    env.process(&[ix], &[&funder.owner]).await.expect("deposit_insurance");
+    let liquidator = env.funded_user(20_000 * ONE_USDC).await;
+    let insurance_before = env.insurance_fund().await;
+    let mut total = env.withdraw_max(&at.b).await + env.withdraw_max(&at.a).await;
+    let mut price = USD as f64;
+    let mut liquidated = 0;
+    for minute in 0..15 {
+        if minute < 5 {
+            price *= 0.65f64.powf(0.2);
+        }
+        next_minute(&mut env, &book, price as i64).await;
+        let lq = env.health_metas(&at.a.margin_account, &[m.market]).await;
+        let lr = env.health_metas(&liquidator.margin_account, &[m.market]).await;
+        let ix = sdk::liquidate(
+            &env.exchange,
+            &m.market,
+            &m.oracle,
+            &at.a.margin_account,
+            &liquidator.margin_account,
+            &liquidator.key(),
+            u64::MAX,
+            lq,
+            lr,
+        );
+        if env.process(&[ix], &[&liquidator.owner]).await.is_ok() {
+            liquidated += 1;
+        }
+        let (a, b) = extract(&mut env, &at).await;
+        total += a + b;
+    }
+    let paid = insurance_before as i64 - env.insurance_fund().await as i64;
+    println!(
+        "crash with the attacker: extracted {total} of at most {}; {liquidated} liquidations; the fund paid {paid}",
+        at.bound
+    );
+    assert!(liquidated > 0, "A was liquidated");
+    assert!(total <= at.bound, "extracted {total} > bound {}", at.bound);
+    // A was liquidated while the index still took the fall (its first 20%): the fund paid
+    // no deficit, and the honest user's money is where it was.
+    assert!(paid <= 0, "the fund paid {paid}");
+    assert_eq!(env.collateral(&at.honest.margin_account).await, 50_000 * ONE_USDC as i64);
+    env.withdraw(&at.honest, 50_000 * ONE_USDC).await.expect("the honest user gets everything back");
+    finish(&mut env).await;
+}
