@@ -382,6 +382,9 @@ pub struct ScanResult {
     pub acted_on: Vec<Pubkey>,
     /// The accounts of actions the program refused.
     pub refused: Vec<Pubkey>,
+    /// Offsets left to the next round because an earlier one in the pass used the same
+    /// counterparty.
+    pub deferred: u32,
 }
 
 fn health_accounts(view: &MarginView, markets: &[MarketView], skip: &Pubkey) -> Vec<anchor_lang::prelude::AccountMeta> {
@@ -464,8 +467,15 @@ async fn risk_pass<C: Chain>(
     // Liquidations through the books wait here to share transactions, sent before any other
     // action so the worst-first order holds.
     let mut through_books: Vec<(&MarginView, Action)> = vec![];
+    // Counterparties an offset landed against in this pass: their positions in the snapshot
+    // are stale, so an account ranked against one of them waits for the next round.
+    let mut offset_against: std::collections::BTreeSet<Pubkey> = std::collections::BTreeSet::new();
     for (_, account) in below {
         let Some(action) = risk::decide(account, &accounts, &markets, insurance) else { continue };
+        if action.counterparty().is_some_and(|cp| offset_against.contains(&cp)) {
+            result.deferred += 1;
+            continue;
+        }
         result.acted_on.push(account.key);
         // Risk paths wait while the account holds seat allowances: revoke them first (the
         // account is below maintenance with them counted), and act on the next scan, on the
@@ -505,6 +515,9 @@ async fn risk_pass<C: Chain>(
                 r = execute(chain, k, &markets, &accounts, account, &action).await;
             }
         }
+        if let (Some(cp), Ok(_)) = (action.counterparty(), &r) {
+            offset_against.insert(cp);
+        }
         if matches!((&action, &r), (Action::CoverWithInsurance { .. } | Action::Liquidate { .. }, Ok(_))) {
             // What the fund holds after paying decides the next account's path.
             insurance = discovery::exchange(chain, &k.exchange).await?.insurance_fund;
@@ -540,6 +553,7 @@ impl ScanResult {
             }
         }
         self.refused.extend(later.refused);
+        self.deferred += later.deferred;
     }
 
     fn record(&mut self, action: &Action, r: Result<(), ChainError>) {

@@ -43,6 +43,16 @@ pub enum Action {
 }
 
 impl Action {
+    /// The account an offset moves the position to (early deleveraging and deleveraging).
+    pub fn counterparty(&self) -> Option<Pubkey> {
+        match self {
+            Action::EarlyDeleverage { counterparty, .. } | Action::Deleverage { counterparty, .. } => {
+                Some(*counterparty)
+            }
+            _ => None,
+        }
+    }
+
     /// The account the action is about.
     pub fn account(&self) -> Pubkey {
         match self {

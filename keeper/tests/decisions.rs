@@ -710,3 +710,27 @@ async fn a_refused_book_liquidation_falls_back_to_a_takeover() {
     assert_eq!(scan.acted_on, vec![b]);
     assert_eq!(before, w.chain.account_data(&b).await.unwrap(), "nothing changed");
 }
+
+/// Two underwater longs, no fund, one short to offset them against: the first offset makes
+/// the snapshot's view of the short stale, so the second waits for the next round (fresh
+/// positions) instead of being sent on the old numbers; one loop offsets both.
+#[tokio::test]
+async fn a_counterparty_used_in_a_pass_is_read_again_before_the_next_offset() {
+    let (mut w, longs) = world_with_longs(12, &[160, 160]).await;
+    w.chain.warp(30).await.unwrap();
+    set_price(&mut w, SOL, 130.0).await;
+    let s = snapshot(&mut w).await;
+    let admin = w.admin.insecure_clone();
+    let ix = sdk::withdraw_insurance(&admin.pubkey(), &w.exchange, &w.mint, &w.admin_tokens, s.insurance);
+    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "withdraw_insurance");
+
+    let (authority, liquidator) = (w.keeper.insecure_clone(), clone_actor(&w.liquidator));
+    let k = risk_keeper(w.exchange, &authority, &liquidator, Limits::default());
+    let one = cranks::risk_scan(&mut w.chain, &k).await.unwrap();
+    assert_eq!((one.deleverages, one.deferred, one.failed), (1, 1, 0), "{one:?}");
+    let rest = cranks::risk_rounds(&mut w.chain, &k, cranks::MAX_RISK_ROUNDS).await.unwrap();
+    assert_eq!((rest.deleverages, rest.deferred, rest.failed), (1, 0, 0), "{rest:?}");
+    for l in &longs {
+        assert!(margin(&mut w, l).await.positions.iter().all(|p| p.is_free()), "{l} holds nothing");
+    }
+}
