@@ -167,12 +167,24 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
                     if let Some((cp, cp_lots)) =
                         rank_counterparties(accounts, markets, market, long, &account.key).into_iter().next()
                     {
-                        return Some(Action::EarlyDeleverage {
-                            account: account.key,
-                            market: market.key,
-                            counterparty: cp.key,
-                            lots: needed.min(cp_lots),
-                        });
+                        // The program checks the size it is sent: a counterparty smaller than
+                        // the need means fewer lots, whose loss the equity may cover.
+                        let lots = needed.min(cp_lots);
+                        let price = if lots == needed {
+                            price
+                        } else {
+                            close_price(&book.bids, &book.asks, book.seats, closing, lots, book.header.tick_size)
+                        };
+                        if let Ok(Some(_)) =
+                            early_deleverage_fee(h.equity, market.priced.mark, price, long, lots, fee_bps)
+                        {
+                            return Some(Action::EarlyDeleverage {
+                                account: account.key,
+                                market: market.key,
+                                counterparty: cp.key,
+                                lots,
+                            });
+                        }
                     }
                 }
                 // The book takes it all without a loss the equity cannot cover: the makers
