@@ -33,7 +33,7 @@ use client::chain::embedded::EmbeddedChain;
 use client::chain::Chain;
 use client::discovery;
 use keeper::cranks::{self, CrankResult, RiskKeeper, Upkeep};
-use keeper::sim::world::{order_args, pyth_bytes, START_TIME, USDC};
+use keeper::sim::world::{create_exchange, order_args, pyth_bytes, ExchangeKeys, START_TIME, USDC};
 use orderbook::instructions::{CreateBookArgs, OrderType};
 use orderbook::sdk::Venue;
 use orderbook::Side;
@@ -108,24 +108,9 @@ pub async fn build(markets: usize, accounts: usize, positions: usize) -> Exchang
     let payer = chain.payer().pubkey();
     let (admin, keeper, mint_authority, mint, lister) =
         (Keypair::new(), Keypair::new(), Keypair::new(), Keypair::new(), Keypair::new());
-    for k in [admin.pubkey(), keeper.pubkey(), lister.pubkey()] {
-        send(&mut chain, &[solana_system_interface::instruction::transfer(&payer, &k, 10_000_000_000_000)], &[]).await;
-    }
-    let rent = chain.minimum_balance(spl_token_interface::state::Mint::LEN).await.expect("rent");
-    send(&mut chain, &client::token::create_mint(&payer, &mint.pubkey(), &mint_authority.pubkey(), 6, rent), &[&mint])
-        .await;
-    let exchange = sdk::exchange_address(&mint.pubkey());
-    let args = sdk::InitializeExchangeArgs {
-        funding_authority: keeper.pubkey(),
-        risk_authority: keeper.pubkey(),
-        pause_guardian: admin.pubkey(),
-        deleverage_authority: keeper.pubkey(),
-    };
-    let deployer = client::harness::deployer();
-    let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin.pubkey(), &mint.pubkey(), args);
-    send(&mut chain, &[ix], &[&admin, &deployer]).await;
-    send(&mut chain, &[sdk::approve_trader(&admin.pubkey(), &exchange, &orderbook::ID)], &[&admin]).await;
-    send(&mut chain, &[sdk::set_listing_deposit(&admin.pubkey(), &exchange, 100 * USDC)], &[&admin]).await;
+    let keys = ExchangeKeys { admin: &admin, keeper: &keeper, mint: &mint, mint_authority: &mint_authority };
+    let exchange =
+        create_exchange(&mut chain, &keys, &[lister.pubkey()], 10_000_000_000_000).await.expect("the exchange");
     let exchange_before = chain.account_data(&exchange).await.expect("exchange").len();
 
     let token_rent = chain.minimum_balance(spl_token_interface::state::Account::LEN).await.expect("rent");

@@ -123,27 +123,25 @@ pub async fn run(cfg: &SimConfig) -> Result<Report, ChainError> {
     // first acted on it.
     let mut leveraged: Vec<(anchor_lang::prelude::Pubkey, LeveragedReport)> =
         w.leveraged.iter().map(|a| (a.margin, LeveragedReport::default())).collect();
+    // The leveraged accounts buy (sell, in the rally and the spike) a block offered once at
+    // minute 2.
+    let leveraged_side = if matches!(cfg.scenario, Scenario::Rally | Scenario::Spike) { Side::Ask } else { Side::Bid };
     for minute in 0..cfg.minutes {
         w.chain.warp(60).await?;
         move_prices(&mut w, minute, &schedule);
         // The spike is the oracle's alone: the makers keep quoting the true price.
-        let spike = cfg.scenario == Scenario::Spike && minute == schedule.slide_start;
-        if spike {
+        let true_price = w.markets[0].price;
+        if cfg.scenario == Scenario::Spike && minute == schedule.slide_start {
             w.markets[0].price *= 1.0 + SPIKE;
         }
         w.publish_prices().await?;
-        if spike {
-            w.markets[0].price /= 1.0 + SPIKE;
-        }
+        w.markets[0].price = true_price;
         let exchange = w.exchange;
         counts.funding_updates += cranks::update_funding(&mut w.chain, &exchange, limits).await?.sent;
 
         if minute == schedule.settle {
             settle_eth(&mut w).await?;
         }
-        // The leveraged accounts buy (sell, in the rally) a block offered once at minute 2.
-        let leveraged_side =
-            if matches!(cfg.scenario, Scenario::Rally | Scenario::Spike) { Side::Ask } else { Side::Bid };
         if minute % 5 == 0 || minute == 2 {
             quote(&mut w, (minute == 2).then_some(orderbook::state::opposite(leveraged_side))).await?;
         }

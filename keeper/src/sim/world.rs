@@ -127,6 +127,48 @@ pub fn pyth_bytes(price: i64, conf: u64, expo: i32, ts: i64) -> Vec<u8> {
     sdk::pyth_price_account_bytes(price, conf, expo, ts, PriceStatus::Trading)
 }
 
+/// Who creates an exchange on the embedded chain: its admin (also the pause guardian), the
+/// keeper (funding, risk and deleveraging authority), the collateral mint's keypair and
+/// its authority.
+pub struct ExchangeKeys<'k> {
+    pub admin: &'k Keypair,
+    pub keeper: &'k Keypair,
+    pub mint: &'k Keypair,
+    pub mint_authority: &'k Keypair,
+}
+
+/// Funds the admin, the keeper and `others` with `lamports` each, creates the USDC-like mint
+/// (6 decimals), initialises the exchange as the deployment's upgrade authority, approves
+/// the order book and sets a 100 USDC listing deposit. Returns the exchange.
+pub async fn create_exchange(
+    chain: &mut EmbeddedChain,
+    keys: &ExchangeKeys<'_>,
+    others: &[Pubkey],
+    lamports: u64,
+) -> Result<Pubkey, ChainError> {
+    let (admin, keeper, mint) = (keys.admin, keys.keeper, keys.mint);
+    let payer = chain.payer().pubkey();
+    for k in [admin.pubkey(), keeper.pubkey()].iter().chain(others) {
+        chain.send(&[solana_system_interface::instruction::transfer(&payer, k, lamports)], &[]).await?;
+    }
+    let rent = chain.minimum_balance(spl_token_interface::state::Mint::LEN).await?;
+    let ixs = client::token::create_mint(&payer, &mint.pubkey(), &keys.mint_authority.pubkey(), 6, rent);
+    chain.send(&ixs, &[mint]).await?;
+    let exchange = sdk::exchange_address(&mint.pubkey());
+    let args = InitializeExchangeArgs {
+        funding_authority: keeper.pubkey(),
+        risk_authority: keeper.pubkey(),
+        pause_guardian: admin.pubkey(),
+        deleverage_authority: keeper.pubkey(),
+    };
+    let deployer = client::harness::deployer();
+    let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin.pubkey(), &mint.pubkey(), args);
+    chain.send(&[ix], &[admin, &deployer]).await?;
+    chain.send(&[sdk::approve_trader(&admin.pubkey(), &exchange, &orderbook::ID)], &[admin]).await?;
+    chain.send(&[sdk::set_listing_deposit(&admin.pubkey(), &exchange, 100 * USDC)], &[admin]).await?;
+    Ok(exchange)
+}
+
 impl World {
     /// The world with an insurance fund of 10,000 USDC.
     pub async fn build(seed: u64) -> Result<Self, ChainError> {
@@ -142,25 +184,8 @@ impl World {
         let keeper = keypair(&mut rng);
         let mint_authority = keypair(&mut rng);
         let mint = keypair(&mut rng);
-        let payer = chain.payer().pubkey();
-        for k in [admin.pubkey(), keeper.pubkey()] {
-            chain.send(&[solana_system_interface::instruction::transfer(&payer, &k, 100_000_000_000)], &[]).await?;
-        }
-        let lamports = chain.minimum_balance(spl_token_interface::state::Mint::LEN).await?;
-        let ixs = client::token::create_mint(&payer, &mint.pubkey(), &mint_authority.pubkey(), 6, lamports);
-        chain.send(&ixs, &[&mint]).await?;
-        let exchange = sdk::exchange_address(&mint.pubkey());
-        let args = InitializeExchangeArgs {
-            funding_authority: keeper.pubkey(),
-            risk_authority: keeper.pubkey(),
-            pause_guardian: admin.pubkey(),
-            deleverage_authority: keeper.pubkey(),
-        };
-        let deployer = client::harness::deployer();
-        let ix = sdk::initialize_exchange(&deployer.pubkey(), &admin.pubkey(), &mint.pubkey(), args);
-        chain.send(&[ix], &[&admin, &deployer]).await?;
-        chain.send(&[sdk::approve_trader(&admin.pubkey(), &exchange, &orderbook::ID)], &[&admin]).await?;
-        chain.send(&[sdk::set_listing_deposit(&admin.pubkey(), &exchange, 100 * USDC)], &[&admin]).await?;
+        let keys = ExchangeKeys { admin: &admin, keeper: &keeper, mint: &mint, mint_authority: &mint_authority };
+        let exchange = create_exchange(&mut chain, &keys, &[], 100_000_000_000).await?;
 
         let mut world = World {
             chain,

@@ -31,20 +31,13 @@ pub fn settle_position(
 pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<Prices> {
     if market.is_final_settled() {
         let p = market.settlement_price.get();
-        return Ok(Prices {
-            index: p,
-            raw_index: None,
-            jumped: false,
-            jump: crate::state::Jump::None,
-            mark: p,
-            stable: p,
-        });
+        return Ok(Prices { index: p, raw_index: None, jump: crate::state::Jump::None, mark: p, stable: p });
     }
     let prices = market.prices(oracle, now)?;
     if prices.raw_index.is_some() {
         market.track_index_jump(prices.jump, now);
     }
-    if prices.raw_index.is_some() && !prices.jumped {
+    if prices.raw_index.is_some() && !prices.jumped() {
         market.index_price.set(prices.index);
         market.index_ts = now;
         if market.stable_price.get() <= 0 {

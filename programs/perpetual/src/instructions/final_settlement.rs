@@ -45,7 +45,7 @@ pub fn final_settle(ctx: Context<FinalSettleMarket>, lo_per_lot: u64, hi_per_lot
     let mut m = ctx.accounts.market.load_mut()?;
     require!(!m.is_final_settled(), PerpError::MarketInFinalSettlement);
     let prices = update_index(key, &mut m, &ctx.accounts.oracle, now)?;
-    require!(!prices.jumped, PerpError::IndexJumped);
+    require!(!prices.jumped(), PerpError::IndexJumped);
     // Whole quote units per lot, so every position closes exactly and the closes sum to zero.
     let price = I80F48::from_num(floor_to_i64(prices.index)?);
     require!(

@@ -65,7 +65,7 @@ pub fn handler(ctx: Context<RecordMarkSample>, mid_per_lot: Option<u64>) -> Resu
         slot: slot as u8,
         value_bits: value.unwrap_or_default().to_bits(),
         mark_bits: mark.to_bits(),
-        index_jumped: prices.jumped,
+        index_jumped: prices.jumped(),
         ts: now,
     });
     Ok(())

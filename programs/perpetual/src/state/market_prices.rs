@@ -30,14 +30,19 @@ pub struct Prices {
     pub index: I80F48,
     /// The raw reading, when the market has an index (recorded by mark samples).
     pub raw_index: Option<I80F48>,
-    /// The reading jumped from its reference and the jump is not (yet) confirmed: `index`
-    /// is the last good one.
-    pub jumped: bool,
     /// What the reading's jump is, if any (side 1 up, -1 down).
     pub jump: Jump,
     pub mark: I80F48,
     /// The slow price (the index until the first sample).
     pub stable: I80F48,
+}
+
+impl Prices {
+    /// The reading jumped from its reference and the jump is not (yet) confirmed: `index`
+    /// is the last good one.
+    pub fn jumped(&self) -> bool {
+        matches!(self.jump, Jump::Pending(_) | Jump::Restarted(_))
+    }
 }
 
 impl Market {
@@ -64,7 +69,7 @@ impl Market {
         require!(now.saturating_sub(self.index_ts) <= self.oracle_max_age_secs as i64, PerpError::StaleOracle);
         let index = self.index_price.get();
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: None, jumped: false, jump: Jump::None, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: None, jump: Jump::None, mark, stable: self.stable_or(index) })
     }
 
     /// Reads the oracle (every guard rail applies) and derives index and mark.
@@ -75,9 +80,8 @@ impl Market {
             return self.prices_without_index(f, ma);
         }
         let (index, raw, jump) = self.read_index(oracle, now, index_ma)?;
-        let jumped = matches!(jump, Jump::Pending(_) | Jump::Restarted(_));
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: Some(raw), jumped, jump, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: Some(raw), jump, mark, stable: self.stable_or(index) })
     }
 
     /// The price fills must lie near: `prices(..).index`, without deriving the mark when the
@@ -143,7 +147,7 @@ impl Market {
     /// A market without a spot index: the mark from the book alone stands for the index.
     fn prices_without_index(&self, f: I80F48, ma: Option<I80F48>) -> Result<Prices> {
         let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
-        Ok(Prices { index: mark, raw_index: None, jumped: false, jump: Jump::None, mark, stable: self.stable_or(mark) })
+        Ok(Prices { index: mark, raw_index: None, jump: Jump::None, mark, stable: self.stable_or(mark) })
     }
 
     fn stable_or(&self, fallback: I80F48) -> I80F48 {
