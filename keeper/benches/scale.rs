@@ -101,6 +101,7 @@ pub fn markets(n: usize) -> Vec<PricedMarket> {
                     band_bps: 2_500,
                     maker_fee_ppm: 0,
                 },
+                down_prices: None,
             }
         })
         .collect()

@@ -6,7 +6,7 @@ use orderbook::sdk::Venue;
 use perpetual::error::PerpError;
 use perpetual::health::PricedMarket;
 use perpetual::sdk;
-use perpetual::state::Market;
+use perpetual::state::{Market, OracleSource};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -111,8 +111,44 @@ pub async fn update_funding<C: Chain>(
     limits: Limits,
 ) -> Result<CrankResult, ChainError> {
     let now = chain.unix_time().await?;
-    let markets = discovery::markets(chain, exchange).await?;
-    Ok(update_funding_of(chain, &markets, limits, |m| !settled(m) && !unpriced(m, now)).await)
+    let mut markets = discovery::markets(chain, exchange).await?;
+    let mut result = refresh_oracle_sources_of(chain, &markets, limits, now).await;
+    if result.sent > 0 {
+        markets = discovery::markets(chain, exchange).await?;
+    }
+    result.add(update_funding_of(chain, &markets, limits, |m| !settled(m) && !unpriced(m, now)).await);
+    Ok(result)
+}
+
+/// A live market whose oracle source may need to change: it has a fallback, it is not
+/// reading its primary, or its cached index is too old (its primary may have failed).
+fn source_may_change(m: &Market, now: i64) -> bool {
+    !settled(m)
+        && m.has_index()
+        && (m.fallback_oracle().is_some() || m.oracle_source() != OracleSource::Primary || stale_index(m, now))
+}
+
+/// `refresh_oracle_source` for the markets whose source may change: the program reads the
+/// primary, then the fallback, and records which one passes (or that none does). Sent on
+/// its own, before the cranks that read the oracle, so a market moving to its fallback
+/// misses no funding or mark update.
+async fn refresh_oracle_sources_of<C: Chain>(
+    chain: &mut C,
+    markets: &[(Pubkey, Market)],
+    limits: Limits,
+    now: i64,
+) -> CrankResult {
+    let ixs: Vec<_> = markets
+        .iter()
+        .filter(|(_, m)| source_may_change(m, now))
+        .map(|(key, m)| {
+            let fallback = m.fallback_oracle().map(|f| f.key).unwrap_or_default();
+            sdk::refresh_oracle_source(key, &m.oracle, &fallback)
+        })
+        .collect();
+    let mut result = CrankResult::default();
+    result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[]);
+    result
 }
 
 /// A live market with a spot index whose cached index is too old to price from.
@@ -128,7 +164,7 @@ async fn update_funding_of<C: Chain>(
     due: impl Fn(&Market) -> bool,
 ) -> CrankResult {
     let ixs: Vec<_> =
-        markets.iter().filter(|(_, m)| due(m)).map(|(key, m)| sdk::update_funding(key, &m.oracle)).collect();
+        markets.iter().filter(|(_, m)| due(m)).map(|(key, m)| sdk::update_funding(key, &m.active_oracle())).collect();
     let mut result = CrankResult::default();
     result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[]);
     result
@@ -145,14 +181,15 @@ pub async fn sample_marks<C: Chain>(
     let now = chain.unix_time().await?;
     let mut ixs = vec![];
     for (key, m) in discovery::markets(chain, exchange).await? {
-        if settled(&m) || m.book == Pubkey::default() || unpriced(&m, now) {
+        // A basis against a frozen index means nothing: no samples while the oracles are down.
+        if settled(&m) || m.book == Pubkey::default() || unpriced(&m, now) || m.oracles_down() {
             continue;
         }
         if perpetual::math::mark::sample_slot(now, m.mark_last_sample_ts).1 {
             result.skipped += 1;
             continue;
         }
-        let venue = Venue { book: m.book, market: key, oracle: m.oracle, exchange: *exchange };
+        let venue = Venue { book: m.book, market: key, oracle: m.active_oracle(), exchange: *exchange };
         ixs.push(orderbook::sdk::sample_mark(&venue));
     }
     result.record_packed(batch::send_packed(chain, &ixs, &[], limits).await, &[PerpError::MarkSampleTooEarly]);
@@ -205,7 +242,7 @@ pub async fn book_upkeep<C: Chain>(
     let (mut settles, mut prunes) = (vec![], vec![]);
     for (key, m) in &markets {
         let Some(book) = books.get(&m.book).and_then(|d| orderbook::state::BookRef::parse(d).ok()) else { continue };
-        let venue = Venue { book: m.book, market: *key, oracle: m.oracle, exchange: *exchange };
+        let venue = Venue { book: m.book, market: *key, oracle: m.active_oracle(), exchange: *exchange };
         for batch in orderbook::decode::seats_with_pending(&book).chunks(SEATS_PER_SETTLEMENT) {
             let seats = batch.iter().map(|(i, _)| *i).collect();
             let accounts: Vec<Pubkey> = batch.iter().map(|(_, k)| *k).collect();
@@ -243,7 +280,8 @@ fn seat_revokes(
         .filter(|p| p.has_seat_allowance())
         .filter_map(|p| markets.iter().find(|m| m.key == p.market && m.market.book != Pubkey::default()))
         .map(|m| {
-            let venue = Venue { book: m.market.book, market: m.key, oracle: m.market.oracle, exchange: *exchange };
+            let venue =
+                Venue { book: m.market.book, market: m.key, oracle: m.market.active_oracle(), exchange: *exchange };
             let hint = m
                 .book
                 .as_ref()
@@ -297,7 +335,7 @@ pub async fn set_funding_rates<C: Chain>(
             result.skipped += 1;
             continue;
         }
-        ixs.push(sdk::set_funding_rate(&authority.pubkey(), exchange, &key, &m.oracle, rate));
+        ixs.push(sdk::set_funding_rate(&authority.pubkey(), exchange, &key, &m.active_oracle(), rate));
     }
     let sent = batch::send_packed(chain, &ixs, &[authority], limits).await;
     result.record_packed(sent, &[PerpError::FundingRateChangeTooLarge]);
@@ -437,7 +475,11 @@ async fn risk_pass<C: Chain>(
     // funding loop runs less often than the oracles' maximum age.
     let now = chain.unix_time().await?;
     let mut listed = discovery::markets(chain, &k.exchange).await?;
-    let refreshed = update_funding_of(chain, &listed, k.limits, |m| stale_index(m, now)).await;
+    let mut refreshed = refresh_oracle_sources_of(chain, &listed, k.limits, now).await;
+    if refreshed.sent > 0 {
+        listed = discovery::markets(chain, &k.exchange).await?;
+    }
+    refreshed.add(update_funding_of(chain, &listed, k.limits, |m| stale_index(m, now)).await);
     result.index_refreshes = refreshed.sent;
     result.failed += refreshed.failed;
     result.transactions += refreshed.transactions;
@@ -652,8 +694,12 @@ pub fn action_instruction<'k>(
     action: &Action,
 ) -> Result<(anchor_lang::solana_program::instruction::Instruction, &'k Keypair), ChainError> {
     let view = |key: &Pubkey| markets.iter().find(|m| m.key == *key).ok_or(ChainError::Rpc("market gone".into()));
-    let venue =
-        |m: &MarketView| Venue { book: m.market.book, market: m.key, oracle: m.market.oracle, exchange: k.exchange };
+    let venue = |m: &MarketView| Venue {
+        book: m.market.book,
+        market: m.key,
+        oracle: m.market.active_oracle(),
+        exchange: k.exchange,
+    };
     Ok(match action {
         Action::Liquidate { market, lots, .. } => {
             let m = view(market)?;
@@ -664,7 +710,7 @@ pub fn action_instruction<'k>(
             let ix = sdk::liquidate(
                 &k.exchange,
                 market,
-                &m.market.oracle,
+                &m.market.active_oracle(),
                 &account.key,
                 &k.liquidator_account,
                 &k.liquidator.pubkey(),
@@ -704,7 +750,7 @@ pub fn action_instruction<'k>(
             let ix = sdk::deleverage(
                 &k.exchange,
                 market,
-                &view(market)?.market.oracle,
+                &view(market)?.market.active_oracle(),
                 &account.key,
                 counterparty,
                 &k.authority.pubkey(),
@@ -737,7 +783,7 @@ pub async fn final_settlement<C: Chain>(
             Ok(b) => orderbook::decode::held_seats(&b),
             Err(_) => vec![],
         };
-        let venue = Venue { book: m.book, market: *market, oracle: m.oracle, exchange: *exchange };
+        let venue = Venue { book: m.book, market: *market, oracle: m.active_oracle(), exchange: *exchange };
         let payer = chain.payer().pubkey();
         for (i, account) in seats {
             let r = chain.send(&[orderbook::sdk::revoke_seat(&venue, &payer, &account, i, vec![])], &[]).await;

@@ -119,6 +119,8 @@ pub fn decide(account: &MarginView, accounts: &[MarginView], markets: &[MarketVi
         .iter()
         .filter(|p| !p.is_free() && p.base_lots != 0)
         .filter_map(|p| markets.iter().find(|m| m.key == p.market).map(|m| (p, m)))
+        // No risk path runs in a market whose oracles are down (the program refuses it).
+        .filter(|(_, m)| !m.market.oracles_down())
         .max_by_key(|(p, m)| m.priced.mark * I80F48::from_num(p.base_lots.unsigned_abs()))?;
     let long = pos.base_lots > 0;
     let size = pos.base_lots.unsigned_abs();

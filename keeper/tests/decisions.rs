@@ -734,3 +734,55 @@ async fn a_counterparty_used_in_a_pass_is_read_again_before_the_next_offset() {
         assert!(margin(&mut w, l).await.positions.iter().all(|p| p.is_free()), "{l} holds nothing");
     }
 }
+
+#[tokio::test]
+async fn the_keeper_moves_a_market_to_its_fallback_without_a_missed_update() {
+    let mut w = world(31).await;
+    let exchange = w.exchange;
+    let admin = w.admin.insecure_clone();
+    let eth = w.markets[ETH].clone();
+    // A second settable oracle for ETH, published by the same authority, as its fallback.
+    let symbol = sdk::symbol("ETH-FALLBACK");
+    let ix = sdk::create_price_oracle(&admin.pubkey(), symbol, eth.expo);
+    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "create_price_oracle");
+    let fallback = sdk::price_oracle_address(&admin.pubkey(), &symbol);
+    let args = sdk::SetOracleArgs {
+        slot: perpetual::OracleSlot::Fallback,
+        oracle: fallback,
+        kind: perpetual::OracleKind::SetPrice,
+        feed_id: None,
+        max_age_secs: 120,
+        max_conf_bps: 300,
+    };
+    let ix = sdk::set_oracle(&admin.pubkey(), &exchange, &eth.market, args);
+    assert_accepted(w.chain.send(&[ix], &[&admin]).await, "set_oracle");
+    quote(&mut w, ETH, 2_999.0, 3_001.0, true).await;
+
+    // Each minute the keeper's funding and mark loops run. From minute 2 the simulation
+    // publishes ETH on the fallback only (the primary falls silent); from minute 3 at $3,030.
+    let mut sources = vec![];
+    for minute in 0..8 {
+        w.chain.warp(60).await.unwrap();
+        if minute == 2 {
+            w.markets[ETH].oracle = fallback;
+        }
+        if minute == 3 {
+            w.markets[ETH].price = 3_030.0;
+        }
+        w.publish_prices().await.unwrap();
+        let now = w.chain.unix_time().await.unwrap();
+        let r = cranks::update_funding(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+        assert_eq!(r.failed, 0, "minute {minute}: {r:?}");
+        let r = cranks::sample_marks(&mut w.chain, &exchange, Limits::default()).await.unwrap();
+        assert_eq!(r.failed, 0, "minute {minute}: {r:?}");
+        let m = market_state(&mut w, ETH).await;
+        assert_eq!((m.funding_last_update_ts, m.mark_last_sample_ts, m.index_ts), (now, now, now), "minute {minute}");
+        sources.push(m.oracle_source());
+    }
+    // ETH's primary allows 120 s: its last price (minute 1) is too old from minute 4.
+    use perpetual::state::OracleSource::{Fallback, Primary};
+    assert_eq!(sources, [Primary, Primary, Primary, Primary, Fallback, Fallback, Fallback, Fallback]);
+    let m = market_state(&mut w, ETH).await;
+    // $3,030 per ETH is 3.03 USDC per lot of 0.001 ETH.
+    assert_eq!(m.index_price.get(), I80F48::from_num(3_030_000));
+}

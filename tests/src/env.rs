@@ -288,8 +288,14 @@ impl TestEnv {
     }
 
     pub async fn withdraw(&mut self, user: &UserCookie, amount: u64) -> Result<TxOutput, TransactionError> {
+        let ix = self.withdraw_ix(user, amount).await;
+        self.process(&[ix], &[&user.owner]).await
+    }
+
+    /// `withdraw` for `user`'s margin account 0 with its health accounts.
+    pub async fn withdraw_ix(&mut self, user: &UserCookie, amount: u64) -> Instruction {
         let health = self.health_metas(&user.margin_account, &[]).await;
-        let ix = sdk::withdraw(
+        sdk::withdraw(
             &user.key(),
             &self.exchange,
             &self.mint,
@@ -297,8 +303,7 @@ impl TestEnv {
             &user.token_account,
             amount,
             health,
-        );
-        self.process(&[ix], &[&user.owner]).await
+        )
     }
 
     /// A market on the program's settable oracle at `price * 10^expo` (expo -6).

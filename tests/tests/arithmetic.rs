@@ -170,15 +170,6 @@ async fn deposit_ix(
     sdk::deposit(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, amount)
 }
 
-async fn withdraw_ix(
-    env: &mut TestEnv,
-    user: &UserCookie,
-    amount: u64,
-) -> anchor_lang::solana_program::instruction::Instruction {
-    let health = env.health_metas(&user.margin_account, &[]).await;
-    sdk::withdraw(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, amount, health)
-}
-
 async fn set_rate(env: &mut TestEnv, m: &MarketCookie, rate: i64) -> Result<TxOutput, TransactionError> {
     let auth = env.funding_authority.insecure_clone();
     let ix = sdk::set_funding_rate(&auth.pubkey(), &env.exchange, &m.market, &m.oracle, rate);
@@ -295,7 +286,7 @@ async fn deposit_then_withdraw_returns_every_unit() {
         // Nothing more comes out than went in: one more unit than the account may take is
         // refused (a flat account's limit is its collateral exactly).
         if env.margin(&u.margin_account).await.1.iter().all(|p| p.is_free()) {
-            let ix = withdraw_ix(&mut env, u, collateral0 as u64 + 1).await;
+            let ix = env.withdraw_ix(u, collateral0 as u64 + 1).await;
             assert_refused(
                 &mut env,
                 &[ix],
@@ -467,7 +458,7 @@ async fn deposits_and_withdrawals_at_the_integer_limits() {
     )
     .await;
     for amount in [u64::MAX, max + 1] {
-        let ix = withdraw_ix(&mut env, &whale, amount).await;
+        let ix = env.withdraw_ix(&whale, amount).await;
         assert_refused(&mut env, &[ix], &[&whale.owner], code(PerpError::MathOverflow), &format!("withdraw {amount}"))
             .await;
     }
@@ -523,7 +514,7 @@ async fn deposits_and_withdrawals_at_the_integer_limits() {
         (max, PerpError::InsufficientInitialMargin),
         (1_000 * ONE_USDC + 1, PerpError::InsufficientInitialMargin),
     ] {
-        let ix = withdraw_ix(&mut env, &user, amount).await;
+        let ix = env.withdraw_ix(&user, amount).await;
         assert_refused(&mut env, &[ix], &[&user.owner], code(e), &format!("withdraw {amount} of 1000 USDC")).await;
     }
 
@@ -533,7 +524,7 @@ async fn deposits_and_withdrawals_at_the_integer_limits() {
     let maker = env.funded_user(10_000 * ONE_USDC).await;
     env.trade(&long, &maker, &m, Side::Bid, 500, PRICE as u64).await.unwrap();
     assert!(env.collateral(&long.margin_account).await < -1);
-    let ix = withdraw_ix(&mut env, &long, max).await;
+    let ix = env.withdraw_ix(&long, max).await;
     assert_refused(
         &mut env,
         &[ix],
@@ -542,7 +533,7 @@ async fn deposits_and_withdrawals_at_the_integer_limits() {
         "withdraw i64::MAX from negative collateral",
     )
     .await;
-    let ix = withdraw_ix(&mut env, &long, 1_000 * ONE_USDC).await;
+    let ix = env.withdraw_ix(&long, 1_000 * ONE_USDC).await;
     assert_refused(
         &mut env,
         &[ix],

@@ -73,11 +73,6 @@ async fn settle_ix(
     env.settle_ix(taker, m, &[maker.margin_account], fill(side, lots, price), vec![], 0, 0).await
 }
 
-async fn withdraw_ix(env: &mut TestEnv, user: &UserCookie, amount: u64) -> Instruction {
-    let health = env.health_metas(&user.margin_account, &[]).await;
-    sdk::withdraw(&user.key(), &env.exchange, &env.mint, &user.margin_account, &user.token_account, amount, health)
-}
-
 async fn liquidate_ix(
     env: &mut TestEnv,
     m: &MarketCookie,
@@ -339,15 +334,15 @@ async fn withdraw_up_to_exactly_zero_initial_health() {
     let a = long_at_a_dollar(&mut env, &m, &maker, 20 * ONE_USDC, 100).await;
     let max = 9_950_000u64;
 
-    let ix = withdraw_ix(&mut env, &a, max + 1).await;
+    let ix = env.withdraw_ix(&a, max + 1).await;
     assert_refused(&mut env, &[ix], &[&a.owner], code(PerpError::InsufficientInitialMargin), "max + 1").await;
     env.withdraw(&a, max - 1).await.expect("max - 1 leaves initial health 1");
-    let ix = withdraw_ix(&mut env, &a, 2).await;
+    let ix = env.withdraw_ix(&a, 2).await;
     assert_refused(&mut env, &[ix], &[&a.owner], code(PerpError::InsufficientInitialMargin), "to health -1").await;
     env.withdraw(&a, 1).await.expect("the last unit leaves initial health exactly 0");
     assert_eq!(env.collateral(&a.margin_account).await, -80_050_000 - max as i64);
     assert_eq!(env.token_balance(&a.token_account).await, max);
-    let ix = withdraw_ix(&mut env, &a, 1).await;
+    let ix = env.withdraw_ix(&a, 1).await;
     assert_refused(&mut env, &[ix], &[&a.owner], code(PerpError::InsufficientInitialMargin), "one unit past 0").await;
     invariants::check(&mut env).await;
 }

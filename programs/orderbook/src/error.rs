@@ -94,6 +94,8 @@ pub enum BookError {
     ExchangePaused,
     #[msg("settle_seats takes one margin account per seat index")]
     SeatAccountsMismatch,
+    #[msg("the market's oracles have all failed: only orders that shrink the position")]
+    OraclesDown,
 }
 
 /// The order book's own error for one `perpetual` raised while the book runs perpetual's
@@ -115,6 +117,7 @@ pub fn from_perp(e: Error) -> Error {
         (P::OracleNotFullyVerified, BookError::OracleNotFullyVerified),
         (P::WrongOracleFeed, BookError::WrongOracleFeed),
         (P::MathOverflow, BookError::MathOverflow),
+        (P::OraclesDown, BookError::OraclesDown),
     ];
     let book = pairs.into_iter().find(|(p, _)| u32::from(*p) == a.error_code_number).map(|(_, b)| b);
     error!(book.unwrap_or(BookError::PriceUnavailable))

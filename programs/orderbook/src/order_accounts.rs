@@ -85,14 +85,11 @@ impl<'info> OrderAccounts<'info> {
             _ if paused => Some(BookError::ExchangePaused),
             MarketStatus::Paused => Some(BookError::MarketNotActive),
             MarketStatus::ReduceOnly => Some(BookError::MarketReduceOnly),
+            MarketStatus::Active if market.oracles_down() => Some(BookError::OraclesDown),
             MarketStatus::Active => None,
         };
         Ok(Venue {
-            band: Band::new(
-                market.band_reference(&self.oracle, now).map_err(from_perp)?,
-                market.price_band_bps,
-                tick_size,
-            ),
+            band: Band::new(market.band_reference(&self.oracle, now).map_err(from_perp)?, market.band_bps(), tick_size),
             maker_fee_ppm: market.maker_fee_ppm,
             makers_grow: {
                 let (long_off, short_off) = market.leverage_disabled();

@@ -183,6 +183,10 @@ pub enum PerpError {
     SeatFillBeyondLimit,
     #[msg("only the program's upgrade authority (its ProgramData account) may initialise an exchange")]
     NotUpgradeAuthority,
+    #[msg("the market's oracles have all failed: only cancelling, reducing and closing work there")]
+    OraclesDown,
+    #[msg("a fallback oracle must differ from the primary and have an index to back")]
+    InvalidFallbackOracle,
 }
 
 /// Unwraps a checked-math result into a named error, logging where the overflow happened.

@@ -1,7 +1,7 @@
 //! Events for indexers. Amounts are native units, sizes lots, prices quote native per lot.
 use anchor_lang::prelude::*;
 
-use crate::state::{GovAction, MarketStatus};
+use crate::state::{GovAction, MarketStatus, OracleKind, OracleSlot, OracleSource};
 use crate::trader_api::{AllowanceChange, FillResult};
 
 #[event]
@@ -322,4 +322,21 @@ pub struct BookTakeSettled {
     pub taker_fee: i64,
     pub maker_fees: i64,
     pub fills: u32,
+}
+
+#[event]
+pub struct OracleSet {
+    pub market: Pubkey,
+    pub slot: OracleSlot,
+    /// The default pubkey when a fallback is removed.
+    pub oracle: Pubkey,
+    pub kind: OracleKind,
+}
+
+#[event]
+pub struct OracleSourceChanged {
+    pub market: Pubkey,
+    pub from: OracleSource,
+    pub to: OracleSource,
+    pub ts: i64,
 }

@@ -52,7 +52,7 @@ pub mod health {
 
 use instructions::*;
 pub use shared_accounts::*;
-pub use state::{CreateMarketArgs, MarketStatus, OracleKind};
+pub use state::{CreateMarketArgs, MarketStatus, OracleKind, OracleSlot, OracleSource};
 pub use trader_api::{
     AllowanceChange, BookTakeArgs, Fill, FillResult, Release, SeatAllowanceArgs, SeatPending, SettleFillsArgs, Side,
 };
@@ -126,6 +126,19 @@ pub mod perpetual {
     /// The oracle's authority writes a price, stamped with the cluster clock.
     pub fn set_oracle_price(ctx: Context<SetOraclePrice>, price: i64, conf: u64) -> Result<()> {
         instructions::price_oracle::set_price(ctx, price, conf)
+    }
+
+    /// Admin, time-locked: replaces the market's primary or fallback oracle (or removes the
+    /// fallback), with its guard rails.
+    pub fn set_oracle(ctx: Context<SetOracle>, args: SetOracleArgs) -> Result<()> {
+        instructions::oracles::set_oracle(ctx, args)
+    }
+
+    /// Anyone: records which oracle the market reads now (the primary, the fallback when
+    /// the primary fails its guard rails, or none when both fail: the market is then down,
+    /// and only reducing actions work there).
+    pub fn refresh_oracle_source(ctx: Context<RefreshOracleSource>) -> Result<()> {
+        instructions::oracles::refresh_oracle_source(ctx)
     }
 
     /// Admin: lists a market.

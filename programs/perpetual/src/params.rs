@@ -9,6 +9,8 @@ pub const MAX_MARGIN_BPS: u16 = 10_000;
 pub const MAX_ORACLE_AGE_SECS: u32 = 3_600;
 pub const MAX_ORACLE_CONF_BPS: u16 = 1_000;
 pub const MAX_PRICE_BAND_BPS: u16 = 2_500;
+/// The widest band while a market's oracles are down (its band plus its initial margin).
+pub const MAX_DOWN_BAND_BPS: u16 = 5_000;
 pub const MIN_MAKER_FEE_PPM: i32 = -1_000;
 pub const MAX_FEE_PPM: i32 = 10_000;
 /// 1% of the price per hour.

@@ -4,7 +4,9 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{InstructionData, ToAccountMetas};
 
-pub use crate::instructions::{InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, UpdateMarketArgs};
+pub use crate::instructions::{
+    InitializeExchangeArgs, ListMarketArgs, SetAuthoritiesArgs, SetOracleArgs, UpdateMarketArgs,
+};
 pub use crate::state::CreateMarketArgs;
 use crate::state::*;
 use crate::trader_api::TRADER_SEED;
@@ -260,6 +262,22 @@ pub fn set_market_status(authority: &Pubkey, exchange: &Pubkey, market: &Pubkey,
     build(
         acc::SetMarketStatus { authority: *authority, exchange: *exchange, market: *market },
         ix::SetMarketStatus { status },
+    )
+}
+
+/// `args.oracle` is the account the instruction names. Time-locked: append the proposal.
+pub fn set_oracle(admin: &Pubkey, exchange: &Pubkey, market: &Pubkey, args: SetOracleArgs) -> Instruction {
+    build(
+        acc::SetOracle { admin: *admin, exchange: *exchange, market: *market, oracle: args.oracle },
+        ix::SetOracle { args },
+    )
+}
+
+/// `fallback`: the market's fallback oracle, or the default pubkey when it has none.
+pub fn refresh_oracle_source(market: &Pubkey, primary: &Pubkey, fallback: &Pubkey) -> Instruction {
+    build(
+        acc::RefreshOracleSource { market: *market, primary: *primary, fallback: *fallback },
+        ix::RefreshOracleSource {},
     )
 }
 

@@ -498,6 +498,36 @@ pub(super) fn more_rows() -> Vec<Row> {
         r("list_market", "system_program", Swap(K::WrongProgram, S::TokenProgram), a(A::InvalidProgramId)),
         r("list_market:reinit", "market", Reinit, p(P::AccountAlreadyInitialized)),
     ];
+    // ---- set_oracle (admin, time-locked) / refresh_oracle_source (anyone) ----
+    v.extend([
+        r("set_oracle", "admin", Unsigned, a(A::AccountNotSigner)),
+        r("set_oracle", "admin", Impostor, p(P::NotAdmin)),
+        r("set_oracle", "admin", SignAs(Who::Guardian), p(P::NotAdmin)),
+        r("set_oracle", "exchange", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("set_oracle", "exchange", Swap(K::WrongType, S::Market), a(A::AccountDiscriminatorMismatch)),
+        r("set_oracle", "exchange", Swap(K::WrongExchange, S::Exchange2), p(P::NotAdmin)),
+        r("set_oracle", "market", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("set_oracle", "market", Swap(K::WrongType, S::Exchange), a(A::AccountDiscriminatorMismatch)),
+        r("set_oracle", "market", Swap(K::WrongExchange, S::Market2), p(P::WrongExchange)),
+        r("set_oracle", "market", ReadOnly, a(A::ConstraintMut)),
+        // The proposal names the oracle's key: any other account is the wrong oracle.
+        r("set_oracle", "oracle", ForeignOwner, p(P::WrongOracle)),
+        r("set_oracle", "oracle", Swap(K::WrongOwner, S::SystemWallet), p(P::WrongOracle)),
+        r("set_oracle", "oracle", Swap(K::WrongType, S::OtherMarket), p(P::WrongOracle)),
+        r("set_oracle", "oracle", Swap(K::WrongAddress, S::OtherOracle), p(P::WrongOracle)),
+        r("refresh_oracle_source", "market", ForeignOwner, a(A::AccountOwnedByWrongProgram)),
+        r("refresh_oracle_source", "market", Swap(K::WrongOwner, S::Missing), a(A::AccountOwnedByWrongProgram)),
+        r("refresh_oracle_source", "market", Swap(K::WrongType, S::Exchange), a(A::AccountDiscriminatorMismatch)),
+        r("refresh_oracle_source", "market", ReadOnly, a(A::ConstraintMut)),
+    ]);
+    for slot in ["primary", "fallback"] {
+        v.extend([
+            r("refresh_oracle_source", slot, ForeignOwner, p(P::WrongOracle)),
+            r("refresh_oracle_source", slot, Swap(K::WrongOwner, S::SystemWallet), p(P::WrongOracle)),
+            r("refresh_oracle_source", slot, Swap(K::WrongType, S::OtherMarket), p(P::WrongOracle)),
+            r("refresh_oracle_source", slot, Swap(K::WrongAddress, S::OtherOracle), p(P::WrongOracle)),
+        ]);
+    }
     // ---- set_open_interest_cap / set_index_jump (SetMargins) ----
     for base in ["set_open_interest_cap", "set_index_jump"] {
         v.extend([

@@ -263,7 +263,7 @@ pub(super) fn health_rows(base: &'static str, rows: &mut Vec<Row>) {
 
 /// Every instruction of both programs: perpetual's in `lib.rs` order, then the order
 /// book's (prefixed `book.`) in its `lib.rs` order.
-pub(super) const INSTRUCTIONS: [&str; 62] = [
+pub(super) const INSTRUCTIONS: [&str; 64] = [
     "initialize_exchange",
     "queue_proposal",
     "cancel_proposal",
@@ -276,6 +276,8 @@ pub(super) const INSTRUCTIONS: [&str; 62] = [
     "revoke_trader",
     "create_price_oracle",
     "set_oracle_price",
+    "set_oracle",
+    "refresh_oracle_source",
     "create_market",
     "list_market",
     "set_listing_deposit",

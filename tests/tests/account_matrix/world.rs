@@ -107,6 +107,9 @@ pub(super) struct Extra {
     pub(super) bt: UserCookie,
     /// The seats of the seat instructions (`book_bases.rs`).
     pub(super) s: SeatWorld,
+    /// FBK: a market with a fallback oracle (`fbk_fallback`), for the oracle instructions.
+    pub(super) fbk: MarketCookie,
+    pub(super) fbk_fallback: Pubkey,
 }
 
 /// The owner of the foreign-owned clones: another program.
@@ -431,6 +434,7 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
     env.set_price(&rsk_market, 850_000).await;
     env.rest(&bd, &rsk, BookSide::Bid, 85, 1).await;
     let (rcl, rc, idle) = idle_books(env, &creator).await;
+    let (fbk, fbk_fallback) = market_with_fallback(env).await;
     Extra {
         mk,
         bk,
@@ -459,6 +463,33 @@ pub(super) async fn extra_world(env: &mut TestEnv, sol: MarketCookie, eth: Marke
         tk,
         bt,
         s: SeatWorld { fin_book, fs, fv, rv, rcl, rc, idle },
+        fbk,
+        fbk_fallback,
+    }
+}
+
+/// FBK on a settable oracle, with a second settable oracle as its fallback.
+async fn market_with_fallback(env: &mut TestEnv) -> (MarketCookie, Pubkey) {
+    let fbk = env.create_market("FBK", PRICE).await;
+    let auth = env.oracle_authority.insecure_clone();
+    let symbol = sdk::symbol("FBK-FB");
+    env.process(&[sdk::create_price_oracle(&auth.pubkey(), symbol, -6)], &[&auth]).await.expect("fallback oracle");
+    let fallback = sdk::price_oracle_address(&auth.pubkey(), &symbol);
+    env.process(&[sdk::set_oracle_price(&auth.pubkey(), &fallback, PRICE, 0)], &[&auth]).await.expect("price");
+    let admin = env.admin.insecure_clone();
+    let ix = sdk::set_oracle(&admin.pubkey(), &env.exchange, &fbk.market, fallback_args(fallback));
+    env.process(&[ix], &[&admin]).await.expect("set the fallback");
+    (fbk, fallback)
+}
+
+pub(super) fn fallback_args(oracle: Pubkey) -> sdk::SetOracleArgs {
+    sdk::SetOracleArgs {
+        slot: perpetual::OracleSlot::Fallback,
+        oracle,
+        kind: OracleKind::SetPrice,
+        feed_id: None,
+        max_age_secs: 120,
+        max_conf_bps: 300,
     }
 }
 
@@ -785,6 +816,17 @@ pub(super) async fn more_bases(w: &mut World) -> Vec<Base> {
         "set_listing_deposit",
         sdk::set_listing_deposit(&admin, &exchange, ONE_USDC),
         names(&["admin", "exchange"]),
+    ));
+    // SOL takes FBK's fallback account as its own fallback.
+    v.push(base(
+        "set_oracle",
+        sdk::set_oracle(&admin, &exchange, &sol.market, fallback_args(x.fbk_fallback)),
+        names(&["admin", "exchange", "market", "oracle"]),
+    ));
+    v.push(base(
+        "refresh_oracle_source",
+        sdk::refresh_oracle_source(&x.fbk.market, &x.fbk.oracle, &x.fbk_fallback),
+        names(&["market", "primary", "fallback"]),
     ));
     let list = |symbol: &str| ListMarketArgs {
         symbol: sdk::symbol(symbol),

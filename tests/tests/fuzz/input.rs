@@ -249,6 +249,20 @@ pub(super) enum Op {
         user: u8,
         market: u8,
     },
+    /// Which of the market's oracles publish from now on (the fallback only where the
+    /// market has one); one that comes back publishes at once. With `refresh`, the
+    /// permissionless `refresh_oracle_source` follows at once.
+    OracleOutage {
+        market: u8,
+        primary: bool,
+        fallback: bool,
+        refresh: bool,
+    },
+    /// `refresh_oracle_source`: the market moves to its fallback, back to its primary, or
+    /// down when every oracle fails.
+    RefreshOracle {
+        market: u8,
+    },
 }
 pub(super) use CancelBy::*;
 pub(super) use Dir::*;
@@ -294,6 +308,8 @@ impl Op {
             SettleSeats { .. } => "settle_seats",
             RevokeSeat { .. } => "revoke_seat",
             GiveUpSeat { .. } => "give_up_seat",
+            OracleOutage { .. } => "oracle_outage",
+            RefreshOracle { .. } => "refresh_oracle_source",
         }
     }
 }
@@ -441,7 +457,7 @@ pub(super) fn g_max_lots(r: &mut Rng) -> u16 {
 }
 
 /// Relative weights of the op kinds.
-pub(super) const WEIGHTS: [u32; 33] = [
+pub(super) const WEIGHTS: [u32; 35] = [
     4,  // deposit
     5,  // withdraw
     22, // place
@@ -475,6 +491,8 @@ pub(super) const WEIGHTS: [u32; 33] = [
     6,  // settle seats
     8,  // revoke seat
     2,  // give up seat
+    3,  // oracle outage
+    3,  // refresh oracle source
 ];
 
 /// Ops that stop most trading (final settlement, pauses, statuses, margins, closing):
@@ -641,6 +659,8 @@ pub(super) fn gen_op(r: &mut Rng, users: u8, first_half: bool) -> Op {
         30 => SettleSeats { market: g_market(r) },
         31 => RevokeSeat { market: g_market(r), account: g_who(r, users) },
         32 => GiveUpSeat { user: g_user(r, users), market: g_market(r) },
+        33 => OracleOutage { market: g_market(r), primary: r.pct(45), fallback: r.pct(60), refresh: r.pct(70) },
+        34 => RefreshOracle { market: g_market(r) },
         _ => Squeeze { bps: r.pick(&[300, 600, 900, 1_200, 1_500, 1_900]), to: r.below(4) as u8 },
     }
 }

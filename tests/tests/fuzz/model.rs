@@ -15,7 +15,7 @@
 use super::state::*;
 use super::*;
 use fixed::types::I80F48;
-use perpetual::state::{MarginAccount, Market};
+use perpetual::state::{MarginAccount, Market, OracleSource};
 use std::collections::HashMap;
 
 /// One native unit in model units.
@@ -116,12 +116,14 @@ pub(super) async fn snap(env: &mut TestEnv, st: &State) -> Snap {
     let mut markets = HashMap::new();
     let mut raw = HashMap::new();
     for m in st.markets.iter().filter(|m| !m.closed) {
-        markets.insert(m.cookie.market, env.market_state(&m.cookie.market).await);
+        let state = env.market_state(&m.cookie.market).await;
         if m.cookie.kind != OracleKind::None {
-            // 1 lot = 1 base unit, quote and oracle at 6 decimals: the published price is
-            // already quote native per lot.
-            raw.insert(m.cookie.market, m.price);
+            // 1 lot = 1 base unit, quote and oracle at 6 decimals: what the oracle the market
+            // reads last published is already quote native per lot.
+            let reading = if state.oracle_source == OracleSource::Fallback as u8 { 1 } else { 0 };
+            raw.insert(m.cookie.market, m.published[reading]);
         }
+        markets.insert(m.cookie.market, state);
     }
     Snap { now: env.now().await, insurance: env.exchange_state().await.insurance_fund, accounts, markets, raw }
 }
@@ -146,15 +148,20 @@ pub(super) struct Px {
     /// owes at most its growth since the seat's grant.
     funding_variation: I80F48,
     maker_fee_ppm: i32,
+    /// Every oracle of the market failed: (long, short) prices for opening risk and
+    /// withdrawals, the last good index moved against the position by its initial margin
+    /// and one more 2^-48.
+    down: Option<(I80F48, I80F48)>,
 }
 
 impl Px {
     /// Opening risk and withdrawals: the least favourable of index, mark and stable price
-    /// for the position's side (a flat position at the mark).
+    /// for the position's side (a flat position at the mark), and of the down price.
     fn conservative(&self, lots: i64) -> I80F48 {
+        let (low, high) = self.down.unwrap_or((self.mark, self.mark));
         match lots.signum() {
-            1 => self.index.min(self.mark).min(self.stable),
-            -1 => self.index.max(self.mark).max(self.stable),
+            1 => self.index.min(self.mark).min(self.stable).min(low),
+            -1 => self.index.max(self.mark).max(self.stable).max(high),
             _ => self.mark,
         }
     }
@@ -206,10 +213,28 @@ pub(super) fn price(m: &Market, raw: Option<i64>, now: i64) -> Result<Px, &'stat
         band: m.price_band_bps,
         funding_variation: m.funding_variation.get(),
         maker_fee_ppm: m.maker_fee_ppm,
+        down: None,
     };
     if m.is_final_settled() {
         let p = m.settlement_price.get();
         (px.index, px.mark, px.stable) = (p, p, p);
+        return Ok(px);
+    }
+    if m.has_index() && m.oracle_source == OracleSource::Down as u8 {
+        // Nothing anchors the book: the last good index is index and mark; the band widens
+        // by the larger initial margin (at most 50%) so positions can still be closed.
+        let last = m.index_price.get();
+        if last <= 0 {
+            return Err("OraclesDown");
+        }
+        let stable = m.stable_price.get();
+        (px.index, px.mark, px.stable) = (last, last, if stable > 0 { stable } else { last });
+        let widen = m.init_margin_long_bps.max(m.init_margin_short_bps);
+        px.band = m.price_band_bps.saturating_add(widen).min(5_000);
+        let shift = |bps: u16| (last * I80F48::from_num(bps)).checked_div_int(10_000).expect("no overflow");
+        let low = (last - shift(m.init_margin_long_bps) - I80F48::DELTA).max(I80F48::ZERO);
+        px.down = Some((low, last + shift(m.init_margin_short_bps) + I80F48::DELTA));
+        accrue_funding(&mut px, m, now);
         return Ok(px);
     }
     let fresh = m.mark_sample_count > 0 && now - m.mark_last_sample_ts < 3_600;
@@ -244,14 +269,18 @@ pub(super) fn price(m: &Market, raw: Option<i64>, now: i64) -> Result<Px, &'stat
     px.index = index.unwrap_or(px.mark);
     let stable = m.stable_price.get();
     px.stable = if stable > 0 { stable } else { px.index };
-    // I += T * R * P, at the index, R in parts per billion per hour.
+    accrue_funding(&mut px, m, now);
+    Ok(px)
+}
+
+/// I += T * R * P, at the index, R in parts per billion per hour.
+fn accrue_funding(px: &mut Px, m: &Market, now: i64) {
     if now > m.funding_last_update_ts {
         let rate_time = (now - m.funding_last_update_ts) * m.funding_rate_ppbh;
         let delta = px.index * I80F48::from_num(rate_time) / I80F48::from_num(3_600_000_000_000i64);
         px.funding += delta;
         px.funding_variation += delta.abs();
     }
-    Ok(px)
 }
 
 impl Snap {

@@ -17,6 +17,7 @@ pub(super) const MARKET_STATE: &[&str] = &[
     "MarketReduceOnly",
     "MarketInFinalSettlement",
     "NoMarkPrice",
+    "OraclesDown",
 ];
 
 /// SPL Token's `InsufficientFunds` (a wallet that does not hold the amount).
@@ -122,6 +123,7 @@ pub(super) fn allow_list(kind: &str) -> (&'static [&'static str], bool) {
         "settle_seats" => (&[], true),
         "revoke_seat" => (&["SeatUnavailable", "SeatNotRevocable", "NoPositionInMarket"], true),
         "give_up_seat" => (&["SeatUnavailable", "AllowanceBelowOrders"], true),
+        "oracle_outage" | "refresh_oracle_source" => (&[], true),
         "sweep_fees" => (&["InsufficientFees"], false),
         "set_exchange_paused" => (&["NotAdmin"], false),
         "set_market_status" => (&["NotAdmin", "ParameterOutOfRange", "MarketInFinalSettlement"], false),
@@ -167,7 +169,8 @@ pub(super) fn perp_error_name(code: u32) -> Option<&'static str> {
         MarketNotSettled, MarketNotEmpty, OracleNotFullyVerified, WrongOracleFeed, ProposalRequired,
         ProposalMismatch, ProposalAlreadyExecuted, TimelockNotElapsed, ProposalExpired, InvalidProposal,
         WrongProposalAddress, CapacityStepTooLarge, NotTheMarketsBook, SeatAllowanceOpen, SeatAllowanceExceeded,
-        SeatNotRevocable, SeatAccountsMismatch, SeatFillBeyondLimit,
+        SeatNotRevocable, SeatAccountsMismatch, SeatFillBeyondLimit, NotUpgradeAuthority, OraclesDown,
+        InvalidFallbackOracle,
     );
     names.into_iter().find(|(c, _)| *c == code).map(|(_, n)| n)
 }
@@ -182,6 +185,7 @@ pub(super) fn book_error_name(code: u32) -> Option<&'static str> {
         IndexJumped, NoMarkPrice, OracleNotFullyVerified, WrongOracleFeed, PriceUnavailable, NotMarginAccount,
         WrongExchange, NotBookCreator, AllowanceBelowOrders, SeatNotReclaimable, SeatOutOfRange, SeatsStillOpen,
         MarketInFinalSettlement, MarketNotActive, MarketReduceOnly, ExchangePaused, SeatAccountsMismatch,
+        OraclesDown,
     );
     names.into_iter().find(|(c, _)| *c == code).map(|(_, n)| n)
 }

@@ -8,7 +8,14 @@ use super::{input::*, names::*};
 // ---------------------------------------------------------------------------------------
 
 pub(super) struct Mkt {
+    /// Names the oracle the market reads now (instructions take it).
     pub(super) cookie: MarketCookie,
+    /// The primary oracle, and the fallback's account if the market has one.
+    pub(super) primary: Pubkey,
+    pub(super) fallback: Option<Pubkey>,
+    /// Whether the primary and the fallback publish, and what each last published.
+    pub(super) live: [bool; 2],
+    pub(super) published: [i64; 2],
     pub(super) book: Option<BookCookie>,
     /// The registered book's address (kept once the book is closed).
     pub(super) book_key: Pubkey,
@@ -33,6 +40,90 @@ pub(super) struct State {
     pub(super) rule_checks: BTreeMap<&'static str, u64>,
     /// The first rule the current step broke: (rule, what happened).
     pub(super) broken: Option<(&'static str, String)>,
+}
+
+impl Mkt {
+    pub(super) fn new(
+        cookie: MarketCookie,
+        book: Option<BookCookie>,
+        price: i64,
+        lister: Option<(Keypair, Pubkey)>,
+    ) -> Self {
+        Mkt {
+            cookie,
+            primary: cookie.oracle,
+            fallback: None,
+            live: [true, true],
+            published: [price, price],
+            book_key: book.map(|b| b.venue.book).unwrap_or_default(),
+            book,
+            price,
+            closed: false,
+            lister,
+        }
+    }
+
+    /// The cookie `set_price` publishes through for oracle `i` (0: primary, 1: fallback).
+    fn oracle_cookie(&self, i: usize) -> Option<MarketCookie> {
+        match i {
+            0 => Some(MarketCookie { oracle: self.primary, ..self.cookie }),
+            _ => self.fallback.map(|f| MarketCookie { oracle: f, kind: OracleKind::SetPrice, ..self.cookie }),
+        }
+    }
+}
+
+/// A settable oracle at the market's price, set as its fallback.
+async fn add_fallback(env: &mut TestEnv, m: &MarketCookie) -> Pubkey {
+    let auth = env.oracle_authority.insecure_clone();
+    let name = String::from_utf8_lossy(&m.symbol).trim_end_matches('\0').to_string();
+    let symbol = sdk::symbol(&format!("{name}-FB"));
+    env.process(&[sdk::create_price_oracle(&auth.pubkey(), symbol, m.expo)], &[&auth]).await.expect("fallback oracle");
+    let fallback = sdk::price_oracle_address(&auth.pubkey(), &symbol);
+    env.set_price(&MarketCookie { oracle: fallback, ..*m }, 1_000_000).await;
+    let admin = env.admin.insecure_clone();
+    let args = sdk::SetOracleArgs {
+        slot: perpetual::OracleSlot::Fallback,
+        oracle: fallback,
+        kind: OracleKind::SetPrice,
+        feed_id: None,
+        max_age_secs: 120,
+        max_conf_bps: 300,
+    };
+    env.process(&[sdk::set_oracle(&admin.pubkey(), &env.exchange, &m.market, args)], &[&admin])
+        .await
+        .expect("set the fallback");
+    fallback
+}
+
+/// Publishes `price` on every oracle of market `mi` that is live, stamped now.
+pub(super) async fn publish(env: &mut TestEnv, st: &mut State, mi: usize, price: i64) {
+    st.markets[mi].price = price;
+    for i in 0..2 {
+        let Some(c) = st.markets[mi].oracle_cookie(i) else { continue };
+        if st.markets[mi].live[i] && c.kind != OracleKind::None {
+            env.set_price(&c, price).await;
+            st.markets[mi].published[i] = price;
+        }
+    }
+}
+
+/// Points market `mi`'s cookies (the harness's, the test env's, the book's) at the oracle
+/// the market reads now.
+pub(super) async fn follow_source(env: &mut TestEnv, st: &mut State, mi: usize) {
+    let key = st.markets[mi].cookie.market;
+    let active = env.market_state(&key).await.active_oracle();
+    st.markets[mi].cookie.oracle = active;
+    if let Some(b) = st.markets[mi].book.as_mut() {
+        b.venue.oracle = active;
+        b.market.oracle = active;
+    }
+    for c in env.markets.iter_mut().filter(|c| c.market == key) {
+        c.oracle = active;
+    }
+    for b in env.books.iter_mut().filter(|b| b.market.market == key) {
+        b.venue.oracle = active;
+        b.market.oracle = active;
+    }
 }
 
 impl State {
@@ -77,37 +168,18 @@ pub(super) fn out<T>(r: Result<T, String>) -> Out {
 pub(super) async fn setup(env: &mut TestEnv, s: &Setup) -> State {
     let mut markets = vec![];
     let sol = env.market_with_book("SOL", 64).await;
-    markets.push(Mkt {
-        cookie: sol.market,
-        book: Some(sol),
-        book_key: sol.venue.book,
-        price: 1_000_000,
-        closed: false,
-        lister: None,
-    });
+    // SOL has a fallback oracle (settable, 120 s and 3% rails); the others have none.
+    let sol_fallback = add_fallback(env, &sol.market).await;
+    markets.push(Mkt { fallback: Some(sol_fallback), ..Mkt::new(sol.market, Some(sol), 1_000_000, None) });
     let eth = env.create_market_with(market_args("ETH", OracleKind::PythLegacy), 1_000_000).await;
     let eth_book = env.create_book(&eth, book_args(64, 16)).await;
-    markets.push(Mkt {
-        cookie: eth,
-        book: Some(eth_book),
-        book_key: eth_book.venue.book,
-        price: 1_000_000,
-        closed: false,
-        lister: None,
-    });
+    markets.push(Mkt::new(eth, Some(eth_book), 1_000_000, None));
     if s.third_market {
         let mut args = market_args("BTC", OracleKind::SetPrice);
         args.price_band_bps = 1_000;
         let btc = env.create_market_with(args, 2_000_000).await;
         let btc_book = env.create_book(&btc, book_args(16, 4)).await;
-        markets.push(Mkt {
-            cookie: btc,
-            book: Some(btc_book),
-            book_key: btc_book.venue.book,
-            price: 2_000_000,
-            closed: false,
-            lister: None,
-        });
+        markets.push(Mkt::new(btc, Some(btc_book), 2_000_000, None));
     }
     if s.funding_rate_ppbh != 0 {
         let auth = env.funding_authority.insecure_clone();

@@ -219,9 +219,8 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             }
             let p = st.markets[mi].price as i128 * (10_000 + bps as i128) / 10_000;
             let p = p.clamp(50_000, 50_000_000) as i64;
-            st.markets[mi].price = p;
+            publish(env, st, mi, p).await;
             let c = st.markets[mi].cookie;
-            env.set_price(&c, p).await;
             if crank {
                 return out(send(env, &[sdk::update_funding(&c.market, &c.oracle)], &[]).await);
             }
@@ -259,9 +258,29 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             }
             let p = st.markets[mi].price as i128 * (10_000 + sign * bps) / 10_000;
             let p = p.clamp(50_000, 50_000_000) as i64;
-            st.markets[mi].price = p;
-            env.set_price(&c, p).await;
+            publish(env, st, mi, p).await;
             out(send(env, &[sdk::update_funding(&c.market, &c.oracle)], &[]).await)
+        }
+        OracleOutage { market, primary, fallback, refresh } => {
+            let Some(mi) = st.live(market) else { return Out::Skip };
+            if st.markets[mi].cookie.kind == OracleKind::None {
+                return Out::Skip;
+            }
+            st.markets[mi].live = [primary, fallback];
+            // An oracle that comes back publishes at once.
+            let p = st.markets[mi].price;
+            publish(env, st, mi, p).await;
+            if refresh {
+                return refresh_source(env, st, mi).await;
+            }
+            Out::Done
+        }
+        RefreshOracle { market } => {
+            let Some(mi) = st.live(market) else { return Out::Skip };
+            if st.markets[mi].cookie.kind == OracleKind::None {
+                return Out::Skip;
+            }
+            refresh_source(env, st, mi).await
         }
         Warp { secs, refresh } => {
             env.warp(secs as i64).await;
@@ -308,14 +327,7 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
             env.markets.push(cookie);
             let book =
                 env.create_book_as(&cookie, book_args(64, 16), &lister).await.expect("the lister creates the book");
-            st.markets.push(Mkt {
-                cookie,
-                book: Some(book),
-                book_key: book.venue.book,
-                price: 1_000_000,
-                closed: false,
-                lister: Some((lister, token)),
-            });
+            st.markets.push(Mkt::new(cookie, Some(book), 1_000_000, Some((lister, token))));
             Out::Done
         }
         Liquidate { market, liquidatee, liquidator, max_lots } => {
@@ -604,8 +616,20 @@ pub(super) async fn step(env: &mut TestEnv, st: &mut State, op: &Op) -> Out {
 }
 
 /// Re-publishes every live oracle at the harness's price, stamped now.
-pub(super) async fn refresh_oracles(env: &mut TestEnv, st: &State) {
-    for m in st.markets.iter().filter(|m| !m.closed && m.cookie.kind != OracleKind::None) {
-        env.set_price(&m.cookie, m.price).await;
+pub(super) async fn refresh_oracles(env: &mut TestEnv, st: &mut State) {
+    for mi in 0..st.markets.len() {
+        if !st.markets[mi].closed && st.markets[mi].cookie.kind != OracleKind::None {
+            let p = st.markets[mi].price;
+            publish(env, st, mi, p).await;
+        }
     }
+}
+
+/// The permissionless `refresh_oracle_source`, then the harness follows the source.
+async fn refresh_source(env: &mut TestEnv, st: &mut State, mi: usize) -> Out {
+    let m = &st.markets[mi];
+    let ix = sdk::refresh_oracle_source(&m.cookie.market, &m.primary, &m.fallback.unwrap_or_default());
+    let r = send(env, &[ix], &[]).await;
+    follow_source(env, st, mi).await;
+    out(r)
 }

@@ -31,7 +31,14 @@ pub fn settle_position(
 pub fn update_index(market_key: Pubkey, market: &mut Market, oracle: &AccountInfo, now: i64) -> Result<Prices> {
     if market.is_final_settled() {
         let p = market.settlement_price.get();
-        return Ok(Prices { index: p, raw_index: None, jump: crate::state::Jump::None, mark: p, stable: p });
+        return Ok(Prices {
+            index: p,
+            raw_index: None,
+            jump: crate::state::Jump::None,
+            mark: p,
+            stable: p,
+            down: false,
+        });
     }
     let prices = market.prices(oracle, now)?;
     if prices.raw_index.is_some() {

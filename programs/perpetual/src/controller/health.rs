@@ -8,6 +8,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::{checked, PerpError};
+use crate::math::fixed_point::mul_bps;
 use crate::math::health::{self, HealthKind, MarketPrice, RiskParams};
 use crate::math::mark::conservative_price;
 use crate::math::I80F48;
@@ -27,21 +28,35 @@ pub struct PricedMarket {
     pub funding_index: I80F48,
     pub funding_variation: I80F48,
     pub risk: RiskParams,
+    /// The market's oracles are down: opening risk and withdrawals value a long at the
+    /// first price and a short at the second (the last good index moved against the
+    /// position by the side's initial margin).
+    pub down_prices: Option<(I80F48, I80F48)>,
 }
 
 impl PricedMarket {
     /// Prices a loaded market: its settlement price once settled, else index and mark from
     /// the oracle, or from the cached index when no oracle account is given.
     pub fn new(key: Pubkey, market: &Market, oracle: Option<&AccountInfo>, now: i64) -> Result<Self> {
-        let (index, mark, stable) = if market.is_final_settled() {
+        let (index, mark, stable, down) = if market.is_final_settled() {
             let p = market.settlement_price.get();
-            (p, p, p)
+            (p, p, p, false)
         } else {
             let prices = match oracle {
                 Some(oracle) => market.prices(oracle, now)?,
                 None => market.cached_prices(now)?,
             };
-            (prices.index, prices.mark, prices.stable)
+            (prices.index, prices.mark, prices.stable, prices.down)
+        };
+        let down_prices = if down {
+            let low = mul_bps(index, market.init_margin_long_bps)?;
+            let high = mul_bps(index, market.init_margin_short_bps)?;
+            // Rounded against the position: one more unit of the last bit either way.
+            let low = checked(index.checked_sub(low).and_then(|v| v.checked_sub(I80F48::DELTA)))?;
+            let high = checked(index.checked_add(high).and_then(|v| v.checked_add(I80F48::DELTA)))?;
+            Some((low.max(I80F48::ZERO), high))
+        } else {
+            None
         };
         Ok(Self {
             key,
@@ -51,6 +66,7 @@ impl PricedMarket {
             funding_index: market.projected_funding_index(index, now)?,
             funding_variation: market.projected_funding_variation(index, now)?,
             risk: market.risk_params(),
+            down_prices,
         })
     }
 
@@ -65,9 +81,14 @@ impl PricedMarket {
 
     /// Opening risk and withdrawing value a position at the least favourable of index,
     /// mark and stable price (a flat position at the mark).
+    /// While the market's oracles are down: the last good index moved against the position
+    /// by its side's initial margin.
     pub fn conservative(&self, base_lots: i64) -> MarketPrice {
         let index_or_mark = conservative_price(base_lots, self.index, self.mark);
-        let price = conservative_price(base_lots, self.stable, index_or_mark);
+        let mut price = conservative_price(base_lots, self.stable, index_or_mark);
+        if let (Some((low, high)), true) = (self.down_prices, base_lots != 0) {
+            price = conservative_price(base_lots, price, if base_lots > 0 { low } else { high });
+        }
         MarketPrice {
             price_per_lot: price,
             funding_index: self.funding_index,
@@ -175,7 +196,8 @@ fn price_from_accounts<'info>(
     let loader = AccountLoader::<Market>::try_from(market_info)?;
     let market = loader.load()?;
     require_keys_eq!(market.exchange, *exchange, PerpError::WrongExchange);
-    let oracle = next.filter(|n| market.has_index() && *n.key == market.oracle);
+    // Either oracle is taken here: pricing then checks it is the one the market reads.
+    let oracle = next.filter(|n| market.is_oracle_account(n.key));
     let used = 1 + oracle.is_some() as usize;
     Ok((PricedMarket::new(*expected, &market, oracle, now)?, used))
 }
@@ -213,6 +235,7 @@ mod tests {
             funding_index: I80F48::ZERO,
             funding_variation: I80F48::ZERO,
             risk,
+            down_prices: None,
         }
     }
 

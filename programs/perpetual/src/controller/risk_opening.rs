@@ -8,7 +8,7 @@ use crate::controller::health::PricedMarket;
 use crate::error::PerpError;
 use crate::state::{find_position, MarginAccount, MarginAccountMut, Market, Position};
 
-/// Refuses a market in final settlement, updates its funding index and prices it.
+/// Refuses a market in final settlement or whose oracles are down, updates its funding index and prices it.
 pub fn price_live_market(
     market_key: Pubkey,
     market: &mut Market,
@@ -16,6 +16,7 @@ pub fn price_live_market(
     now: i64,
 ) -> Result<PricedMarket> {
     require!(!market.is_final_settled(), PerpError::MarketInFinalSettlement);
+    require!(!market.oracles_down(), PerpError::OraclesDown);
     update_index(market_key, market, oracle, now)?;
     PricedMarket::new(market_key, market, Some(oracle), now)
 }

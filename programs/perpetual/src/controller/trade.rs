@@ -3,19 +3,36 @@ use anchor_lang::prelude::*;
 
 use crate::error::{checked, PerpError};
 use crate::math::fees;
-use crate::math::lots::long_part;
+use crate::math::lots::{long_part, reservation_reduces};
 use crate::state::{Market, MarketStatus, Position};
 use crate::trader_api::{Fill, Side};
 
 /// Why only position-shrinking trades go through now, if so: the exchange is paused, the
-/// market is paused, or the market is reduce-only (in that order of precedence).
-pub fn shrink_only_reason(status: MarketStatus, exchange_paused: bool) -> Option<PerpError> {
-    match status {
+/// market is paused, the market is reduce-only, or its oracles are down (in that order of
+/// precedence).
+pub fn shrink_only_reason(market: &Market, exchange_paused: bool) -> Result<Option<PerpError>> {
+    Ok(match market.status()? {
         _ if exchange_paused => Some(PerpError::ExchangePaused),
         MarketStatus::Paused => Some(PerpError::MarketNotActive),
         MarketStatus::ReduceOnly => Some(PerpError::MarketReduceOnly),
+        _ if market.oracles_down() => Some(PerpError::OraclesDown),
         _ => None,
+    })
+}
+
+/// Refuses a reservation growth the market's state forbids: any while paused or settled,
+/// and one that could grow the position while reduce-only or with its oracles down.
+pub fn require_reservation_allowed(market: &Market, base_lots: i64, bid_delta: i64, ask_delta: i64) -> Result<()> {
+    let shrinks = reservation_reduces(base_lots, bid_delta, ask_delta);
+    match market.status()? {
+        MarketStatus::Active if market.oracles_down() => require!(shrinks, PerpError::OraclesDown),
+        MarketStatus::Active => {}
+        MarketStatus::ReduceOnly => require!(shrinks, PerpError::MarketReduceOnly),
+        MarketStatus::Paused => return err!(PerpError::MarketNotActive),
+        MarketStatus::FinalSettlement => return err!(PerpError::MarketInFinalSettlement),
     }
+    require!(!market.reservation_grows_disabled_side(base_lots, bid_delta, ask_delta), PerpError::SideDisabled);
+    Ok(())
 }
 
 /// The taker's signed change of lots and cash for `lots` at `notional` on `side`.

@@ -13,7 +13,7 @@ use crate::error::{checked, PerpError};
 use crate::events::BookTakeSettled;
 use crate::math::lots::{long_part, reduces};
 use crate::math::price::within_band;
-use crate::state::{find_or_open_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus};
+use crate::state::{find_or_open_position, release_if_empty, Exchange, MarginAccountMut, Market};
 use crate::trader_api::{BookTakeArgs, Side};
 
 #[derive(Accounts)]
@@ -44,11 +44,13 @@ pub fn handler<'info>(ctx: Context<'info, SettleBookTake<'info>>, args: BookTake
 
     let mut market = accounts.market.load_mut()?;
     require_book_trader(&market, accounts.trader_authority.key)?;
-    let status = market.status()?;
-    require!(status != MarketStatus::FinalSettlement, PerpError::MarketInFinalSettlement);
-    let reduce_only_error = trade::shrink_only_reason(status, accounts.exchange.load()?.paused != 0);
+    require!(!market.is_final_settled(), PerpError::MarketInFinalSettlement);
+    // Liquidation needs a price: none while the oracles are down.
+    require!(!(args.liquidation && market.oracles_down()), PerpError::OraclesDown);
+    let reduce_only_error = trade::shrink_only_reason(&market, accounts.exchange.load()?.paused != 0)?;
     let prices = update_index(market_key, &mut market, &accounts.oracle, now)?;
-    let in_band = |p: u64| p > 0 && within_band(p, prices.index, market.price_band_bps);
+    let band_bps = market.band_bps();
+    let in_band = |p: u64| p > 0 && within_band(p, prices.index, band_bps);
     require!(
         args.min_price <= args.last_price
             && args.last_price <= args.max_price

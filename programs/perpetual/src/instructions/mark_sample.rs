@@ -30,6 +30,8 @@ pub fn handler(ctx: Context<RecordMarkSample>, mid_per_lot: Option<u64>) -> Resu
     let now = Clock::get()?.unix_timestamp;
     let mut m = a.market.load_mut()?;
     require!(!m.is_final_settled(), PerpError::MarketInFinalSettlement);
+    // A basis against a frozen index means nothing.
+    require!(!m.oracles_down(), PerpError::OraclesDown);
     let (slot, too_early) = mark::sample_slot(now, m.mark_last_sample_ts);
     require!(!too_early, PerpError::MarkSampleTooEarly);
 

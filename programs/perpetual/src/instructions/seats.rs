@@ -4,12 +4,12 @@ use anchor_lang::prelude::*;
 use crate::controller::funding::update_index;
 use crate::controller::health::{account_health, require_initial, PricedMarket};
 use crate::controller::seat::{require_book_trader, settle_seat};
+use crate::controller::trade::require_reservation_allowed;
 use crate::controller::trader_auth::check_trader;
 use crate::error::{checked, PerpError};
 use crate::events::SeatAllowanceSet;
-use crate::math::lots::reservation_reduces;
 use crate::state::{
-    find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus, Position,
+    find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, Position,
 };
 use crate::trader_api::{AllowanceChange, SeatAllowanceArgs, SeatPending};
 
@@ -75,15 +75,7 @@ pub fn set_seat_allowance<'info>(ctx: Context<'info, SetSeatAllowance<'info>>, a
         let base = positions[i].base_lots;
         let bid_delta = if bid_grows { checked(i64::try_from(bid_lots).ok())? } else { 0 };
         let ask_delta = if ask_grows { checked(i64::try_from(ask_lots).ok())? } else { 0 };
-        match market.status()? {
-            MarketStatus::Active => {}
-            MarketStatus::ReduceOnly => {
-                require!(reservation_reduces(base, bid_delta, ask_delta), PerpError::MarketReduceOnly)
-            }
-            MarketStatus::Paused => return err!(PerpError::MarketNotActive),
-            MarketStatus::FinalSettlement => return err!(PerpError::MarketInFinalSettlement),
-        }
-        require!(!market.reservation_grows_disabled_side(base, bid_delta, ask_delta), PerpError::SideDisabled);
+        require_reservation_allowed(&market, base, bid_delta, ask_delta)?;
     }
     if args.change == AllowanceChange::Revoke && !market.is_final_settled() {
         // Below maintenance with the allowance still counted, as liquidation requires.

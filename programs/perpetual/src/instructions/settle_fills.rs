@@ -6,16 +6,14 @@ use crate::controller::health::{account_health, PricedMarket};
 use crate::controller::liquidation::clear_reservations;
 use crate::controller::margin_rule::{require_margin_rule, TakerChange};
 use crate::controller::seat::require_no_seat;
-use crate::controller::trade::{self, apply_fill, consume_reservation};
+use crate::controller::trade::{self, apply_fill, consume_reservation, require_reservation_allowed};
 use crate::controller::trader_auth::check_trader;
 use crate::error::{checked, PerpError};
 use crate::events::{FillRefused, FillSettled};
-use crate::math::lots::{change_reservation, reduces, reservation_reduces};
+use crate::math::lots::{change_reservation, reduces};
 use crate::math::price::within_band;
 use crate::runtime::return_data::set_return_data;
-use crate::state::{
-    find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus,
-};
+use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market};
 use crate::trader_api::{FillResult, SettleFillsArgs, Side, MAX_FILLS};
 
 #[derive(Accounts)]
@@ -49,11 +47,11 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     let now = Clock::get()?.unix_timestamp;
 
     let mut market = accounts.market.load_mut()?;
-    let status = market.status()?;
-    require!(status != MarketStatus::FinalSettlement, PerpError::MarketInFinalSettlement);
+    require!(!market.is_final_settled(), PerpError::MarketInFinalSettlement);
+    require!(!(args.liquidation && market.oracles_down()), PerpError::OraclesDown);
     // A pause (of the market or the whole exchange) stops opening risk only: no new
     // reservations, and fills only where both sides shrink, as in reduce-only.
-    let shrink_only = trade::shrink_only_reason(status, accounts.exchange.load()?.paused != 0);
+    let shrink_only = trade::shrink_only_reason(&market, accounts.exchange.load()?.paused != 0)?;
     let paused = matches!(shrink_only, Some(PerpError::ExchangePaused | PerpError::MarketNotActive));
     let reduce_only = shrink_only.is_some();
     let reduce_only_error = shrink_only.unwrap_or(PerpError::MarketReduceOnly);
@@ -96,7 +94,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     for fill in &args.fills {
         trade::require_positive(fill.base_lots)?;
         require!(
-            fill.price_per_lot > 0 && within_band(fill.price_per_lot, band_reference, market.price_band_bps),
+            fill.price_per_lot > 0 && within_band(fill.price_per_lot, band_reference, market.band_bps()),
             PerpError::FillPriceOutsideBand
         );
         let maker_info =
@@ -179,11 +177,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     {
         let pos = &mut taker_positions[ti];
         if increases {
-            require!(
-                status == MarketStatus::Active
-                    || reservation_reduces(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta),
-                PerpError::MarketReduceOnly
-            );
+            require_reservation_allowed(&market, pos.base_lots, args.taker_bid_delta, args.taker_ask_delta)?;
         }
         change_reservation(&mut pos.open_bid_lots, args.taker_bid_delta)?;
         change_reservation(&mut pos.open_ask_lots, args.taker_ask_delta)?;
@@ -191,13 +185,7 @@ pub fn handler<'info>(ctx: Context<'info, SettleFills<'info>>, args: SettleFills
     let lots_after = taker_positions[ti].base_lots;
     let collateral_after = taker_header.collateral;
     require!(!market.grows_disabled_side(lots_before, lots_after), PerpError::SideDisabled);
-    if increases {
-        let pos = &taker_positions[ti];
-        require!(
-            !market.reservation_grows_disabled_side(pos.base_lots, args.taker_bid_delta, args.taker_ask_delta),
-            PerpError::SideDisabled
-        );
-    }
+
     // Only an applied fill moves the taker's lots or collateral.
     let traded = results.contains(&(FillResult::Applied as u8));
 

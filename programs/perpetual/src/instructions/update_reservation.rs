@@ -2,12 +2,11 @@
 use anchor_lang::prelude::*;
 
 use crate::controller::health::{account_health, require_initial, PricedMarket};
+use crate::controller::trade::require_reservation_allowed;
 use crate::controller::trader_auth::check_trader;
 use crate::error::PerpError;
-use crate::math::lots::{change_reservation, reservation_reduces};
-use crate::state::{
-    find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market, MarketStatus,
-};
+use crate::math::lots::change_reservation;
+use crate::state::{find_or_open_position, find_position, release_if_empty, Exchange, MarginAccountMut, Market};
 
 #[derive(Accounts)]
 pub struct UpdateReservation<'info> {
@@ -54,18 +53,7 @@ pub fn handler<'info>(ctx: Context<'info, UpdateReservation<'info>>, bid_delta: 
     accounts.exchange.load()?.check_not_paused()?;
     let now = Clock::get()?.unix_timestamp;
     let i = find_or_open_position(positions, &market_key, &mut market)?;
-    match market.status()? {
-        MarketStatus::Active => {}
-        MarketStatus::ReduceOnly => {
-            require!(reservation_reduces(positions[i].base_lots, bid_delta, ask_delta), PerpError::MarketReduceOnly)
-        }
-        MarketStatus::Paused => return err!(PerpError::MarketNotActive),
-        MarketStatus::FinalSettlement => return err!(PerpError::MarketInFinalSettlement),
-    }
-    require!(
-        !market.reservation_grows_disabled_side(positions[i].base_lots, bid_delta, ask_delta),
-        PerpError::SideDisabled
-    );
+    require_reservation_allowed(&market, positions[i].base_lots, bid_delta, ask_delta)?;
     change_reservation(&mut positions[i].open_bid_lots, bid_delta)?;
     change_reservation(&mut positions[i].open_ask_lots, ask_delta)?;
     let priced = PricedMarket::new(market_key, &market, Some(&accounts.oracle), now)?;

@@ -79,6 +79,45 @@ impl OracleKind {
     }
 }
 
+/// Which oracle a market reads, as `refresh_oracle_source` last found them.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum OracleSource {
+    /// The primary passes its guard rails (or was not checked since it last did).
+    Primary,
+    /// The primary failed and the fallback passed its own guard rails.
+    Fallback,
+    /// Every oracle failed: the market is priced from its last good index, only reducing
+    /// actions work, and withdrawals move that price against the account
+    /// (`PricedMarket::conservative`).
+    Down,
+}
+
+impl OracleSource {
+    pub fn from_u8(v: u8) -> Option<Self> {
+        [Self::Primary, Self::Fallback, Self::Down].get(v as usize).copied()
+    }
+}
+
+/// The two oracles a market may name.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum OracleSlot {
+    Primary,
+    Fallback,
+}
+
+/// One oracle of a market with its guard rails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OracleConfig {
+    pub key: Pubkey,
+    pub kind: OracleKind,
+    /// `PythPull` only: the feed the update account must hold.
+    pub feed_id: [u8; 32],
+    pub max_age_secs: u32,
+    pub max_conf_bps: u16,
+}
+
 /// One perpetual market.
 #[account(zero_copy)]
 #[derive(Debug)]
@@ -196,7 +235,21 @@ pub struct Market {
     /// The side of that jump: 1 up, -1 down (0: none).
     pub index_jump_side: i8,
     pub _padding3: [u8; 7],
-    pub reserved: [u8; 112],
+    /// A second price account, read when the primary fails its guard rails (the default
+    /// pubkey: none). Set, like the primary, through `set_oracle` (time-locked).
+    pub fallback_oracle: Pubkey,
+    /// `PythPull` fallbacks: the feed the update account must hold (zero otherwise).
+    pub fallback_feed_id: [u8; 32],
+    /// When `refresh_oracle_source` last changed `oracle_source`.
+    pub oracle_source_since_ts: i64,
+    /// The fallback's own guard rails.
+    pub fallback_max_age_secs: u32,
+    pub fallback_max_conf_bps: u16,
+    /// An `OracleKind`; meaningless while `fallback_oracle` is the default pubkey.
+    pub fallback_kind: u8,
+    /// An `OracleSource`: which oracle the market reads, or that all have failed.
+    pub oracle_source: u8,
+    pub reserved: [u8; 32],
 }
 const _: () = assert!(
     core::mem::size_of::<Market>()
@@ -229,7 +282,11 @@ const _: () = assert!(
             + 32
             + 8
             + 8
-            + 112
+            + 32
+            + 32
+            + 8
+            + 8
+            + 32
 );
 
 impl Market {
@@ -250,7 +307,7 @@ impl Market {
             maint_long_bps: self.maint_margin_long_bps,
             init_short_bps: self.init_margin_short_bps,
             maint_short_bps: self.maint_margin_short_bps,
-            band_bps: self.price_band_bps,
+            band_bps: self.band_bps(),
             maker_fee_ppm: self.maker_fee_ppm,
         }
     }
@@ -297,6 +354,79 @@ impl Market {
 
     pub fn has_index(&self) -> bool {
         self.oracle_kind() != Some(OracleKind::None)
+    }
+
+    /// The stored source; an unknown byte counts as `Down` (the most restrictive).
+    pub fn oracle_source(&self) -> OracleSource {
+        OracleSource::from_u8(self.oracle_source).unwrap_or(OracleSource::Down)
+    }
+
+    /// True when the market has an index and every oracle failed at the last refresh.
+    pub fn oracles_down(&self) -> bool {
+        self.has_index() && self.oracle_source() == OracleSource::Down
+    }
+
+    /// The primary oracle and its rails (`None` for a market without an index, or a kind
+    /// byte the program does not know).
+    pub fn primary_oracle(&self) -> Option<OracleConfig> {
+        let kind = self.oracle_kind().filter(|k| *k != OracleKind::None)?;
+        Some(OracleConfig {
+            key: self.oracle,
+            kind,
+            feed_id: self.oracle_feed_id,
+            max_age_secs: self.oracle_max_age_secs,
+            max_conf_bps: self.oracle_max_conf_bps,
+        })
+    }
+
+    /// The fallback oracle and its own rails, if one is set.
+    pub fn fallback_oracle(&self) -> Option<OracleConfig> {
+        if !self.has_index() || self.fallback_oracle == Pubkey::default() {
+            return None;
+        }
+        let kind = OracleKind::from_u8(self.fallback_kind).filter(|k| *k != OracleKind::None)?;
+        Some(OracleConfig {
+            key: self.fallback_oracle,
+            kind,
+            feed_id: self.fallback_feed_id,
+            max_age_secs: self.fallback_max_age_secs,
+            max_conf_bps: self.fallback_max_conf_bps,
+        })
+    }
+
+    /// The oracle instructions must be given now: the fallback while the market reads it,
+    /// else the primary (which a market whose oracles are down also accepts). The default
+    /// pubkey for a market without an index.
+    pub fn active_oracle(&self) -> Pubkey {
+        match (self.oracle_source(), self.fallback_oracle()) {
+            (OracleSource::Fallback, Some(f)) => f.key,
+            _ => self.oracle,
+        }
+    }
+
+    /// The oracle a reading must come from now, with its rails: `None` when the market has
+    /// no index or its oracles are down.
+    pub fn reading_oracle(&self) -> Option<OracleConfig> {
+        match self.oracle_source() {
+            OracleSource::Primary => self.primary_oracle(),
+            OracleSource::Fallback => self.fallback_oracle(),
+            OracleSource::Down => None,
+        }
+    }
+
+    /// True for either of the market's oracle accounts.
+    pub fn is_oracle_account(&self, key: &Pubkey) -> bool {
+        self.has_index() && (*key == self.oracle || self.fallback_oracle().is_some_and(|f| f.key == *key))
+    }
+
+    /// The band fills must lie within: widened by the larger initial margin while the
+    /// oracles are down, so positions can still be closed near where the price may be.
+    pub fn band_bps(&self) -> u16 {
+        if !self.oracles_down() {
+            return self.price_band_bps;
+        }
+        let widen = self.init_margin_long_bps.max(self.init_margin_short_bps);
+        self.price_band_bps.saturating_add(widen).min(crate::params::MAX_DOWN_BAND_BPS)
     }
 
     /// True when moving from `before` to `after` lots grows a side whose initial margin

@@ -35,6 +35,8 @@ pub struct Prices {
     pub mark: I80F48,
     /// The slow price (the index until the first sample).
     pub stable: I80F48,
+    /// The market's oracles are down: index and mark are its last good index.
+    pub down: bool,
 }
 
 impl Prices {
@@ -66,10 +68,28 @@ impl Market {
         if !self.has_index() {
             return self.prices_without_index(f, ma);
         }
+        if self.oracles_down() {
+            return self.prices_while_down();
+        }
         require!(now.saturating_sub(self.index_ts) <= self.oracle_max_age_secs as i64, PerpError::StaleOracle);
         let index = self.index_price.get();
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: None, jump: Jump::None, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: None, jump: Jump::None, mark, stable: self.stable_or(index), down: false })
+    }
+
+    /// Every oracle failed at the last refresh: the last good index stands for index and
+    /// mark (trades and the book move neither while nothing anchors them).
+    fn prices_while_down(&self) -> Result<Prices> {
+        let last = self.index_price.get();
+        require!(last > 0, PerpError::OraclesDown);
+        Ok(Prices {
+            index: last,
+            raw_index: None,
+            jump: Jump::None,
+            mark: last,
+            stable: self.stable_or(last),
+            down: true,
+        })
     }
 
     /// Reads the oracle (every guard rail applies) and derives index and mark.
@@ -79,15 +99,19 @@ impl Market {
         if !self.has_index() {
             return self.prices_without_index(f, ma);
         }
+        if self.oracles_down() {
+            require!(self.is_oracle_account(oracle.key), PerpError::WrongOracle);
+            return self.prices_while_down();
+        }
         let (index, raw, jump) = self.read_index(oracle, now, index_ma)?;
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
-        Ok(Prices { index, raw_index: Some(raw), jump, mark, stable: self.stable_or(index) })
+        Ok(Prices { index, raw_index: Some(raw), jump, mark, stable: self.stable_or(index), down: false })
     }
 
     /// The price fills must lie near: `prices(..).index`, without deriving the mark when the
     /// market has an index (the order book's band check).
     pub fn band_reference(&self, oracle: &AccountInfo, now: i64) -> Result<I80F48> {
-        if !self.has_index() {
+        if !self.has_index() || self.oracles_down() {
             return Ok(self.prices(oracle, now)?.index);
         }
         Ok(self.read_index(oracle, now, self.cached_averages(now).1)?.0)
@@ -147,7 +171,7 @@ impl Market {
     /// A market without a spot index: the mark from the book alone stands for the index.
     fn prices_without_index(&self, f: I80F48, ma: Option<I80F48>) -> Result<Prices> {
         let mark = mark::mark_price(None, f, ma, self.last_trade()).map_err(|_| error!(PerpError::NoMarkPrice))?;
-        Ok(Prices { index: mark, raw_index: None, jump: Jump::None, mark, stable: self.stable_or(mark) })
+        Ok(Prices { index: mark, raw_index: None, jump: Jump::None, mark, stable: self.stable_or(mark), down: false })
     }
 
     fn stable_or(&self, fallback: I80F48) -> I80F48 {

@@ -6,7 +6,7 @@ use anchor_lang::Discriminator;
 use crate::error::PerpError;
 use crate::math::price::{confidence_too_wide, price_per_lot};
 use crate::math::I80F48;
-use crate::state::market::{Market, OracleKind};
+use crate::state::market::{Market, OracleConfig, OracleKind, OracleSource};
 
 /// Pyth's legacy oracle program on mainnet-beta and on devnet.
 pub const PYTH_PROGRAM_IDS: [Pubkey; 2] =
@@ -150,28 +150,59 @@ pub fn read_oracle_account(kind: Option<OracleKind>, info: &AccountInfo) -> Resu
     }
 }
 
-/// Checks a reading against the market's guard rails.
-pub fn check_reading(market: &Market, reading: &OracleReading, now: i64) -> Result<()> {
+/// Checks a reading against one oracle's guard rails.
+pub fn check_reading(oracle: &OracleConfig, reading: &OracleReading, now: i64) -> Result<()> {
     // The update account's write authority may re-post any verified feed into it.
-    if market.oracle_kind() == Some(OracleKind::PythPull) {
-        require!(reading.feed_id == Some(market.oracle_feed_id), PerpError::WrongOracleFeed);
+    if oracle.kind == OracleKind::PythPull {
+        require!(reading.feed_id == Some(oracle.feed_id), PerpError::WrongOracleFeed);
     }
     require!(reading.price > 0, PerpError::NonPositiveOraclePrice);
     let age = now.saturating_sub(reading.publish_ts);
-    require!(age <= market.oracle_max_age_secs as i64, PerpError::StaleOracle);
+    require!(age <= oracle.max_age_secs as i64, PerpError::StaleOracle);
     require!(
-        !confidence_too_wide(reading.price, reading.conf, market.oracle_max_conf_bps),
+        !confidence_too_wide(reading.price, reading.conf, oracle.max_conf_bps),
         PerpError::OracleConfidenceTooWide
     );
     Ok(())
 }
 
-/// The market's oracle price in quote native per lot, after every guard rail.
-pub fn oracle_price_per_lot(market: &Market, info: &AccountInfo, now: i64) -> Result<I80F48> {
-    require_keys_eq!(*info.key, market.oracle, PerpError::WrongOracle);
-    let reading = read_oracle_account(market.oracle_kind(), info)?;
-    check_reading(market, &reading, now)?;
+/// `info` read as `oracle`, after its guard rails, in quote native per lot.
+pub fn read_price(market: &Market, oracle: &OracleConfig, info: &AccountInfo, now: i64) -> Result<I80F48> {
+    require_keys_eq!(*info.key, oracle.key, PerpError::WrongOracle);
+    let reading = read_oracle_account(Some(oracle.kind), info)?;
+    check_reading(oracle, &reading, now)?;
     price_per_lot(reading.price, reading.expo, market.base_decimals, market.quote_decimals, market.base_lot_size)
+}
+
+/// The market's oracle price in quote native per lot, from the oracle it reads now (the
+/// primary, or the fallback after `refresh_oracle_source` found the primary failing).
+pub fn oracle_price_per_lot(market: &Market, info: &AccountInfo, now: i64) -> Result<I80F48> {
+    let oracle = market.reading_oracle().ok_or_else(|| error!(PerpError::OraclesDown))?;
+    read_price(market, &oracle, info, now)
+}
+
+/// Which source a market should read now: the primary if it passes its rails, else the
+/// fallback if it passes its own, else none (`Down`). `fallback` must be the market's
+/// fallback account when it has one (any account otherwise).
+pub fn pick_oracle_source(
+    market: &Market,
+    primary: &AccountInfo,
+    fallback: &AccountInfo,
+    now: i64,
+) -> Result<OracleSource> {
+    let main = market.primary_oracle().ok_or_else(|| error!(PerpError::InvalidFallbackOracle))?;
+    require_keys_eq!(*primary.key, main.key, PerpError::WrongOracle);
+    let second = market.fallback_oracle();
+    if let Some(second) = &second {
+        require_keys_eq!(*fallback.key, second.key, PerpError::WrongOracle);
+    }
+    if read_price(market, &main, primary, now).is_ok() {
+        return Ok(OracleSource::Primary);
+    }
+    if second.is_some_and(|s| read_price(market, &s, fallback, now).is_ok()) {
+        return Ok(OracleSource::Fallback);
+    }
+    Ok(OracleSource::Down)
 }
 
 /// Checks the oracle account a market is being given and returns the feed id to pin: zero
@@ -252,11 +283,13 @@ mod tests {
 
     #[test]
     fn a_pull_reading_must_hold_the_market_feed() {
-        let mut market: Market = bytemuck::Zeroable::zeroed();
-        market.oracle_kind = OracleKind::PythPull as u8;
-        market.oracle_feed_id = FEED;
-        market.oracle_max_age_secs = 60;
-        market.oracle_max_conf_bps = 200;
+        let market = OracleConfig {
+            key: Pubkey::default(),
+            kind: OracleKind::PythPull,
+            feed_id: FEED,
+            max_age_secs: 60,
+            max_conf_bps: 200,
+        };
         let reading = OracleReading { price: 5_000, conf: 1, expo: -8, publish_ts: 1_000, feed_id: Some(FEED) };
         check_reading(&market, &reading, 1_060).unwrap();
         assert_eq!(check_reading(&market, &reading, 1_061).unwrap_err(), error!(PerpError::StaleOracle));

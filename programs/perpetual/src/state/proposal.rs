@@ -58,6 +58,8 @@ pub enum GovAction {
     FinalSettleMarket,
     /// Target: the exchange. Args: the new delay.
     SetTimelock,
+    /// Target: the market. Args: `SetOracleArgs`.
+    SetOracle,
 }
 
 impl GovAction {
@@ -74,6 +76,7 @@ impl GovAction {
             WithdrawInsurance,
             FinalSettleMarket,
             SetTimelock,
+            SetOracle,
         ]
         .get(v as usize)
         .copied()
