@@ -61,7 +61,8 @@ impl Market {
     }
 
     /// Index and mark from the index cached by the last instruction that read the oracle,
-    /// which must be no older than the oracle's own staleness limit.
+    /// which must be no older than that oracle's own staleness limit; while the oracles are
+    /// down, the last good index.
     pub fn cached_prices(&self, now: i64) -> Result<Prices> {
         let (ma, _) = self.cached_averages(now);
         let f = mark::funding_fraction(self.funding_rate_ppbh)?;
@@ -71,7 +72,9 @@ impl Market {
         if self.oracles_down() {
             return self.prices_while_down();
         }
-        require!(now.saturating_sub(self.index_ts) <= self.oracle_max_age_secs as i64, PerpError::StaleOracle);
+        // As old as the oracle the market reads may be (the fallback has its own limit).
+        let max_age = self.reading_oracle().map_or(self.oracle_max_age_secs, |o| o.max_age_secs);
+        require!(now.saturating_sub(self.index_ts) <= max_age as i64, PerpError::StaleOracle);
         let index = self.index_price.get();
         let mark = mark::mark_price(Some(index), f, ma, self.last_trade())?;
         Ok(Prices { index, raw_index: None, jump: Jump::None, mark, stable: self.stable_or(index), down: false })
