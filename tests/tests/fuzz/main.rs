@@ -922,3 +922,50 @@ fn bug_open_interest_check_with_seats_netting_to_zero() {
     ];
     assert_no_failure(setup, ops);
 }
+
+/// Found by the same long run: a liquidation order revokes the account's seat first, which
+/// settles the seat's pending fills into the position (here a bid filled for 8 lots), and
+/// then met no bid. The rule compared the margin account's lots alone and saw the position
+/// grow; it now compares positions with the lots pending in the account's seat, as the
+/// program and open interest count them.
+#[test]
+fn bug_liquidation_order_reduces_the_effective_position() {
+    let setup = Setup {
+        users: 3,
+        deposits_usdc: [200, 1000, 20, 10000, 200],
+        third_market: false,
+        insurance_usdc: 1,
+        funding_rate_ppbh: 0,
+    };
+    let ops = vec![
+        Place {
+            user: 2,
+            market: 0,
+            dir: Sell,
+            offset_bps: 152,
+            lots: 14,
+            kind: Limit,
+            reduce_only: false,
+            stp: Decrement,
+            expiry: Never,
+            client_id: 1,
+        },
+        Trade { taker: 0, maker: 0, market: 0, dir: Buy, lots: 126, leverage: 5, offset_bps: 0, reduce: false },
+        Place {
+            user: 0,
+            market: 0,
+            dir: Buy,
+            offset_bps: 49,
+            lots: 11,
+            kind: PostOnly,
+            reduce_only: false,
+            stp: Decrement,
+            expiry: In(181),
+            client_id: 1,
+        },
+        Replace { user: 2, market: 0, which: 6, offset_bps: -536, lots: 8, kind: Limit },
+        MovePrice { market: 0, bps: -1764, crank: true },
+        LiquidateOrder { market: 0, liquidatee: Auto, caller: 0, max_lots: 10, limit_offset_bps: 2445 },
+    ];
+    assert_no_failure(setup, ops);
+}

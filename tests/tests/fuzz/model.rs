@@ -106,6 +106,9 @@ pub(super) struct Snap {
     markets: HashMap<Pubkey, Market>,
     /// The oracle reading (quote native per lot) of markets with an index.
     raw: HashMap<Pubkey, i64>,
+    /// Lots held pending in a book's seat, by (margin account, market): fills the account's
+    /// position does not show until the seat settles.
+    pending: HashMap<(Pubkey, Pubkey), i64>,
 }
 
 pub(super) async fn snap(env: &mut TestEnv, st: &State) -> Snap {
@@ -125,7 +128,17 @@ pub(super) async fn snap(env: &mut TestEnv, st: &State) -> Snap {
         }
         markets.insert(m.cookie.market, state);
     }
-    Snap { now: env.now().await, insurance: env.exchange_state().await.insurance_fund, accounts, markets, raw }
+    let mut pending = HashMap::new();
+    for m in st.markets.iter().filter(|m| !m.closed) {
+        let Some(book) = m.book else { continue };
+        let Some(account) = env.account(&book.venue.book).await else { continue };
+        let Ok(b) = BookRef::parse(&account.data) else { continue };
+        for seat in b.seats.iter().filter(|s| !s.is_free() && s.pending_lots() != 0) {
+            pending.insert((seat.margin_account, m.cookie.market), seat.pending_lots());
+        }
+    }
+    let now = env.now().await;
+    Snap { now, insurance: env.exchange_state().await.insurance_fund, accounts, markets, raw, pending }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -284,6 +297,10 @@ fn accrue_funding(px: &mut Px, m: &Market, now: i64) {
 }
 
 impl Snap {
+    fn effective_lots(&self, account: &Pubkey, market: &Pubkey) -> i64 {
+        self.position(account, market).base_lots + self.pending.get(&(*account, *market)).copied().unwrap_or(0)
+    }
+
     fn prices(&self, market: &Pubkey) -> Result<Px, &'static str> {
         let m = self.markets.get(market).ok_or("MarketClosed")?;
         price(m, self.raw.get(market).copied(), self.now)
@@ -856,7 +873,9 @@ fn risk_rule(
     let a0 = before.account(account);
     let a0 = if kind == Risk::Takeover { a0 } else { a0.settled(market, &px) };
     let Some(h0) = health(&a0, &prices) else { return };
-    let (l0, l1) = (before.position(account, market).base_lots, after.position(account, market).base_lots);
+    // Positions with the lots pending in the account's seat: a liquidation order revokes the
+    // seat first, and that settles them.
+    let (l0, l1) = (before.effective_lots(account, market), after.effective_lots(account, market));
     let cp = |s: &Snap| other.map(|o| s.position(&o, market).base_lots).unwrap_or(0);
     let opposite = cp(before) != 0 && (cp(before) > 0) != (l0 > 0) && cp(before).unsigned_abs() >= lots;
     let deleverage = matches!(kind, Risk::Early | Risk::Deleverage);
